@@ -1,0 +1,12 @@
+// Subcommand entry points. Each returns the process exit code:
+// 0 success, 1 the work failed, 2 the command line was wrong.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+int run_sim(const std::vector<std::string>& args);
+
+}  // namespace vigil::cli

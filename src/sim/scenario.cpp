@@ -1,0 +1,361 @@
+#include "sim/scenario.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "link/pcap_writer.hpp"
+#include "sim/apps.hpp"
+
+namespace vigil::sim {
+
+namespace {
+
+// Everything a scenario can vary; profiles and --set edit it before the run.
+struct Spec {
+  tcp::TcpConfig tcp;
+  LinkConfig link;
+  uint64_t client_bytes = 0;  // client -> server
+  uint64_t server_bytes = 0;  // server -> client
+  Duration client_start = Duration::zero();
+  Duration limit = Duration::seconds(3600);
+  size_t capture_host = 0;  // 0: the client's interface, 1: the server's
+};
+
+struct ScenarioDef {
+  ScenarioInfo info;
+  std::function<void(Spec&)> configure;
+};
+
+const std::vector<ScenarioDef>& definitions() {
+  static const std::vector<ScenarioDef> defs = {
+      {{"handshake-close",
+        "three-way handshake, then the client closes and the server closes on EOF; 10 ms links"},
+       [](Spec& s) { s.link.delay = Duration::millis(10); }},
+      {{"bulk", "10 MB from client to server over a 10 Mbit/s link with 20 ms delay"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 10'000'000;
+       }},
+      {{"bulk-lossy",
+        "bulk, with 5% random loss both ways, 2% reordering (+5 ms) and 1% duplication"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.link.loss = 0.05;
+         s.link.reorder = 0.02;
+         s.link.reorder_extra = Duration::millis(5);
+         s.link.duplicate = 0.01;
+         s.client_bytes = 10'000'000;
+       }},
+  };
+  return defs;
+}
+
+bool parse_u64(std::string_view v, uint64_t* out) {
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  return ec == std::errc() && p == v.data() + v.size();
+}
+
+// "10M", "10Mbit", "1.5G", "64k", "1000": bits per second.
+bool parse_rate(std::string v, uint64_t* out) {
+  for (const char* suffix : {"bit/s", "bps", "bit"}) {
+    const std::string s(suffix);
+    if (v.size() > s.size() && v.compare(v.size() - s.size(), s.size(), s) == 0) {
+      v.resize(v.size() - s.size());
+      break;
+    }
+  }
+  double mult = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+      case 'k':
+      case 'K':
+        mult = 1e3;
+        break;
+      case 'M':
+        mult = 1e6;
+        break;
+      case 'G':
+        mult = 1e9;
+        break;
+      default:
+        break;
+    }
+    if (mult != 1) v.pop_back();
+  }
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < 0 || !std::isfinite(x)) return false;
+  *out = static_cast<uint64_t>(std::llround(x * mult));
+  return true;
+}
+
+// "0.05" or "5%": a probability.
+bool parse_probability(std::string v, double* out) {
+  double scale = 1;
+  if (!v.empty() && v.back() == '%') {
+    v.pop_back();
+    scale = 0.01;
+  }
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size()) return false;
+  x *= scale;
+  if (!(x >= 0 && x <= 1)) return false;
+  *out = x;
+  return true;
+}
+
+// "10MB", "64k", "1000": bytes (decimal multiples, as "10 MB" in the issue).
+bool parse_bytes(std::string v, uint64_t* out) {
+  if (v.size() > 1 && (v.back() == 'B' || v.back() == 'b')) v.pop_back();
+  uint64_t mult = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+      case 'k':
+      case 'K':
+        mult = 1000;
+        break;
+      case 'M':
+        mult = 1000 * 1000;
+        break;
+      case 'G':
+        mult = 1000 * 1000 * 1000;
+        break;
+      default:
+        break;
+    }
+    if (mult != 1) v.pop_back();
+  }
+  uint64_t x = 0;
+  if (!parse_u64(v, &x)) return false;
+  *out = x * mult;
+  return true;
+}
+
+using Setter = std::function<std::string(Spec&, const std::string&)>;
+
+const std::map<std::string, Setter>& spec_setters() {
+  auto duration = [](Duration Spec::*f) -> Setter {
+    return [f](Spec& s, const std::string& v) -> std::string {
+      Duration d;
+      if (!parse_duration(v, &d)) return "expects a duration with a unit, such as 20ms or 1s";
+      s.*f = d;
+      return {};
+    };
+  };
+  auto link_duration = [](Duration LinkConfig::*f) -> Setter {
+    return [f](Spec& s, const std::string& v) -> std::string {
+      Duration d;
+      if (!parse_duration(v, &d)) return "expects a duration with a unit, such as 20ms or 1s";
+      s.link.*f = d;
+      return {};
+    };
+  };
+  auto link_probability = [](double LinkConfig::*f) -> Setter {
+    return [f](Spec& s, const std::string& v) -> std::string {
+      if (!parse_probability(v, &(s.link.*f))) return "expects a probability such as 0.05 or 5%";
+      return {};
+    };
+  };
+  auto byte_count = [](uint64_t Spec::*f) -> Setter {
+    return [f](Spec& s, const std::string& v) -> std::string {
+      if (!parse_bytes(v, &(s.*f))) return "expects a byte count such as 1000, 64k or 10MB";
+      return {};
+    };
+  };
+  static const std::map<std::string, Setter> m = {
+      {"link.delay", link_duration(&LinkConfig::delay)},
+      {"link.rate",
+       [](Spec& s, const std::string& v) -> std::string {
+         if (!parse_rate(v, &s.link.rate_bps))
+           return "expects bits per second such as 10M or 1G (0: unlimited)";
+         return {};
+       }},
+      {"link.queue",
+       [](Spec& s, const std::string& v) -> std::string {
+         uint64_t b = 0;
+         if (!parse_bytes(v, &b)) return "expects a byte count such as 64k (0: unlimited)";
+         s.link.queue_limit_bytes = static_cast<size_t>(b);
+         return {};
+       }},
+      {"link.loss", link_probability(&LinkConfig::loss)},
+      {"link.reorder", link_probability(&LinkConfig::reorder)},
+      {"link.reorder_delay", link_duration(&LinkConfig::reorder_extra)},
+      {"link.duplicate", link_probability(&LinkConfig::duplicate)},
+      {"link.corrupt", link_probability(&LinkConfig::corrupt)},
+      {"bytes", byte_count(&Spec::client_bytes)},
+      {"reply_bytes", byte_count(&Spec::server_bytes)},
+      {"client_start", duration(&Spec::client_start)},
+      {"limit", duration(&Spec::limit)},
+      {"capture",
+       [](Spec& s, const std::string& v) -> std::string {
+         if (v == "client") {
+           s.capture_host = 0;
+         } else if (v == "server") {
+           s.capture_host = 1;
+         } else {
+           return "expects client or server";
+         }
+         return {};
+       }},
+  };
+  return m;
+}
+
+const ScenarioDef* find(const std::string& name) {
+  for (const auto& d : definitions()) {
+    if (d.info.name == name) return &d;
+  }
+  return nullptr;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+const std::vector<ScenarioInfo>& scenario_list() {
+  static const std::vector<ScenarioInfo> list = [] {
+    std::vector<ScenarioInfo> l;
+    for (const auto& d : definitions()) l.push_back(d.info);
+    return l;
+  }();
+  return list;
+}
+
+std::vector<std::string> settable_keys() {
+  std::vector<std::string> keys = tcp::TcpConfig::knob_names();
+  for (const auto& [k, setter] : spec_setters()) keys.push_back(k);
+  return keys;
+}
+
+std::string run_scenario(const std::string& name, const ScenarioParams& params,
+                         ScenarioResult* out) {
+  const ScenarioDef* def = find(name);
+  if (!def) {
+    std::vector<std::string> names;
+    for (const auto& i : scenario_list()) names.push_back(i.name);
+    return "unknown scenario '" + name + "'; valid scenarios: " + join_names(names);
+  }
+  Spec spec;
+  if (!tcp::TcpConfig::from_profile(params.profile, &spec.tcp)) {
+    return "unknown profile '" + params.profile + "'; valid profiles: rfc, linux";
+  }
+  def->configure(spec);
+  for (const auto& [key, value] : params.sets) {
+    auto it = spec_setters().find(key);
+    std::string err;
+    if (it != spec_setters().end()) {
+      err = it->second(spec, value);
+      if (!err.empty()) err = key + " " + err + ", got '" + value + "'";
+    } else {
+      const auto& knobs = tcp::TcpConfig::knob_names();
+      if (std::find(knobs.begin(), knobs.end(), key) == knobs.end()) {
+        return "unknown key '" + key + "'; valid keys: " + join_names(settable_keys());
+      }
+      err = spec.tcp.set(key, value);
+    }
+    if (!err.empty()) return err;
+  }
+
+  std::unique_ptr<link::PcapWriter> pcap;
+  if (!params.pcap_path.empty()) {
+    pcap = std::make_unique<link::PcapWriter>(params.pcap_path);
+    if (!pcap->ok()) return pcap->error();
+  }
+
+  World world(params.seed);
+  stack::StackConfig client_cfg;
+  client_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 1);
+  client_cfg.tcp = spec.tcp;
+  stack::StackConfig server_cfg = client_cfg;
+  server_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 2);
+  Host& client = world.add_host("client", client_cfg);
+  Host& server = world.add_host("server", server_cfg);
+  world.set_link(spec.link, spec.link);
+  if (pcap) world.set_capture(pcap.get(), spec.capture_host);
+
+  constexpr uint16_t kPort = 47001;  // no Wireshark dissector claims it
+  PeerBehaviour cb;
+  cb.bytes_to_send = spec.client_bytes;
+  cb.pattern_seed = params.seed * 2 + 1;
+  PeerBehaviour sb;
+  sb.bytes_to_send = spec.server_bytes;
+  sb.pattern_seed = params.seed * 2 + 2;
+  sb.close_after_send = false;  // the server closes when the client has
+  auto server_app = std::make_unique<ServerApp>(server, kPort, sb);
+  auto client_app = std::make_unique<ClientApp>(client, tcp::Endpoint{server.address(), kPort},
+                                                Instant::zero() + spec.client_start, cb);
+  ServerApp* sa = server_app.get();
+  ClientApp* ca = client_app.get();
+  world.add_app(1, std::move(server_app));
+  world.add_app(0, std::move(client_app));
+
+  const Instant end = world.run(Instant::zero() + spec.limit);
+
+  ScenarioResult& r = *out;
+  r = ScenarioResult{};
+  r.name = name;
+  r.summary = def->info.summary;
+  r.seed = params.seed;
+  r.profile = params.profile;
+  r.end = end;
+  r.events = world.events();
+  for (size_t h = 0; h < world.host_count(); ++h) {
+    HostResult hr;
+    hr.name = world.host(h).name();
+    hr.address = world.host(h).address().to_string();
+    hr.drops = world.host(h).stack().drops();
+    hr.stats = world.host(h).stack().stats();
+    r.hosts.push_back(hr);
+    r.link_stats[h] = world.link(h).stats();
+  }
+  auto add_endpoint = [&](const char* role, Host& host, StreamPeer& peer,
+                          const std::string& open_err) {
+    EndpointResult e;
+    e.host = host.name();
+    e.role = role;
+    e.open_error = open_err;
+    peer.tally().finish();
+    e.bytes_sent = peer.tally().bytes_sent;
+    e.bytes_received = peer.tally().bytes_received;
+    e.sha256_sent = peer.tally().sha256_sent;
+    e.sha256_received = peer.tally().sha256_received;
+    if (peer.id()) {
+      if (const tcp::Connection* c = host.stack().connection(*peer.id())) {
+        e.conn = c->id();
+        e.local = c->tuple().local.to_string();
+        e.remote = c->tuple().remote.to_string();
+        e.iss = c->iss();
+        e.irs = c->irs();
+        e.state = c->state();
+        e.established = c->established_once();
+        e.err = c->error().err;
+        e.reason = c->error().reason;
+        e.detail = c->error().detail;
+        e.time = c->error().err ? c->error().time : c->state_since();
+        e.stats = c->stats();
+        e.final_rto = c->rtt().rto();
+      }
+    }
+    r.connections.push_back(std::move(e));
+  };
+  add_endpoint("client", client, ca->peer(), ca->open_error());
+  add_endpoint("server", server, sa->peer(), "");
+  if (pcap) {
+    pcap->flush();
+    r.packets_captured = pcap->packets_written();
+    r.pcap_path = params.pcap_path;
+  }
+  return {};
+}
+
+}  // namespace vigil::sim

@@ -1,0 +1,80 @@
+// Named, reproducible situations (`vigil sim NAME`). A scenario builds a
+// World from a spec that profiles and --set keys can change, runs it, and
+// returns what each endpoint's application saw plus every stack event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/link.hpp"
+#include "sim/world.hpp"
+#include "tcp/config.hpp"
+#include "tcp/connection.hpp"
+#include "wire/drop.hpp"
+
+namespace vigil::sim {
+
+struct ScenarioInfo {
+  std::string name;
+  std::string summary;
+};
+const std::vector<ScenarioInfo>& scenario_list();
+
+struct ScenarioParams {
+  uint64_t seed = 1;
+  std::string profile = "rfc";
+  std::vector<std::pair<std::string, std::string>> sets;  // --set key=value, in order
+  std::string pcap_path;                                  // empty: no capture
+};
+
+struct EndpointResult {
+  std::string host;
+  std::string role;  // "client" or "server"
+  stack::ConnId conn = 0;
+  std::string local, remote;
+  uint32_t iss = 0, irs = 0;  // to show sequence numbers relative, as Wireshark does
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  std::string sha256_sent, sha256_received;
+  tcp::State state = tcp::State::kClosed;
+  bool established = false;
+  int err = 0;
+  tcp::CloseReason reason = tcp::CloseReason::kNone;
+  std::string detail;
+  Instant time;  // when the final state (or the error) was reached
+  tcp::ConnectionStats stats;
+  Duration final_rto;
+  std::string open_error;  // connect() refused locally
+};
+
+struct HostResult {
+  std::string name;
+  std::string address;
+  wire::DropCounters drops;
+  stack::StackStats stats;
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string summary;
+  uint64_t seed = 0;
+  std::string profile;
+  std::vector<EndpointResult> connections;
+  std::vector<RecordedEvent> events;
+  std::vector<HostResult> hosts;
+  LinkStats link_stats[2];
+  Instant end;
+  uint64_t packets_captured = 0;
+  std::string pcap_path;
+};
+
+// Runs `name`. Returns "" on success; otherwise a message naming the valid
+// choices (unknown scenario, key or value) or the I/O failure.
+std::string run_scenario(const std::string& name, const ScenarioParams& params,
+                         ScenarioResult* out);
+
+// Every key --set accepts: TCP knobs, link.* and scenario keys.
+std::vector<std::string> settable_keys();
+
+}  // namespace vigil::sim

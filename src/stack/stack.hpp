@@ -1,0 +1,144 @@
+// A TCP/IPv4 stack instance: many connections, 4-tuple demultiplexing,
+// listeners with an accept backlog, ephemeral ports, RFC 6528 ISNs, and a
+// timer wheel holding one deadline per connection. Still sans-IO: the
+// driver feeds datagrams and time in and takes datagrams out.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/timer_wheel.hpp"
+#include "tcp/config.hpp"
+#include "tcp/connection.hpp"
+#include "tcp/events.hpp"
+#include "util/rng.hpp"
+#include "wire/drop.hpp"
+
+namespace vigil::stack {
+
+using ConnId = uint64_t;
+
+struct StackConfig {
+  wire::Ipv4Addr address;
+  tcp::TcpConfig tcp;  // default for new connections
+  // Linux's default net.ipv4.ip_local_port_range.
+  uint16_t ephemeral_low = 32768;
+  uint16_t ephemeral_high = 60999;
+};
+
+struct StackStats {
+  uint64_t datagrams_in = 0;
+  uint64_t datagrams_out = 0;
+  uint64_t not_for_us = 0;          // destination is not our address
+  uint64_t no_connection = 0;       // TCP segment for no connection or listener
+  uint64_t resets_sent = 0;         // RSTs for closed ports (RFC 9293 §3.10.7.1)
+  uint64_t resets_queue_full = 0;   // RST replies dropped: reply queue full
+  uint64_t syn_backlog_drops = 0;   // SYNs dropped: listener backlog full
+  uint64_t icmp_no_connection = 0;  // ICMP quoting no connection of ours
+  uint64_t connections_opened = 0;
+  uint64_t connections_reaped = 0;
+};
+
+// Why connect() or listen() refused, in words (DESIGN.md principle 7).
+struct OpenError {
+  std::string message;
+};
+
+class Stack {
+ public:
+  // `rng` provides the ISN secret and ephemeral-port choices; `sink`
+  // receives every connection's events (may be null).
+  Stack(const StackConfig& config, util::Rng rng, tcp::EventSink* sink, Instant start);
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  ~Stack();
+
+  // --- Inputs ---
+  void receive(Instant now, std::span<const uint8_t> datagram);
+  void on_timers(Instant now);  // runs every connection timer due at `now`
+
+  // --- Outputs ---
+  // Next datagram to send, built into `buf` (at least 65535 bytes is always
+  // enough; 2048 is enough for MSS 1460). 0 when nothing is owed.
+  size_t poll_transmit(Instant now, std::span<uint8_t> buf);
+  Instant next_deadline() const { return wheel_.next_deadline(); }
+
+  // --- Socket calls ---
+  // Active open from an ephemeral (or given) local port.
+  std::optional<ConnId> connect(Instant now, tcp::Endpoint remote, OpenError* err = nullptr,
+                                const tcp::TcpConfig* config = nullptr, uint16_t local_port = 0);
+  bool listen(uint16_t port, size_t backlog, OpenError* err = nullptr,
+              const tcp::TcpConfig* config = nullptr);
+  // An established connection from the port's accept queue, if any.
+  std::optional<ConnId> accept(uint16_t port);
+  size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
+  size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
+  void close(Instant now, ConnId id);
+  void abort(Instant now, ConnId id);
+  // The application is done with `id`: it is freed once CLOSED.
+  void release(ConnId id);
+
+  const tcp::Connection* connection(ConnId id) const;
+  // Every connection ever opened and not reaped, in opening order.
+  std::vector<ConnId> connection_ids() const;
+  const wire::DropCounters& drops() const { return drops_; }
+  const StackStats& stats() const { return stats_; }
+  const StackConfig& config() const { return cfg_; }
+  size_t live_connections() const { return demux_.size(); }
+
+ private:
+  struct Slot {
+    std::unique_ptr<tcp::Connection> conn;
+    TimerEntry timer;
+    bool released = false;
+    bool dirty = false;
+    bool in_demux = true;
+    std::optional<uint16_t> listener_port;  // passive, not yet accepted
+  };
+  struct Listener {
+    tcp::TcpConfig config;
+    size_t backlog = 0;
+    std::deque<ConnId> ready;  // established, waiting for accept()
+    size_t embryonic = 0;      // in SYN-RECEIVED
+  };
+  struct TupleHash {
+    size_t operator()(const tcp::FourTuple& t) const;
+  };
+
+  ConnId create(Instant now, const tcp::TcpConfig& config, const tcp::FourTuple& tuple);
+  void touch(ConnId id);  // re-arm its timer, queue it for output, settle lifecycle
+  void settle(ConnId id, Slot& slot);
+  uint32_t isn_for(const tcp::FourTuple& t, Instant now) const;
+  uint32_t ts_offset_for(const tcp::FourTuple& t) const;
+  void queue_reset(std::span<const uint8_t> reply);
+  void on_tcp(Instant now, std::span<const uint8_t> datagram);
+
+  StackConfig cfg_;
+  util::Rng rng_;
+  tcp::EventSink* sink_;
+  std::array<uint8_t, 16> secret_{};  // RFC 6528 secret key
+  TimerWheel wheel_;
+  ConnId next_id_ = 1;
+  std::map<ConnId, Slot> slots_;  // ordered: deterministic iteration
+  std::unordered_map<tcp::FourTuple, ConnId, TupleHash> demux_;
+  std::map<uint16_t, Listener> listeners_;
+  std::vector<ConnId> dirty_;
+  std::vector<uint64_t> expired_;
+  // RST replies for segments that matched nothing: bounded, preallocated.
+  static constexpr size_t kMaxPendingResets = 64;
+  std::vector<std::array<uint8_t, 64>> reset_bufs_;
+  std::vector<uint8_t> reset_lens_;
+  size_t reset_head_ = 0, reset_count_ = 0;
+  wire::DropCounters drops_;
+  StackStats stats_;
+};
+
+}  // namespace vigil::stack

@@ -1,0 +1,139 @@
+#include "tcp/config.hpp"
+
+#include <charconv>
+#include <functional>
+
+namespace vigil::tcp {
+
+TcpConfig TcpConfig::rfc() { return TcpConfig{}; }
+
+TcpConfig TcpConfig::linux_profile() {
+  TcpConfig c;
+  c.profile = "linux";
+  c.initial_window_segments = 10;        // RFC 6928, Linux TCP_INIT_CWND
+  c.rto_min = Duration::millis(200);     // TCP_RTO_MIN
+  c.rto_max = Duration::seconds(120);    // TCP_RTO_MAX
+  c.delayed_ack = Duration::millis(40);  // TCP_DELACK_MIN: Linux's quick ACK timer
+  c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
+  c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
+  return c;
+}
+
+bool TcpConfig::from_profile(std::string_view name, TcpConfig* out) {
+  if (name == "rfc") {
+    *out = rfc();
+    return true;
+  }
+  if (name == "linux") {
+    *out = linux_profile();
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool parse_u64(std::string_view v, uint64_t max, uint64_t* out) {
+  uint64_t x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x > max) return false;
+  *out = x;
+  return true;
+}
+
+bool parse_bool(std::string_view v, bool* out) {
+  if (v == "1" || v == "true" || v == "on" || v == "yes") {
+    *out = true;
+    return true;
+  }
+  if (v == "0" || v == "false" || v == "off" || v == "no") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+struct Knob {
+  const char* name;
+  std::function<std::string(TcpConfig&, std::string_view)> set;
+};
+
+template <typename T>
+Knob uint_knob(const char* name, T TcpConfig::*field, uint64_t lo, uint64_t hi) {
+  return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
+            uint64_t x = 0;
+            if (!parse_u64(v, hi, &x) || x < lo) {
+              return "expects a whole number from " + std::to_string(lo) + " to " +
+                     std::to_string(hi);
+            }
+            c.*field = static_cast<T>(x);
+            return {};
+          }};
+}
+
+Knob duration_knob(const char* name, Duration TcpConfig::*field) {
+  return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
+            Duration d;
+            if (!parse_duration(std::string(v), &d)) {
+              return "expects a duration with a unit, such as 200ms, 75s or 15us";
+            }
+            c.*field = d;
+            return {};
+          }};
+}
+
+Knob bool_knob(const char* name, bool TcpConfig::*field) {
+  return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
+            if (!parse_bool(v, &(c.*field))) return "expects true or false";
+            return {};
+          }};
+}
+
+const std::vector<Knob>& knobs() {
+  static const std::vector<Knob> k = {
+      uint_knob("mss", &TcpConfig::mss, 88, 65495),
+      uint_knob("send_buffer", &TcpConfig::send_buffer, 1, 1u << 30),
+      uint_knob("recv_buffer", &TcpConfig::recv_buffer, 1, 1u << 30),
+      bool_knob("window_scaling", &TcpConfig::window_scaling),
+      bool_knob("timestamps", &TcpConfig::timestamps),
+      bool_knob("sack", &TcpConfig::sack),
+      uint_knob("initial_window", &TcpConfig::initial_window_segments, 1, 100),
+      duration_knob("rto.initial", &TcpConfig::rto_initial),
+      duration_knob("rto.min", &TcpConfig::rto_min),
+      duration_knob("rto.max", &TcpConfig::rto_max),
+      uint_knob("retries.data", &TcpConfig::retries_data, 1, 255),
+      uint_knob("retries.syn", &TcpConfig::retries_syn, 1, 255),
+      duration_knob("delayed_ack", &TcpConfig::delayed_ack),
+      bool_knob("nodelay", &TcpConfig::nodelay),
+      duration_knob("msl", &TcpConfig::msl),
+      duration_knob("challenge_ack_interval", &TcpConfig::challenge_ack_interval),
+  };
+  return k;
+}
+
+}  // namespace
+
+std::string TcpConfig::set(std::string_view key, std::string_view value) {
+  for (const auto& k : knobs()) {
+    if (key == k.name) {
+      std::string err = k.set(*this, value);
+      if (!err.empty()) return std::string(key) + " " + err + ", got '" + std::string(value) + "'";
+      if (rto_min > rto_max) return "rto.min must not exceed rto.max";
+      return {};
+    }
+  }
+  std::string msg = "unknown knob '" + std::string(key) + "'; valid knobs:";
+  for (const auto& k : knobs()) msg += std::string(" ") + k.name;
+  return msg;
+}
+
+const std::vector<std::string>& TcpConfig::knob_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& k : knobs()) n.emplace_back(k.name);
+    return n;
+  }();
+  return names;
+}
+
+}  // namespace vigil::tcp

@@ -1,0 +1,271 @@
+// One TCP connection as a pure state machine (DESIGN.md principle 1). It
+// never reads a clock, sleeps or does I/O. Inputs: a segment arrives, an
+// application call, a deadline passes, each with `now`. Outputs: datagrams
+// built into caller buffers by poll_transmit(), events to an EventSink, and
+// next_deadline().
+//
+// Sequence variables follow RFC 9293 §3.3.1; `snd_max_` is the highest
+// SND.NXT ever sent (BSD's snd_max), since a timeout rewinds SND.NXT.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "tcp/config.hpp"
+#include "tcp/congestion.hpp"
+#include "tcp/events.hpp"
+#include "tcp/recv_buffer.hpp"
+#include "tcp/rtt_estimator.hpp"
+#include "tcp/send_buffer.hpp"
+#include "vigil/time.hpp"
+#include "wire/icmp.hpp"
+#include "wire/ipv4.hpp"
+#include "wire/tcp_header.hpp"
+
+namespace vigil::tcp {
+
+struct Endpoint {
+  wire::Ipv4Addr addr;
+  uint16_t port = 0;
+  auto operator<=>(const Endpoint&) const = default;
+  std::string to_string() const { return addr.to_string() + ":" + std::to_string(port); }
+};
+
+struct FourTuple {
+  Endpoint local, remote;
+  auto operator<=>(const FourTuple&) const = default;
+};
+
+// The named timers (DESIGN.md principle 4). Each has one place that arms it;
+// the connection exposes the earliest through next_deadline().
+enum class TimerKind : uint8_t {
+  kRetransmit,  // RFC 6298, including SYN and FIN retransmission
+  kPersist,     // RFC 1122 §4.2.2.17 zero-window probing
+  kDelayedAck,  // RFC 1122 §4.2.3.2
+  kTimeWait,    // 2*MSL, RFC 9293 §3.4.2
+  // Keepalive and user timeout arrive with the liveness work.
+  kCount,
+};
+std::string_view timer_kind_name(TimerKind k);
+
+// How a connection failed: errno, the mechanism, and the evidence in words
+// (DESIGN.md principle 7).
+struct ConnectionError {
+  int err = 0;  // 0: no error
+  CloseReason reason = CloseReason::kNone;
+  Instant time;
+  std::string detail;
+};
+
+struct ConnectionStats {
+  uint64_t segments_sent = 0;
+  uint64_t segments_received = 0;
+  uint64_t retransmitted_segments = 0;
+  uint64_t fast_retransmits = 0;
+  uint64_t timeouts = 0;
+  uint64_t dup_acks_received = 0;
+  uint64_t challenge_acks_sent = 0;
+  uint64_t challenge_acks_suppressed = 0;
+  uint64_t out_of_order_segments = 0;
+  uint64_t bytes_acked = 0;       // our data the peer acknowledged
+  uint64_t bytes_delivered = 0;   // peer data made readable
+  uint64_t segments_dropped = 0;  // unacceptable or refused inbound segments
+};
+
+class Connection {
+ public:
+  // `iss` comes from the stack's RFC 6528 generator; `ts_offset` is the
+  // per-connection timestamp offset (RFC 7323 §5.4). `id` labels events.
+  Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t iss, uint32_t ts_offset,
+             uint64_t id, EventSink* sink);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // RFC 9293 §3.10.1 OPEN. Active: SYN-SENT with a SYN to send. Passive:
+  // LISTEN, waiting for a SYN (the stack creates one per incoming SYN).
+  void open_active(Instant now);
+  void open_passive(Instant now);
+
+  // --- Inputs ---
+  // A segment for this connection's 4-tuple (already validated by the wire
+  // layer). RFC 9293 §3.10.7 with RFC 5961 and RFC 7323 checks.
+  void on_segment(Instant now, const wire::TcpView& seg);
+  // ICMP destination unreachable quoting one of our segments (RFC 1122 §4.2.3.9).
+  void on_icmp(Instant now, const wire::IcmpUnreachableView& icmp);
+  // Run every timer that is due at `now`.
+  void on_timer(Instant now);
+
+  // --- Application calls ---
+  // Queues bytes to send; returns how many fit (0 when closed or full).
+  size_t send(Instant now, std::span<const uint8_t> data);
+  // Reads in-order bytes; returns how many were read.
+  size_t recv(Instant now, std::span<uint8_t> out);
+  // RFC 9293 CLOSE: no more data from us; a FIN follows the queued data.
+  void close(Instant now);
+  // RFC 9293 ABORT: send RST where the state calls for one, then CLOSED.
+  void abort(Instant now);
+
+  // --- Outputs ---
+  // Builds the next datagram owed into `buf` and returns its length, or 0 if
+  // nothing is owed now. Call until it returns 0 after every input.
+  size_t poll_transmit(Instant now, std::span<uint8_t> buf);
+  Instant next_deadline() const;
+  Instant timer_deadline(TimerKind k) const { return timers_[static_cast<size_t>(k)]; }
+
+  // --- Observation ---
+  State state() const { return state_; }
+  const FourTuple& tuple() const { return tuple_; }
+  uint64_t id() const { return id_; }
+  const ConnectionError& error() const { return error_; }
+  const ConnectionStats& stats() const { return stats_; }
+  const TcpConfig& config() const { return cfg_; }
+  size_t send_space() const;  // bytes send() would accept now
+  size_t recv_available() const { return rcv_buf_.readable(); }
+  bool peer_closed() const { return fin_received_; }  // FIN received: EOF after readable bytes
+  bool established_once() const { return established_once_; }
+  Instant state_since() const { return state_since_; }
+  const RttEstimator& rtt() const { return rtt_; }
+  uint32_t cwnd() const { return cc_->cwnd(); }
+  uint32_t ssthresh() const { return cc_->ssthresh(); }
+  uint32_t send_mss() const { return snd_mss_; }
+  uint32_t snd_wnd() const { return snd_wnd_; }
+  uint32_t iss() const { return iss_; }
+  uint32_t irs() const { return irs_; }
+  uint32_t snd_una() const { return snd_una_; }
+  uint32_t snd_nxt() const { return snd_nxt_; }
+  uint32_t rcv_nxt() const { return rcv_nxt_; }
+  uint32_t rcv_wnd() const;  // window we would advertise now, in bytes
+  bool timestamps_enabled() const { return ts_enabled_; }
+  bool sack_enabled() const { return sack_enabled_; }
+  uint8_t snd_wscale() const { return snd_wscale_; }
+  uint8_t rcv_wscale() const { return rcv_wscale_; }
+
+ private:
+  // --- input steps (connection_input.cpp) ---
+  void input_listen(Instant now, const wire::TcpView& seg);
+  void input_syn_sent(Instant now, const wire::TcpView& seg);
+  void input_synchronized(Instant now, const wire::TcpView& seg);
+  bool segment_acceptable(const wire::TcpView& seg) const;
+  bool process_ack(Instant now, const wire::TcpView& seg);
+  void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked);
+  void process_dup_ack(Instant now, const wire::TcpView& seg);
+  void process_text(Instant now, const wire::TcpView& seg);
+  void process_fin(Instant now);
+  void update_send_window(const wire::TcpView& seg);
+  void adopt_peer_syn_options(const wire::TcpView& seg);
+  void update_timestamps(const wire::TcpView& seg);
+  void send_challenge_ack(Instant now, std::string_view why);
+
+  // --- output (connection_output.cpp) ---
+  size_t build(std::span<uint8_t> buf, uint8_t flags, uint32_t seq, std::span<const uint8_t> a,
+               std::span<const uint8_t> b, Instant now, bool syn_options);
+  size_t build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack);
+  size_t transmit_data(Instant now, std::span<uint8_t> buf);
+  size_t transmit_probe(Instant now, std::span<uint8_t> buf);
+  uint16_t window_field();
+  void after_ack_sent();
+
+  // --- helpers (connection.cpp) ---
+  void set_state(Instant now, State s);
+  void fail(Instant now, int err, CloseReason reason, std::string detail);
+  void enter_time_wait(Instant now);
+  void arm(TimerKind k, Instant when) { timers_[static_cast<size_t>(k)] = when; }
+  void disarm(TimerKind k) { timers_[static_cast<size_t>(k)] = Instant::never(); }
+  bool armed(TimerKind k) const { return !timers_[static_cast<size_t>(k)].is_never(); }
+  void emit(Event e);
+  void on_retransmit_timeout(Instant now);
+  void on_persist_timeout(Instant now);
+  void restart_retransmit_timer(Instant now);
+  void maybe_arm_persist(Instant now);
+  void schedule_ack(Instant now, bool immediately);
+  uint32_t flight_size() const { return snd_max_ - snd_una_; }
+  uint32_t send_buffer_end() const {  // sequence number just past queued data
+    return snd_buf_seq_ + static_cast<uint32_t>(snd_buf_.size());
+  }
+  uint32_t ts_now(Instant now) const {
+    return ts_offset_ + static_cast<uint32_t>(now.ns() / 1'000'000);  // 1 ms TS clock
+  }
+  void update_mss();
+
+  TcpConfig cfg_;
+  FourTuple tuple_;
+  uint64_t id_;
+  EventSink* sink_;
+  State state_ = State::kClosed;
+  Instant state_since_;
+  bool passive_ = false;
+  bool established_once_ = false;
+  ConnectionError error_;
+  ConnectionStats stats_;
+
+  std::array<Instant, static_cast<size_t>(TimerKind::kCount)> timers_;
+
+  // Send sequence space (RFC 9293 §3.3.1).
+  uint32_t iss_;
+  uint32_t snd_una_;
+  uint32_t snd_nxt_;
+  uint32_t snd_max_;
+  uint32_t snd_buf_seq_;  // sequence number of the send buffer's first byte
+  uint32_t snd_wnd_ = 0;  // bytes, already scaled
+  uint32_t max_snd_wnd_ = 0;
+  uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
+  SendBuffer snd_buf_;
+  bool fin_queued_ = false;  // application called close()
+  bool fin_sent_ = false;
+  uint32_t fin_seq_ = 0;
+
+  // Receive sequence space.
+  uint32_t irs_ = 0;
+  uint32_t rcv_nxt_ = 0;
+  uint32_t rcv_adv_ = 0;  // right edge of the window last advertised
+  uint32_t last_ack_sent_ = 0;
+  RecvBuffer rcv_buf_;
+  bool fin_received_ = false;
+  bool have_ooo_fin_ = false;
+  uint32_t ooo_fin_seq_ = 0;
+  uint32_t rcv_mss_ = 536;      // largest segment seen from the peer
+  uint32_t unacked_bytes_ = 0;  // received since our last ACK
+
+  // Negotiated options.
+  uint16_t peer_mss_ = 536;  // RFC 9293 §3.7.1 default when no MSS option
+  uint32_t snd_mss_ = 536;   // payload per segment after options
+  uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
+  bool wscale_ok_ = false;  // both SYNs carried the window scale option
+  bool ts_enabled_ = false, sack_enabled_ = false;
+  uint32_t ts_offset_;
+  uint32_t ts_recent_ = 0;
+  bool ts_recent_valid_ = false;
+
+  // What poll_transmit owes.
+  bool syn_pending_ = false;
+  bool ack_pending_ = false;
+  bool rst_pending_ = false;
+  uint32_t rst_seq_ = 0, rst_ack_ = 0;
+  bool rst_with_ack_ = false;
+  bool probe_pending_ = false;
+
+  // Retransmission and recovery.
+  RttEstimator rtt_;
+  std::unique_ptr<CongestionControl> cc_;
+  uint32_t retransmit_count_ = 0;  // consecutive timeouts of the current head
+  Instant first_timeout_time_;
+  Instant head_tx_time_;  // when the oldest unacknowledged segment was first sent
+  RetransmitTimer retransmit_timer_kind_ = RetransmitTimer::kNone;  // why snd_nxt_ < snd_max_
+  bool in_recovery_ = false;
+  uint32_t recover_ = 0;  // RFC 6582 "recover": snd_max at entry to recovery
+  uint32_t dup_acks_ = 0;
+  bool fast_retransmit_pending_ = false;
+  bool syn_timed_out_ = false;
+  // Karn's algorithm without timestamps: time one segment at a time.
+  bool rtt_timing_ = false;
+  uint32_t rtt_seq_ = 0;
+  Instant rtt_start_;
+  uint32_t persist_backoff_ = 0;
+  Instant last_challenge_ack_ = Instant::never();
+  int soft_error_ = 0;  // remembered ICMP soft error (RFC 1122 §4.2.3.9)
+};
+
+}  // namespace vigil::tcp

@@ -1,0 +1,484 @@
+// SEGMENT ARRIVES: RFC 9293 §3.10.7, with the RFC 5961 RST/SYN/ACK checks,
+// RFC 7323 PAWS and timestamps, RFC 5681/6582 duplicate-ACK handling.
+#include <algorithm>
+#include <cerrno>
+
+#include "tcp/connection.hpp"
+#include "tcp/seq.hpp"
+
+namespace vigil::tcp {
+
+using wire::TcpView;
+namespace flags = wire::tcp_flags;
+
+void Connection::on_segment(Instant now, const TcpView& seg) {
+  ++stats_.segments_received;
+  switch (state_) {
+    case State::kClosed:
+      return;  // the stack answers segments for closed connections
+    case State::kListen:
+      input_listen(now, seg);
+      return;
+    case State::kSynSent:
+      input_syn_sent(now, seg);
+      return;
+    default:
+      input_synchronized(now, seg);
+      return;
+  }
+}
+
+void Connection::update_mss() {
+  // RFC 9293 §3.7.1 / RFC 6691: the MSS option excludes TCP options, so
+  // timestamps take their 12 bytes out of every segment.
+  snd_mss_ = std::min<uint32_t>(peer_mss_, cfg_.mss) - (ts_enabled_ ? 12u : 0u);
+  rcv_mss_ = std::min<uint32_t>(rcv_mss_, cfg_.mss);
+  cc_->set_mss(snd_mss_);
+}
+
+void Connection::adopt_peer_syn_options(const TcpView& seg) {
+  const auto& o = seg.options();
+  peer_mss_ = o.has_mss ? std::max<uint16_t>(o.mss, 64) : 536;
+  // RFC 7323 §2.2: scaling only if both SYNs carry the option; shifts above
+  // 14 are treated as 14 (§2.3).
+  wscale_ok_ = cfg_.window_scaling && o.has_window_scale;
+  if (wscale_ok_) {
+    snd_wscale_ = std::min<uint8_t>(o.window_scale, 14);
+  } else {
+    snd_wscale_ = 0;
+    rcv_wscale_ = 0;
+  }
+  ts_enabled_ = cfg_.timestamps && o.has_timestamps;
+  if (ts_enabled_) {
+    ts_recent_ = o.ts_val;
+    ts_recent_valid_ = true;
+  }
+  sack_enabled_ = cfg_.sack && o.sack_permitted;
+  update_mss();
+}
+
+void Connection::input_listen(Instant now, const TcpView& seg) {
+  if (seg.has(flags::kRst)) return;  // §3.10.7.2: ignore
+  if (seg.has(flags::kAck)) {
+    // <SEQ=SEG.ACK><CTL=RST>
+    rst_pending_ = true;
+    rst_seq_ = seg.ack();
+    rst_with_ack_ = false;
+    return;
+  }
+  if (!seg.has(flags::kSyn)) return;
+  irs_ = seg.seq();
+  rcv_nxt_ = irs_ + 1;
+  last_ack_sent_ = rcv_nxt_;
+  adopt_peer_syn_options(seg);
+  snd_wnd_ = seg.window();  // RFC 7323 §2.2: never scaled in a SYN
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = seg.seq();
+  snd_wl2_ = iss_;
+  syn_pending_ = true;
+  set_state(now, State::kSynReceived);
+}
+
+void Connection::input_syn_sent(Instant now, const TcpView& seg) {
+  bool ack_ok = false;
+  if (seg.has(flags::kAck)) {
+    // §3.10.7.3: an ACK outside (ISS, SND.NXT] gets a reset.
+    if (seq_le(seg.ack(), iss_) || seq_gt(seg.ack(), snd_max_)) {
+      if (!seg.has(flags::kRst)) {
+        rst_pending_ = true;
+        rst_seq_ = seg.ack();
+        rst_with_ack_ = false;
+      }
+      ++stats_.segments_dropped;
+      return;
+    }
+    ack_ok = true;
+  }
+  if (seg.has(flags::kRst)) {
+    // RFC 5961 §3.2: in SYN-SENT a RST is valid only if it acknowledges the SYN.
+    if (!ack_ok) {
+      ++stats_.segments_dropped;
+      return;
+    }
+    Event e;
+    e.time = now;
+    e.type = EventType::kRstReceived;
+    e.seq = seg.seq();
+    emit(e);
+    fail(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST/ACK in reply to SYN");
+    return;
+  }
+  if (!seg.has(flags::kSyn)) {
+    ++stats_.segments_dropped;
+    return;
+  }
+  irs_ = seg.seq();
+  rcv_nxt_ = irs_ + 1;
+  last_ack_sent_ = rcv_nxt_;
+  adopt_peer_syn_options(seg);
+  snd_wnd_ = seg.window();
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = seg.seq();
+  snd_wl2_ = seg.has(flags::kAck) ? seg.ack() : iss_;
+  if (ack_ok) {
+    // Our SYN is acknowledged: ESTABLISHED (the SYN-ACK is the handshake's
+    // RTT sample unless the SYN was retransmitted: Karn, RFC 6298 §3).
+    if (rtt_timing_) {
+      rtt_.sample(now - rtt_start_);
+      rtt_timing_ = false;
+    }
+    snd_una_ = seg.ack();
+    retransmit_count_ = 0;
+    disarm(TimerKind::kRetransmit);
+    ack_pending_ = true;
+    set_state(now, State::kEstablished);
+    return;
+  }
+  // Simultaneous open (§3.10.7.3): SYN-RECEIVED, send SYN,ACK.
+  syn_pending_ = true;
+  set_state(now, State::kSynReceived);
+}
+
+bool Connection::segment_acceptable(const TcpView& seg) const {
+  // §3.10.7.4 table; RCV.WND is the room we really have, which is at least
+  // what we advertised, so a probe byte is taken when it fits.
+  const uint32_t wnd = rcv_wnd();
+  const uint32_t len = seg.seg_len();
+  const uint32_t seq = seg.seq();
+  if (len == 0) {
+    return wnd == 0 ? seq == rcv_nxt_ : seq_in(seq, rcv_nxt_, rcv_nxt_ + wnd);
+  }
+  if (wnd == 0) return false;
+  return seq_in(seq, rcv_nxt_, rcv_nxt_ + wnd) || seq_in(seq + len - 1, rcv_nxt_, rcv_nxt_ + wnd);
+}
+
+void Connection::send_challenge_ack(Instant now, std::string_view why) {
+  // RFC 5961 §3.2, §4.2, §5.2, rate-limited per connection (§7).
+  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_.challenge_ack_interval) {
+    ++stats_.challenge_acks_suppressed;
+    return;
+  }
+  last_challenge_ack_ = now;
+  ++stats_.challenge_acks_sent;
+  ack_pending_ = true;
+  Event e;
+  e.time = now;
+  e.type = EventType::kChallengeAck;
+  e.detail = why;
+  emit(e);
+}
+
+void Connection::input_synchronized(Instant now, const TcpView& seg) {
+  // A repeated SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it.
+  if (state_ == State::kSynReceived && seg.has(flags::kSyn) && !seg.has(flags::kAck) &&
+      !seg.has(flags::kRst) && seg.seq() == irs_) {
+    syn_pending_ = true;
+    return;
+  }
+
+  // RFC 7323 §5.3 PAWS: an old timestamp marks an old duplicate.
+  const auto& opt = seg.options();
+  if (ts_enabled_ && opt.has_timestamps && ts_recent_valid_ && !seg.has(flags::kRst) &&
+      seq_lt(opt.ts_val, ts_recent_)) {
+    ++stats_.segments_dropped;
+    ack_pending_ = true;
+    return;
+  }
+
+  // Step 1: sequence number check.
+  bool text_ok = true;
+  if (!segment_acceptable(seg)) {
+    // §3.10.7.4: with a zero window, valid ACKs and RSTs are still processed
+    // from a segment at RCV.NXT, but its text is not.
+    if (rcv_wnd() == 0 && seg.seq() == rcv_nxt_) {
+      text_ok = false;
+    } else {
+      if (!seg.has(flags::kRst)) {
+        ack_pending_ = true;  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        if (state_ == State::kTimeWait && seg.has(flags::kFin)) {
+          arm(TimerKind::kTimeWait, now + cfg_.msl * 2);  // retransmitted FIN restarts 2MSL
+        }
+      }
+      ++stats_.segments_dropped;
+      return;
+    }
+  }
+  if (text_ok) update_timestamps(seg);
+
+  // Step 2: RST (RFC 5961 §3.2): only an exact match resets.
+  if (seg.has(flags::kRst)) {
+    if (seg.seq() != rcv_nxt_) {
+      send_challenge_ack(now, "RST in window but not at RCV.NXT");
+      return;
+    }
+    Event e;
+    e.time = now;
+    e.type = EventType::kRstReceived;
+    e.seq = seg.seq();
+    emit(e);
+    switch (state_) {
+      case State::kSynReceived:
+        if (passive_) {
+          set_state(now, State::kClosed);  // the listener carries on (§3.10.7.4)
+        } else {
+          fail(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST in SYN-RECEIVED");
+        }
+        break;
+      case State::kEstablished:
+      case State::kFinWait1:
+      case State::kFinWait2:
+      case State::kCloseWait:
+        fail(now, ECONNRESET, CloseReason::kReset,
+             "reset: RST from peer in " + std::string(state_name(state_)));
+        break;
+      default:  // CLOSING, LAST-ACK, TIME-WAIT
+        set_state(now, State::kClosed);
+        break;
+    }
+    return;
+  }
+
+  // Step 4: a SYN in a synchronized state (RFC 5961 §4.2).
+  if (seg.has(flags::kSyn)) {
+    send_challenge_ack(now, "SYN in synchronized state");
+    return;
+  }
+
+  // Step 5: ACK.
+  if (!seg.has(flags::kAck)) {
+    ++stats_.segments_dropped;
+    return;
+  }
+  if (!process_ack(now, seg)) return;
+
+  // Step 7: segment text.
+  if (text_ok && !seg.payload().empty() &&
+      (state_ == State::kEstablished || state_ == State::kFinWait1 || state_ == State::kFinWait2)) {
+    process_text(now, seg);
+  } else if (!text_ok) {
+    ack_pending_ = true;  // a probe against our zero window: answer it
+  }
+
+  // Step 8: FIN, once every byte before it has arrived.
+  if (text_ok && seg.has(flags::kFin) && !fin_received_) {
+    const uint32_t fin_seq = seg.seq() + static_cast<uint32_t>(seg.payload().size());
+    if (fin_seq == rcv_nxt_) {
+      process_fin(now);
+    } else if (seq_gt(fin_seq, rcv_nxt_)) {
+      have_ooo_fin_ = true;
+      ooo_fin_seq_ = fin_seq;
+      ack_pending_ = true;
+    }
+  }
+}
+
+void Connection::update_timestamps(const TcpView& seg) {
+  // RFC 7323 §4.3: remember the peer's TSval from segments that cover the
+  // last ACK we sent, so TSecr echoes the right one.
+  const auto& o = seg.options();
+  if (ts_enabled_ && o.has_timestamps && seq_le(seg.seq(), last_ack_sent_) &&
+      (!ts_recent_valid_ || seq_ge(o.ts_val, ts_recent_))) {
+    ts_recent_ = o.ts_val;
+    ts_recent_valid_ = true;
+  }
+}
+
+bool Connection::process_ack(Instant now, const TcpView& seg) {
+  const uint32_t ack = seg.ack();
+  if (state_ == State::kSynReceived) {
+    if (!seq_lt(snd_una_, ack) || !seq_le(ack, snd_max_)) {
+      rst_pending_ = true;  // §3.10.7.4 step 5: <SEQ=SEG.ACK><CTL=RST>
+      rst_seq_ = ack;
+      rst_with_ack_ = false;
+      ++stats_.segments_dropped;
+      return false;
+    }
+    snd_wnd_ = static_cast<uint32_t>(seg.window()) << snd_wscale_;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = ack;
+    set_state(now, State::kEstablished);
+  }
+  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+  if (seq_gt(ack, snd_max_) || seq_lt(ack, snd_una_ - max_snd_wnd_)) {
+    ack_pending_ = true;
+    ++stats_.segments_dropped;
+    return false;
+  }
+
+  const uint32_t wnd_before = snd_wnd_;
+  if (seq_gt(ack, snd_una_)) {
+    process_new_ack(now, seg, ack - snd_una_);
+  } else if (ack == snd_una_) {
+    const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
+                        (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
+    if (is_dup) process_dup_ack(now, seg);
+  }
+  update_send_window(seg);
+  if (snd_wnd_ > 0 && wnd_before == 0) {
+    disarm(TimerKind::kPersist);
+    persist_backoff_ = 0;
+  }
+  if (snd_wnd_ == 0 && seq_diff(send_buffer_end(), snd_una_) > 0) {
+    // The window closed: nothing beyond SND.UNA can be accepted, so probing
+    // replaces retransmission until it reopens (RFC 1122 §4.2.2.17).
+    snd_nxt_ = snd_una_;
+    disarm(TimerKind::kRetransmit);
+    maybe_arm_persist(now);
+  }
+
+  const bool fin_acked = fin_sent_ && seq_gt(snd_una_, fin_seq_);
+  switch (state_) {
+    case State::kFinWait1:
+      if (fin_acked) set_state(now, State::kFinWait2);
+      break;
+    case State::kClosing:
+      if (fin_acked) enter_time_wait(now);
+      break;
+    case State::kLastAck:
+      if (fin_acked) {
+        set_state(now, State::kClosed);
+        return false;
+      }
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked) {
+  // RTT sample (RFC 6298 §3 Karn; RFC 7323 §4 when timestamps echo).
+  const auto& o = seg.options();
+  if (ts_enabled_ && o.has_timestamps && o.ts_ecr != 0) {
+    const int32_t ms = seq_diff(ts_now(now), o.ts_ecr);
+    if (ms >= 0) rtt_.sample(Duration::millis(ms));
+  } else if (rtt_timing_ && seq_gt(seg.ack(), rtt_seq_)) {
+    rtt_.sample(now - rtt_start_);
+    rtt_timing_ = false;
+  }
+
+  // Release acknowledged data from the send buffer.
+  const int32_t data_acked = seq_diff(seg.ack(), snd_buf_seq_);
+  if (data_acked > 0) {
+    const size_t n = std::min<size_t>(static_cast<size_t>(data_acked), snd_buf_.size());
+    snd_buf_.consume(n);
+    snd_buf_seq_ += static_cast<uint32_t>(n);
+    stats_.bytes_acked += n;
+  }
+  snd_una_ = seg.ack();
+  if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
+  retransmit_count_ = 0;
+  head_tx_time_ = now;
+  dup_acks_ = 0;
+  if (seq_ge(snd_nxt_, snd_max_)) retransmit_timer_kind_ = RetransmitTimer::kNone;
+
+  if (in_recovery_) {
+    if (seq_ge(seg.ack(), recover_)) {
+      in_recovery_ = false;  // full ACK: RFC 6582 §3.2 step 3
+      cc_->on_exit_recovery(flight_size());
+    } else {
+      cc_->on_partial_ack(acked);  // partial ACK: resend the next hole
+      fast_retransmit_pending_ = true;
+    }
+  } else {
+    cc_->on_ack(acked, now);
+  }
+
+  // RFC 6298 §5.2-5.3.
+  if (flight_size() == 0) {
+    disarm(TimerKind::kRetransmit);
+  } else {
+    restart_retransmit_timer(now);
+  }
+}
+
+void Connection::process_dup_ack(Instant, const TcpView&) {
+  ++stats_.dup_acks_received;
+  if (in_recovery_) {
+    cc_->on_recovery_dup_ack();
+    return;
+  }
+  // RFC 5681 §3.2 on the third duplicate; RFC 6582 §3.2 step 1: only if
+  // the ACK covers more than `recover`, so a timeout's echoes don't count.
+  if (++dup_acks_ == 3 && seq_gt(snd_una_, recover_)) {
+    in_recovery_ = true;
+    recover_ = snd_max_;
+    cc_->on_enter_recovery(flight_size());
+    fast_retransmit_pending_ = true;
+    ++stats_.fast_retransmits;
+  }
+}
+
+void Connection::update_send_window(const TcpView& seg) {
+  // §3.10.7.4 step 5: only segments newer than the last update may move it.
+  if (seq_lt(snd_wl1_, seg.seq()) || (snd_wl1_ == seg.seq() && seq_le(snd_wl2_, seg.ack()))) {
+    snd_wnd_ = static_cast<uint32_t>(seg.window()) << snd_wscale_;
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = seg.ack();
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+  }
+}
+
+void Connection::process_text(Instant now, const TcpView& seg) {
+  auto payload = seg.payload();
+  const int32_t offset = seq_diff(seg.seq(), rcv_nxt_);
+  uint64_t pos = rcv_buf_.next_pos();
+  if (offset < 0) {
+    const auto skip = static_cast<size_t>(-static_cast<int64_t>(offset));
+    if (skip >= payload.size()) {
+      ack_pending_ = true;  // a pure duplicate: ACK at once (RFC 5681 §4.2)
+      return;
+    }
+    payload = payload.subspan(skip);
+  } else {
+    pos += static_cast<uint64_t>(offset);
+  }
+  rcv_mss_ = std::max<uint32_t>(
+      rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_.mss));
+  const auto r = rcv_buf_.insert(pos, payload);
+  rcv_nxt_ += static_cast<uint32_t>(r.advanced);
+  stats_.bytes_delivered += r.advanced;
+
+  if (offset > 0) {
+    // Out of order: ACK at once so the sender sees the gap (RFC 5681 §4.2),
+    // with SACK blocks when negotiated.
+    ++stats_.out_of_order_segments;
+    ack_pending_ = true;
+  } else if (r.filled_hole || r.stored < payload.size()) {
+    ack_pending_ = true;  // filled a gap, or the window is full
+  } else {
+    // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
+    // full-sized segment, otherwise within the delayed-ACK time.
+    unacked_bytes_ += static_cast<uint32_t>(r.advanced);
+    schedule_ack(now, unacked_bytes_ >= 2 * rcv_mss_);
+  }
+  if (have_ooo_fin_ && ooo_fin_seq_ == rcv_nxt_) process_fin(now);
+}
+
+void Connection::process_fin(Instant now) {
+  rcv_nxt_ += 1;
+  fin_received_ = true;
+  have_ooo_fin_ = false;
+  ack_pending_ = true;
+  switch (state_) {
+    case State::kSynReceived:
+    case State::kEstablished:
+      set_state(now, State::kCloseWait);
+      break;
+    case State::kFinWait1:
+      if (fin_sent_ && seq_gt(snd_una_, fin_seq_)) {
+        enter_time_wait(now);
+      } else {
+        set_state(now, State::kClosing);  // simultaneous close
+      }
+      break;
+    case State::kFinWait2:
+      enter_time_wait(now);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace vigil::tcp

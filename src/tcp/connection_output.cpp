@@ -1,0 +1,289 @@
+// What the connection sends: SYN, SYN-ACK, data with Nagle and sender SWS
+// avoidance, retransmissions, window probes, FIN, ACKs and RSTs.
+#include <algorithm>
+
+#include "tcp/connection.hpp"
+#include "tcp/seq.hpp"
+
+namespace vigil::tcp {
+
+namespace flags = wire::tcp_flags;
+
+uint16_t Connection::window_field() {
+  // Receiver SWS avoidance (RFC 1122 §4.2.3.3): move the right edge only
+  // when the window can grow by min(half the buffer, one MSS).
+  const uint32_t free = rcv_wnd();
+  const int32_t cur = seq_diff(rcv_adv_, rcv_nxt_);
+  const uint32_t cur_wnd = cur > 0 ? static_cast<uint32_t>(cur) : 0;
+  const uint32_t step =
+      std::min<uint32_t>(static_cast<uint32_t>(rcv_buf_.capacity() / 2), rcv_mss_);
+  if (free > cur_wnd && (free - cur_wnd >= step || cur < 0)) rcv_adv_ = rcv_nxt_ + free;
+  const int32_t w = seq_diff(rcv_adv_, rcv_nxt_);
+  const uint32_t wnd = w > 0 ? static_cast<uint32_t>(w) : 0;
+  // RFC 7323 §2.3: round up to the scale unit when the buffer has the room,
+  // so scaling never shrinks the edge we promised.
+  uint32_t field = wnd >> rcv_wscale_;
+  if ((field << rcv_wscale_) < wnd && ((field + 1) << rcv_wscale_) <= free) ++field;
+  return static_cast<uint16_t>(std::min<uint32_t>(field, 65535));
+}
+
+void Connection::after_ack_sent() {
+  ack_pending_ = false;
+  disarm(TimerKind::kDelayedAck);
+  unacked_bytes_ = 0;
+  last_ack_sent_ = rcv_nxt_;
+}
+
+size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
+                         std::span<const uint8_t> a, std::span<const uint8_t> b, Instant now,
+                         bool syn_options) {
+  wire::TcpOptions opt;
+  uint16_t window = 0;
+  if (syn_options) {
+    // Our SYN offers everything configured; a SYN-ACK answers only what the
+    // peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+    const bool answer = state_ == State::kSynReceived;
+    opt.has_mss = true;
+    opt.mss = cfg_.mss;
+    opt.has_window_scale = answer ? wscale_ok_ : cfg_.window_scaling;
+    opt.window_scale = rcv_wscale_;
+    opt.sack_permitted = answer ? sack_enabled_ : cfg_.sack;
+    opt.has_timestamps = answer ? ts_enabled_ : cfg_.timestamps;
+    opt.ts_val = ts_now(now);
+    opt.ts_ecr = answer ? ts_recent_ : 0;
+    // RFC 7323 §2.2: the window in a SYN is never scaled.
+    const uint32_t w = std::min<uint32_t>(rcv_wnd(), 65535);
+    rcv_adv_ = rcv_nxt_ + w;
+    window = static_cast<uint16_t>(w);
+  } else {
+    if (ts_enabled_) {
+      opt.has_timestamps = true;
+      opt.ts_val = ts_now(now);
+      opt.ts_ecr = ts_recent_;
+    }
+    if (sack_enabled_ && !rcv_buf_.out_of_order().empty()) {
+      // RFC 2018 §4: the most recently changed block first.
+      RecvBuffer::Range ranges[4];
+      const size_t n = rcv_buf_.recent_ranges(ranges, 4);
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t left =
+            rcv_nxt_ + static_cast<uint32_t>(ranges[i].begin - rcv_buf_.next_pos());
+        const uint32_t right =
+            rcv_nxt_ + static_cast<uint32_t>(ranges[i].end - rcv_buf_.next_pos());
+        opt.sack[i] = wire::SackBlock{left, right};
+      }
+      opt.sack_count = static_cast<uint8_t>(n);
+    }
+    window = window_field();
+  }
+  wire::Ipv4Fields ip;
+  ip.src = tuple_.local.addr;
+  ip.dst = tuple_.remote.addr;
+  wire::TcpFields t;
+  t.src_port = tuple_.local.port;
+  t.dst_port = tuple_.remote.port;
+  t.seq = seq;
+  t.flags = fl;
+  t.ack = (fl & flags::kAck) ? rcv_nxt_ : 0;
+  t.window = window;
+  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt, a, b);
+  if (n == 0) return 0;
+  ++stats_.segments_sent;
+  if (fl & flags::kAck) after_ack_sent();
+  return n;
+}
+
+size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack) {
+  wire::Ipv4Fields ip;
+  ip.src = tuple_.local.addr;
+  ip.dst = tuple_.remote.addr;
+  wire::TcpFields t;
+  t.src_port = tuple_.local.port;
+  t.dst_port = tuple_.remote.port;
+  t.seq = seq;
+  t.ack = with_ack ? ack : 0;
+  t.flags = static_cast<uint8_t>(flags::kRst | (with_ack ? flags::kAck : 0));
+  const size_t n = wire::build_ipv4_tcp(buf, ip, t, wire::TcpOptions{});
+  if (n) ++stats_.segments_sent;
+  return n;
+}
+
+size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
+  if (rst_pending_) {
+    rst_pending_ = false;
+    Event e;
+    e.time = now;
+    e.type = EventType::kRstSent;
+    e.seq = rst_seq_;
+    emit(e);
+    return build_rst(buf, rst_seq_, rst_ack_, rst_with_ack_);
+  }
+  switch (state_) {
+    case State::kClosed:
+    case State::kListen:
+      return 0;
+    case State::kSynSent:
+    case State::kSynReceived: {
+      if (!syn_pending_ && !(state_ == State::kSynReceived && ack_pending_)) return 0;
+      syn_pending_ = false;
+      const bool retransmission = snd_max_ != iss_;
+      if (retransmission && retransmit_count_ > 0) {
+        ++stats_.retransmitted_segments;
+        Event e;
+        e.time = now;
+        e.type = EventType::kSynRetransmit;
+        e.seq = iss_;
+        e.count = retransmit_count_;
+        e.rto = rtt_.rto();
+        emit(e);
+      }
+      if (!retransmission) {
+        head_tx_time_ = now;
+        rtt_timing_ = true;  // time the handshake (Karn: only if not resent)
+        rtt_seq_ = iss_;
+        rtt_start_ = now;
+      } else {
+        rtt_timing_ = false;
+      }
+      snd_nxt_ = iss_ + 1;
+      snd_max_ = iss_ + 1;
+      if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);
+      const uint8_t fl = state_ == State::kSynSent ? flags::kSyn : flags::kSyn | flags::kAck;
+      return build(buf, fl, iss_, {}, {}, now, true);
+    }
+    default:
+      break;
+  }
+  if (const size_t n = transmit_data(now, buf)) return n;
+  if (ack_pending_) return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+  return 0;
+}
+
+size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
+  probe_pending_ = false;
+  const uint32_t queued = static_cast<uint32_t>(seq_diff(send_buffer_end(), snd_una_));
+  if (queued == 0) return 0;
+  // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: one byte of new data at
+  // SND.NXT (= SND.UNA while the window is closed); with a small non-zero
+  // window (the SWS override), as much as it allows.
+  const uint32_t len = snd_wnd_ == 0 ? 1 : std::min({snd_wnd_, queued, snd_mss_});
+  const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_una_ - snd_buf_seq_), len);
+  Event e;
+  e.time = now;
+  e.type = EventType::kZeroWindowProbe;
+  e.seq = snd_una_;
+  e.len = len;
+  e.count = persist_backoff_;
+  emit(e);
+  snd_nxt_ = seq_max(snd_nxt_, snd_una_ + len);
+  snd_max_ = seq_max(snd_max_, snd_nxt_);
+  return build(buf, flags::kAck | flags::kPsh, snd_una_, a, b, now, false);
+}
+
+size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
+  const bool can_send = state_ == State::kEstablished || state_ == State::kCloseWait ||
+                        state_ == State::kFinWait1 || state_ == State::kClosing ||
+                        state_ == State::kLastAck;
+  if (!can_send) return 0;
+
+  const uint32_t data_end = send_buffer_end();
+  // Fast retransmit and NewReno partial-ACK retransmission: the segment at
+  // SND.UNA, whatever cwnd says (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5).
+  if (fast_retransmit_pending_) {
+    fast_retransmit_pending_ = false;
+    const uint32_t avail = static_cast<uint32_t>(std::max(0, seq_diff(data_end, snd_una_)));
+    const uint32_t len = std::min(avail, snd_mss_);
+    const bool fin = fin_sent_ && len == avail && snd_una_ + len == fin_seq_;
+    if (len > 0 || fin) {
+      const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_una_ - snd_buf_seq_), len);
+      ++stats_.retransmitted_segments;
+      Event e;
+      e.time = now;
+      e.type = EventType::kRetransmit;
+      e.timer = RetransmitTimer::kFast;
+      e.seq = snd_una_;
+      e.len = len;
+      emit(e);
+      restart_retransmit_timer(now);
+      uint8_t fl = flags::kAck;
+      if (fin) fl |= flags::kFin;
+      return build(buf, fl, snd_una_, a, b, now, false);
+    }
+  }
+  if (probe_pending_) {
+    if (const size_t n = transmit_probe(now, buf)) return n;
+  }
+
+  const int32_t unsent_signed = seq_diff(data_end, snd_nxt_);
+  const uint32_t unsent = unsent_signed > 0 ? static_cast<uint32_t>(unsent_signed) : 0;
+  const uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+  const uint32_t inflight = snd_nxt_ - snd_una_;
+  const uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+  const uint32_t len = std::min({unsent, usable, snd_mss_});
+  const bool retransmission = seq_lt(snd_nxt_, snd_max_);
+  // The FIN goes with the last data byte, or alone once data is all sent;
+  // again after a timeout rewound SND.NXT.
+  const bool fin_owed = fin_queued_ && (!fin_sent_ || seq_le(snd_nxt_, fin_seq_));
+  const bool fin_now = fin_owed && len == unsent;
+
+  bool send_now = false;
+  if (len > 0) {
+    // Nagle (RFC 1122 §4.2.3.4, RFC 896) and sender SWS avoidance: send a
+    // full segment, or everything when nothing is outstanding (or Nagle is
+    // off), or at least half the largest window the peer has offered.
+    send_now = retransmission || len == snd_mss_ || fin_now ||
+               (len == unsent && (cfg_.nodelay || inflight == 0)) ||
+               (max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
+  } else if (fin_now) {
+    send_now = true;
+  }
+  if (!send_now) {
+    // Held back with nothing in flight: only the persist timer (which also
+    // serves as the SWS override timer) will move things.
+    if (unsent > 0 && inflight == 0 && !armed(TimerKind::kPersist) &&
+        !armed(TimerKind::kRetransmit)) {
+      persist_backoff_ = 0;
+      arm(TimerKind::kPersist, now + rtt_.rto());
+    }
+    return 0;
+  }
+
+  const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len);
+  uint8_t fl = flags::kAck;
+  if (len > 0 && len == unsent) fl |= flags::kPsh;
+  if (fin_now) fl |= flags::kFin;
+  if (retransmission) {
+    ++stats_.retransmitted_segments;
+    Event e;
+    e.time = now;
+    e.type = EventType::kRetransmit;
+    e.timer = retransmit_timer_kind_ == RetransmitTimer::kNone ? RetransmitTimer::kRto
+                                                               : retransmit_timer_kind_;
+    e.seq = snd_nxt_;
+    e.len = len;
+    e.count = retransmit_count_;
+    e.rto = rtt_.rto();
+    emit(e);
+  } else {
+    if (inflight == 0) head_tx_time_ = now;
+    if (!rtt_timing_ && !ts_enabled_ && len > 0) {
+      rtt_timing_ = true;
+      rtt_seq_ = snd_nxt_;
+      rtt_start_ = now;
+    }
+  }
+  const uint32_t seq = snd_nxt_;
+  snd_nxt_ += len;
+  if (fin_now) {
+    fin_sent_ = true;
+    fin_seq_ = data_end;
+    snd_nxt_ += 1;
+  }
+  snd_max_ = seq_max(snd_max_, snd_nxt_);
+  if (!seq_lt(snd_nxt_, snd_max_)) retransmit_timer_kind_ = RetransmitTimer::kNone;
+  disarm(TimerKind::kPersist);
+  if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1
+  return build(buf, fl, seq, a, b, now, false);
+}
+
+}  // namespace vigil::tcp

@@ -1,0 +1,84 @@
+// Structured events (DESIGN.md principle 6): every decision the connection
+// takes is reported with the same timestamp the pcap gets, so a trace and
+// the stack's reasoning line up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vigil/time.hpp"
+
+namespace vigil::tcp {
+
+enum class State : uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+std::string_view state_name(State s);  // "ESTABLISHED", as RFC 9293 spells them
+
+// Which mechanism ended a connection (the JSON `outcome.reason`).
+enum class CloseReason : uint8_t {
+  kNone,
+  kKeepalive,
+  kRetransmission,
+  kPersist,
+  kUserTimeout,
+  kReset,
+  kRefused,
+  kIcmp,
+};
+std::string_view reason_name(CloseReason r);  // "retransmission"; "" for kNone
+
+enum class EventType : uint8_t {
+  kStateChange,
+  kRetransmit,  // data retransmitted; `timer` says why
+  kSynRetransmit,
+  kRstSent,
+  kRstReceived,
+  kChallengeAck,  // RFC 5961 challenge ACK sent
+  kRtoBackoff,    // RTO doubled after a timeout
+  kZeroWindowProbe,
+  kIcmpReceived,
+  kAbort,    // connection failed; errno and reason set
+  kDropped,  // an inbound segment was refused; `detail` says why
+};
+std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
+
+enum class RetransmitTimer : uint8_t { kNone, kRto, kTlp, kFast };
+std::string_view timer_name(RetransmitTimer t);
+
+struct Event {
+  Instant time;
+  uint64_t conn = 0;
+  EventType type = EventType::kStateChange;
+  State from = State::kClosed, to = State::kClosed;
+  RetransmitTimer timer = RetransmitTimer::kNone;
+  uint32_t seq = 0;
+  uint32_t len = 0;
+  uint32_t count = 0;  // e.g. retransmission number
+  Duration rto;        // RTO in force after the event
+  int err = 0;         // errno for kAbort
+  CloseReason reason = CloseReason::kNone;
+  std::string_view detail;  // static text, valid only during the callback
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void on_event(const Event& e) = 0;
+};
+
+// "ETIMEDOUT" for ETIMEDOUT; nullptr-free: unknown values give "E<number>".
+std::string errno_name(int err);
+
+}  // namespace vigil::tcp

@@ -1,0 +1,59 @@
+// The receive buffer: in-order bytes waiting for the application plus
+// out-of-order bytes held for reassembly, in one fixed ring allocated once.
+// Positions are 64-bit stream offsets (bytes since the first data byte), so
+// nothing here wraps; the connection maps them to sequence numbers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace vigil::tcp {
+
+class RecvBuffer {
+ public:
+  // At most this many separate out-of-order ranges are held; data that
+  // would open another is dropped (and arrives again by retransmission).
+  static constexpr size_t kMaxRanges = 16;
+
+  explicit RecvBuffer(size_t capacity);
+
+  size_t capacity() const { return data_.size(); }
+  uint64_t read_pos() const { return read_pos_; }  // next byte the app reads
+  uint64_t next_pos() const { return next_pos_; }  // RCV.NXT as a stream offset
+  size_t readable() const { return static_cast<size_t>(next_pos_ - read_pos_); }
+  // Room beyond RCV.NXT that the window may offer.
+  size_t free_space() const { return data_.size() - readable(); }
+  // Stream offset of the first byte that does not fit.
+  uint64_t limit_pos() const { return read_pos_ + data_.size(); }
+
+  struct InsertResult {
+    size_t stored = 0;         // new bytes stored (in order or not)
+    size_t advanced = 0;       // how far next_pos moved
+    bool filled_hole = false;  // moved next_pos up to or into held data
+  };
+  // Stores `bytes` starting at stream offset `pos` (pos may precede next_pos:
+  // already-received bytes are ignored). Bytes past limit_pos() are cut off.
+  InsertResult insert(uint64_t pos, std::span<const uint8_t> bytes);
+
+  size_t read(std::span<uint8_t> out);
+
+  struct Range {
+    uint64_t begin = 0, end = 0;
+    uint64_t stamp = 0;  // higher = more recently extended (RFC 2018 §4 ordering)
+  };
+  const std::vector<Range>& out_of_order() const { return ranges_; }
+  // Out-of-order ranges, most recently changed first (RFC 2018 §4).
+  size_t recent_ranges(Range* out, size_t max) const;
+
+ private:
+  void copy_in(uint64_t pos, std::span<const uint8_t> bytes);
+
+  std::vector<uint8_t> data_;
+  uint64_t read_pos_ = 0;
+  uint64_t next_pos_ = 0;
+  std::vector<Range> ranges_;  // disjoint, sorted by begin, all > next_pos_
+  uint64_t stamp_ = 0;
+};
+
+}  // namespace vigil::tcp

@@ -1,0 +1,43 @@
+// Round-trip time estimation and the retransmission timeout, RFC 6298.
+#pragma once
+
+#include <cstdint>
+
+#include "vigil/time.hpp"
+
+namespace vigil::tcp {
+
+class RttEstimator {
+ public:
+  RttEstimator(Duration initial, Duration min, Duration max, Duration granularity)
+      : rto_(initial), min_(min), max_(max), granularity_(granularity) {}
+
+  // A new RTT measurement R (§2.2, §2.3). Callers apply Karn's algorithm
+  // (§3): no samples from retransmitted segments unless timestamps
+  // disambiguate them. A sample also clears the back-off (§5.7 note).
+  void sample(Duration r);
+  // §5.5: the timer expired; double the RTO, up to the maximum.
+  void back_off();
+  // §5.7: after a SYN timed out with no sample, data starts at this RTO.
+  void reset_to(Duration rto) {
+    if (!has_sample_) base_rto_ = rto_ = clamp(rto);
+  }
+
+  Duration rto() const { return rto_; }
+  bool has_sample() const { return has_sample_; }
+  Duration srtt() const { return srtt_; }
+  Duration rttvar() const { return rttvar_; }
+  uint32_t backoffs() const { return backoffs_; }
+
+ private:
+  Duration clamp(Duration d) const;
+
+  Duration rto_;
+  Duration base_rto_ = rto_;  // RTO before back-off
+  Duration min_, max_, granularity_;
+  Duration srtt_, rttvar_;
+  bool has_sample_ = false;
+  uint32_t backoffs_ = 0;
+};
+
+}  // namespace vigil::tcp
