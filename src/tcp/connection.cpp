@@ -53,6 +53,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity),
       cc_(make_newreno(536, config.initial_window_segments)) {
   timers_.fill(Instant::never());
+  recover_ = iss;  // RFC 6582 §3.2: "recover" starts at the ISS
   rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
 }
 

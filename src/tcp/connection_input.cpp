@@ -115,6 +115,8 @@ void Connection::input_syn_sent(Instant now, const TcpView& seg) {
   irs_ = seg.seq();
   rcv_nxt_ = irs_ + 1;
   last_ack_sent_ = rcv_nxt_;
+  // The window our SYN offered, now that it can be anchored at RCV.NXT.
+  rcv_adv_ = rcv_nxt_ + std::min<uint32_t>(rcv_wnd(), 65535);
   adopt_peer_syn_options(seg);
   snd_wnd_ = seg.window();
   max_snd_wnd_ = snd_wnd_;
@@ -318,6 +320,10 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   if (snd_wnd_ > 0 && wnd_before == 0) {
     disarm(TimerKind::kPersist);
     persist_backoff_ = 0;
+    // Probe bytes the peer did not take are simply sent again as data.
+    if (seq_gt(snd_nxt_, snd_una_) && snd_nxt_ == snd_max_ && !armed(TimerKind::kRetransmit)) {
+      snd_nxt_ = snd_max_ = snd_una_;
+    }
   }
   if (snd_wnd_ == 0 && seq_diff(send_buffer_end(), snd_una_) > 0) {
     // The window closed: nothing beyond SND.UNA can be accepted, so probing
@@ -445,8 +451,11 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     // with SACK blocks when negotiated.
     ++stats_.out_of_order_segments;
     ack_pending_ = true;
-  } else if (r.filled_hole || r.stored < payload.size()) {
-    ack_pending_ = true;  // filled a gap, or the window is full
+  } else if (r.filled_hole || r.stored < payload.size() ||
+             seq_gt(seg.seq() + static_cast<uint32_t>(seg.payload().size()), rcv_adv_)) {
+    // Filled a gap, the window is full, or the data went past the edge we
+    // advertised (a window probe): the sender is waiting for this ACK.
+    ack_pending_ = true;
   } else {
     // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
     // full-sized segment, otherwise within the delayed-ACK time.

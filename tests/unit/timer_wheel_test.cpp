@@ -160,10 +160,10 @@ TEST(TimerWheel, DeadlineInThePast) {
   d.owner = 4;
   const Instant now = start + Duration::millis(1500) + Duration::nanos(17);
   EXPECT_TRUE(fire(w, now).empty());
-  w.arm(a, now);                                      // exactly now
-  w.arm(b, now - Duration::millis(700));              // earlier tick
-  w.arm(c, Instant::from_ns(-5));                     // before the wheel's start
-  w.arm(d, now + Duration::nanos(1));                 // future, same tick
+  w.arm(a, now);                          // exactly now
+  w.arm(b, now - Duration::millis(700));  // earlier tick
+  w.arm(c, Instant::from_ns(-5));         // before the wheel's start
+  w.arm(d, now + Duration::nanos(1));     // future, same tick
   EXPECT_EQ(w.next_deadline(), Instant::from_ns(-5));
   EXPECT_EQ(fire(w, now), (Ids{3, 2, 1}));  // same `now` again still fires them
   EXPECT_EQ(w.next_deadline(), now + Duration::nanos(1));
@@ -323,9 +323,18 @@ struct RandomConfig {
 
 constexpr int64_t kLast = std::numeric_limits<int64_t>::max() - 1;  // latest non-never instant
 
+// Saturating t + ns for ns >= -1, staying within [int64 min, kLast].
 Instant add_sat(Instant t, int64_t ns) {
   if (ns > 0 && t.ns() > kLast - ns) return Instant::from_ns(kLast);
+  if (ns < 0 && t.ns() == std::numeric_limits<int64_t>::min()) return t;
   return Instant::from_ns(t.ns() + ns);
+}
+
+Instant sub_sat(Instant t, int64_t ns) {
+  if (t.ns() < std::numeric_limits<int64_t>::min() + ns) {
+    return Instant::from_ns(std::numeric_limits<int64_t>::min());
+  }
+  return Instant::from_ns(t.ns() - ns);
 }
 
 void run_random(const RandomConfig& cfg) {
@@ -351,7 +360,7 @@ void run_random(const RandomConfig& cfg) {
 
   auto pick_deadline = [&]() -> Instant {
     const int r = static_cast<int>(uniform(99));
-    if (r < 5) return Instant::from_ns(now.ns() - uniform(10 * kSec));  // past
+    if (r < 5) return sub_sat(now, uniform(10 * kSec));  // past
     if (r < 10) return now;
     if (r < 30) return add_sat(now, uniform(2 * kMs));  // sub-tick
     if (r < 50) return add_sat(now, uniform(kSec));
@@ -366,15 +375,22 @@ void run_random(const RandomConfig& cfg) {
     }
     if (r < 95) return Instant::never();
     if (r < 97 && cfg.extremes) return Instant::from_ns(kLast - uniform(1000));
-    // Around a tick boundary a few ticks ahead.
-    const int64_t tick = cfg.tick.ns();
-    const int64_t k = (now.ns() - cfg.start.ns()) / tick + uniform(200);
-    if (k > (kLast - cfg.start.ns()) / tick - 1) return Instant::from_ns(kLast);
-    return add_sat(Instant::from_ns(cfg.start.ns() + k * tick), uniform(2) - 1);
+    // Around a tick boundary a few ticks ahead (unsigned: the span from
+    // start may exceed int64).
+    const auto tick = static_cast<uint64_t>(cfg.tick.ns());
+    const uint64_t start = static_cast<uint64_t>(cfg.start.ns());
+    const uint64_t off = static_cast<uint64_t>(now.ns()) - start;
+    const uint64_t room = static_cast<uint64_t>(kLast) - start;
+    const uint64_t ahead = static_cast<uint64_t>(uniform(200)) * tick;
+    if (ahead > room || off - off % tick > room - ahead) return Instant::from_ns(kLast);
+    const uint64_t boundary = start + (off - off % tick + ahead);
+    return add_sat(Instant::from_ns(static_cast<int64_t>(boundary)), uniform(2) - 1);
   };
 
-  auto pick_now = [&]() -> Instant {
-    const int r = static_cast<int>(uniform(99));
+  // Calm phases jump at most 100 s so that long timers pile up (hundreds
+  // armed across all levels); wild phases add jumps of hours to months.
+  auto pick_now = [&](bool calm) -> Instant {
+    const int r = static_cast<int>(uniform(calm ? 81 : 99));
     if (r < 10 && !model.empty() && model.begin()->first > now) return model.begin()->first;
     if (r < 15 && !model.empty() && model.begin()->first > now)
       return Instant::from_ns(model.begin()->first.ns() - 1);
@@ -406,7 +422,7 @@ void run_random(const RandomConfig& cfg) {
       pos[i].reset();
       ASSERT_FALSE(entries[i].armed()) << "op " << op;
     } else {
-      now = pick_now();
+      now = pick_now((op / 8000) % 2 == 0);
       got.clear();
       w.expire(now, got);
       Ids want;
@@ -483,14 +499,16 @@ TEST(TimerWheel, MillionEntries) {
     now = now + steps[round % 5];
     out.clear();
     w.expire(now, out);
-    const size_t due = static_cast<size_t>(std::upper_bound(sorted.begin(), sorted.end(), now) -
-                                           sorted.begin());
+    const size_t due =
+        static_cast<size_t>(std::upper_bound(sorted.begin(), sorted.end(), now) - sorted.begin());
     ASSERT_EQ(total + out.size(), due) << "round " << round;
     for (size_t k = 0; k < out.size(); ++k) {
       ASSERT_LE(deadline[out[k]], now);
       ASSERT_FALSE(seen[out[k]]);
       seen[out[k]] = true;
-      if (k) ASSERT_LE(deadline[out[k - 1]], deadline[out[k]]);
+      if (k) {
+        ASSERT_LE(deadline[out[k - 1]], deadline[out[k]]);
+      }
     }
     total += out.size();
     ASSERT_EQ(w.size(), kN - total);
