@@ -7,7 +7,8 @@ namespace vigil::sim {
 
 namespace {
 constexpr uint64_t kNanosPerSecond = 1'000'000'000;
-}
+constexpr size_t kInitialBufferCapacity = 2048;
+}  // namespace
 
 Link::Link(LinkConfig cfg, util::Rng rng) : cfg_(cfg), rng_(rng) {}
 
@@ -55,6 +56,9 @@ void Link::schedule(int64_t arrival_ns, std::span<const uint8_t> packet) {
   } else {
     idx = static_cast<uint32_t>(pool_.size());
     pool_.emplace_back();
+    // MTU-sized from the start, so mixed packet sizes do not keep regrowing
+    // recycled buffers.
+    pool_.back().reserve(kInitialBufferCapacity);
   }
   std::vector<uint8_t>& buf = pool_[idx];
   buf.assign(packet.begin(), packet.end());  // reuses the buffer's capacity

@@ -189,10 +189,12 @@ void Stack::touch(ConnId id) {
     dirty_.push_back(id);
   }
   wheel_.arm(slot.timer, slot.conn->next_deadline());
+  queue_if_accepted(id, slot);
 }
 
-void Stack::settle(ConnId id, Slot& slot) {
-  // Lifecycle bookkeeping after the connection has had its say.
+void Stack::queue_if_accepted(ConnId id, Slot& slot) {
+  // A passive connection joins its listener's accept queue the moment it is
+  // established, so the application can accept it in the same instant.
   const Connection& c = *slot.conn;
   if (slot.listener_port) {
     auto l = listeners_.find(*slot.listener_port);
@@ -202,6 +204,12 @@ void Stack::settle(ConnId id, Slot& slot) {
       l->second.ready.push_back(id);
     }
   }
+}
+
+void Stack::settle(ConnId id, Slot& slot) {
+  // Lifecycle bookkeeping once the connection has sent all it owed.
+  queue_if_accepted(id, slot);
+  const Connection& c = *slot.conn;
   if (c.state() != tcp::State::kClosed) return;
   if (slot.in_demux) {
     demux_.erase(c.tuple());

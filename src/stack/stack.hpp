@@ -116,6 +116,7 @@ class Stack {
   ConnId create(Instant now, const tcp::TcpConfig& config, const tcp::FourTuple& tuple);
   void touch(ConnId id);  // re-arm its timer, queue it for output, settle lifecycle
   void settle(ConnId id, Slot& slot);
+  void queue_if_accepted(ConnId id, Slot& slot);
   uint32_t isn_for(const tcp::FourTuple& t, Instant now) const;
   uint32_t ts_offset_for(const tcp::FourTuple& t) const;
   void queue_reset(std::span<const uint8_t> reply);

@@ -200,7 +200,6 @@ void TimerWheel::cascade(int level) {
   TimerEntry* e = s.head;
   s = Slot{};
   occupied_[level] &= ~(uint64_t{1} << idx);
-  ++steps_;
   while (e) {
     TimerEntry* next = e->next_;
     const uint64_t tick = tick_of(e->deadline);
@@ -216,7 +215,6 @@ void TimerWheel::rescan_overflow() {
   TimerEntry* e = overflow_.head;
   overflow_ = Slot{};
   overflow_lb_ = UINT64_MAX;
-  ++steps_;
   while (e) {
     TimerEntry* next = e->next_;
     place(*e, tick_of(e->deadline));
@@ -227,7 +225,6 @@ void TimerWheel::rescan_overflow() {
 void TimerWheel::drain(Instant limit, std::vector<uint64_t>& out) {
   Slot& s = slots_[0][cur_ & (kSlots - 1)];
   if (!s.head) return;
-  ++steps_;
   scratch_.clear();
   for (TimerEntry* e = s.head; e;) {
     TimerEntry* next = e->next_;
@@ -260,6 +257,7 @@ void TimerWheel::expire(Instant now, std::vector<uint64_t>& out) {
       break;
     }
     cur_ = t;
+    ++steps_;
     if (overflow_.head && overflow_lb_ <= cur_) rescan_overflow();
     for (int level = kLevels - 1; level >= 1; --level) {
       const uint64_t mask = (uint64_t{1} << shift_of(level)) - 1;

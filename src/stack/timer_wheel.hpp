@@ -86,8 +86,8 @@ class TimerWheel {
 
   size_t size() const { return size_; }
 
-  // Occupied slots visited, cascades and overflow rescans performed by
-  // expire() so far: lets tests check that advancing never walks empty ticks.
+  // Ticks at which expire() has stopped (to drain, cascade or rescan) so
+  // far: lets tests check that advancing never walks empty ticks.
   uint64_t advance_steps() const { return steps_; }
 
  private:

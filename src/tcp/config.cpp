@@ -16,6 +16,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.delayed_ack = Duration::millis(40);  // TCP_DELACK_MIN: Linux's quick ACK timer
   c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
+  c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
   return c;
 }
 

@@ -40,8 +40,9 @@ struct TcpConfig {
   bool nodelay = false;                          // TCP_NODELAY: turn Nagle off (RFC 1122 §4.2.3.4)
 
   // --- Connection teardown ---
-  Duration msl =
-      Duration::seconds(60);  // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2); linux TIME-WAIT is 60 s
+  // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,
+  // MSL = 2 minutes). linux: 30 s, giving Linux's fixed 60 s TIME_WAIT.
+  Duration msl = Duration::seconds(120);
 
   // --- RFC 5961 ---
   Duration challenge_ack_interval =

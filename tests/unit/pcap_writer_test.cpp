@@ -41,27 +41,19 @@ uint16_t le16(const std::vector<uint8_t>& b, size_t off) {
 std::vector<uint8_t> ipv4_packet(size_t payload_len, uint8_t fill) {
   const size_t total = 20 + payload_len;
   std::vector<uint8_t> p(total, fill);
-  const uint8_t hdr[20] = {0x45,
-                           0,
-                           static_cast<uint8_t>(total >> 8),
-                           static_cast<uint8_t>(total),
-                           0,
-                           1,
-                           0x40,
-                           0,
-                           64,
-                           253,
-                           0,
-                           0,
-                           10,
-                           0,
-                           0,
-                           1,
-                           10,
-                           0,
-                           0,
-                           2};
-  std::memcpy(p.data(), hdr, sizeof hdr);
+  p[0] = 0x45;  // version 4, 20-byte header
+  p[1] = 0;
+  p[2] = static_cast<uint8_t>(total >> 8);
+  p[3] = static_cast<uint8_t>(total);
+  p[4] = 0;  // id
+  p[5] = 1;
+  p[6] = 0x40;  // DF
+  p[7] = 0;
+  p[8] = 64;   // TTL
+  p[9] = 253;  // protocol
+  p[10] = p[11] = 0;
+  const uint8_t addrs[8] = {10, 0, 0, 1, 10, 0, 0, 2};
+  std::memcpy(p.data() + 12, addrs, sizeof addrs);
   uint32_t sum = 0;
   for (size_t i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);

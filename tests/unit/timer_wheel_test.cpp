@@ -89,11 +89,15 @@ TEST(TimerWheel, SubTickDeadlinesFireInOrderAndNotEarly) {
   EXPECT_TRUE(fire(w, t_late - Duration::nanos(1)).empty());
   EXPECT_EQ(fire(w, t_late), Ids{1});
 
-  // In one jump past both they still come out in deadline order.
+  // In one jump past all of them they still come out in deadline order,
+  // whatever the arm order.
   TimerWheel w2(kStart);
+  TimerEntry mid;
+  mid.owner = 3;
+  w2.arm(mid, ms(5) + Duration::nanos(500'000));
   w2.arm(late, t_late);
   w2.arm(early, t_early);
-  EXPECT_EQ(fire(w2, ms(100)), (Ids{2, 1}));
+  EXPECT_EQ(fire(w2, ms(100)), (Ids{2, 3, 1}));
 }
 
 TEST(TimerWheel, TiesBreakByArmOrder) {
@@ -219,6 +223,27 @@ TEST(TimerWheel, HigherLevelEntryCanBeEarliest) {
   EXPECT_EQ(fire(w, ms(200)), (Ids{1, 2}));
 }
 
+TEST(TimerWheel, SameTickOnTwoLevels) {
+  // Both deadlines fall in tick 64, one filed at level 1 (from tick 0), the
+  // other at level 0 (from tick 1): the exact minimum needs both slots.
+  for (const bool level1_first : {true, false}) {
+    SCOPED_TRACE(level1_first);
+    TimerWheel w(kStart);
+    TimerEntry hi, lo;
+    hi.owner = 1;
+    lo.owner = 2;
+    const Instant t_hi = ms(64) + Duration::nanos(level1_first ? 100 : 900);
+    const Instant t_lo = ms(64) + Duration::nanos(level1_first ? 900 : 100);
+    w.arm(hi, t_hi);
+    EXPECT_TRUE(fire(w, ms(1)).empty());
+    w.arm(lo, t_lo);
+    EXPECT_EQ(w.next_deadline(), std::min(t_hi, t_lo));
+    EXPECT_EQ(fire(w, ms(64) + Duration::nanos(500)), Ids{level1_first ? 1u : 2u});
+    EXPECT_EQ(w.next_deadline(), std::max(t_hi, t_lo));
+    EXPECT_EQ(fire(w, ms(65)), Ids{level1_first ? 2u : 1u});
+  }
+}
+
 TEST(TimerWheel, SevenThousandTwoHundredSecondJump) {
   TimerWheel w(kStart);
   TimerEntry e[4];
@@ -318,7 +343,8 @@ struct RandomConfig {
   Instant start;
   int ops;
   uint64_t seed;
-  bool extremes;  // also jump and arm near the end of the int64 time line
+  bool extremes;       // also jump and arm near the end of the int64 time line
+  bool dense = false;  // deadlines and jumps within a few hundred ticks
 };
 
 constexpr int64_t kLast = std::numeric_limits<int64_t>::max() - 1;  // latest non-never instant
@@ -360,6 +386,10 @@ void run_random(const RandomConfig& cfg) {
 
   auto pick_deadline = [&]() -> Instant {
     const int r = static_cast<int>(uniform(99));
+    if (cfg.dense && r < 90) {  // crowd the level 0/1 boundary, nanoseconds apart
+      if (r < 5) return sub_sat(now, uniform(3 * cfg.tick.ns()));
+      return add_sat(now, uniform(200 * cfg.tick.ns()));
+    }
     if (r < 5) return sub_sat(now, uniform(10 * kSec));  // past
     if (r < 10) return now;
     if (r < 30) return add_sat(now, uniform(2 * kMs));  // sub-tick
@@ -391,6 +421,10 @@ void run_random(const RandomConfig& cfg) {
   // armed across all levels); wild phases add jumps of hours to months.
   auto pick_now = [&](bool calm) -> Instant {
     const int r = static_cast<int>(uniform(calm ? 81 : 99));
+    if (cfg.dense && r >= 15 && r < 90) {
+      if (r < 35) return now;
+      return add_sat(now, uniform(70 * cfg.tick.ns()));
+    }
     if (r < 10 && !model.empty() && model.begin()->first > now) return model.begin()->first;
     if (r < 15 && !model.empty() && model.begin()->first > now)
       return Instant::from_ns(model.begin()->first.ns() - 1);
@@ -458,6 +492,10 @@ TEST(TimerWheelRandom, NanosecondTicksNegativeStart) {
 
 TEST(TimerWheelRandom, OddTick) {
   run_random({Duration::micros(7), Instant::from_ns(999), 50'000, 4, false});
+}
+
+TEST(TimerWheelRandom, DenseSubTickDeadlines) {
+  run_random({Duration::millis(1), Instant::zero(), 100'000, 6, false, true});
 }
 
 TEST(TimerWheelRandom, ExtremeTimeLine) {
