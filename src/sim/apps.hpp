@@ -57,7 +57,6 @@ class StreamPeer {
   util::Rng pattern_;
   std::vector<uint8_t> chunk_;
   size_t chunk_pos_ = 0;    // next byte of chunk_ to write
-  uint64_t generated_ = 0;  // pattern bytes generated so far
   std::vector<uint8_t> read_buf_;
   bool closed_ = false;
   StreamTally tally_;

@@ -81,7 +81,12 @@ void TimerWheel::place(TimerEntry& e, uint64_t tick) {
   e.next_ = s->head;
   if (s->head) s->head->prev_ = &e;
   s->head = &e;
-  if (!s->stale && e.deadline < s->min) s->min = e.deadline;
+  // While stale, `min` is still a lower bound, so an entry at or below it
+  // is the exact minimum again (common: re-arming the holder unchanged).
+  if (e.deadline <= s->min) {
+    s->min = e.deadline;
+    s->stale = false;
+  }
 }
 
 void TimerWheel::unlink(TimerEntry& e) {
@@ -102,7 +107,7 @@ void TimerWheel::unlink(TimerEntry& e) {
       occupied_[e.where_ >> kSlotBits] &= ~(uint64_t{1} << (e.where_ & (kSlots - 1)));
     }
   } else if (e.deadline == s.min) {
-    s.stale = true;  // another entry may share the minimum; find out lazily
+    s.stale = true;  // `min` stays a lower bound; the exact value is found lazily
   }
   e.where_ = TimerEntry::kDisarmed;
 }

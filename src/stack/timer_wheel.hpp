@@ -93,8 +93,8 @@ class TimerWheel {
  private:
   struct Slot {
     TimerEntry* head = nullptr;
-    // Cached earliest deadline in the list; `stale` once its holder left,
-    // recomputed on demand by next_deadline().
+    // Earliest deadline in the list: exact, or once its holder left
+    // (`stale`) a lower bound that next_deadline() makes exact on demand.
     mutable Instant min = Instant::never();
     mutable bool stale = false;
   };

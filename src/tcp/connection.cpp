@@ -105,8 +105,12 @@ void Connection::open_active(Instant now) {
 }
 
 void Connection::open_passive(Instant now) {
+  // The stack makes one of these per arriving SYN, for a port that has been
+  // listening all along; announcing CLOSED -> LISTEN here would put a false
+  // event in the story, so the connection simply starts in LISTEN.
   passive_ = true;
-  set_state(now, State::kListen);
+  state_ = State::kListen;
+  state_since_ = now;
 }
 
 size_t Connection::send_space() const {

@@ -1,5 +1,8 @@
 // Sequence-number arithmetic modulo 2^32 (RFC 9293 §3.4, RFC 1982 style):
-// a < b when the signed 32-bit difference b - a is positive.
+// a < b when the signed 32-bit difference a - b is negative. At a distance
+// of exactly 2^31 the difference is INT32_MIN either way, so each number is
+// "less" than the other; RFC 1982 §3.2 leaves that case undefined, and TCP
+// windows (at most 2^30, RFC 7323 §2.3) never come near it.
 #pragma once
 
 #include <cstdint>

@@ -12,6 +12,8 @@ namespace vigil::wire {
 class ChecksumAccumulator {
  public:
   void add(std::span<const uint8_t> bytes);
+  // Whole words, for the pseudo-header: call these before any add() of odd
+  // length, since they do not realign a half-filled word.
   void add_u16(uint16_t v) { sum_ += v; }
   void add_u32(uint32_t v) {
     sum_ += v >> 16;

@@ -38,7 +38,7 @@ Drop TcpOptions::parse(std::span<const uint8_t> area, TcpOptions* out) {
     if (i + 1 >= area.size()) return Drop::kTcpBadOptionLength;
     const size_t len = area[i + 1];
     if (len < 2 || i + len > area.size()) return Drop::kTcpBadOptionLength;
-    const uint8_t* body = &area[i + 2];
+    const uint8_t* body = area.data() + i + 2;  // may be one past the end when len == 2
     switch (kind) {
       case tcp_option::kMss:
         if (len == 4) {
