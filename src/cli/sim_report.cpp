@@ -116,7 +116,8 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
            describe(r, ev) + "\n";
   }
   if (!show_routine) {
-    out += "  (" + std::to_string(routine) + " retransmission and back-off events not shown; retransmissions by cause:";
+    out += "  (" + std::to_string(routine) +
+           " retransmission and back-off events not shown; retransmissions by cause:";
     for (const auto& [timer, n] : retransmits_by_timer)
       out += " " + timer + " " + std::to_string(n);
     out += "; --verbose lists them)\n";

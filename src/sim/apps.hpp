@@ -56,7 +56,7 @@ class StreamPeer {
   std::optional<stack::ConnId> id_;
   util::Rng pattern_;
   std::vector<uint8_t> chunk_;
-  size_t chunk_pos_ = 0;    // next byte of chunk_ to write
+  size_t chunk_pos_ = 0;  // next byte of chunk_ to write
   std::vector<uint8_t> read_buf_;
   bool closed_ = false;
   StreamTally tally_;

@@ -184,7 +184,8 @@ TEST(Errors, UnknownScenarioKeyAndValueNameTheChoices) {
   ScenarioResult r;
   ScenarioParams p;
   std::string err = run_scenario("no-such", p, &r);
-  EXPECT_NE(err.find("valid scenarios: handshake-close, bulk, bulk-lossy"), std::string::npos) << err;
+  EXPECT_NE(err.find("valid scenarios: handshake-close, bulk, bulk-lossy"), std::string::npos)
+      << err;
   p.sets = {{"link.colour", "blue"}};
   err = run_scenario("bulk", p, &r);
   EXPECT_NE(err.find("unknown key 'link.colour'"), std::string::npos) << err;

@@ -89,7 +89,7 @@ TEST(Rto, KarnKeepsBackedOffRtoUntilAValidSample) {
   h.to_established_active(at_ms(0));
   h.conn().send(at_ms(0), bytes(10));
   h.drain(at_ms(0));
-  h.fire(at_ms(1000));  // retransmission, RTO now 2 s
+  h.fire(at_ms(1000));                     // retransmission, RTO now 2 s
   h.input(at_ms(1100), h.ack(kIss + 11));  // ambiguous ACK: no sample
   EXPECT_EQ(h.conn().rtt().rto(), Duration::seconds(2));
   h.conn().send(at_ms(1200), bytes(10));

@@ -297,7 +297,6 @@ constexpr std::array kAllDrops = {Drop::kNone,
                                   Drop::kIcmpUnsupported};
 static_assert(kAllDrops.size() == static_cast<size_t>(Drop::kCount));
 
-
 // =============================================================================
 // Reference implementations for the checks above
 // =============================================================================
