@@ -67,6 +67,18 @@ std::string describe(const ScenarioResult& r, const RecordedEvent& ev) {
       return "ABORT " + tcp::errno_name(e.err) + ": " + ev.detail;
     case tcp::EventType::kDropped:
       return "segment dropped: " + ev.detail;
+    case tcp::EventType::kKeepaliveProbe:
+      std::snprintf(buf, sizeof buf, "keepalive probe %u%s (idle %s)", e.count,
+                    e.limit ? ("/" + std::to_string(e.limit)).c_str() : "",
+                    format_duration(e.since).c_str());
+      return buf;
+    case tcp::EventType::kKeepaliveAck:
+      return "keepalive answered (after " + std::to_string(e.count) + " probe" +
+             (e.count == 1 ? "" : "s") + ")";
+    case tcp::EventType::kZeroWindowProbeAck:
+      return "zero-window probe answered, window " + std::to_string(e.len);
+    case tcp::EventType::kStallGuardAck:
+      return "stall guard ACK";
   }
   return std::string(tcp::event_name(e.type));
 }
@@ -276,6 +288,20 @@ std::string render_json(const ScenarioResult& r) {
       case tcp::EventType::kZeroWindowProbe:
         j.key("seq").value(e.seq);
         j.key("len").value(e.len);
+        j.key("count").value(e.count);
+        break;
+      case tcp::EventType::kZeroWindowProbeAck:
+        j.key("window").value(e.len);
+        break;
+      case tcp::EventType::kKeepaliveProbe:
+        j.key("count").value(e.count);
+        j.key("limit").value(e.limit);
+        j.key("idle_s").raw_number(format_seconds(Instant::zero() + e.since));
+        j.key("seq").value(e.seq);
+        j.key("len").value(e.len);
+        break;
+      case tcp::EventType::kKeepaliveAck:
+        j.key("count").value(e.count);
         break;
       case tcp::EventType::kIcmpReceived:
         j.key("code").value(e.count);

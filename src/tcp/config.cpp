@@ -17,6 +17,12 @@ TcpConfig TcpConfig::linux_profile() {
   c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
   c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
+  c.linux_retry_model = true;            // tcp_retries2 as time (tcp_model_timeout)
+  c.retries_syn = 6;                     // tcp_syn_retries
+  c.syn_linear_timeouts = 4;             // tcp_syn_linear_timeouts (Linux 6.x)
+  c.liveness_deadline = false;
+  c.user_timeout_from_first_rto = true;
+  c.persist_probe = PersistProbe::kSeqMinusOne;
   return c;
 }
 
@@ -83,6 +89,26 @@ Knob duration_knob(const char* name, Duration TcpConfig::*field) {
           }};
 }
 
+// A retry limit as a count ("15") or as a time ("100s"); setting one
+// clears the other. A count keeps the profile's reading of it (linux: the
+// time that many timeouts take); a time is used as given.
+Knob retries_knob(const char* name, uint32_t TcpConfig::*count, Duration TcpConfig::*time) {
+  return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
+            uint64_t x = 0;
+            if (parse_u64(v, 255, &x) && x >= 1) {
+              c.*count = static_cast<uint32_t>(x);
+              c.*time = Duration::zero();
+              return {};
+            }
+            Duration d;
+            if (parse_duration(std::string(v), &d) && d > Duration::zero()) {
+              c.*time = d;
+              return {};
+            }
+            return "expects a count from 1 to 255 or a duration such as 100s";
+          }};
+}
+
 Knob bool_knob(const char* name, bool TcpConfig::*field) {
   return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
             if (!parse_bool(v, &(c.*field))) return "expects true or false";
@@ -102,8 +128,33 @@ const std::vector<Knob>& knobs() {
       duration_knob("rto.initial", &TcpConfig::rto_initial),
       duration_knob("rto.min", &TcpConfig::rto_min),
       duration_knob("rto.max", &TcpConfig::rto_max),
-      uint_knob("retries.data", &TcpConfig::retries_data, 1, 255),
-      uint_knob("retries.syn", &TcpConfig::retries_syn, 1, 255),
+      retries_knob("retries.data", &TcpConfig::retries_data, &TcpConfig::retries_data_time),
+      retries_knob("retries.syn", &TcpConfig::retries_syn, &TcpConfig::retries_syn_time),
+      uint_knob("retries.syn_linear", &TcpConfig::syn_linear_timeouts, 0, 255),
+      bool_knob("keepalive.enabled", &TcpConfig::keepalive),
+      duration_knob("keepalive.idle", &TcpConfig::keepalive_idle),
+      duration_knob("keepalive.interval", &TcpConfig::keepalive_interval),
+      uint_knob("keepalive.count", &TcpConfig::keepalive_count, 1, 1000),
+      uint_knob("keepalive.probe_bytes", &TcpConfig::keepalive_probe_bytes, 0, 1),
+      bool_knob("liveness_deadline", &TcpConfig::liveness_deadline),
+      duration_knob("stall_guard.period", &TcpConfig::stall_guard_period),
+      duration_knob("user_timeout", &TcpConfig::user_timeout),
+      bool_knob("user_timeout.from_first_rto", &TcpConfig::user_timeout_from_first_rto),
+      bool_knob("user_timeout.option", &TcpConfig::user_timeout_option),
+      duration_knob("user_timeout.min", &TcpConfig::user_timeout_min),
+      duration_knob("user_timeout.max", &TcpConfig::user_timeout_max),
+      {"persist.probe",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "data") {
+           c.persist_probe = TcpConfig::PersistProbe::kData;
+         } else if (v == "seq_minus_one") {
+           c.persist_probe = TcpConfig::PersistProbe::kSeqMinusOne;
+         } else {
+           return "expects data or seq_minus_one";
+         }
+         return {};
+       }},
+      bool_knob("bug.no_rto_backoff", &TcpConfig::bug_no_rto_backoff),
       duration_knob("delayed_ack", &TcpConfig::delayed_ack),
       bool_knob("nodelay", &TcpConfig::nodelay),
       duration_knob("msl", &TcpConfig::msl),

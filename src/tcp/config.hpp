@@ -31,9 +31,55 @@ struct TcpConfig {
   Duration rto_min = Duration::seconds(1);           // §2.4; linux: 200 ms (TCP_RTO_MIN)
   Duration rto_max = Duration::seconds(60);          // §2.5; linux: 120 s (TCP_RTO_MAX)
   Duration clock_granularity = Duration::millis(1);  // G in §2.2
-  // Retry limits (RFC 1122 §4.2.3.5 R2). Refined by the liveness work.
+  // RFC 2525 §2.10 emulation: never back off the RTO (a bug, for traces).
+  bool bug_no_rto_backoff = false;
+
+  // --- Retry limits, RFC 1122 §4.2.3.5 (R2) ---
+  // Data: a count of timeouts, or (retries_data_time > 0) the time since the
+  // oldest unacknowledged segment was first sent. R2 MUST be >= 100 s: 15
+  // timeouts of a 1 s RTO doubling to 60 s take 663 s.
   uint32_t retries_data = 15;  // linux: net.ipv4.tcp_retries2
-  uint32_t retries_syn = 6;    // linux: net.ipv4.tcp_syn_retries
+  Duration retries_data_time = Duration::zero();
+  // linux: R2 is the time tcp_retries2 timeouts would take from TCP_RTO_MIN
+  // doubling to TCP_RTO_MAX (Linux's tcp_model_timeout): 924.6 s for 15.
+  bool linux_retry_model = false;
+  // SYN: R2 MUST be >= 3 minutes; 7 timeouts at 1,2,4,...,60 s fail at 183 s.
+  uint32_t retries_syn = 7;  // linux: net.ipv4.tcp_syn_retries = 6
+  Duration retries_syn_time = Duration::zero();
+  // linux: net.ipv4.tcp_syn_linear_timeouts: this many SYN retransmissions
+  // at a fixed RTO before back-off starts, on top of tcp_syn_retries.
+  uint32_t syn_linear_timeouts = 0;
+
+  // --- Keepalive, RFC 1122 §4.2.3.6 (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT) ---
+  bool keepalive = false;                             // MUST default to off
+  Duration keepalive_idle = Duration::seconds(7200);  // MUST be >= 2 hours by default
+  Duration keepalive_interval = Duration::seconds(75);
+  uint32_t keepalive_count = 9;
+  uint32_t keepalive_probe_bytes = 0;  // 0, or 1 garbage byte for peers that need it
+  // While keepalive is on, declare the peer dead once nothing has been heard
+  // for idle + interval * count, whichever mechanism is probing then
+  // (vigil's answer to "retransmission silently overrides keepalive").
+  bool liveness_deadline = true;  // linux: off (Linux has no such rule)
+  // The iPXE patch: a pure ACK every period on an established connection,
+  // restarted by any arriving segment. Never kills. Zero: off.
+  Duration stall_guard_period = Duration::zero();
+
+  // --- User timeout, RFC 5482 / Linux TCP_USER_TIMEOUT. Zero: off. ---
+  Duration user_timeout = Duration::zero();
+  // Where its clock starts for unacknowledged data: rfc, when the data is
+  // first sent without progress; linux, at the first timeout retransmission.
+  bool user_timeout_from_first_rto = false;
+  // RFC 5482 option (kind 28): send our user_timeout on the SYN and adopt
+  // the peer's within [user_timeout_min, user_timeout_max].
+  bool user_timeout_option = false;
+  Duration user_timeout_min = Duration::seconds(1);
+  Duration user_timeout_max = Duration::seconds(3600);
+
+  // --- Persist, RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1 ---
+  // kData: one byte of new data at SND.NXT (BSD, the RFC's probe).
+  // kSeqMinusOne: SEG.SEQ = SND.UNA - 1 with no data, as Linux sends it.
+  enum class PersistProbe : uint8_t { kData, kSeqMinusOne };
+  PersistProbe persist_probe = PersistProbe::kData;
 
   // --- Acknowledgements and sending, RFC 1122 §4.2.3.2-4 ---
   Duration delayed_ack = Duration::millis(200);  // <= 500 ms per RFC 1122; linux max 200 ms

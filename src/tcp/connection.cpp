@@ -20,6 +20,14 @@ std::string_view timer_kind_name(TimerKind k) {
       return "delayed_ack";
     case TimerKind::kTimeWait:
       return "time_wait";
+    case TimerKind::kKeepalive:
+      return "keepalive";
+    case TimerKind::kUserTimeout:
+      return "user_timeout";
+    case TimerKind::kLiveness:
+      return "liveness";
+    case TimerKind::kStallGuard:
+      return "stall_guard";
     case TimerKind::kCount:
       break;
   }
@@ -54,6 +62,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       cc_(make_newreno(536, config.initial_window_segments)) {
   timers_.fill(Instant::never());
   recover_ = iss;  // RFC 6582 §3.2: "recover" starts at the ISS
+  user_timeout_ = cfg_.user_timeout;
   rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
 }
 
@@ -75,12 +84,18 @@ void Connection::set_state(Instant now, State s) {
   emit(e);
   if (s == State::kEstablished) {
     established_once_ = true;
+    last_heard_ = now;
+    last_any_rx_ = now;
     // RFC 6298 §5.7: data starts at 3 s if the SYN timed out and no RTT
     // sample was taken during the handshake.
     if (syn_timed_out_) rtt_.reset_to(cfg_.rto_syn_fallback);
     if (fin_queued_) set_state(now, State::kFinWait1);  // close() during SYN-RECEIVED
   }
-  if (s == State::kClosed) timers_.fill(Instant::never());
+  if (s == State::kClosed) {
+    timers_.fill(Instant::never());
+  } else {
+    arm_liveness_timers(now);
+  }
 }
 
 void Connection::fail(Instant now, int err, CloseReason reason, std::string detail) {
@@ -210,13 +225,30 @@ void Connection::on_timer(Instant now) {
     disarm(TimerKind::kDelayedAck);
     ack_pending_ = true;
   }
-  if (due(TimerKind::kRetransmit)) {
+  // Verdicts first: a connection that is dead at `now` sends nothing more.
+  if (state_ != State::kClosed && due(TimerKind::kUserTimeout)) {
+    disarm(TimerKind::kUserTimeout);
+    on_user_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kKeepalive)) {
+    disarm(TimerKind::kKeepalive);
+    on_keepalive_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kLiveness)) {
+    disarm(TimerKind::kLiveness);
+    on_liveness_deadline(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kRetransmit)) {
     disarm(TimerKind::kRetransmit);
     on_retransmit_timeout(now);
   }
   if (state_ != State::kClosed && due(TimerKind::kPersist)) {
     disarm(TimerKind::kPersist);
     on_persist_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kStallGuard)) {
+    disarm(TimerKind::kStallGuard);
+    on_stall_guard(now);
   }
 }
 
@@ -225,17 +257,20 @@ void Connection::on_retransmit_timeout(Instant now) {
   ++retransmit_count_;
   if (retransmit_count_ == 1) first_timeout_time_ = now;
   const bool handshake = state_ == State::kSynSent || state_ == State::kSynReceived;
-  const uint32_t limit = handshake ? cfg_.retries_syn : cfg_.retries_data;
-  if (retransmit_count_ > limit) {
+  if (retry_limit_reached(now, handshake)) {
     char detail[160];
     std::snprintf(detail, sizeof detail, "retransmission: %u %sretransmissions over %.1f s",
                   retransmit_count_ - 1, handshake ? "SYN " : "", (now - head_tx_time_).secs());
-    // RFC 1122 §4.2.3.9: a remembered soft ICMP error explains the timeout.
-    fail(now, soft_error_ ? soft_error_ : ETIMEDOUT,
-         soft_error_ ? CloseReason::kIcmp : CloseReason::kRetransmission, detail);
+    // RFC 1122 §4.2.3.9: a remembered soft ICMP error explains the timeout
+    // (EHOSTUNREACH rather than ETIMEDOUT, as Linux reports it).
+    fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, CloseReason::kRetransmission,
+         detail + soft_error_note());
     return;
   }
-  rtt_.back_off();      // RFC 6298 §5.5
+  // RFC 6298 §5.5 doubling; Linux keeps the first tcp_syn_linear_timeouts
+  // SYN retransmissions at the initial RTO.
+  const bool linear = state_ == State::kSynSent && retransmit_count_ <= cfg_.syn_linear_timeouts;
+  if (!cfg_.bug_no_rto_backoff && !linear) rtt_.back_off();
   rtt_timing_ = false;  // Karn: no sample across a retransmission
   Event e;
   e.time = now;
@@ -248,6 +283,8 @@ void Connection::on_retransmit_timeout(Instant now) {
     syn_pending_ = true;
     return;
   }
+  // Linux starts TCP_USER_TIMEOUT's clock at the first timeout retransmission.
+  if (cfg_.user_timeout_from_first_rto) start_user_timeout(head_tx_time_, "data unacknowledged");
   // RFC 5681 §3.1 and RFC 6582 §4: loss window, and dup ACKs caused by the
   // retransmissions must not trigger another fast retransmit.
   cc_->on_retransmit_timeout(flight_size());
@@ -260,6 +297,22 @@ void Connection::on_retransmit_timeout(Instant now) {
 
 void Connection::on_persist_timeout(Instant now) {
   if (snd_wnd_ != 0 || seq_diff(send_buffer_end(), snd_una_) <= 0) return;
+  // Unanswered probes count toward R2 (RFC 1122 §4.2.2.17 lets the
+  // connection live only as long as the peer answers); any ACK resets it.
+  const bool limit = cfg_.retries_data_time > Duration::zero()
+                         ? persist_unanswered_ > 0 && now - head_tx_time_ >= cfg_.retries_data_time
+                         : persist_unanswered_ >= cfg_.retries_data;
+  if (limit) {
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "persist: %u zero-window probes unanswered over %.1f s",
+                  persist_unanswered_, (now - head_tx_time_).secs());
+    fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, CloseReason::kPersist,
+         detail + soft_error_note());
+    return;
+  }
+  if (persist_unanswered_ == 0) head_tx_time_ = now;
+  ++persist_unanswered_;
+  start_user_timeout(now, "zero-window probes unanswered");
   probe_pending_ = true;
   ++persist_backoff_;
   // RFC 1122 §4.2.2.17: probe intervals back off exponentially, capped.
@@ -293,7 +346,11 @@ void Connection::schedule_ack(Instant now, bool immediately) {
 
 void Connection::enter_time_wait(Instant now) {
   set_state(now, State::kTimeWait);
-  for (auto k : {TimerKind::kRetransmit, TimerKind::kPersist, TimerKind::kDelayedAck}) disarm(k);
+  for (auto k : {TimerKind::kRetransmit, TimerKind::kPersist, TimerKind::kDelayedAck,
+                 TimerKind::kUserTimeout, TimerKind::kKeepalive, TimerKind::kLiveness,
+                 TimerKind::kStallGuard}) {
+    disarm(k);
+  }
   arm(TimerKind::kTimeWait, now + cfg_.msl * 2);
 }
 

@@ -42,11 +42,14 @@ struct FourTuple {
 // The named timers (DESIGN.md principle 4). Each has one place that arms it;
 // the connection exposes the earliest through next_deadline().
 enum class TimerKind : uint8_t {
-  kRetransmit,  // RFC 6298, including SYN and FIN retransmission
-  kPersist,     // RFC 1122 §4.2.2.17 zero-window probing
-  kDelayedAck,  // RFC 1122 §4.2.3.2
-  kTimeWait,    // 2*MSL, RFC 9293 §3.4.2
-  // Keepalive and user timeout arrive with the liveness work.
+  kRetransmit,   // RFC 6298, including SYN and FIN retransmission
+  kPersist,      // RFC 1122 §4.2.2.17 zero-window probing
+  kDelayedAck,   // RFC 1122 §4.2.3.2
+  kTimeWait,     // 2*MSL, RFC 9293 §3.4.2
+  kKeepalive,    // RFC 1122 §4.2.3.6: next probe, or the abort after the last
+  kUserTimeout,  // RFC 5482: data, zero-window probing or keepalive unanswered too long
+  kLiveness,     // vigil: nothing heard for idle + interval * count
+  kStallGuard,   // iPXE-style pure ACK on a quiet established connection
   kCount,
 };
 std::string_view timer_kind_name(TimerKind k);
@@ -189,6 +192,22 @@ class Connection {
     return ts_offset_ + static_cast<uint32_t>(now.ns() / 1'000'000);  // 1 ms TS clock
   }
   void update_mss();
+  // --- liveness (connection_liveness.cpp) ---
+  void heard_from_peer(Instant now);
+  void arm_liveness_timers(Instant now);
+  void on_keepalive_timeout(Instant now);
+  void on_user_timeout(Instant now);
+  void on_liveness_deadline(Instant now);
+  void on_stall_guard(Instant now);
+  bool retry_limit_reached(Instant now, bool handshake) const;
+  void start_user_timeout(Instant now, const char* what);
+  void stop_user_timeout();
+  std::string soft_error_note() const;
+  size_t transmit_keepalive(Instant now, std::span<uint8_t> buf);
+  bool keepalive_state() const {
+    return state_ == State::kEstablished || state_ == State::kCloseWait ||
+           state_ == State::kFinWait2;
+  }
 
   TcpConfig cfg_;
   FourTuple tuple_;
@@ -266,6 +285,18 @@ class Connection {
   uint32_t persist_backoff_ = 0;
   Instant last_challenge_ack_ = Instant::never();
   int soft_error_ = 0;  // remembered ICMP soft error (RFC 1122 §4.2.3.9)
+
+  // Liveness.
+  Instant last_heard_;   // last acceptable ACK or new data: keepalive's idle clock
+  Instant last_any_rx_;  // last segment of any kind: the stall guard's clock
+  uint32_t keepalive_probes_out_ = 0;
+  Instant first_keepalive_probe_;
+  bool keepalive_probe_pending_ = false;
+  bool stall_ack_pending_ = false;
+  uint32_t persist_unanswered_ = 0;      // zero-window probes since the last ACK
+  Instant ut_start_ = Instant::never();  // user-timeout clock, never = stopped
+  const char* ut_what_ = "";
+  Duration user_timeout_;  // in force: configured, or adopted (RFC 5482)
 };
 
 }  // namespace vigil::tcp

@@ -13,6 +13,8 @@ namespace flags = wire::tcp_flags;
 
 void Connection::on_segment(Instant now, const TcpView& seg) {
   ++stats_.segments_received;
+  last_any_rx_ = now;  // the stall guard restarts on any arriving segment
+  if (armed(TimerKind::kStallGuard)) arm(TimerKind::kStallGuard, now + cfg_.stall_guard_period);
   switch (state_) {
     case State::kClosed:
       return;  // the stack answers segments for closed connections
@@ -308,6 +310,19 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     return false;
   }
 
+  // An acceptable ACK: the peer is alive (keepalive idle clock, RFC 1122
+  // §4.2.3.6), and any outstanding zero-window probe has been answered.
+  heard_from_peer(now);
+  if (persist_unanswered_ > 0) {
+    Event e;
+    e.time = now;
+    e.type = EventType::kZeroWindowProbeAck;
+    e.len = static_cast<uint32_t>(seg.window()) << snd_wscale_;
+    e.count = persist_unanswered_;
+    emit(e);
+    persist_unanswered_ = 0;
+    if (ut_what_ == std::string_view("zero-window probes unanswered")) stop_user_timeout();
+  }
   const uint32_t wnd_before = snd_wnd_;
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
@@ -396,6 +411,14 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
     disarm(TimerKind::kRetransmit);
   } else {
     restart_retransmit_timer(now);
+  }
+  // Progress: the user timeout's clock for unacknowledged data starts over
+  // (rfc: now, if data is still out; linux: at the next timeout).
+  if (ut_what_ == std::string_view("data unacknowledged")) {
+    stop_user_timeout();
+    if (!cfg_.user_timeout_from_first_rto && flight_size() > 0) {
+      start_user_timeout(now, "data unacknowledged");
+    }
   }
 }
 

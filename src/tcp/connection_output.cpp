@@ -155,7 +155,12 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
       break;
   }
   if (const size_t n = transmit_data(now, buf)) return n;
-  if (ack_pending_) return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+  if (keepalive_probe_pending_ && keepalive_state()) return transmit_keepalive(now, buf);
+  keepalive_probe_pending_ = false;
+  if (ack_pending_ || stall_ack_pending_) {
+    stall_ack_pending_ = false;
+    return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+  }
   return 0;
 }
 
@@ -163,17 +168,25 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   probe_pending_ = false;
   const uint32_t queued = static_cast<uint32_t>(seq_diff(send_buffer_end(), snd_una_));
   if (queued == 0) return 0;
+  Event e;
+  e.time = now;
+  e.type = EventType::kZeroWindowProbe;
+  e.count = persist_unanswered_;
+  if (cfg_.persist_probe == TcpConfig::PersistProbe::kSeqMinusOne && snd_wnd_ == 0) {
+    // Linux's form (tcp_xmit_probe_skb): SEG.SEQ = SND.UNA - 1, no data. The
+    // peer answers with an ACK showing its window, like a keepalive.
+    e.seq = snd_una_ - 1;
+    e.len = 0;
+    emit(e);
+    return build(buf, flags::kAck, snd_una_ - 1, {}, {}, now, false);
+  }
   // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: one byte of new data at
   // SND.NXT (= SND.UNA while the window is closed); with a small non-zero
   // window (the SWS override), as much as it allows.
   const uint32_t len = snd_wnd_ == 0 ? 1 : std::min({snd_wnd_, queued, snd_mss_});
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_una_ - snd_buf_seq_), len);
-  Event e;
-  e.time = now;
-  e.type = EventType::kZeroWindowProbe;
   e.seq = snd_una_;
   e.len = len;
-  e.count = persist_backoff_;
   emit(e);
   snd_nxt_ = seq_max(snd_nxt_, snd_una_ + len);
   snd_max_ = seq_max(snd_max_, snd_nxt_);
@@ -265,7 +278,11 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     e.rto = rtt_.rto();
     emit(e);
   } else {
-    if (inflight == 0) head_tx_time_ = now;
+    if (inflight == 0) {
+      head_tx_time_ = now;
+      if (!cfg_.user_timeout_from_first_rto && len > 0)
+        start_user_timeout(now, "data unacknowledged");
+    }
     if (!rtt_timing_ && !ts_enabled_ && len > 0) {
       rtt_timing_ = true;
       rtt_seq_ = snd_nxt_;

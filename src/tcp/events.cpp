@@ -78,6 +78,14 @@ std::string_view event_name(EventType t) {
       return "abort";
     case EventType::kDropped:
       return "segment_dropped";
+    case EventType::kKeepaliveProbe:
+      return "keepalive_probe";
+    case EventType::kKeepaliveAck:
+      return "keepalive_ack";
+    case EventType::kZeroWindowProbeAck:
+      return "zero_window_probe_ack";
+    case EventType::kStallGuardAck:
+      return "stall_guard_ack";
   }
   return "?";
 }

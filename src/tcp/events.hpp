@@ -49,8 +49,12 @@ enum class EventType : uint8_t {
   kRtoBackoff,    // RTO doubled after a timeout
   kZeroWindowProbe,
   kIcmpReceived,
-  kAbort,    // connection failed; errno and reason set
-  kDropped,  // an inbound segment was refused; `detail` says why
+  kAbort,               // connection failed; errno and reason set
+  kDropped,             // an inbound segment was refused; `detail` says why
+  kKeepaliveProbe,      // count = probe number
+  kKeepaliveAck,        // the peer answered a keepalive probe
+  kZeroWindowProbeAck,  // the peer answered a zero-window probe; len = its window
+  kStallGuardAck,       // the stall guard sent a pure ACK
 };
 std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
 
@@ -67,6 +71,8 @@ struct Event {
   uint32_t len = 0;
   uint32_t count = 0;  // e.g. retransmission number
   Duration rto;        // RTO in force after the event
+  uint32_t limit = 0;  // e.g. keepalive probes allowed (0: no count limit)
+  Duration since;      // e.g. time since the peer was last heard from
   int err = 0;         // errno for kAbort
   CloseReason reason = CloseReason::kNone;
   std::string_view detail;  // static text, valid only during the callback

@@ -55,20 +55,23 @@ TEST(Rto, InitialOneSecondDoublesCapsAtSixtyAndAbortsAfterRetries) {
 TEST(Rto, SynRetransmissionScheduleAndLimit) {
   Harness h;
   h.to_syn_sent(at_ms(0));
-  // retries.syn = 6: SYN again at 1, 3, 7, 15, 31, 63 s; the seventh expiry
-  // would come 64 s later but RTO is capped at 60 s (RFC 6298 §2.5, rfc
-  // profile), so the connection fails at 123 s.
-  for (int64_t t : {1000, 3000, 7000, 15000, 31000, 63000}) {
+  // RFC 1122 §4.2.3.5: R2 for a SYN MUST be at least 3 minutes. The rfc
+  // profile's retries.syn = 7: SYN again at 1, 3, 7, 15, 31, 63 s, then at
+  // 123 s (RTO capped at 60 s, RFC 6298 §2.5); the eighth expiry, at 183 s,
+  // gives up.
+  for (int64_t t : {1000, 3000, 7000, 15000, 31000, 63000, 123000}) {
+    EXPECT_EQ(h.conn().next_deadline(), at_ms(t));
     auto out = h.fire(at_ms(t));
     ASSERT_EQ(out.size(), 1u) << t;
     EXPECT_EQ(out[0].flags, fl::kSyn);
     EXPECT_EQ(out[0].seq, kIss);
   }
-  EXPECT_EQ(h.conn().next_deadline(), at_ms(123000));
-  EXPECT_TRUE(h.fire(at_ms(123000)).empty());
+  EXPECT_EQ(h.conn().next_deadline(), at_ms(183000));
+  EXPECT_TRUE(h.fire(at_ms(183000)).empty());
   EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kRetransmission);
-  EXPECT_EQ(h.rec().count(tcp::EventType::kSynRetransmit), 6u);
+  EXPECT_EQ(h.conn().error().detail, "retransmission: 7 SYN retransmissions over 183.0 s");
+  EXPECT_EQ(h.rec().count(tcp::EventType::kSynRetransmit), 7u);
 }
 
 TEST(Rto, SynTimeoutMakesDataStartAtThreeSeconds) {
