@@ -327,7 +327,10 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
+    // RFC 5681 §2's duplicate ACK; answers to zero-window probes (window
+    // zero, so nothing could be resent anyway) do not count.
     const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
+                        snd_wnd_ > 0 &&
                         (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
     if (is_dup) process_dup_ack(now, seg);
   }
