@@ -15,7 +15,7 @@ void sim_usage(FILE* f) {
   std::fprintf(f,
                "usage: vigil sim --list\n"
                "       vigil sim NAME [--seed N] [--profile rfc|linux] [--pcap FILE] [--json]\n"
-               "                      [--verbose] [--set key=value ...]\n"
+               "                      [--verbose] [--bug NAME ...] [--set key=value ...]\n"
                "\n"
                "Runs scenario NAME on virtual time and prints a timeline of what happened\n"
                "(or, with --json, the result object described in docs/sim-json.md).\n"
@@ -26,7 +26,8 @@ void sim_usage(FILE* f) {
                "  --pcap FILE     write every packet seen at the client's interface\n"
                "  --json          print the result as JSON on stdout\n"
                "  --verbose       list every event in the timeline\n"
-               "  --set key=value change a knob; `vigil sim --keys` lists them\n");
+               "  --set key=value change a knob; `vigil sim --keys` lists them\n"
+               "  --bug NAME      switch on an RFC 2525 problem; `vigil sim --bugs` lists them\n");
 }
 
 }  // namespace
@@ -52,6 +53,14 @@ int run_sim(const std::vector<std::string>& args) {
         std::printf("%-20s %s\n", s.name.c_str(), s.summary.c_str());
       }
       return 0;
+    } else if (a == "--bugs") {
+      for (const auto& [bug, what] : sim::bug_list())
+        std::printf("%-26s %s\n", bug.c_str(), what.c_str());
+      return 0;
+    } else if (a == "--bug") {
+      const std::string* v = need_value("--bug");
+      if (!v) return 2;
+      params.bugs.push_back(*v);
     } else if (a == "--keys") {
       for (const auto& k : sim::settable_keys()) std::printf("%s\n", k.c_str());
       return 0;
@@ -89,8 +98,8 @@ int run_sim(const std::vector<std::string>& args) {
       params.sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr,
-                   "vigil sim: unknown option '%s'; valid options: --list --keys --seed --profile "
-                   "--pcap --json --verbose --set --help\n",
+                   "vigil sim: unknown option '%s'; valid options: --list --keys --bugs --seed "
+                   "--profile --pcap --json --verbose --bug --set --help\n",
                    a.c_str());
       return 2;
     } else if (name.empty()) {

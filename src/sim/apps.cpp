@@ -32,7 +32,7 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
   if (!c) return;
 
   // Write as much of the pattern as the send buffer takes.
-  while (tally_.bytes_sent < b_.bytes_to_send) {
+  while (now >= b_.send_from && tally_.bytes_sent < b_.bytes_to_send) {
     if (chunk_pos_ == chunk_.size()) fill_pattern();
     const uint64_t left = b_.bytes_to_send - tally_.bytes_sent;
     const size_t want = static_cast<size_t>(std::min<uint64_t>(left, chunk_.size() - chunk_pos_));
@@ -71,6 +71,9 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
 }
 
 Instant StreamPeer::next_wake(Instant now) const {
+  if (b_.send_from > now && tally_.bytes_sent < b_.bytes_to_send) {
+    return std::min(b_.send_from, b_.read_pause_from > now ? b_.read_pause_from : Instant::never());
+  }
   if (b_.read_pause_until > now && b_.read_pause_from <= now) return b_.read_pause_until;
   if (b_.read_pause_from > now) return b_.read_pause_from;
   return Instant::never();
@@ -87,6 +90,7 @@ ClientApp::ClientApp(Host& host, tcp::Endpoint remote, Instant start, const Peer
     : host_(host), remote_(remote), start_(start), config_(std::move(config)), peer_(b) {}
 
 void ClientApp::poll(Instant now) {
+  last_now_ = now;
   if (!started_ && now >= start_) {
     started_ = true;
     stack::OpenError err;
@@ -102,7 +106,7 @@ void ClientApp::poll(Instant now) {
 
 Instant ClientApp::next_wake() const {
   if (!started_) return start_;
-  return Instant::never();
+  return peer_.next_wake(last_now_);
 }
 
 bool ClientApp::done() const {
@@ -115,6 +119,7 @@ ServerApp::ServerApp(Host& host, uint16_t port, const PeerBehaviour& b,
 
 void ServerApp::poll(Instant now) {
   last_now_ = now;
+  if (port_ == 0) return;  // a host with nothing listening
   if (!listening_) {
     listening_ = host_.stack().listen(port_, 16, nullptr, config_ ? &*config_ : nullptr);
   }
@@ -125,10 +130,11 @@ void ServerApp::poll(Instant now) {
 }
 
 Instant ServerApp::next_wake() const {
+  if (port_ == 0) return Instant::never();
   if (!listening_) return Instant::zero();
   return peer_.id() ? peer_.next_wake(last_now_) : Instant::never();
 }
 
-bool ServerApp::done() const { return peer_.done(host_.stack()); }
+bool ServerApp::done() const { return port_ == 0 || peer_.done(host_.stack()); }
 
 }  // namespace vigil::sim

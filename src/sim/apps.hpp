@@ -29,8 +29,9 @@ struct StreamTally {
 struct PeerBehaviour {
   uint64_t bytes_to_send = 0;
   uint64_t pattern_seed = 1;
-  bool close_after_send = true;  // close() once everything is written
-  bool close_on_eof = true;      // close() when the peer's FIN arrives
+  Instant send_from = Instant::zero();  // start writing at
+  bool close_after_send = true;         // close() once everything is written
+  bool close_on_eof = true;             // close() when the peer's FIN arrives
   bool abort_instead_of_close = false;
   Instant read_pause_from = Instant::never();   // stop reading at...
   Instant read_pause_until = Instant::never();  // ...and resume at
@@ -79,6 +80,7 @@ class ClientApp : public App {
   Instant start_;
   std::optional<tcp::TcpConfig> config_;
   bool started_ = false;
+  Instant last_now_;
   std::string open_error_;
   StreamPeer peer_;
 };

@@ -20,9 +20,25 @@ struct Spec {
   uint64_t client_bytes = 0;  // client -> server
   uint64_t server_bytes = 0;  // server -> client
   Duration client_start = Duration::zero();
+  Duration client_write_at = Duration::zero();  // when the client starts writing
+  bool client_closes = true;                    // close() once everything is written
   Duration limit = Duration::seconds(3600);
   size_t capture_host = 0;  // 0: the client's interface, 1: the server's
+  bool server_listens = true;
+  // The server vanishes (both directions blackholed) from this time on.
+  Duration server_vanish_at = Duration::max();
+  Duration server_read_pause_from = Duration::max();
+  Duration server_read_pause_until = Duration::max();
+  // Per-side changes applied after --set (e.g. different keepalive idles).
+  std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
 };
+
+Spec liveness_base() {
+  Spec s;
+  s.link.delay = Duration::millis(10);
+  s.client_closes = false;
+  return s;
+}
 
 struct ScenarioDef {
   ScenarioInfo info;
@@ -50,6 +66,100 @@ const std::vector<ScenarioDef>& definitions() {
          s.link.reorder_extra = Duration::millis(5);
          s.link.duplicate = 0.01;
          s.client_bytes = 10'000'000;
+       }},
+      {{"keepalive-idle",
+        "idle connection, client keepalive (rfc: 7200 s, 75 s, 9); the peer answers, so probes go "
+        "on"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.tcp.keepalive = true;
+         s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive = false; };
+         s.limit = Duration::seconds(6 * 3600 + 60);
+       }},
+      {{"keepalive-dead-peer",
+        "client keepalive, the server vanishes after the handshake: probes, then RST and "
+        "ETIMEDOUT"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.tcp.keepalive = true;
+         s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive = false; };
+         s.server_vanish_at = Duration::seconds(1);
+         s.limit = Duration::seconds(10000);
+       }},
+      {{"keepalive-symmetric",
+        "both ends keepalive, client idle 240 s, server idle 300 s: neither probe resets the "
+        "other"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.tcp.keepalive = true;
+         s.client_tweak = [](tcp::TcpConfig& c) { c.keepalive_idle = Duration::seconds(240); };
+         s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive_idle = Duration::seconds(300); };
+         s.limit = Duration::seconds(1300);
+       }},
+      {{"keepalive-then-write",
+        "keepalive 60 s/10 s/5; the server vanishes at 30 s, the client writes at 40 s: "
+        "the liveness deadline (rfc) kills at 110 s, without it retransmission runs to R2"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.tcp.keepalive = true;
+         s.tcp.keepalive_idle = Duration::seconds(60);
+         s.tcp.keepalive_interval = Duration::seconds(10);
+         s.tcp.keepalive_count = 5;
+         s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive = false; };
+         s.server_vanish_at = Duration::seconds(30);
+         s.client_bytes = 1000;
+         s.client_write_at = Duration::seconds(40);
+         s.limit = Duration::seconds(3600);
+       }},
+      {{"rto-blackhole",
+        "the server vanishes 1 s into a 1 MB upload: RTO back-off until R2, ETIMEDOUT"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1'000'000;
+         s.link.rate_bps = 10'000'000;
+         s.server_vanish_at = Duration::seconds(1);
+         s.limit = Duration::seconds(3600);
+       }},
+      {{"rto-blackhole-user-timeout", "rto-blackhole with a 30 s user timeout"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1'000'000;
+         s.link.rate_bps = 10'000'000;
+         s.server_vanish_at = Duration::seconds(1);
+         s.tcp.user_timeout = Duration::seconds(30);
+         s.limit = Duration::seconds(3600);
+       }},
+      {{"zero-window-persist",
+        "the server stops reading for an hour, then resumes: probes back off to the cap, "
+        "nothing aborts, 1 MB arrives intact"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1'000'000;
+         s.client_closes = true;
+         s.server_read_pause_from = Duration::zero();
+         s.server_read_pause_until = Duration::seconds(3600);
+         s.limit = Duration::seconds(7200);
+       }},
+      {{"zero-window-dead-receiver",
+        "the server stops reading, then vanishes at 60 s: zero-window probes go unanswered "
+        "until R2, abort with reason persist"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1'000'000;
+         s.server_read_pause_from = Duration::zero();
+         s.server_vanish_at = Duration::seconds(60);
+         s.limit = Duration::seconds(7200);
+       }},
+      {{"closed-port-rst", "the client connects to a port nobody listens on: RST, ECONNREFUSED"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.server_listens = false;
+       }},
+      {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.server_vanish_at = Duration::zero();
+         s.limit = Duration::seconds(3600);
        }},
   };
   return defs;
@@ -207,6 +317,51 @@ const std::map<std::string, Setter>& spec_setters() {
   return m;
 }
 
+// RFC 2525 problems that --bug switches on, each as the knob values that
+// reproduce the faulty behaviour.
+struct BugDef {
+  const char* name;
+  const char* what;
+  std::function<void(tcp::TcpConfig&)> apply;
+};
+
+const std::vector<BugDef>& bug_defs() {
+  static const std::vector<BugDef> bugs = {
+      {"short-keepalive-timeout",
+       "RFC 2525 §2.9: the connection is dropped after 5 probes 1 s apart",
+       [](tcp::TcpConfig& c) {
+         c.keepalive_interval = Duration::seconds(1);
+         c.keepalive_count = 5;
+       }},
+      {"short-keepalive-interval",
+       "RFC 2525 §2.11: keepalives after 60 s of idle instead of at least 2 hours",
+       [](tcp::TcpConfig& c) {
+         c.keepalive_idle = Duration::seconds(60);
+         c.keepalive_interval = Duration::seconds(60);
+       }},
+      {"no-rto-backoff", "RFC 2525 §2.10: the retransmission timer is never backed off",
+       [](tcp::TcpConfig& c) { c.bug_no_rto_backoff = true; }},
+      {"initial-rto-too-low", "RFC 2525 §2.7: an initial RTO (and floor) of 100 ms",
+       [](tcp::TcpConfig& c) {
+         c.rto_initial = Duration::millis(100);
+         c.rto_min = Duration::millis(100);
+       }},
+  };
+  return bugs;
+}
+
+std::string apply_bug(const std::string& name, tcp::TcpConfig* cfg) {
+  std::string names;
+  for (const auto& b : bug_defs()) {
+    if (name == b.name) {
+      b.apply(*cfg);
+      return {};
+    }
+    names += (names.empty() ? "" : ", ") + std::string(b.name);
+  }
+  return "unknown bug '" + name + "'; valid bugs: " + names;
+}
+
 const ScenarioDef* find(const std::string& name) {
   for (const auto& d : definitions()) {
     if (d.info.name == name) return &d;
@@ -231,6 +386,12 @@ const std::vector<ScenarioInfo>& scenario_list() {
   return list;
 }
 
+std::vector<std::pair<std::string, std::string>> bug_list() {
+  std::vector<std::pair<std::string, std::string>> v;
+  for (const auto& b : bug_defs()) v.emplace_back(b.name, b.what);
+  return v;
+}
+
 std::vector<std::string> settable_keys() {
   std::vector<std::string> keys = tcp::TcpConfig::knob_names();
   for (const auto& [k, setter] : spec_setters()) keys.push_back(k);
@@ -249,7 +410,22 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   if (!tcp::TcpConfig::from_profile(params.profile, &spec.tcp)) {
     return "unknown profile '" + params.profile + "'; valid profiles: rfc, linux";
   }
-  def->configure(spec);
+  {
+    const tcp::TcpConfig profile_cfg = spec.tcp;
+    def->configure(spec);
+    // Scenarios set liveness knobs, not profile ones: keep the profile's.
+    const tcp::TcpConfig scenario_cfg = spec.tcp;
+    spec.tcp = profile_cfg;
+    spec.tcp.keepalive = scenario_cfg.keepalive;
+    spec.tcp.keepalive_idle = scenario_cfg.keepalive_idle;
+    spec.tcp.keepalive_interval = scenario_cfg.keepalive_interval;
+    spec.tcp.keepalive_count = scenario_cfg.keepalive_count;
+    spec.tcp.user_timeout = scenario_cfg.user_timeout;
+  }
+  for (const auto& bug : params.bugs) {
+    const std::string err = apply_bug(bug, &spec.tcp);
+    if (!err.empty()) return err;
+  }
   for (const auto& [key, value] : params.sets) {
     auto it = spec_setters().find(key);
     std::string err;
@@ -276,22 +452,38 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   stack::StackConfig client_cfg;
   client_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 1);
   client_cfg.tcp = spec.tcp;
+  if (spec.client_tweak) spec.client_tweak(client_cfg.tcp);
   stack::StackConfig server_cfg = client_cfg;
+  server_cfg.tcp = spec.tcp;
+  if (spec.server_tweak) spec.server_tweak(server_cfg.tcp);
   server_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 2);
   Host& client = world.add_host("client", client_cfg);
   Host& server = world.add_host("server", server_cfg);
   world.set_link(spec.link, spec.link);
+  if (spec.server_vanish_at != Duration::max()) {
+    const Instant from = Instant::zero() + spec.server_vanish_at;
+    world.link(0).add_blackhole(from, Instant::never());
+    world.link(1).add_blackhole(from, Instant::never());
+  }
   if (pcap) world.set_capture(pcap.get(), spec.capture_host);
 
   constexpr uint16_t kPort = 47001;  // no Wireshark dissector claims it
   PeerBehaviour cb;
   cb.bytes_to_send = spec.client_bytes;
   cb.pattern_seed = params.seed * 2 + 1;
+  cb.close_after_send = spec.client_closes;
+  cb.send_from = Instant::zero() + spec.client_write_at;
   PeerBehaviour sb;
   sb.bytes_to_send = spec.server_bytes;
   sb.pattern_seed = params.seed * 2 + 2;
   sb.close_after_send = false;  // the server closes when the client has
-  auto server_app = std::make_unique<ServerApp>(server, kPort, sb);
+  if (spec.server_read_pause_from != Duration::max()) {
+    sb.read_pause_from = Instant::zero() + spec.server_read_pause_from;
+    sb.read_pause_until = spec.server_read_pause_until == Duration::max()
+                              ? Instant::never()
+                              : Instant::zero() + spec.server_read_pause_until;
+  }
+  auto server_app = std::make_unique<ServerApp>(server, spec.server_listens ? kPort : 0, sb);
   auto client_app = std::make_unique<ClientApp>(client, tcp::Endpoint{server.address(), kPort},
                                                 Instant::zero() + spec.client_start, cb);
   ServerApp* sa = server_app.get();
@@ -320,6 +512,9 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   }
   auto add_endpoint = [&](const char* role, Host& host, StreamPeer& peer,
                           const std::string& open_err) {
+    // A host that never had a connection (nothing listening, nothing
+    // arrived) has no endpoint to report.
+    if (!peer.id() && open_err.empty() && std::string(role) == "server") return;
     EndpointResult e;
     e.host = host.name();
     e.role = role;

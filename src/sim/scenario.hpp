@@ -27,6 +27,7 @@ struct ScenarioParams {
   std::string profile = "rfc";
   std::vector<std::pair<std::string, std::string>> sets;  // --set key=value, in order
   std::string pcap_path;                                  // empty: no capture
+  std::vector<std::string> bugs;                          // RFC 2525 problems to switch on (--bug)
 };
 
 struct EndpointResult {
@@ -76,5 +77,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
 
 // Every key --set accepts: TCP knobs, link.* and scenario keys.
 std::vector<std::string> settable_keys();
+// The RFC 2525 problems --bug can switch on: name and description.
+std::vector<std::pair<std::string, std::string>> bug_list();
 
 }  // namespace vigil::sim

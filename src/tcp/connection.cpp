@@ -296,7 +296,13 @@ void Connection::on_retransmit_timeout(Instant now) {
 }
 
 void Connection::on_persist_timeout(Instant now) {
-  if (snd_wnd_ != 0 || seq_diff(send_buffer_end(), snd_una_) <= 0) return;
+  if (seq_diff(send_buffer_end(), snd_nxt_) <= 0) return;
+  if (snd_wnd_ != 0) {
+    // The SWS override (RFC 1122 §4.2.3.4): a window too small to fill by
+    // the sender's rules has stayed that way for an RTO; send what fits.
+    probe_pending_ = true;
+    return;
+  }
   // Unanswered probes count toward R2 (RFC 1122 §4.2.2.17 lets the
   // connection live only as long as the peer answers); any ACK resets it.
   const bool limit = cfg_.retries_data_time > Duration::zero()

@@ -155,12 +155,14 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
       break;
   }
   if (const size_t n = transmit_data(now, buf)) return n;
-  if (keepalive_probe_pending_ && keepalive_state()) return transmit_keepalive(now, buf);
-  keepalive_probe_pending_ = false;
+  // A pending ACK goes before a keepalive probe: the probe is out of the
+  // peer's window, so it acknowledges nothing the peer will accept.
   if (ack_pending_ || stall_ack_pending_) {
     stall_ack_pending_ = false;
     return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
   }
+  if (keepalive_probe_pending_ && keepalive_state()) return transmit_keepalive(now, buf);
+  keepalive_probe_pending_ = false;
   return 0;
 }
 
@@ -187,7 +189,7 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_una_ - snd_buf_seq_), len);
   e.seq = snd_una_;
   e.len = len;
-  emit(e);
+  if (snd_wnd_ == 0) emit(e);  // the SWS override is a plain send, not a probe
   snd_nxt_ = seq_max(snd_nxt_, snd_una_ + len);
   snd_max_ = seq_max(snd_max_, snd_nxt_);
   return build(buf, flags::kAck | flags::kPsh, snd_una_, a, b, now, false);

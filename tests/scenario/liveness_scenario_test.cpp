@@ -1,0 +1,277 @@
+// The seed situations as simulator scenarios, each with its exact schedule
+// and outcome, in both profiles where the profile matters, plus the RFC 2525
+// bug variants. One-way delay is 10 ms, so the handshake completes at the
+// client at 20 ms; schedules below count from there.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+
+namespace vigil::sim {
+namespace {
+
+using tcp::CloseReason;
+using tcp::EventType;
+using tcp::State;
+
+ScenarioResult run(const std::string& name, const std::string& profile = "rfc",
+                   std::vector<std::pair<std::string, std::string>> sets = {},
+                   std::vector<std::string> bugs = {}) {
+  ScenarioParams p;
+  p.profile = profile;
+  p.sets = std::move(sets);
+  p.bugs = std::move(bugs);
+  ScenarioResult r;
+  EXPECT_EQ(run_scenario(name, p, &r), "");
+  return r;
+}
+
+Instant us(int64_t v) { return Instant::zero() + Duration::micros(v); }
+Instant ms(int64_t v) { return Instant::zero() + Duration::millis(v); }
+
+std::vector<Instant> times(const ScenarioResult& r, const std::string& host, EventType t) {
+  std::vector<Instant> v;
+  for (const auto& e : r.events) {
+    if (r.hosts[e.host].name == host && e.event.type == t) v.push_back(e.event.time);
+  }
+  return v;
+}
+
+const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host) {
+  for (const auto& e : r.connections) {
+    if (e.host == host) return e;
+  }
+  ADD_FAILURE() << "no endpoint " << host;
+  return r.connections.at(0);
+}
+
+std::vector<Duration> gaps(const std::vector<Instant>& t) {
+  std::vector<Duration> g;
+  for (size_t i = 1; i < t.size(); ++i) g.push_back(t[i] - t[i - 1]);
+  return g;
+}
+
+TEST(KeepaliveDeadPeer, ProbesFrom7200sEvery75sRstAndEtimedoutAt7875s) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("keepalive-dead-peer", profile);
+    const auto probes = times(r, "client", EventType::kKeepaliveProbe);
+    ASSERT_EQ(probes.size(), 9u) << profile;
+    for (int64_t k = 0; k < 9; ++k)
+      EXPECT_EQ(probes[k], ms(20 + (7200 + 75 * k) * 1000)) << profile;
+    const auto& c = endpoint(r, "client");
+    EXPECT_EQ(c.err, ETIMEDOUT);
+    EXPECT_EQ(c.reason, CloseReason::kKeepalive);
+    EXPECT_EQ(c.time, ms(20 + 7875 * 1000)) << profile;
+    EXPECT_EQ(c.detail, "keepalive: 9 probes unanswered over 675.0 s");
+    EXPECT_EQ(times(r, "client", EventType::kRstSent), std::vector<Instant>{ms(20 + 7875 * 1000)});
+  }
+}
+
+TEST(KeepaliveIdle, AnsweredProbesGoOnEveryIdlePlusRoundTrip) {
+  const auto r = run("keepalive-idle");
+  // Probe at 7200.02 s, answer 20 ms later, next probe a full idle after it.
+  const std::vector<Instant> want = {ms(7200020), ms(14400040), ms(21600060)};
+  EXPECT_EQ(times(r, "client", EventType::kKeepaliveProbe), want);
+  EXPECT_EQ(times(r, "client", EventType::kKeepaliveAck).size(), 3u);
+  EXPECT_TRUE(times(r, "server", EventType::kKeepaliveProbe).empty());
+  for (const auto& c : r.connections) {
+    EXPECT_EQ(c.state, State::kEstablished);
+    EXPECT_EQ(c.err, 0);
+  }
+}
+
+TEST(KeepaliveSymmetric, EachSideProbesOnItsOwnClock) {
+  // The seed question: A's probe is out of window for B, so B answers it but
+  // its own idle clock keeps running; only answers to one's own probes
+  // count. Client idle 240 s (last heard 0.02 s), server idle 300 s (0.03 s).
+  const auto r = run("keepalive-symmetric");
+  EXPECT_EQ(times(r, "client", EventType::kKeepaliveProbe),
+            (std::vector<Instant>{ms(240020), ms(480040), ms(720060), ms(960080), ms(1200100)}));
+  EXPECT_EQ(times(r, "server", EventType::kKeepaliveProbe),
+            (std::vector<Instant>{ms(300030), ms(600050), ms(900070), ms(1200090)}));
+}
+
+TEST(KeepaliveThenWrite, LivenessDeadlineVersusRetransmissionLimit) {
+  // Keepalive 60 s + 5 x 10 s; the server vanishes at 30 s; 1000 bytes are
+  // written at 40 s. RTO after the 20 ms handshake sample is the 1 s floor.
+  {
+    const auto r = run("keepalive-then-write");  // rfc: deadline on
+    EXPECT_EQ(
+        times(r, "client", EventType::kRetransmit),
+        (std::vector<Instant>{ms(41000), ms(43000), ms(47000), ms(55000), ms(71000), ms(103000)}));
+    const auto& c = endpoint(r, "client");
+    EXPECT_EQ(c.time, ms(110020));  // last heard 0.02 s + 110 s
+    EXPECT_EQ(c.err, ETIMEDOUT);
+    EXPECT_EQ(c.reason, CloseReason::kRetransmission);
+    EXPECT_NE(c.detail.find("liveness deadline"), std::string::npos) << c.detail;
+    EXPECT_EQ(times(r, "client", EventType::kRstSent).size(), 1u);
+  }
+  {
+    const auto r = run("keepalive-then-write", "rfc", {{"liveness_deadline", "false"}});
+    const auto& c = endpoint(r, "client");
+    EXPECT_EQ(c.time, ms(40000 + 663000));  // 15 timeouts: 1+2+...+32 + 9 x 60 s, + 60 s
+    EXPECT_EQ(c.reason, CloseReason::kRetransmission);
+    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 663.0 s");
+  }
+  {
+    // linux: no deadline; tcp_retries2 = 15 in Linux's time model gives the
+    // famous 924.6 s (RTO 200 ms doubling to 120 s).
+    const auto r = run("keepalive-then-write", "linux");
+    const auto& c = endpoint(r, "client");
+    EXPECT_EQ(c.time, ms(40000 + 924600));
+    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 924.6 s");
+    const auto rt = times(r, "client", EventType::kRetransmit);
+    ASSERT_EQ(rt.size(), 15u);
+    EXPECT_EQ(rt[0], ms(40200));
+    EXPECT_EQ(rt[1], ms(40600));
+    EXPECT_EQ(rt[9], ms(40000 + 204600));   // 0.2 * (2^10 - 1)
+    EXPECT_EQ(rt[10], ms(40000 + 324600));  // then every 120 s
+  }
+}
+
+TEST(RtoBlackhole, BackOffDoublesToTheCapThenEtimedout) {
+  const auto r = run("rto-blackhole");
+  const auto rto = times(r, "client", EventType::kRtoBackoff);
+  ASSERT_EQ(rto.size(), 15u);
+  const std::vector<int64_t> want_gaps_s = {2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60, 60, 60, 60};
+  const auto g = gaps(rto);
+  ASSERT_EQ(g.size(), want_gaps_s.size());
+  for (size_t i = 0; i < g.size(); ++i) EXPECT_EQ(g[i], Duration::seconds(want_gaps_s[i])) << i;
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.time, rto.back() + Duration::seconds(60));
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, CloseReason::kRetransmission);
+  EXPECT_TRUE(times(r, "client", EventType::kRstSent).empty());  // no RST on R2, as Linux
+}
+
+TEST(RtoBlackhole, NoBackoffBugRetransmitsEveryRto) {
+  const auto r = run("rto-blackhole", "rfc", {}, {"no-rto-backoff"});
+  const auto g = gaps(times(r, "client", EventType::kRtoBackoff));
+  ASSERT_EQ(g.size(), 14u);
+  for (const auto& d : g) EXPECT_EQ(d, Duration::seconds(1));
+}
+
+TEST(RtoBlackholeUserTimeout, DiesThirtySecondsAfterTheLastProgress) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("rto-blackhole-user-timeout", profile);
+    const auto& c = endpoint(r, "client");
+    const auto rto = times(r, "client", EventType::kRtoBackoff);
+    ASSERT_FALSE(rto.empty()) << profile;
+    EXPECT_EQ(c.reason, CloseReason::kUserTimeout) << profile;
+    EXPECT_EQ(c.err, ETIMEDOUT);
+    EXPECT_EQ(c.detail, "user timeout 30.0 s elapsed with data unacknowledged");
+    if (std::string(profile) == "rfc") {
+      // rfc: the clock restarted at the last ACK that made progress, and the
+      // first timeout came one RTO (the 1 s floor) after that ACK.
+      EXPECT_EQ(c.time, rto.front() - Duration::seconds(1) + Duration::seconds(30));
+    } else {
+      // linux: armed at the first timeout, counting from the same moment.
+      EXPECT_GE(c.time, ms(30000));
+      EXPECT_LT(c.time, ms(32000));
+    }
+  }
+}
+
+TEST(ZeroWindowPersist, ProbesBackOffToTheCapNothingAbortsStreamCompletes) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("zero-window-persist", profile);
+    const auto probes = times(r, "client", EventType::kZeroWindowProbe);
+    // An hour of probing: at least 3600 s / cap probes.
+    ASSERT_GT(probes.size(), std::string(profile) == "rfc" ? 58u : 29u) << profile;
+    const auto g = gaps(probes);
+    const Duration cap =
+        std::string(profile) == "rfc" ? Duration::seconds(60) : Duration::seconds(120);
+    // Exponential back-off (RFC 1122 §4.2.2.17): each gap doubles the last,
+    // up to the cap (rto.max), then stays there.
+    for (size_t i = 1; i < g.size(); ++i) {
+      EXPECT_EQ(g[i], std::min(g[i - 1] * 2, cap)) << profile << " gap " << i;
+    }
+    EXPECT_EQ(g.back(), cap);
+    EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_EQ(c.err, 0) << c.detail;
+    EXPECT_EQ(s.bytes_received, 1'000'000u);
+    EXPECT_EQ(s.sha256_received, c.sha256_sent);
+    EXPECT_GT(probes.back(), ms(3000 * 1000));
+  }
+}
+
+TEST(ZeroWindowPersist, ProbeShapeFollowsTheProfile) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("zero-window-persist", profile, {{"limit", "100s"}});
+    bool saw = false;
+    for (const auto& e : r.events) {
+      if (e.event.type != EventType::kZeroWindowProbe) continue;
+      saw = true;
+      // rfc: one new byte at SND.NXT; linux: SND.UNA - 1 and no data.
+      EXPECT_EQ(e.event.len, std::string(profile) == "rfc" ? 1u : 0u) << profile;
+    }
+    EXPECT_TRUE(saw) << profile;
+  }
+}
+
+TEST(ZeroWindowDeadReceiver, UnansweredProbesAbortWithReasonPersist) {
+  const auto r = run("zero-window-dead-receiver");
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, CloseReason::kPersist);
+  EXPECT_NE(c.detail.find("15 zero-window probes unanswered"), std::string::npos) << c.detail;
+}
+
+TEST(ClosedPortRst, RefusedAtOnce) {
+  const auto r = run("closed-port-rst");
+  ASSERT_EQ(r.connections.size(), 1u);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ECONNREFUSED);
+  EXPECT_EQ(c.reason, CloseReason::kRefused);
+  EXPECT_EQ(c.time, ms(20));  // one round trip
+  EXPECT_EQ(r.hosts[1].stats.resets_sent, 1u);
+}
+
+TEST(SynBlackhole, RfcScheduleAndThreeMinuteLimit) {
+  const auto r = run("syn-blackhole");
+  EXPECT_EQ(times(r, "client", EventType::kSynRetransmit),
+            (std::vector<Instant>{ms(1000), ms(3000), ms(7000), ms(15000), ms(31000), ms(63000),
+                                  ms(123000)}));
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.time, ms(183000));  // RFC 1122 §4.2.3.5: at least 3 minutes
+  EXPECT_EQ(c.err, ETIMEDOUT);
+}
+
+TEST(SynBlackhole, InitialRtoTooLowBug) {
+  const auto r = run("syn-blackhole", "rfc", {}, {"initial-rto-too-low"});
+  const auto t = times(r, "client", EventType::kSynRetransmit);
+  ASSERT_FALSE(t.empty());
+  EXPECT_EQ(t[0], ms(100));  // RFC 2525 §2.7: far below RFC 6298's 1 s
+}
+
+TEST(KeepaliveBugs, ShortTimeoutAndShortInterval) {
+  {
+    const auto r = run("keepalive-dead-peer", "rfc", {}, {"short-keepalive-timeout"});
+    const auto probes = times(r, "client", EventType::kKeepaliveProbe);
+    ASSERT_EQ(probes.size(), 5u);
+    for (const auto& d : gaps(probes)) EXPECT_EQ(d, Duration::seconds(1));
+    EXPECT_EQ(endpoint(r, "client").time, probes.front() + Duration::seconds(5));
+  }
+  {
+    const auto r = run("keepalive-idle", "rfc", {{"limit", "300s"}}, {"short-keepalive-interval"});
+    const auto probes = times(r, "client", EventType::kKeepaliveProbe);
+    ASSERT_GE(probes.size(), 4u);
+    EXPECT_EQ(probes[0], ms(60020));  // after 60 s instead of 2 h (RFC 2525 §2.11)
+  }
+}
+
+TEST(Bugs, UnknownBugNamesTheChoices) {
+  ScenarioParams p;
+  p.bugs = {"no-such-bug"};
+  ScenarioResult r;
+  const std::string err = run_scenario("keepalive-idle", p, &r);
+  EXPECT_NE(err.find("valid bugs: short-keepalive-timeout"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace vigil::sim
