@@ -17,7 +17,8 @@ TcpConfig TcpConfig::linux_profile() {
   c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
   c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
-  c.linux_retry_model = true;            // tcp_retries2 as time (tcp_model_timeout)
+  c.linux_retry_model = true;
+  c.linux_rto_formula = true;            // tcp_retries2 as time (tcp_model_timeout)
   c.retries_syn = 6;                     // tcp_syn_retries
   c.syn_linear_timeouts = 4;             // tcp_syn_linear_timeouts (Linux 6.x)
   c.liveness_deadline = false;
@@ -140,9 +141,6 @@ const std::vector<Knob>& knobs() {
       duration_knob("stall_guard.period", &TcpConfig::stall_guard_period),
       duration_knob("user_timeout", &TcpConfig::user_timeout),
       bool_knob("user_timeout.from_first_rto", &TcpConfig::user_timeout_from_first_rto),
-      bool_knob("user_timeout.option", &TcpConfig::user_timeout_option),
-      duration_knob("user_timeout.min", &TcpConfig::user_timeout_min),
-      duration_knob("user_timeout.max", &TcpConfig::user_timeout_max),
       {"persist.probe",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "data") {

@@ -31,6 +31,9 @@ struct TcpConfig {
   Duration rto_min = Duration::seconds(1);           // §2.4; linux: 200 ms (TCP_RTO_MIN)
   Duration rto_max = Duration::seconds(60);          // §2.5; linux: 120 s (TCP_RTO_MAX)
   Duration clock_granularity = Duration::millis(1);  // G in §2.2
+  // linux: RTO = SRTT + max(rto.min, 4*RTTVAR) (tcp_set_rto: the floor is on
+  // the variance term), instead of RFC 6298's max(rto.min, SRTT + 4*RTTVAR).
+  bool linux_rto_formula = false;
   // RFC 2525 §2.10 emulation: never back off the RTO (a bug, for traces).
   bool bug_no_rto_backoff = false;
 
@@ -69,11 +72,6 @@ struct TcpConfig {
   // Where its clock starts for unacknowledged data: rfc, when the data is
   // first sent without progress; linux, at the first timeout retransmission.
   bool user_timeout_from_first_rto = false;
-  // RFC 5482 option (kind 28): send our user_timeout on the SYN and adopt
-  // the peer's within [user_timeout_min, user_timeout_max].
-  bool user_timeout_option = false;
-  Duration user_timeout_min = Duration::seconds(1);
-  Duration user_timeout_max = Duration::seconds(3600);
 
   // --- Persist, RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1 ---
   // kData: one byte of new data at SND.NXT (BSD, the RFC's probe).

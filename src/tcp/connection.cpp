@@ -58,7 +58,8 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       snd_buf_(config.send_buffer),
       rcv_buf_(config.recv_buffer),
       ts_offset_(ts_offset),
-      rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity),
+      rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
+           config.linux_rto_formula),
       cc_(make_newreno(536, config.initial_window_segments)) {
   timers_.fill(Instant::never());
   recover_ = iss;  // RFC 6582 §3.2: "recover" starts at the ISS
@@ -284,7 +285,9 @@ void Connection::on_retransmit_timeout(Instant now) {
     return;
   }
   // Linux starts TCP_USER_TIMEOUT's clock at the first timeout retransmission.
-  if (cfg_.user_timeout_from_first_rto) start_user_timeout(head_tx_time_, "data unacknowledged");
+  // Measured on Linux 6.18 (docs/linux-measurements.md): the abort comes
+  // exactly user_timeout after the first RTO retransmission.
+  if (cfg_.user_timeout_from_first_rto) start_user_timeout(now, "data unacknowledged");
   // RFC 5681 §3.1 and RFC 6582 §4: loss window, and dup ACKs caused by the
   // retransmissions must not trigger another fast retransmit.
   cc_->on_retransmit_timeout(flight_size());

@@ -22,8 +22,10 @@ void RttEstimator::sample(Duration r) {
     rttvar_ = (rttvar_ * 3 + diff) / 4;
     srtt_ = (srtt_ * 7 + r) / 8;
   }
-  // RTO <- SRTT + max(G, K*RTTVAR), K = 4.
-  base_rto_ = clamp(srtt_ + std::max(granularity_, rttvar_ * 4));
+  // RTO <- SRTT + max(G, K*RTTVAR), K = 4; Linux floors the variance term
+  // instead (SRTT + max(rto_min, 4*RTTVAR)).
+  base_rto_ = linux_ ? std::min(srtt_ + std::max(min_, rttvar_ * 4), max_)
+                     : clamp(srtt_ + std::max(granularity_, rttvar_ * 4));
   rto_ = base_rto_;
   backoffs_ = 0;
 }

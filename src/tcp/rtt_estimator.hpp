@@ -9,8 +9,9 @@ namespace vigil::tcp {
 
 class RttEstimator {
  public:
-  RttEstimator(Duration initial, Duration min, Duration max, Duration granularity)
-      : rto_(initial), min_(min), max_(max), granularity_(granularity) {}
+  RttEstimator(Duration initial, Duration min, Duration max, Duration granularity,
+               bool linux_formula = false)
+      : rto_(initial), min_(min), max_(max), granularity_(granularity), linux_(linux_formula) {}
 
   // A new RTT measurement R (§2.2, §2.3). Callers apply Karn's algorithm
   // (§3): no samples from retransmitted segments unless timestamps
@@ -35,6 +36,7 @@ class RttEstimator {
   Duration rto_;
   Duration base_rto_ = rto_;  // RTO before back-off
   Duration min_, max_, granularity_;
+  bool linux_;
   Duration srtt_, rttvar_;
   bool has_sample_ = false;
   uint32_t backoffs_ = 0;

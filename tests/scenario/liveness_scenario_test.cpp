@@ -117,18 +117,20 @@ TEST(KeepaliveThenWrite, LivenessDeadlineVersusRetransmissionLimit) {
     EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 663.0 s");
   }
   {
-    // linux: no deadline; tcp_retries2 = 15 in Linux's time model gives the
-    // famous 924.6 s (RTO 200 ms doubling to 120 s).
+    // linux: no deadline. RTO = SRTT + max(200 ms, 4*RTTVAR) = 20 + 200 ms
+    // after the 20 ms handshake sample. tcp_retries2 = 15 in Linux's time
+    // model is 924.6 s (200 ms doubling to 120 s); the first expiry at or
+    // past it is the 16th: 0.22 * (2^10 - 1) = 225.06 s, then 6 x 120 s.
     const auto r = run("keepalive-then-write", "linux");
     const auto& c = endpoint(r, "client");
-    EXPECT_EQ(c.time, ms(40000 + 924600));
-    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 924.6 s");
+    EXPECT_EQ(c.time, ms(40000 + 945060));
+    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 945.1 s");
     const auto rt = times(r, "client", EventType::kRetransmit);
     ASSERT_EQ(rt.size(), 15u);
-    EXPECT_EQ(rt[0], ms(40200));
-    EXPECT_EQ(rt[1], ms(40600));
-    EXPECT_EQ(rt[9], ms(40000 + 204600));   // 0.2 * (2^10 - 1)
-    EXPECT_EQ(rt[10], ms(40000 + 324600));  // then every 120 s
+    EXPECT_EQ(rt[0], ms(40220));
+    EXPECT_EQ(rt[1], ms(40660));
+    EXPECT_EQ(rt[9], ms(40000 + 225060));
+    EXPECT_EQ(rt[10], ms(40000 + 345060));  // then every 120 s
   }
 }
 

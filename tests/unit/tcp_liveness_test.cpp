@@ -191,7 +191,7 @@ TEST(UserTimeout, ProgressRestartsTheClock) {
   EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout).is_never());
 }
 
-TEST(UserTimeout, LinuxModeArmsAtFirstRetransmissionCountingFromTheSend) {
+TEST(UserTimeout, LinuxModeStartsAtTheFirstTimeoutRetransmission) {
   tcp::TcpConfig c = plain_config();
   c.user_timeout = Duration::seconds(3);
   c.user_timeout_from_first_rto = true;
@@ -200,8 +200,8 @@ TEST(UserTimeout, LinuxModeArmsAtFirstRetransmissionCountingFromTheSend) {
   h.conn().send(at_ms(500), std::vector<uint8_t>(10, 1));
   h.drain(at_ms(500));
   EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout).is_never());
-  h.fire(at_ms(1500));  // first timeout retransmission arms it
-  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout), at_ms(3500));
+  h.fire(at_ms(1500));  // first timeout retransmission starts the clock
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout), at_ms(4500));
 }
 
 TEST(UserTimeout, BoundsUnansweredKeepalivesInsteadOfTheCount) {

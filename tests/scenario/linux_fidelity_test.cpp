@@ -1,0 +1,86 @@
+// The linux profile against schedules measured on a real kernel
+// (tests/data/linux-schedules.json, Linux 6.18.44, HZ=250, measured by
+// scripts/measure-linux.py in two network namespaces). Target: every gap and
+// the death time within 5 % of Linux. Linux's timers fire up to a few jiffies
+// late (more for long waits), which is most of the difference.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "sim/scenario.hpp"
+
+namespace vigil::sim {
+namespace {
+
+using tcp::EventType;
+
+ScenarioResult run(const std::string& name, std::vector<std::pair<std::string, std::string>> sets) {
+  ScenarioParams p;
+  p.profile = "linux";
+  p.sets = std::move(sets);
+  ScenarioResult r;
+  EXPECT_EQ(run_scenario(name, p, &r), "");
+  return r;
+}
+
+std::vector<double> times_s(const ScenarioResult& r, EventType t) {
+  std::vector<double> v;
+  for (const auto& e : r.events) {
+    if (r.hosts[e.host].name == "client" && e.event.type == t) v.push_back(e.event.time.secs());
+  }
+  return v;
+}
+
+void expect_within_5_percent(double ours, double linux, const std::string& what) {
+  EXPECT_LE(std::fabs(ours - linux), 0.05 * linux)
+      << what << ": vigil " << ours << " s, Linux " << linux << " s";
+}
+
+TEST(LinuxFidelity, KeepaliveDeadPeerIdle2Interval1Count3) {
+  // Measured, from the last packet heard: probes 2.016, 3.040, 4.064 s; RST
+  // and ETIMEDOUT at 5.088 s.
+  const auto r =
+      run("keepalive-dead-peer",
+          {{"keepalive.idle", "2s"}, {"keepalive.interval", "1s"}, {"keepalive.count", "3"}});
+  const double heard = 0.020;  // the SYN-ACK reached the client at 20 ms
+  const auto probes = times_s(r, EventType::kKeepaliveProbe);
+  const double linux_probes[] = {2.016, 3.040, 4.064};
+  ASSERT_EQ(probes.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    expect_within_5_percent(probes[i] - heard, linux_probes[i], "probe");
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  expect_within_5_percent(c.time.secs() - heard, 5.088, "death");
+  EXPECT_EQ(times_s(r, EventType::kRstSent).size(), 1u);  // Linux sends the RST too
+}
+
+TEST(LinuxFidelity, SynBlackholeSynRetries6WithLinearTimeouts) {
+  // Measured (tcp_syn_retries 6, tcp_syn_linear_timeouts 4): 10 SYN
+  // retransmissions, five 1 s apart then doubling; ETIMEDOUT at 133.987 s.
+  const auto r = run("syn-blackhole", {});
+  const auto syn = times_s(r, EventType::kSynRetransmit);
+  const double linux_syn[] = {1.031, 2.051,  3.079,  4.103,  5.123,
+                              7.143, 11.363, 19.555, 35.683, 68.451};
+  ASSERT_EQ(syn.size(), 10u);
+  for (size_t i = 0; i < syn.size(); ++i)
+    expect_within_5_percent(syn[i], linux_syn[i], "SYN retransmission");
+  EXPECT_EQ(r.connections[0].err, ETIMEDOUT);
+  expect_within_5_percent(r.connections[0].time.secs(), 133.987, "death");
+}
+
+TEST(LinuxFidelity, UserTimeoutCountsFromTheFirstRtoRetransmission) {
+  // Measured (TCP_USER_TIMEOUT 3000 ms, tail-loss probe off): ETIMEDOUT
+  // 3.004 s after the first RTO retransmission, no RST.
+  const auto r = run("rto-blackhole-user-timeout", {{"user_timeout", "3s"}});
+  const auto rt = times_s(r, EventType::kRtoBackoff);
+  ASSERT_FALSE(rt.empty());
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, tcp::CloseReason::kUserTimeout);
+  expect_within_5_percent(c.time.secs() - rt.front(), 3.004, "user timeout after first RTO");
+  EXPECT_TRUE(times_s(r, EventType::kRstSent).empty());
+}
+
+}  // namespace
+}  // namespace vigil::sim
