@@ -246,6 +246,16 @@ void Stack::receive(Instant now, std::span<const uint8_t> datagram) {
     ++stats_.not_for_us;
     return;
   }
+  // RFC 1122 §3.2.1.3: silently discard datagrams whose source is
+  // "this network" (0/8), loopback (127/8, unless we are loopback
+  // ourselves), multicast or reserved/broadcast (224/3 and up); answering
+  // would reach a whole group or nobody.
+  const uint32_t top = pkt.ip.src().value >> 24;
+  const bool we_are_loopback = (cfg_.address.value >> 24) == 127;
+  if (top == 0 || (top == 127 && !we_are_loopback) || top >= 224) {
+    ++stats_.martian_source;
+    return;
+  }
   if (pkt.kind == wire::PacketView::Kind::kIcmpUnreachable) {
     FourTuple t;
     t.local = {pkt.icmp.quoted_src(), pkt.icmp.quoted_src_port()};
@@ -284,6 +294,11 @@ void Stack::receive(Instant now, std::span<const uint8_t> datagram) {
     slot.conn->open_passive(now);
     slot.conn->on_segment(now, seg);
     touch(id);
+    return;
+  }
+  if (l != listeners_.end() && !seg.has(flags::kSyn) && !seg.has(flags::kAck) &&
+      !seg.has(flags::kRst)) {
+    ++stats_.listen_no_syn;  // RFC 9293 §3.10.7.2: LISTEN drops these silently
     return;
   }
   ++stats_.no_connection;

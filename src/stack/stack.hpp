@@ -38,6 +38,8 @@ struct StackStats {
   uint64_t datagrams_in = 0;
   uint64_t datagrams_out = 0;
   uint64_t not_for_us = 0;          // destination is not our address
+  uint64_t martian_source = 0;      // 0/8, 127/8, 224/3+ source (RFC 1122 §3.2.1.3)
+  uint64_t listen_no_syn = 0;       // segment without SYN/ACK/RST to a listener: dropped
   uint64_t no_connection = 0;       // TCP segment for no connection or listener
   uint64_t resets_sent = 0;         // RSTs for closed ports (RFC 9293 §3.10.7.1)
   uint64_t resets_queue_full = 0;   // RST replies dropped: reply queue full

@@ -18,9 +18,9 @@ TcpConfig TcpConfig::linux_profile() {
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
   c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
   c.linux_retry_model = true;
-  c.linux_rto_formula = true;            // tcp_retries2 as time (tcp_model_timeout)
-  c.retries_syn = 6;                     // tcp_syn_retries
-  c.syn_linear_timeouts = 4;             // tcp_syn_linear_timeouts (Linux 6.x)
+  c.linux_rto_formula = true;  // tcp_retries2 as time (tcp_model_timeout)
+  c.retries_syn = 6;           // tcp_syn_retries
+  c.syn_linear_timeouts = 4;   // tcp_syn_linear_timeouts (Linux 6.x)
   c.liveness_deadline = false;
   c.user_timeout_from_first_rto = true;
   c.persist_probe = PersistProbe::kSeqMinusOne;

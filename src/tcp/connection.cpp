@@ -366,7 +366,7 @@ void Connection::enter_time_wait(Instant now) {
 void Connection::on_icmp(Instant now, const wire::IcmpUnreachableView& icmp) {
   // RFC 5927 §4.1: act only on ICMP quoting a sequence number we have
   // outstanding; anything else may be forged.
-  if (!seq_in(icmp.quoted_seq(), snd_una_, snd_max_ + 1) || state_ == State::kClosed ||
+  if (!seq_in(icmp.quoted_seq(), snd_una_, snd_max_) || state_ == State::kClosed ||
       state_ == State::kListen) {
     ++stats_.segments_dropped;
     return;

@@ -29,7 +29,6 @@ ScenarioResult run(const std::string& name, const std::string& profile = "rfc",
   return r;
 }
 
-Instant us(int64_t v) { return Instant::zero() + Duration::micros(v); }
 Instant ms(int64_t v) { return Instant::zero() + Duration::millis(v); }
 
 std::vector<Instant> times(const ScenarioResult& r, const std::string& host, EventType t) {
