@@ -43,8 +43,16 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
     tally_.bytes_sent += n;
   }
 
-  // Read unless paused.
+  // Read unless paused; a paused reader may still take one small bite
+  // (the RFC 2525 §2.12 recipe: 1 < N < MSS bytes, no window update).
   const bool paused = now >= b_.read_pause_from && now < b_.read_pause_until;
+  if (paused && !trickled_ && now >= b_.trickle_at && b_.trickle_bytes > 0) {
+    trickled_ = true;
+    std::vector<uint8_t> bite(b_.trickle_bytes);
+    const size_t n = s.recv(now, *id_, bite);
+    tally_.received_hash.update(std::span<const uint8_t>(bite.data(), n));
+    tally_.bytes_received += n;
+  }
   if (!paused) {
     for (;;) {
       const size_t n = s.recv(now, *id_, read_buf_);
@@ -71,12 +79,16 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
 }
 
 Instant StreamPeer::next_wake(Instant now) const {
-  if (b_.send_from > now && tally_.bytes_sent < b_.bytes_to_send) {
-    return std::min(b_.send_from, b_.read_pause_from > now ? b_.read_pause_from : Instant::never());
-  }
-  if (b_.read_pause_until > now && b_.read_pause_from <= now) return b_.read_pause_until;
-  if (b_.read_pause_from > now) return b_.read_pause_from;
-  return Instant::never();
+  // The earliest future moment the behaviour changes.
+  Instant next = Instant::never();
+  auto consider = [&](Instant t) {
+    if (t > now) next = std::min(next, t);
+  };
+  if (tally_.bytes_sent < b_.bytes_to_send) consider(b_.send_from);
+  consider(b_.read_pause_from);
+  consider(b_.read_pause_until);
+  if (!trickled_ && b_.trickle_bytes > 0) consider(b_.trickle_at);
+  return next;
 }
 
 bool StreamPeer::done(const stack::Stack& s) const {

@@ -36,6 +36,8 @@ struct PeerBehaviour {
   Instant read_pause_from = Instant::never();   // stop reading at...
   Instant read_pause_until = Instant::never();  // ...and resume at
   size_t read_chunk = 64 * 1024;
+  Instant trickle_at = Instant::never();  // while paused, read once...
+  size_t trickle_bytes = 0;               // ...this many bytes
 };
 
 // Drives one connection of a host's stack according to a PeerBehaviour.
@@ -60,6 +62,7 @@ class StreamPeer {
   size_t chunk_pos_ = 0;  // next byte of chunk_ to write
   std::vector<uint8_t> read_buf_;
   bool closed_ = false;
+  bool trickled_ = false;
   StreamTally tally_;
 };
 

@@ -8,6 +8,8 @@
 
 #include "link/pcap_writer.hpp"
 #include "sim/apps.hpp"
+#include "wire/icmp.hpp"
+#include "wire/packet.hpp"
 
 namespace vigil::sim {
 
@@ -29,6 +31,17 @@ struct Spec {
   Duration server_vanish_at = Duration::max();
   Duration server_read_pause_from = Duration::max();
   Duration server_read_pause_until = Duration::max();
+  Duration server_write_at = Duration::zero();
+  bool server_closes = false;                    // close() once everything is written
+  Duration server_trickle_at = Duration::max();  // while paused, read once...
+  size_t server_trickle_bytes = 0;               // ...this many bytes
+  // A NAT in front of the client, created by outbound packets, that loses
+  // its state at this time; inbound packets without state are dropped.
+  Duration nat_reset_at = Duration::max();
+  // From this time a router answers client->server packets with ICMP
+  // destination unreachable of this code (-1: no router).
+  Duration icmp_from = Duration::max();
+  int icmp_code = -1;
   // Per-side changes applied after --set (e.g. different keepalive idles).
   std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
 };
@@ -154,6 +167,46 @@ const std::vector<ScenarioDef>& definitions() {
        [](Spec& s) {
          s = liveness_base();
          s.server_listens = false;
+       }},
+      {{"stall-guard-nat",
+        "a receive-only client behind a NAT that loses its state at 50 s while all is quiet; "
+        "the server sends 1 MB at 100 s: it stalls; with --set stall_guard.period=15s the "
+        "client's ACKs restore the mapping and the download completes"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.link.rate_bps = 1'000'000;
+         s.server_bytes = 1'000'000;
+         s.server_closes = true;
+         s.server_write_at = Duration::seconds(100);
+         s.nat_reset_at = Duration::seconds(50);
+         s.limit = Duration::seconds(1200);
+       }},
+      {{"icmp-unreachable",
+        "from 1 s a router answers the client with ICMP unreachable (icmp.code: host, net, port, "
+        "protocol); the client writes at 2 s: soft codes are remembered, hard codes abort"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1000;
+         s.client_write_at = Duration::seconds(2);
+         s.icmp_from = Duration::seconds(1);
+         s.icmp_code = wire::icmp_code::kHostUnreachable;
+         s.limit = Duration::seconds(3600);
+       }},
+      {{"window-probe-deadlock",
+        "RFC 2525 §2.12: the server's window fills, it takes a probe byte, reads 100 bytes "
+        "(no window update), then sends 1 MB itself: both streams must complete"},
+       [](Spec& s) {
+         s = liveness_base();
+         s.client_bytes = 1'000'000;
+         s.client_closes = true;
+         s.server_bytes = 1'000'000;
+         s.server_closes = true;
+         s.server_write_at = Duration::seconds(25);
+         s.server_read_pause_from = Duration::zero();
+         s.server_read_pause_until = Duration::seconds(60);
+         s.server_trickle_at = Duration::seconds(20);
+         s.server_trickle_bytes = 100;
+         s.limit = Duration::seconds(600);
        }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
        [](Spec& s) {
@@ -302,6 +355,21 @@ const std::map<std::string, Setter>& spec_setters() {
       {"reply_bytes", byte_count(&Spec::server_bytes)},
       {"client_start", duration(&Spec::client_start)},
       {"limit", duration(&Spec::limit)},
+      {"icmp.code",
+       [](Spec& s, const std::string& v) -> std::string {
+         if (v == "net") {
+           s.icmp_code = wire::icmp_code::kNetUnreachable;
+         } else if (v == "host") {
+           s.icmp_code = wire::icmp_code::kHostUnreachable;
+         } else if (v == "protocol") {
+           s.icmp_code = wire::icmp_code::kProtocolUnreachable;
+         } else if (v == "port") {
+           s.icmp_code = wire::icmp_code::kPortUnreachable;
+         } else {
+           return "expects net, host, protocol or port";
+         }
+         return {};
+       }},
       {"capture",
        [](Spec& s, const std::string& v) -> std::string {
          if (v == "client") {
@@ -460,6 +528,39 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   Host& client = world.add_host("client", client_cfg);
   Host& server = world.add_host("server", server_cfg);
   world.set_link(spec.link, spec.link);
+  if (spec.nat_reset_at != Duration::max()) {
+    // The NAT's mapping exists from the client's first packet until the
+    // reset, and again from the client's next packet after it.
+    auto mapped = std::make_shared<bool>(false);
+    auto reset_done = std::make_shared<bool>(false);
+    const Instant reset_at = Instant::zero() + spec.nat_reset_at;
+    world.set_filter(0, [mapped, reset_done, reset_at](Instant now, std::vector<uint8_t>&) {
+      if (now >= reset_at && !*reset_done) *reset_done = true;
+      *mapped = true;
+      return true;
+    });
+    world.set_filter(1, [mapped, reset_done, reset_at](Instant now, std::vector<uint8_t>&) {
+      if (now >= reset_at && !*reset_done) {
+        *reset_done = true;
+        *mapped = false;  // the box rebooted: every mapping is gone
+      }
+      return *mapped;
+    });
+  }
+  if (spec.icmp_code >= 0) {
+    const Instant from = Instant::zero() + spec.icmp_from;
+    const auto code = static_cast<uint8_t>(spec.icmp_code);
+    World* w = &world;
+    world.set_filter(0, [w, from, code](Instant now, std::vector<uint8_t>& pkt) {
+      if (now < from) return true;
+      // The router on the path answers instead of forwarding.
+      std::vector<uint8_t> icmp(pkt.size() + 64);
+      const size_t n =
+          wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254), code, 576, pkt);
+      if (n) w->inject(0, std::span<const uint8_t>(icmp.data(), n));
+      return false;
+    });
+  }
   if (spec.server_vanish_at != Duration::max()) {
     const Instant from = Instant::zero() + spec.server_vanish_at;
     world.link(0).add_blackhole(from, Instant::never());
@@ -476,7 +577,12 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   PeerBehaviour sb;
   sb.bytes_to_send = spec.server_bytes;
   sb.pattern_seed = params.seed * 2 + 2;
-  sb.close_after_send = false;  // the server closes when the client has
+  sb.close_after_send = spec.server_closes;  // otherwise when the client has
+  sb.send_from = Instant::zero() + spec.server_write_at;
+  if (spec.server_trickle_at != Duration::max()) {
+    sb.trickle_at = Instant::zero() + spec.server_trickle_at;
+    sb.trickle_bytes = spec.server_trickle_bytes;
+  }
   if (spec.server_read_pause_from != Duration::max()) {
     sb.read_pause_from = Instant::zero() + spec.server_read_pause_from;
     sb.read_pause_until = spec.server_read_pause_until == Duration::max()

@@ -27,6 +27,11 @@ void World::set_link(const LinkConfig& a_to_b, const LinkConfig& b_to_a) {
   links_.at(1) = std::make_unique<Link>(b_to_a, rng_.fork());
 }
 
+void World::inject(size_t to_host, std::span<const uint8_t> packet) {
+  Link* l = links_.at(1 - to_host).get();
+  if (l) l->send(now_, packet);
+}
+
 void World::add_app(size_t host, std::unique_ptr<App> app) {
   apps_.emplace_back(host, std::move(app));
 }

@@ -79,6 +79,9 @@ class World {
   void set_link(const LinkConfig& a_to_b, const LinkConfig& b_to_a);
   Link& link(size_t from_host) { return *links_.at(from_host); }
   void set_filter(size_t from_host, PacketFilter f) { filters_.at(from_host) = std::move(f); }
+  // A packet from a box in the middle (a router's ICMP) towards `to_host`:
+  // it takes the link leading there, with that link's delay.
+  void inject(size_t to_host, std::span<const uint8_t> packet);
   // Capture every packet as seen at `host`'s interface: sent when it leaves,
   // received when it arrives. Not owned.
   void set_capture(link::PcapWriter* writer, size_t host = 0) {

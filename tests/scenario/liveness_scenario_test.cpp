@@ -276,3 +276,86 @@ TEST(Bugs, UnknownBugNamesTheChoices) {
 
 }  // namespace
 }  // namespace vigil::sim
+
+namespace vigil::sim {
+namespace {
+
+TEST(StallGuardNat, StallsWithoutTheGuardCompletesWithIt) {
+  {
+    // The NAT forgets the client at 50 s while nothing moves; the server's
+    // data at 100 s is dropped at the NAT, and the receive-only client has
+    // nothing to say: it waits forever, the server gives up at R2.
+    const auto r = run("stall-guard-nat");
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_EQ(c.state, State::kEstablished);
+    EXPECT_EQ(c.bytes_received, 0u);
+    EXPECT_EQ(c.err, 0);  // silently stuck: the seed's complaint
+    EXPECT_EQ(s.err, ETIMEDOUT);
+    EXPECT_EQ(s.reason, CloseReason::kRetransmission);
+    EXPECT_EQ(s.time, ms(100000 + 663000));
+  }
+  {
+    const auto r = run("stall-guard-nat", "rfc", {{"stall_guard.period", "15s"}});
+    const auto acks = times(r, "client", EventType::kStallGuardAck);
+    // Every 15 s from the client's last received segment (the SYN-ACK).
+    ASSERT_GE(acks.size(), 6u);
+    for (size_t i = 1; i < 6; ++i) EXPECT_EQ(acks[i] - acks[i - 1], Duration::seconds(15));
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_EQ(c.bytes_received, 1'000'000u);
+    EXPECT_EQ(c.sha256_received, s.sha256_sent);
+    EXPECT_EQ(c.err, 0);
+    EXPECT_EQ(s.err, 0);
+  }
+}
+
+TEST(IcmpUnreachable, SoftCodesAreRememberedHardCodesAbort) {
+  {
+    const auto r = run("icmp-unreachable");  // host unreachable: soft
+    const auto& c = endpoint(r, "client");
+    // One ICMP per transmission (the original and 15 retransmissions), none
+    // fatal; the R2 timeout then reports the ICMP's errno (RFC 1122 §4.2.3.9).
+    EXPECT_EQ(times(r, "client", EventType::kIcmpReceived).size(), 16u);
+    EXPECT_EQ(c.err, EHOSTUNREACH);
+    EXPECT_EQ(c.reason, CloseReason::kRetransmission);
+    EXPECT_EQ(c.time, ms(2000 + 663000));
+  }
+  {
+    const auto r = run("icmp-unreachable", "rfc", {{"icmp.code", "net"}});
+    EXPECT_EQ(endpoint(r, "client").err, ENETUNREACH);
+  }
+  for (const char* code : {"port", "protocol"}) {
+    const auto r = run("icmp-unreachable", "rfc", {{"icmp.code", code}});
+    const auto& c = endpoint(r, "client");
+    // Hard errors abort at once: the write at 2 s, the router's answer
+    // back 20 ms later.
+    EXPECT_EQ(c.err, ECONNREFUSED) << code;
+    EXPECT_EQ(c.reason, CloseReason::kIcmp) << code;
+    EXPECT_EQ(c.time, ms(2020)) << code;
+  }
+}
+
+TEST(WindowProbeDeadlock, Rfc2525Recipe212Completes) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("window-probe-deadlock", profile);
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_GT(times(r, "client", EventType::kZeroWindowProbe).size(), 0u) << profile;
+    EXPECT_EQ(s.bytes_received, 1'000'000u) << profile;
+    EXPECT_EQ(s.sha256_received, c.sha256_sent) << profile;
+    EXPECT_EQ(c.bytes_received, 1'000'000u) << profile;
+    EXPECT_EQ(c.sha256_received, s.sha256_sent) << profile;
+    EXPECT_EQ(c.err, 0) << c.detail;
+    EXPECT_EQ(s.err, 0) << s.detail;
+    // The server sent its own data from 25 s while its receive window was
+    // closed and a probe byte sat past its old edge; it must keep accepting
+    // the client's ACKs (the §2.12 bug discards them), so none of its
+    // segments needed retransmission.
+    EXPECT_EQ(s.stats.retransmitted_segments, 0u) << profile;
+    EXPECT_LT(c.time, ms(120000)) << profile;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::sim
