@@ -88,6 +88,13 @@ std::optional<ConnId> Stack::connect(Instant now, tcp::Endpoint remote, OpenErro
       return std::nullopt;
     }
   } else {
+    if (cfg_.ephemeral_low == 0 || cfg_.ephemeral_low > cfg_.ephemeral_high) {
+      if (err) {
+        err->message = "bad ephemeral port range " + std::to_string(cfg_.ephemeral_low) + "-" +
+                       std::to_string(cfg_.ephemeral_high);
+      }
+      return std::nullopt;
+    }
     // RFC 6056 §3.3.1-style: a random starting point, then the next free port.
     const uint32_t range = uint32_t{cfg_.ephemeral_high} - cfg_.ephemeral_low + 1;
     const uint32_t start = static_cast<uint32_t>(rng_.uniform(range));

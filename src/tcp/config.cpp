@@ -141,6 +141,9 @@ const std::vector<Knob>& knobs() {
       duration_knob("stall_guard.period", &TcpConfig::stall_guard_period),
       duration_knob("user_timeout", &TcpConfig::user_timeout),
       bool_knob("user_timeout.from_first_rto", &TcpConfig::user_timeout_from_first_rto),
+      bool_knob("user_timeout.option", &TcpConfig::user_timeout_option),
+      duration_knob("user_timeout.lower", &TcpConfig::user_timeout_lower),
+      duration_knob("user_timeout.upper", &TcpConfig::user_timeout_upper),
       {"persist.probe",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "data") {

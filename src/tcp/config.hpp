@@ -72,6 +72,12 @@ struct TcpConfig {
   // Where its clock starts for unacknowledged data: rfc, when the data is
   // first sent without progress; linux, at the first timeout retransmission.
   bool user_timeout_from_first_rto = false;
+  // RFC 5482 User Timeout Option (kind 28), off by default: advertise our
+  // user_timeout on the SYN / SYN-ACK, and adopt the peer's as
+  // min(U_LIMIT, max(ADV_UTO, REMOTE_UTO, L_LIMIT)) (RFC 5482 §3.1).
+  bool user_timeout_option = false;
+  Duration user_timeout_lower = Duration::seconds(100);   // L_LIMIT (RFC 5482 §3.1: R2-like floor)
+  Duration user_timeout_upper = Duration::seconds(3600);  // U_LIMIT
 
   // --- Persist, RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1 ---
   // kData: one byte of new data at SND.NXT (BSD, the RFC's probe).

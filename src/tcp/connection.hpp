@@ -135,6 +135,7 @@ class Connection {
   uint32_t ssthresh() const { return cc_->ssthresh(); }
   uint32_t send_mss() const { return snd_mss_; }
   uint32_t snd_wnd() const { return snd_wnd_; }
+  Duration user_timeout() const { return user_timeout_; }  // in force (RFC 5482 may adopt)
   uint32_t iss() const { return iss_; }
   uint32_t irs() const { return irs_; }
   uint32_t snd_una() const { return snd_una_; }

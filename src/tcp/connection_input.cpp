@@ -56,6 +56,14 @@ void Connection::adopt_peer_syn_options(const TcpView& seg) {
     ts_recent_valid_ = true;
   }
   sack_enabled_ = cfg_.sack && o.sack_permitted;
+  if (cfg_.user_timeout_option && o.has_user_timeout) {
+    // RFC 5482 §3.1: USER_TIMEOUT = min(U_LIMIT, max(ADV_UTO, REMOTE_UTO, L_LIMIT)).
+    const int64_t value = o.user_timeout & 0x7fff;
+    const Duration remote =
+        (o.user_timeout & 0x8000) ? Duration::seconds(value * 60) : Duration::seconds(value);
+    user_timeout_ = std::min(cfg_.user_timeout_upper,
+                             std::max({cfg_.user_timeout, remote, cfg_.user_timeout_lower}));
+  }
   update_mss();
 }
 

@@ -49,6 +49,14 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
     opt.window_scale = rcv_wscale_;
     opt.sack_permitted = answer ? sack_enabled_ : cfg_.sack;
     opt.has_timestamps = answer ? ts_enabled_ : cfg_.timestamps;
+    if (cfg_.user_timeout_option && cfg_.user_timeout > Duration::zero()) {
+      // RFC 5482 §4.1: granularity bit set = minutes; seconds while they fit.
+      const int64_t secs = cfg_.user_timeout.ns() / 1'000'000'000;
+      opt.has_user_timeout = true;
+      opt.user_timeout = secs <= 0x7fff
+                             ? static_cast<uint16_t>(secs)
+                             : static_cast<uint16_t>(0x8000 | std::min<int64_t>(secs / 60, 0x7fff));
+    }
     opt.ts_val = ts_now(now);
     opt.ts_ecr = answer ? ts_recent_ : 0;
     // RFC 7323 §2.2: the window in a SYN is never scaled.

@@ -1453,21 +1453,15 @@ TEST(StackFuzz, RandomDatagramsAreAcceptedOrCounted) {
         ASSERT_EQ(classified, 1u);
         break;
     }
-    // Segments from a broadcast/multicast/zero/loopback source should be
-    // discarded (RFC 1122 §3.2.1.3; skipped BUG test above): whichever way
-    // that gets fixed, they must still be counted once at most here.
-    if (martian) {
-      ASSERT_LE(classified, 1u);
-    }
     counted += classified;
     drain_all();
     // Exactly one reply for a segment to nowhere (not queued behind others:
     // we drain after every datagram). RFC 9293 §3.10.7.1 answers all but
     // RSTs; on a listening port (§3.10.7.2) only ACK-bearing segments are
-    // answered, and the ones without SYN/ACK/RST are left out of this check
-    // (skipped BUG test above).
+    // answered; the ones without SYN/ACK/RST are dropped silently (counted
+    // in listen_no_syn above).
     const bool listener_port = pkt.tcp.dst_port() == kListen;
-    if (fate == Fate::kNoConnection && !martian && !pkt.tcp.has(fl::kRst) &&
+    if (fate == Fate::kNoConnection && !pkt.tcp.has(fl::kRst) &&
         (!listener_port || pkt.tcp.has(fl::kAck))) {
       ASSERT_EQ(s.stats().resets_sent + s.stats().resets_queue_full, resets_before + 1);
     }

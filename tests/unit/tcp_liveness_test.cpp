@@ -344,3 +344,55 @@ TEST(Icmp, SoftErrorTurnsTheTimeoutIntoEhostunreach) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
+  tcp::TcpConfig c = plain_config();
+  c.user_timeout = Duration::seconds(30);
+  c.user_timeout_option = true;
+  c.user_timeout_lower = Duration::seconds(10);
+  c.user_timeout_upper = Duration::seconds(600);
+  {
+    Harness h(c);
+    h.conn().open_active(at_ms(0));
+    auto out = h.drain(at_ms(0));
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(out[0].opt.has_user_timeout);
+    EXPECT_EQ(out[0].opt.user_timeout, 30);  // G = 0: seconds (RFC 5482 §4.1)
+    // The peer asks for 5 minutes (G = 1, value 5): max(30 s, 300 s, 10 s),
+    // capped at 600 s, gives 300 s.
+    Seg sa = h.syn_ack();
+    sa.opt.has_user_timeout = true;
+    sa.opt.user_timeout = 0x8000 | 5;
+    h.input(at_ms(1), sa);
+    EXPECT_EQ(h.conn().user_timeout(), Duration::seconds(300));
+  }
+  {
+    Harness h(c);
+    h.conn().open_active(at_ms(0));
+    h.drain(at_ms(0));
+    Seg sa = h.syn_ack();
+    sa.opt.has_user_timeout = true;
+    sa.opt.user_timeout = 0x8000 | 100;  // 100 minutes: capped by U_LIMIT
+    h.input(at_ms(1), sa);
+    EXPECT_EQ(h.conn().user_timeout(), Duration::seconds(600));
+  }
+  {
+    tcp::TcpConfig off = c;
+    off.user_timeout_option = false;  // the default: neither sent nor adopted
+    Harness h(off);
+    h.conn().open_active(at_ms(0));
+    auto out = h.drain(at_ms(0));
+    EXPECT_FALSE(out[0].opt.has_user_timeout);
+    Seg sa = h.syn_ack();
+    sa.opt.has_user_timeout = true;
+    sa.opt.user_timeout = 0x8000 | 5;
+    h.input(at_ms(1), sa);
+    EXPECT_EQ(h.conn().user_timeout(), Duration::seconds(30));
+  }
+}
+
+}  // namespace
+}  // namespace vigil::testing
