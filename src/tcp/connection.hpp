@@ -162,11 +162,14 @@ class Connection {
   void adopt_peer_syn_options(const wire::TcpView& seg);
   void update_timestamps(const wire::TcpView& seg);
   void send_challenge_ack(Instant now, std::string_view why);
+  void emit_rst_received(Instant now, uint32_t seq);
 
   // --- output (connection_output.cpp) ---
   size_t build(std::span<uint8_t> buf, uint8_t flags, uint32_t seq, std::span<const uint8_t> a,
                std::span<const uint8_t> b, Instant now, bool syn_options);
   size_t build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack);
+  // This connection's addresses and ports, for the IP and TCP headers.
+  std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields() const;
   size_t transmit_data(Instant now, std::span<uint8_t> buf);
   size_t transmit_probe(Instant now, std::span<uint8_t> buf);
   uint16_t window_field();

@@ -30,6 +30,14 @@ void Connection::on_segment(Instant now, const TcpView& seg) {
   }
 }
 
+void Connection::emit_rst_received(Instant now, uint32_t seq) {
+  Event e;
+  e.time = now;
+  e.type = EventType::kRstReceived;
+  e.seq = seq;
+  emit(e);
+}
+
 void Connection::update_mss() {
   // RFC 9293 §3.7.1 / RFC 6691: the MSS option excludes TCP options, so
   // timestamps take their 12 bytes out of every segment.
@@ -110,11 +118,7 @@ void Connection::input_syn_sent(Instant now, const TcpView& seg) {
       ++stats_.segments_dropped;
       return;
     }
-    Event e;
-    e.time = now;
-    e.type = EventType::kRstReceived;
-    e.seq = seg.seq();
-    emit(e);
+    emit_rst_received(now, seg.seq());
     fail(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST/ACK in reply to SYN");
     return;
   }
@@ -223,11 +227,7 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
       send_challenge_ack(now, "RST in window but not at RCV.NXT");
       return;
     }
-    Event e;
-    e.time = now;
-    e.type = EventType::kRstReceived;
-    e.seq = seg.seq();
-    emit(e);
+    emit_rst_received(now, seg.seq());
     switch (state_) {
       case State::kSynReceived:
         if (passive_) {

@@ -27,6 +27,16 @@ uint16_t Connection::window_field() {
   return static_cast<uint16_t>(std::min<uint32_t>(field, 65535));
 }
 
+std::pair<wire::Ipv4Fields, wire::TcpFields> Connection::header_fields() const {
+  wire::Ipv4Fields ip;
+  ip.src = tuple_.local.addr;
+  ip.dst = tuple_.remote.addr;
+  wire::TcpFields t;
+  t.src_port = tuple_.local.port;
+  t.dst_port = tuple_.remote.port;
+  return {ip, t};
+}
+
 void Connection::after_ack_sent() {
   ack_pending_ = false;
   disarm(TimerKind::kDelayedAck);
@@ -84,12 +94,7 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
     }
     window = window_field();
   }
-  wire::Ipv4Fields ip;
-  ip.src = tuple_.local.addr;
-  ip.dst = tuple_.remote.addr;
-  wire::TcpFields t;
-  t.src_port = tuple_.local.port;
-  t.dst_port = tuple_.remote.port;
+  auto [ip, t] = header_fields();
   t.seq = seq;
   t.flags = fl;
   t.ack = (fl & flags::kAck) ? rcv_nxt_ : 0;
@@ -102,12 +107,7 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
 }
 
 size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack) {
-  wire::Ipv4Fields ip;
-  ip.src = tuple_.local.addr;
-  ip.dst = tuple_.remote.addr;
-  wire::TcpFields t;
-  t.src_port = tuple_.local.port;
-  t.dst_port = tuple_.remote.port;
+  auto [ip, t] = header_fields();
   t.seq = seq;
   t.ack = with_ack ? ack : 0;
   t.flags = static_cast<uint8_t>(flags::kRst | (with_ack ? flags::kAck : 0));
