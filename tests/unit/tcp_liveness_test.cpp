@@ -396,3 +396,46 @@ TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+TEST(Icmp, FragmentationNeededShrinksTheSegmentsAndResends) {
+  tcp::TcpConfig c = plain_config();
+  c.mss = 1460;
+  Harness h(c);
+  h.conn().open_active(at_ms(0));
+  h.drain(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.mss = 1460;
+  h.input(at_ms(1), sa);
+  h.conn().send(at_ms(2), std::vector<uint8_t>(3000, 7));
+  auto out = h.drain(at_ms(2));
+  ASSERT_FALSE(out.empty());
+  ASSERT_EQ(out[0].data.size(), 1460u);
+  // A router says the path MTU is 576 (RFC 1191): MSS becomes 576 - 40.
+  std::vector<uint8_t> seg(2000), icmp(2100);
+  auto [ip, t] = std::pair<wire::Ipv4Fields, wire::TcpFields>{};
+  ip.src = Harness::tuple().local.addr;
+  ip.dst = Harness::tuple().remote.addr;
+  t.src_port = Harness::tuple().local.port;
+  t.dst_port = Harness::tuple().remote.port;
+  t.seq = kIss + 1;
+  t.flags = fl::kAck;
+  const size_t n = wire::build_ipv4_tcp(seg, ip, t, {}, out[0].data);
+  const size_t m = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254),
+                                                wire::icmp_code::kFragmentationNeeded, 576,
+                                                std::span<const uint8_t>(seg.data(), n));
+  wire::PacketView pkt;
+  ASSERT_EQ(wire::parse_packet(std::span<const uint8_t>(icmp.data(), m), &pkt), wire::Drop::kNone);
+  h.conn().on_icmp(at_ms(3), pkt.icmp);
+  EXPECT_EQ(h.conn().send_mss(), 536u);
+  EXPECT_EQ(h.conn().state(), State::kEstablished);  // not an error (RFC 1122 §4.2.3.9)
+  out = h.drain(at_ms(3));
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].seq, kIss + 1);  // what was lost goes again, smaller
+  EXPECT_EQ(out[0].data.size(), 536u);
+}
+
+}  // namespace
+}  // namespace vigil::testing
