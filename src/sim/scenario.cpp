@@ -46,8 +46,11 @@ struct Spec {
   std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
 };
 
-Spec liveness_base() {
+// A quiet 10 ms link and a client that stays open; the profile's TCP
+// settings (in `in`) are kept.
+Spec liveness_base(const Spec& in) {
   Spec s;
+  s.tcp = in.tcp;
   s.link.delay = Duration::millis(10);
   s.client_closes = false;
   return s;
@@ -84,7 +87,7 @@ const std::vector<ScenarioDef>& definitions() {
         "idle connection, client keepalive (rfc: 7200 s, 75 s, 9); the peer answers, so probes go "
         "on"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.tcp.keepalive = true;
          s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive = false; };
          s.limit = Duration::seconds(6 * 3600 + 60);
@@ -93,7 +96,7 @@ const std::vector<ScenarioDef>& definitions() {
         "client keepalive, the server vanishes after the handshake: probes, then RST and "
         "ETIMEDOUT"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.tcp.keepalive = true;
          s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive = false; };
          s.server_vanish_at = Duration::seconds(1);
@@ -103,7 +106,7 @@ const std::vector<ScenarioDef>& definitions() {
         "both ends keepalive, client idle 240 s, server idle 300 s: neither probe resets the "
         "other"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.tcp.keepalive = true;
          s.client_tweak = [](tcp::TcpConfig& c) { c.keepalive_idle = Duration::seconds(240); };
          s.server_tweak = [](tcp::TcpConfig& c) { c.keepalive_idle = Duration::seconds(300); };
@@ -113,7 +116,7 @@ const std::vector<ScenarioDef>& definitions() {
         "keepalive 60 s/10 s/5; the server vanishes at 30 s, the client writes at 40 s: "
         "the liveness deadline (rfc) kills at 110 s, without it retransmission runs to R2"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.tcp.keepalive = true;
          s.tcp.keepalive_idle = Duration::seconds(60);
          s.tcp.keepalive_interval = Duration::seconds(10);
@@ -127,7 +130,7 @@ const std::vector<ScenarioDef>& definitions() {
       {{"rto-blackhole",
         "the server vanishes 1 s into a 1 MB upload: RTO back-off until R2, ETIMEDOUT"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1'000'000;
          s.link.rate_bps = 10'000'000;
          s.server_vanish_at = Duration::seconds(1);
@@ -135,7 +138,7 @@ const std::vector<ScenarioDef>& definitions() {
        }},
       {{"rto-blackhole-user-timeout", "rto-blackhole with a 30 s user timeout"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1'000'000;
          s.link.rate_bps = 10'000'000;
          s.server_vanish_at = Duration::seconds(1);
@@ -146,7 +149,7 @@ const std::vector<ScenarioDef>& definitions() {
         "the server stops reading for an hour, then resumes: probes back off to the cap, "
         "nothing aborts, 1 MB arrives intact"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1'000'000;
          s.client_closes = true;
          s.server_read_pause_from = Duration::zero();
@@ -157,7 +160,7 @@ const std::vector<ScenarioDef>& definitions() {
         "the server stops reading, then vanishes at 60 s: zero-window probes go unanswered "
         "until R2, abort with reason persist"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1'000'000;
          s.server_read_pause_from = Duration::zero();
          s.server_vanish_at = Duration::seconds(60);
@@ -165,7 +168,7 @@ const std::vector<ScenarioDef>& definitions() {
        }},
       {{"closed-port-rst", "the client connects to a port nobody listens on: RST, ECONNREFUSED"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.server_listens = false;
        }},
       {{"stall-guard-nat",
@@ -173,7 +176,7 @@ const std::vector<ScenarioDef>& definitions() {
         "the server sends 1 MB at 100 s: it stalls; with --set stall_guard.period=15s the "
         "client's ACKs restore the mapping and the download completes"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.link.rate_bps = 1'000'000;
          s.server_bytes = 1'000'000;
          s.server_closes = true;
@@ -185,7 +188,7 @@ const std::vector<ScenarioDef>& definitions() {
         "from 1 s a router answers the client with ICMP unreachable (icmp.code: host, net, port, "
         "protocol); the client writes at 2 s: soft codes are remembered, hard codes abort"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1000;
          s.client_write_at = Duration::seconds(2);
          s.icmp_from = Duration::seconds(1);
@@ -196,7 +199,7 @@ const std::vector<ScenarioDef>& definitions() {
         "RFC 2525 §2.12: the server's window fills, it takes a probe byte, reads 100 bytes "
         "(no window update), then sends 1 MB itself: both streams must complete"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.client_bytes = 1'000'000;
          s.client_closes = true;
          s.server_bytes = 1'000'000;
@@ -210,7 +213,7 @@ const std::vector<ScenarioDef>& definitions() {
        }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
        [](Spec& s) {
-         s = liveness_base();
+         s = liveness_base(s);
          s.server_vanish_at = Duration::zero();
          s.limit = Duration::seconds(3600);
        }},
@@ -478,20 +481,9 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   if (!tcp::TcpConfig::from_profile(params.profile, &spec.tcp)) {
     return "unknown profile '" + params.profile + "'; valid profiles: rfc, linux";
   }
-  {
-    const tcp::TcpConfig profile_cfg = spec.tcp;
-    def->configure(spec);
-    // Scenarios set liveness knobs, not profile ones: keep the profile's.
-    const tcp::TcpConfig scenario_cfg = spec.tcp;
-    spec.tcp = profile_cfg;
-    spec.tcp.keepalive = scenario_cfg.keepalive;
-    spec.tcp.keepalive_idle = scenario_cfg.keepalive_idle;
-    spec.tcp.keepalive_interval = scenario_cfg.keepalive_interval;
-    spec.tcp.keepalive_count = scenario_cfg.keepalive_count;
-    spec.tcp.user_timeout = scenario_cfg.user_timeout;
-  }
+  def->configure(spec);
   for (const auto& bug : params.bugs) {
-    const std::string err = apply_bug(bug, &spec.tcp);
+    std::string err = apply_bug(bug, &spec.tcp);
     if (!err.empty()) return err;
   }
   for (const auto& [key, value] : params.sets) {
