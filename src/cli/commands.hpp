@@ -8,5 +8,6 @@
 namespace vigil::cli {
 
 int run_sim(const std::vector<std::string>& args);
+int run_analyze(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

@@ -14,6 +14,7 @@ void usage(FILE* f) {
                "\n"
                "commands:\n"
                "  sim        run a deterministic simulated scenario (vigil sim --list)\n"
+               "  analyze    label the TCP segments of a capture (vigil analyze FILE)\n"
                "  help       show this text\n"
                "\n"
                "`vigil <command> --help` describes a command.\n");
@@ -30,10 +31,12 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "sim") return vigil::cli::run_sim(args);
+  if (cmd == "analyze") return vigil::cli::run_analyze(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(stdout);
     return 0;
   }
-  std::fprintf(stderr, "vigil: unknown command '%s'; valid commands: sim, help\n", cmd.c_str());
+  std::fprintf(stderr, "vigil: unknown command '%s'; valid commands: sim, analyze, help\n",
+               cmd.c_str());
   return 2;
 }

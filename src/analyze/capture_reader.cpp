@@ -1,0 +1,231 @@
+// CaptureReader over libpcap: pcap and pcapng files, nanosecond timestamps,
+// link-layer headers stripped down to the IPv4 datagram.
+#include "analyze/capture_reader.hpp"
+
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace vigil::analyze {
+namespace {
+
+// Link types as libpcap reports them on this platform (pcap_datalink maps the
+// file's LINKTYPE_ value to the local DLT_ value), plus the values other
+// platforms or writers use for the same encapsulation.
+constexpr int kDltNull = 0;
+constexpr int kDltEthernet = 1;
+constexpr int kDltRawA = 12;  // DLT_RAW on most systems (DLT_LOOP on OpenBSD)
+constexpr int kDltRawB = 14;  // DLT_RAW on OpenBSD and BSD/OS
+constexpr int kLinktypeRaw = 101;
+constexpr int kDltLoop = 108;
+constexpr int kDltLinuxSll = 113;
+constexpr int kDltIpv4 = 228;
+constexpr int kDltLinuxSll2 = 276;
+
+constexpr const char* kSupported =
+    "supported: EN10MB (1), RAW (12/14/101), IPV4 (228), LINUX_SLL (113), LINUX_SLL2 (276), "
+    "NULL (0), LOOP (108)";
+
+constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeVlan = 0x8100;     // 802.1Q
+constexpr uint16_t kEtherTypeQinQ = 0x88a8;     // 802.1ad
+constexpr uint16_t kEtherTypeQinQOld = 0x9100;  // pre-standard QinQ
+constexpr uint32_t kAfInet = 2;                 // the same on every OS
+
+// The pcap per-record header (16 bytes) and file header (24 bytes), for the
+// byte count when the FILE position is not available.
+constexpr uint64_t kRecordHeader = 16;
+constexpr uint64_t kFileHeader = 24;
+
+uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+uint32_t be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+
+uint32_t bswap32(uint32_t v) {
+  return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
+}
+
+bool is_raw(int dlt) {
+  return dlt == kDltRawA || dlt == kDltRawB || dlt == kLinktypeRaw || dlt == kDltIpv4;
+}
+
+bool supported(int dlt) {
+  return is_raw(dlt) || dlt == kDltEthernet || dlt == kDltLinuxSll || dlt == kDltLinuxSll2 ||
+         dlt == kDltNull || dlt == kDltLoop;
+}
+
+enum class Link { kIpv4, kOther, kBad };
+
+struct PcapCloser {
+  void operator()(pcap_t* p) const { pcap_close(p); }
+};
+
+class PcapReader final : public CaptureReader {
+ public:
+  PcapReader(pcap_t* pcap, int dlt, uint64_t size) : pcap_(pcap), dlt_(dlt), file_size_(size) {}
+
+  bool next(CapturedPacket* out) override {
+    while (!done_) {
+      pcap_pkthdr* hdr = nullptr;
+      const u_char* data = nullptr;
+      int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
+      if (rc != 1) {
+        // 0 (timeout) cannot happen offline; -2 is the end of the file, -1 an
+        // error such as a truncated last record. Either way there is no more.
+        done_ = true;
+        return false;
+      }
+      ++stats_.frames;
+      approx_bytes_ += kRecordHeader + hdr->caplen;
+      std::span<const uint8_t> frame(data, hdr->caplen);
+      std::span<const uint8_t> ip;
+      switch (strip(frame, &ip)) {
+        case Link::kBad:
+          ++stats_.bad_link_header;
+          continue;
+        case Link::kOther:
+          ++stats_.non_ipv4;
+          continue;
+        case Link::kIpv4:
+          break;
+      }
+      ++stats_.ipv4;
+      out->frame = stats_.frames;
+      // With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds.
+      out->time = Instant::from_ns(static_cast<int64_t>(hdr->ts.tv_sec) * 1'000'000'000 +
+                                   static_cast<int64_t>(hdr->ts.tv_usec));
+      out->ipv4 = trim(ip);
+      out->original_length = hdr->len;
+      out->truncated = hdr->caplen < hdr->len;
+      return true;
+    }
+    return false;
+  }
+
+  const ReaderStats& stats() const override { return stats_; }
+  int link_type() const override { return dlt_; }
+
+  uint64_t bytes_read() const override {
+    if (FILE* f = pcap_file(pcap_.get())) {
+      off_t pos = ftello(f);
+      if (pos >= 0) return static_cast<uint64_t>(pos);
+    }
+    return approx_bytes_;
+  }
+  uint64_t file_size() const override { return file_size_; }
+
+ private:
+  // Strips the link-layer header; on kIpv4 *ip is the rest of the frame.
+  Link strip(std::span<const uint8_t> f, std::span<const uint8_t>* ip) const {
+    const uint8_t* p = f.data();
+    size_t n = f.size();
+    if (is_raw(dlt_)) {
+      if (n < 1) return Link::kBad;
+      if ((p[0] >> 4) != 4) return Link::kOther;
+      *ip = f;
+      return Link::kIpv4;
+    }
+    switch (dlt_) {
+      case kDltEthernet: {
+        if (n < 14) return Link::kBad;
+        size_t off = 12;
+        uint16_t type = be16(p + off);
+        for (int tags = 0; tags < 2 && (type == kEtherTypeVlan || type == kEtherTypeQinQ ||
+                                        type == kEtherTypeQinQOld);
+             ++tags) {
+          off += 4;
+          if (n < off + 2) return Link::kBad;
+          type = be16(p + off);
+        }
+        if (type != kEtherTypeIpv4) return Link::kOther;
+        *ip = f.subspan(off + 2);
+        return Link::kIpv4;
+      }
+      case kDltLinuxSll:
+        if (n < 16) return Link::kBad;
+        if (be16(p + 14) != kEtherTypeIpv4) return Link::kOther;
+        *ip = f.subspan(16);
+        return Link::kIpv4;
+      case kDltLinuxSll2:
+        if (n < 20) return Link::kBad;
+        if (be16(p) != kEtherTypeIpv4) return Link::kOther;
+        *ip = f.subspan(20);
+        return Link::kIpv4;
+      case kDltNull: {
+        if (n < 4) return Link::kBad;
+        // Host order of the machine that wrote the file, which may not be
+        // ours. Families are small numbers, so a value with high bits set is
+        // a byte-swapped one (Wireshark decides the same way).
+        uint32_t family;
+        std::memcpy(&family, p, 4);
+        if ((family & 0xffff0000u) != 0) family = bswap32(family);
+        if (family != kAfInet) return Link::kOther;
+        *ip = f.subspan(4);
+        return Link::kIpv4;
+      }
+      case kDltLoop:
+        if (n < 4) return Link::kBad;
+        if (be32(p) != kAfInet) return Link::kOther;
+        *ip = f.subspan(4);
+        return Link::kIpv4;
+      default:
+        return Link::kBad;  // open() refuses other link types
+    }
+  }
+
+  // Drops link-layer padding (Ethernet pads frames to 60 bytes) by the IPv4
+  // total length. A total length below the header minimum (0 from TSO
+  // captures) or above what was captured leaves the bytes as they are.
+  static std::span<const uint8_t> trim(std::span<const uint8_t> ip) {
+    if (ip.size() < 4 || (ip[0] >> 4) != 4) return ip;
+    size_t total = be16(ip.data() + 2);
+    if (total >= 20 && total < ip.size()) return ip.first(total);
+    return ip;
+  }
+
+  std::unique_ptr<pcap_t, PcapCloser> pcap_;
+  int dlt_;
+  uint64_t file_size_;
+  bool done_ = false;
+  ReaderStats stats_;
+  uint64_t approx_bytes_ = kFileHeader;
+};
+
+}  // namespace
+
+std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std::string* error) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* raw =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (raw == nullptr) {
+    std::string msg = errbuf;
+    // libpcap sometimes names the file itself ("FILE: No such file ...").
+    if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
+    *error = "cannot open " + path + ": " + msg;
+    return nullptr;
+  }
+  std::unique_ptr<pcap_t, PcapCloser> pcap(raw);
+  struct stat st {};
+  uint64_t size = 0;
+  FILE* f = pcap_file(raw);
+  if (f != nullptr && ::fstat(fileno(f), &st) == 0) {
+    size = static_cast<uint64_t>(st.st_size);
+  } else if (::stat(path.c_str(), &st) == 0) {
+    size = static_cast<uint64_t>(st.st_size);
+  }
+  int dlt = pcap_datalink(raw);
+  if (!supported(dlt)) {
+    const char* name = pcap_datalink_val_to_name(dlt);
+    *error = path + ": unsupported link type " + std::to_string(dlt);
+    if (name != nullptr) *error += std::string(" (") + name + ")";
+    *error += std::string("; ") + kSupported;
+    return nullptr;
+  }
+  return std::make_unique<PcapReader>(pcap.release(), dlt, size);
+}
+
+}  // namespace vigil::analyze

@@ -1,0 +1,44 @@
+// Streams IPv4 packets out of a capture file (pcap or pcapng, through
+// libpcap), whatever the link type, with frame numbers as Wireshark counts
+// them. Memory stays bounded: one packet at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "vigil/time.hpp"
+
+namespace vigil::analyze {
+
+struct CapturedPacket {
+  uint64_t frame = 0;             // 1-based, every frame in the file counts
+  Instant time;                   // capture timestamp (ns since the epoch)
+  std::span<const uint8_t> ipv4;  // the IPv4 datagram (valid until the next call)
+  uint32_t original_length = 0;   // on-the-wire length of the whole frame
+  bool truncated = false;         // captured shorter than the frame (snaplen)
+};
+
+struct ReaderStats {
+  uint64_t frames = 0;
+  uint64_t ipv4 = 0;
+  uint64_t non_ipv4 = 0;         // ARP, IPv6 ... skipped
+  uint64_t bad_link_header = 0;  // too short for its link header
+};
+
+class CaptureReader {
+ public:
+  virtual ~CaptureReader() = default;
+  // nullptr with *error set (file missing, not a capture, unsupported link
+  // type, naming the supported ones).
+  static std::unique_ptr<CaptureReader> open(const std::string& path, std::string* error);
+  // The next IPv4 packet; false at the end of the file.
+  virtual bool next(CapturedPacket* out) = 0;
+  virtual const ReaderStats& stats() const = 0;
+  virtual int link_type() const = 0;  // DLT_* value
+  virtual uint64_t bytes_read() const = 0;
+  virtual uint64_t file_size() const = 0;
+};
+
+}  // namespace vigil::analyze
