@@ -9,6 +9,7 @@
 
 #include "analyze/capture_reader.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/story.hpp"
 #include "cli/commands.hpp"
 #include "util/json.hpp"
 
@@ -56,6 +57,109 @@ std::string endpoint(const analyze::Flow& f, int side) {
   return f.addr[side].to_string() + ":" + std::to_string(f.port[side]);
 }
 
+std::string gaps_text(const std::vector<Duration>& gaps) {
+  std::string s;
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    if (i == 8 && gaps.size() > 10) {
+      s += ", ... (" + std::to_string(gaps.size()) + " in all)";
+      break;
+    }
+    s += (i ? ", " : "") + format_duration(gaps[i]);
+  }
+  return s;
+}
+
+void json_frames(util::JsonWriter& j, const std::vector<uint64_t>& frames) {
+  j.begin_array();
+  for (uint64_t f : frames) j.value(f);
+  j.end_array();
+}
+
+void json_gaps(util::JsonWriter& j, const std::vector<Duration>& gaps) {
+  j.begin_array();
+  for (const auto& g : gaps) j.raw_number(format_seconds(Instant::zero() + g));
+  j.end_array();
+}
+
+void json_finding(util::JsonWriter& j, const analyze::Finding& f, size_t flow) {
+  j.begin_object();
+  j.key("flow").value(static_cast<uint64_t>(flow));
+  j.key("problem").value(f.problem);
+  j.key("rfc").value(f.rfc_section);
+  j.key("confidence").value(f.confidence);
+  j.key("detail").value(f.detail);
+  j.key("frames");
+  json_frames(j, f.frames);
+  j.end_object();
+}
+
+void json_story(util::JsonWriter& j, const analyze::Story& s) {
+  j.begin_object();
+  j.key("established_frame");
+  if (s.established_frame) {
+    j.value(*s.established_frame);
+  } else {
+    j.null();
+  }
+  j.key("ending").value(s.ending);
+  j.key("idle_periods").begin_array();
+  for (const auto& [a, b] : s.idle_periods) {
+    j.begin_array().raw_number(format_seconds(a)).raw_number(format_seconds(b)).end_array();
+  }
+  j.end_array();
+  j.key("keepalive").begin_array();
+  for (const auto& k : s.keepalive) {
+    j.begin_object();
+    j.key("dir").value(k.dir);
+    j.key("idle_s").raw_number(format_seconds(Instant::zero() + k.idle));
+    j.key("interval_s").raw_number(format_seconds(Instant::zero() + k.interval));
+    j.key("probes").value(k.probes);
+    j.key("answered").value(k.answered);
+    j.key("frames");
+    json_frames(j, k.frames);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("persist").begin_array();
+  for (const auto& p : s.persist) {
+    j.begin_object();
+    j.key("dir").value(p.dir);
+    j.key("start_s").raw_number(format_seconds(p.start));
+    j.key("end_s").raw_number(format_seconds(p.end));
+    j.key("gaps_s");
+    json_gaps(j, p.gaps);
+    j.key("frames");
+    json_frames(j, p.frames);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("rto_backoff").begin_array();
+  for (const auto& b : s.rto) {
+    j.begin_object();
+    j.key("dir").value(b.dir);
+    j.key("syn").value(b.syn);
+    j.key("rel_seq").value(b.rel_seq);
+    j.key("gaps_s");
+    json_gaps(j, b.gaps);
+    j.key("frames");
+    json_frames(j, b.frames);
+    j.end_object();
+  }
+  j.end_array();
+  auto rto = [&](const char* key, Duration d) {
+    j.key(key);
+    if (d == Duration::zero()) {
+      j.null();
+    } else {
+      j.raw_number(format_seconds(Instant::zero() + d));
+    }
+  };
+  rto("initial_rto_s", s.initial_rto_estimate);
+  rto("min_rto_s", s.min_rto_estimate);
+  rto("max_rto_s", s.max_rto_estimate);
+  j.end_object();
+}
+
 }  // namespace
 
 int run_analyze(const std::vector<std::string>& args) {
@@ -101,6 +205,7 @@ int run_analyze(const std::vector<std::string>& args) {
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
   }
   analyzer.finish();
+  const std::vector<analyze::Story> stories = analyze::build_stories(analyzer);
 
   const auto& flows = analyzer.flows();
   const auto& packets = analyzer.packets();
@@ -127,6 +232,13 @@ int run_analyze(const std::vector<std::string>& args) {
       j.key("how").value(f.end.how);
       j.key("frame").value(f.end.frame);
       j.end_object();
+      if (i < stories.size()) {
+        j.key("story");
+        json_story(j, stories[i]);
+        j.key("findings").begin_array();
+        for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
+        j.end_array();
+      }
       j.end_object();
     }
     j.end_array();
@@ -145,6 +257,11 @@ int run_analyze(const std::vector<std::string>& args) {
       }
       j.end_array();
       j.end_object();
+    }
+    j.end_array();
+    j.key("findings").begin_array();
+    for (size_t i = 0; i < stories.size(); ++i) {
+      for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
     }
     j.end_array();
     j.end_object();
@@ -175,6 +292,30 @@ int run_analyze(const std::vector<std::string>& args) {
         }
       }
       out += "\n";
+      if (i < stories.size()) {
+        const auto& st = stories[i];
+        out += "  story: " + st.ending + "\n";
+        for (const auto& k : st.keepalive) {
+          out += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") +
+                 ": idle " + format_duration(k.idle) + ", interval " + format_duration(k.interval) +
+                 ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
+                 (k.answered ? ", answered" : ", unanswered") + "\n";
+        }
+        for (const auto& p : st.persist) {
+          out += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
+                 " from " + format_seconds(p.start) + " s: gaps " + gaps_text(p.gaps) + "\n";
+        }
+        for (const auto& b : st.rto) {
+          out += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
+                 (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
+        }
+        for (const auto& fd : st.findings) {
+          char conf[16];
+          std::snprintf(conf, sizeof conf, "%.0f%%", fd.confidence * 100);
+          out += "  FINDING " + fd.rfc_section + " " + fd.problem + " (confidence " + conf +
+                 "): " + fd.detail + "\n";
+        }
+      }
       if (list_packets) {
         for (const auto& p : packets) {
           if (p.flow != i) continue;
