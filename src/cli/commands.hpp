@@ -9,5 +9,6 @@ namespace vigil::cli {
 
 int run_sim(const std::vector<std::string>& args);
 int run_analyze(const std::vector<std::string>& args);
+int run_tun(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

@@ -1,0 +1,700 @@
+// `vigil tun`: run vigil's stack on a real Linux TUN device, as a server
+// (echo, discard, http) or as a client (upload or download one stream).
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "link/event_loop.hpp"
+#include "link/tun_device.hpp"
+#include "stack/stack.hpp"
+#include "tcp/events.hpp"
+#include "util/sha256.hpp"
+
+namespace vigil::cli {
+
+namespace {
+
+void tun_usage(FILE* f) {
+  std::fprintf(
+      f,
+      "usage: vigil tun --dev NAME --local IP --peer IP [options] MODE\n"
+      "\n"
+      "Creates TUN device NAME, gives the kernel side address --peer with --local as\n"
+      "its point-to-point peer, and answers as --local with vigil's TCP stack.\n"
+      "Needs root (CAP_NET_ADMIN). SIGINT/SIGTERM close connections and exit.\n"
+      "\n"
+      "modes:\n"
+      "  serve echo --port P        send back every byte received\n"
+      "  serve discard --port P     read and drop every byte\n"
+      "  serve http --port P        HTTP/1.1; GET /bytes/N returns N bytes, byte i = i*7 mod 251\n"
+      "  connect IP:PORT --send N   send N bytes (same pattern), close, print bytes and sha256\n"
+      "  connect IP:PORT --recv     read until EOF, print bytes received and sha256\n"
+      "\n"
+      "options:\n"
+      "  --mtu N                    device MTU (default 1500); MSS is MTU - 40\n"
+      "  --profile rfc|linux        default knob values (default rfc)\n"
+      "  --keepalive IDLE,INTVL,CNT turn keepalive on (seconds, or durations like 500ms)\n"
+      "  --user-timeout MS          RFC 5482 / TCP_USER_TIMEOUT in milliseconds\n"
+      "  --set key=value            change any knob (`vigil sim --keys` lists them)\n");
+}
+
+// The byte at offset i of every stream vigil tun writes: i*7 mod 251.
+// Period 251, so one precomputed block serves any offset.
+class Pattern {
+ public:
+  Pattern() : block_(251 * 64) {
+    for (size_t i = 0; i < block_.size(); ++i) block_[i] = static_cast<uint8_t>((i * 7) % 251);
+  }
+  // Sends bytes [pos, end) as far as the send buffer takes them; returns
+  // how many were queued. Feeds `hash` if given.
+  uint64_t send(stack::Stack& s, Instant now, stack::ConnId id, uint64_t pos, uint64_t end,
+                util::Sha256* hash) const {
+    uint64_t sent = 0;
+    while (pos + sent < end) {
+      const size_t off = static_cast<size_t>((pos + sent) % 251);
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(end - pos - sent, block_.size() - off));
+      const std::span<const uint8_t> chunk(&block_[off], want);
+      const size_t n = s.send(now, id, chunk);
+      if (hash) hash->update(chunk.first(n));
+      sent += n;
+      if (n < want) break;
+    }
+    return sent;
+  }
+
+ private:
+  std::vector<uint8_t> block_;
+};
+
+bool done_state(tcp::State st) { return st == tcp::State::kClosed || st == tcp::State::kTimeWait; }
+
+// A progress line on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress() : tty_(::isatty(STDERR_FILENO) == 1) {}
+  bool due(Instant now) {
+    if (!tty_ || now < next_) return false;
+    next_ = now + Duration::millis(500);
+    return true;
+  }
+  Instant next() const { return tty_ ? next_ : Instant::never(); }
+  void print(const std::string& line) {
+    std::fprintf(stderr, "\r%s\033[K", line.c_str());
+    shown_ = true;
+  }
+  void end() {
+    if (shown_) std::fprintf(stderr, "\n");
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+  Instant next_;
+};
+
+enum class ServeKind { kEcho, kDiscard, kHttp };
+
+class ServerApp : public link::LoopApp {
+ public:
+  ServerApp(ServeKind kind, uint16_t port, const tcp::TcpConfig& cfg)
+      : kind_(kind), port_(port), cfg_(cfg), buf_(64 * 1024) {}
+
+  void poll(stack::Stack& s, Instant now) override {
+    if (!listening_ && error_.empty()) {
+      stack::OpenError err;
+      if (!s.listen(port_, 128, &err, &cfg_)) {
+        error_ = "cannot listen on port " + std::to_string(port_) + ": " + err.message;
+        return;
+      }
+      listening_ = true;
+    }
+    while (auto id = s.accept(port_)) {
+      conns_[*id] = Conn{};
+      ++accepted_;
+      if (stopping_) close_conn(s, now, *id, conns_[*id]);
+    }
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      const tcp::Connection* c = s.connection(it->first);
+      if (c && !done_state(c->state())) service(s, now, it->first, it->second, *c);
+      if (!c || done_state(c->state())) {
+        if (c) s.release(it->first);
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (progress_.due(now)) {
+      progress_.print(std::to_string(conns_.size()) + " open, " + std::to_string(accepted_) +
+                      " accepted, " + std::to_string(bytes_in_) + " bytes in, " +
+                      std::to_string(bytes_out_) + " bytes out");
+    }
+  }
+  Instant next_wake() const override { return progress_.next(); }
+  bool done(const stack::Stack&) const override { return !error_.empty(); }
+  void stop(stack::Stack& s, Instant now) override {
+    stopping_ = true;
+    for (auto& [id, conn] : conns_) close_conn(s, now, id, conn);
+  }
+  bool quiesced(const stack::Stack&) const override { return conns_.empty(); }
+  const std::string& error() const { return error_; }
+  void finish() {
+    progress_.end();
+    std::printf("served %llu connections, %llu bytes in, %llu bytes out\n",
+                static_cast<unsigned long long>(accepted_),
+                static_cast<unsigned long long>(bytes_in_),
+                static_cast<unsigned long long>(bytes_out_));
+  }
+
+ private:
+  struct Conn {
+    std::vector<uint8_t> out;  // bytes owed before anything else (echo data, HTTP header)
+    size_t out_pos = 0;
+    std::string request;  // HTTP bytes not yet parsed
+    uint64_t body_pos = 0, body_end = 0;
+    bool close_after = false;  // HTTP: close once the response is queued
+    bool closed = false;
+  };
+
+  void close_conn(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
+    if (conn.closed) return;
+    conn.closed = true;
+    s.close(now, id);
+  }
+
+  bool flush(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
+    if (conn.out_pos < conn.out.size()) {
+      const size_t n = s.send(now, id, std::span<const uint8_t>(conn.out).subspan(conn.out_pos));
+      conn.out_pos += n;
+      bytes_out_ += n;
+      if (conn.out_pos < conn.out.size()) return false;
+    }
+    conn.out.clear();
+    conn.out_pos = 0;
+    if (conn.body_pos < conn.body_end) {
+      const uint64_t n = pattern_.send(s, now, id, conn.body_pos, conn.body_end, nullptr);
+      conn.body_pos += n;
+      bytes_out_ += n;
+      if (conn.body_pos < conn.body_end) return false;
+    }
+    return true;
+  }
+
+  size_t read(stack::Stack& s, Instant now, stack::ConnId id) {
+    const size_t n = s.recv(now, id, buf_);
+    bytes_in_ += n;
+    return n;
+  }
+
+  void service(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn,
+               const tcp::Connection& c) {
+    if (conn.closed) {
+      // Closing: keep draining what the peer still sends.
+      while (read(s, now, id) > 0) {
+      }
+      return;
+    }
+    switch (kind_) {
+      case ServeKind::kDiscard:
+        while (read(s, now, id) > 0) {
+        }
+        break;
+      case ServeKind::kEcho:
+        // Read only what can be sent back, so the peer sees back-pressure.
+        while (flush(s, now, id, conn)) {
+          const size_t n = read(s, now, id);
+          if (n == 0) break;
+          conn.out.assign(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(n));
+        }
+        break;
+      case ServeKind::kHttp:
+        serve_http(s, now, id, conn);
+        break;
+    }
+    if (conn.closed) return;
+    const bool idle = conn.out.empty() && conn.body_pos >= conn.body_end;
+    if (c.peer_closed() && c.recv_available() == 0 && idle) close_conn(s, now, id, conn);
+  }
+
+  void serve_http(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
+    for (;;) {
+      if (!flush(s, now, id, conn)) return;
+      if (conn.close_after) {
+        close_conn(s, now, id, conn);
+        return;
+      }
+      const size_t end = conn.request.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (conn.request.size() > 16 * 1024) {
+          respond(conn, "431 Request Header Fields Too Large", "request header too large\n");
+          conn.close_after = true;
+          continue;
+        }
+        const size_t n = read(s, now, id);
+        if (n == 0) return;
+        conn.request.append(reinterpret_cast<const char*>(buf_.data()), n);
+        continue;
+      }
+      const std::string head = conn.request.substr(0, end);
+      conn.request.erase(0, end + 4);
+      handle_request(conn, head);
+    }
+  }
+
+  static std::string lower(std::string v) {
+    for (char& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return v;
+  }
+
+  void respond(Conn& conn, const std::string& status, const std::string& body) {
+    std::string text = "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n" +
+                       (conn.close_after ? "Connection: close\r\n" : "") + "\r\n" + body;
+    conn.out.assign(text.begin(), text.end());
+    conn.out_pos = 0;
+  }
+
+  void handle_request(Conn& conn, const std::string& head) {
+    const size_t eol = head.find("\r\n");
+    const std::string line = head.substr(0, eol);
+    const std::string headers = lower(eol == std::string::npos ? "" : head.substr(eol));
+    const size_t sp1 = line.find(' ');
+    const size_t sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp1 == std::string::npos || sp2 == std::string::npos) {
+      conn.close_after = true;
+      respond(conn, "400 Bad Request", "malformed request line\n");
+      return;
+    }
+    const std::string method = line.substr(0, sp1);
+    const std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string version = line.substr(sp2 + 1);
+    if (version == "HTTP/1.0") {
+      conn.close_after = headers.find("\nconnection: keep-alive") == std::string::npos;
+    } else {
+      conn.close_after = headers.find("\nconnection: close") != std::string::npos;
+    }
+    if (headers.find("\ncontent-length:") != std::string::npos ||
+        headers.find("\ntransfer-encoding:") != std::string::npos) {
+      conn.close_after = true;  // request bodies are not supported
+      respond(conn, "501 Not Implemented", "request bodies are not supported\n");
+      return;
+    }
+    if (method != "GET" && method != "HEAD") {
+      respond(conn, "405 Method Not Allowed", "only GET and HEAD\n");
+      return;
+    }
+    const std::string prefix = "/bytes/";
+    uint64_t n = 0;
+    bool ok = target.rfind(prefix, 0) == 0 && target.size() > prefix.size() &&
+              target.size() - prefix.size() <= 15;
+    for (size_t i = prefix.size(); ok && i < target.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(target[i]))) ok = false;
+      n = n * 10 + static_cast<uint64_t>(target[i] - '0');
+    }
+    if (!ok) {
+      respond(conn, "404 Not Found", "try GET /bytes/N\n");
+      return;
+    }
+    std::string text =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Length: " +
+        std::to_string(n) + "\r\n" + (conn.close_after ? "Connection: close\r\n" : "") + "\r\n";
+    conn.out.assign(text.begin(), text.end());
+    conn.out_pos = 0;
+    conn.body_pos = 0;
+    conn.body_end = method == "HEAD" ? 0 : n;
+  }
+
+  ServeKind kind_;
+  uint16_t port_;
+  tcp::TcpConfig cfg_;
+  bool listening_ = false;
+  bool stopping_ = false;
+  std::string error_;
+  std::map<stack::ConnId, Conn> conns_;
+  std::vector<uint8_t> buf_;
+  Pattern pattern_;
+  Progress progress_;
+  uint64_t accepted_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+};
+
+class ClientApp : public link::LoopApp {
+ public:
+  ClientApp(tcp::Endpoint remote, std::optional<uint64_t> send_bytes, const tcp::TcpConfig& cfg)
+      : remote_(remote), send_bytes_(send_bytes), cfg_(cfg), buf_(64 * 1024) {}
+
+  void poll(stack::Stack& s, Instant now) override {
+    if (!id_ && open_error_.empty()) {
+      stack::OpenError err;
+      id_ = s.connect(now, remote_, &err, &cfg_);
+      if (!id_) {
+        open_error_ = err.message;
+        return;
+      }
+    }
+    if (!id_) return;
+    const tcp::Connection* c = s.connection(*id_);
+    if (!c) return;
+    if (c->state() == tcp::State::kClosed) {
+      if (!final_) final_ = c->error();
+      return;
+    }
+    if (send_bytes_ && sent_ < *send_bytes_) {
+      sent_ += pattern_.send(s, now, *id_, sent_, *send_bytes_, &hash_);
+    }
+    for (;;) {
+      const size_t n = s.recv(now, *id_, buf_);
+      if (n == 0) break;
+      received_ += n;
+      if (!send_bytes_) hash_.update(std::span<const uint8_t>(buf_.data(), n));
+    }
+    if (!closed_ && c->established_once()) {
+      const bool eof = c->peer_closed() && c->recv_available() == 0;
+      if ((send_bytes_ && sent_ >= *send_bytes_) || (!send_bytes_ && eof)) {
+        closed_ = true;
+        s.close(now, *id_);
+      }
+    }
+    if (c->state() == tcp::State::kClosed && !final_) final_ = c->error();
+    if (progress_.due(now)) {
+      progress_.print(send_bytes_ ? std::to_string(sent_) + " bytes sent"
+                                  : std::to_string(received_) + " bytes received");
+    }
+  }
+  Instant next_wake() const override { return progress_.next(); }
+  bool done(const stack::Stack& s) const override {
+    if (!open_error_.empty()) return true;
+    if (!id_) return false;
+    const tcp::Connection* c = s.connection(*id_);
+    return !c || done_state(c->state());
+  }
+  void stop(stack::Stack& s, Instant now) override {
+    interrupted_ = true;
+    if (id_ && !closed_) {
+      closed_ = true;
+      s.close(now, *id_);
+    }
+  }
+  bool quiesced(const stack::Stack& s) const override { return done(s); }
+
+  // Prints the outcome; returns the exit code.
+  int finish(const stack::Stack& s) {
+    progress_.end();
+    if (!open_error_.empty()) {
+      std::fprintf(stderr, "vigil tun: cannot connect to %s: %s\n", remote_.to_string().c_str(),
+                   open_error_.c_str());
+      return 1;
+    }
+    tcp::ConnectionError err;
+    if (final_) {
+      err = *final_;
+    } else if (id_) {
+      if (const tcp::Connection* c = s.connection(*id_)) err = c->error();
+    }
+    if (err.err != 0) {
+      const std::string reason(tcp::reason_name(err.reason));
+      std::fprintf(stderr, "vigil tun: connection to %s failed: %s (%s): %s\n",
+                   remote_.to_string().c_str(), tcp::errno_name(err.err).c_str(), reason.c_str(),
+                   err.detail.c_str());
+      std::fprintf(stderr, "vigil tun: %llu bytes sent, %llu bytes received before the failure\n",
+                   static_cast<unsigned long long>(sent_),
+                   static_cast<unsigned long long>(received_));
+      return 1;
+    }
+    const std::string digest = util::Sha256::hex(hash_.finish());
+    if (send_bytes_) {
+      std::printf("sent %llu bytes sha256 %s\n", static_cast<unsigned long long>(sent_),
+                  digest.c_str());
+    } else {
+      std::printf("received %llu bytes sha256 %s\n", static_cast<unsigned long long>(received_),
+                  digest.c_str());
+    }
+    if (interrupted_) {
+      std::fprintf(stderr, "vigil tun: interrupted before the transfer finished\n");
+      return 1;
+    }
+    return 0;
+  }
+
+ private:
+  tcp::Endpoint remote_;
+  std::optional<uint64_t> send_bytes_;
+  tcp::TcpConfig cfg_;
+  std::optional<stack::ConnId> id_;
+  std::string open_error_;
+  std::optional<tcp::ConnectionError> final_;
+  bool closed_ = false;
+  bool interrupted_ = false;
+  uint64_t sent_ = 0, received_ = 0;
+  util::Sha256 hash_;
+  std::vector<uint8_t> buf_;
+  Pattern pattern_;
+  Progress progress_;
+};
+
+bool parse_u64(const std::string& text, uint64_t max, uint64_t* out) {
+  if (text.empty() || text.size() > 19) return false;
+  uint64_t v = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (v > max) return false;
+  *out = v;
+  return true;
+}
+
+// "75" is seconds for --keepalive (like TCP_KEEPIDLE); "500ms" is a duration.
+std::string with_unit(const std::string& v, const char* unit) {
+  const bool digits =
+      !v.empty() && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  return digits ? v + unit : v;
+}
+
+}  // namespace
+
+int run_tun(const std::vector<std::string>& args) {
+  std::string dev, local_text, peer_text, profile = "rfc";
+  std::string keepalive, user_timeout;
+  std::vector<std::pair<std::string, std::string>> sets;
+  uint64_t mtu = 1500;
+  std::vector<std::string> words;
+  std::optional<uint64_t> port, send_bytes;
+  bool recv_mode = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> const std::string* {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "vigil tun: %s needs a value\n", flag);
+        return nullptr;
+      }
+      return &args[++i];
+    };
+    const std::string* v = nullptr;
+    if (a == "--help" || a == "-h") {
+      tun_usage(stdout);
+      return 0;
+    } else if (a == "--dev") {
+      if (!(v = value("--dev"))) return 2;
+      dev = *v;
+    } else if (a == "--local") {
+      if (!(v = value("--local"))) return 2;
+      local_text = *v;
+    } else if (a == "--peer") {
+      if (!(v = value("--peer"))) return 2;
+      peer_text = *v;
+    } else if (a == "--mtu") {
+      if (!(v = value("--mtu"))) return 2;
+      if (!parse_u64(*v, 65535, &mtu) || mtu < 576) {
+        std::fprintf(stderr, "vigil tun: --mtu expects 576..65535, got '%s'\n", v->c_str());
+        return 2;
+      }
+    } else if (a == "--profile") {
+      if (!(v = value("--profile"))) return 2;
+      profile = *v;
+    } else if (a == "--keepalive") {
+      if (!(v = value("--keepalive"))) return 2;
+      keepalive = *v;
+    } else if (a == "--user-timeout") {
+      if (!(v = value("--user-timeout"))) return 2;
+      user_timeout = *v;
+    } else if (a == "--set") {
+      if (!(v = value("--set"))) return 2;
+      const size_t eq = v->find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "vigil tun: --set expects key=value, got '%s'\n", v->c_str());
+        return 2;
+      }
+      sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+    } else if (a == "--port") {
+      if (!(v = value("--port"))) return 2;
+      uint64_t p = 0;
+      if (!parse_u64(*v, 65535, &p) || p == 0) {
+        std::fprintf(stderr, "vigil tun: --port expects 1..65535, got '%s'\n", v->c_str());
+        return 2;
+      }
+      port = p;
+    } else if (a == "--send") {
+      if (!(v = value("--send"))) return 2;
+      uint64_t n = 0;
+      if (!parse_u64(*v, uint64_t{1} << 50, &n)) {
+        std::fprintf(stderr, "vigil tun: --send expects a byte count, got '%s'\n", v->c_str());
+        return 2;
+      }
+      send_bytes = n;
+    } else if (a == "--recv") {
+      recv_mode = true;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr,
+                   "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
+                   "--profile --keepalive --user-timeout --set --port --send --recv --help\n",
+                   a.c_str());
+      return 2;
+    } else {
+      words.push_back(a);
+    }
+  }
+
+  if (dev.empty() || local_text.empty() || peer_text.empty() || words.empty()) {
+    tun_usage(stderr);
+    return 2;
+  }
+  const auto local = wire::Ipv4Addr::parse(local_text);
+  const auto peer = wire::Ipv4Addr::parse(peer_text);
+  if (!local || !peer) {
+    std::fprintf(stderr, "vigil tun: bad address: --%s expects dotted IPv4, got '%s'\n",
+                 !local ? "local" : "peer", (!local ? local_text : peer_text).c_str());
+    return 2;
+  }
+
+  // The mode.
+  std::optional<ServeKind> serve;
+  std::optional<tcp::Endpoint> remote;
+  if (words[0] == "serve") {
+    if (words.size() != 2) {
+      std::fprintf(stderr, "vigil tun: serve expects one of echo, discard, http\n");
+      return 2;
+    }
+    if (words[1] == "echo") {
+      serve = ServeKind::kEcho;
+    } else if (words[1] == "discard") {
+      serve = ServeKind::kDiscard;
+    } else if (words[1] == "http") {
+      serve = ServeKind::kHttp;
+    } else {
+      std::fprintf(stderr, "vigil tun: unknown service '%s'; valid: echo, discard, http\n",
+                   words[1].c_str());
+      return 2;
+    }
+    if (!port) {
+      std::fprintf(stderr, "vigil tun: serve %s needs --port P\n", words[1].c_str());
+      return 2;
+    }
+    if (send_bytes || recv_mode) {
+      std::fprintf(stderr, "vigil tun: --send and --recv belong to connect mode\n");
+      return 2;
+    }
+  } else if (words[0] == "connect") {
+    const std::string target = words.size() == 2 ? words[1] : "";
+    const size_t colon = target.rfind(':');
+    uint64_t p = 0;
+    const auto addr = colon == std::string::npos
+                          ? std::nullopt
+                          : wire::Ipv4Addr::parse(std::string_view(target).substr(0, colon));
+    if (!addr || !parse_u64(target.substr(colon + 1), 65535, &p) || p == 0) {
+      std::fprintf(stderr, "vigil tun: connect expects IP:PORT, got '%s'\n", target.c_str());
+      return 2;
+    }
+    remote = tcp::Endpoint{*addr, static_cast<uint16_t>(p)};
+    if (send_bytes.has_value() == recv_mode) {
+      std::fprintf(stderr, "vigil tun: connect needs exactly one of --send N and --recv\n");
+      return 2;
+    }
+    if (port) {
+      std::fprintf(stderr, "vigil tun: --port belongs to serve mode\n");
+      return 2;
+    }
+  } else {
+    std::fprintf(stderr, "vigil tun: unknown mode '%s'; valid modes: serve, connect\n",
+                 words[0].c_str());
+    return 2;
+  }
+
+  // Connection settings.
+  tcp::TcpConfig cfg;
+  if (!tcp::TcpConfig::from_profile(profile, &cfg)) {
+    std::fprintf(stderr, "vigil tun: unknown profile '%s'; valid profiles: rfc, linux\n",
+                 profile.c_str());
+    return 2;
+  }
+  cfg.mss = static_cast<uint16_t>(mtu - 40);
+  if (!keepalive.empty()) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (;;) {
+      const size_t comma = keepalive.find(',', start);
+      parts.push_back(keepalive.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (parts.size() != 3) {
+      std::fprintf(stderr, "vigil tun: --keepalive expects IDLE,INTVL,CNT, got '%s'\n",
+                   keepalive.c_str());
+      return 2;
+    }
+    sets.insert(sets.begin(), {{"keepalive.enabled", "true"},
+                               {"keepalive.idle", with_unit(parts[0], "s")},
+                               {"keepalive.interval", with_unit(parts[1], "s")},
+                               {"keepalive.count", parts[2]}});
+  }
+  if (!user_timeout.empty())
+    sets.insert(sets.begin(), {"user_timeout", with_unit(user_timeout, "ms")});
+  for (const auto& [key, val] : sets) {
+    const std::string err = cfg.set(key, val);
+    if (!err.empty()) {
+      std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+      return 2;
+    }
+  }
+
+  // The device, the loop, the stack.
+  link::TunDevice tun;
+  link::TunConfig tc;
+  tc.name = dev;
+  tc.kernel_addr = *peer;
+  tc.vigil_addr = *local;
+  tc.mtu = static_cast<uint32_t>(mtu);
+  if (const std::string err = tun.open(tc); !err.empty()) {
+    std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+    return 1;
+  }
+  stack::StackConfig sc;
+  sc.address = *local;
+  sc.tcp = cfg;
+  std::random_device rd;
+  const uint64_t seed =
+      (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(link::EventLoop::now().ns());
+  stack::Stack st(sc, util::Rng(seed), nullptr, link::EventLoop::now());
+  link::EventLoop loop(tun, st);
+  if (const std::string err = loop.init(); !err.empty()) {
+    std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "vigil tun: %s up: kernel %s, vigil %s, mtu %llu\n", tun.name().c_str(),
+               peer->to_string().c_str(), local->to_string().c_str(),
+               static_cast<unsigned long long>(mtu));
+
+  if (serve) {
+    ServerApp app(*serve, static_cast<uint16_t>(*port), cfg);
+    const link::LoopExit how = loop.run(app);
+    if (!app.error().empty()) {
+      std::fprintf(stderr, "vigil tun: %s\n", app.error().c_str());
+      return 1;
+    }
+    if (how == link::LoopExit::kError) {
+      std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
+      return 1;
+    }
+    app.finish();
+    return 0;
+  }
+  ClientApp app(*remote, send_bytes, cfg);
+  const link::LoopExit how = loop.run(app);
+  if (how == link::LoopExit::kError) {
+    std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
+    return 1;
+  }
+  return app.finish(st);
+}
+
+}  // namespace vigil::cli

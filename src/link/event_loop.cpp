@@ -1,0 +1,151 @@
+#include "link/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "tcp/events.hpp"
+
+namespace vigil::link {
+
+namespace {
+
+constexpr size_t kMaxBatch = 256;  // datagrams read per wake-up before timers run
+
+}  // namespace
+
+EventLoop::EventLoop(TunDevice& dev, stack::Stack& s)
+    : dev_(dev), stack_(s), rx_buf_(65536), tx_buf_(65536) {}
+
+EventLoop::~EventLoop() {
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+Instant EventLoop::now() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return Instant::from_ns(static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+}
+
+std::string EventLoop::init() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) {
+    return "sigprocmask: " + tcp::errno_name(errno);
+  }
+  signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return "signalfd: " + tcp::errno_name(errno);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return "epoll_create1: " + tcp::errno_name(errno);
+  struct epoll_event ev;
+  std::memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = dev_.fd();
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, dev_.fd(), &ev) < 0) {
+    return "epoll_ctl(tun): " + tcp::errno_name(errno);
+  }
+  ev.data.fd = signal_fd_;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev) < 0) {
+    return "epoll_ctl(signalfd): " + tcp::errno_name(errno);
+  }
+  return {};
+}
+
+void EventLoop::read_batch(Instant now) {
+  for (size_t i = 0; i < kMaxBatch; ++i) {
+    const long n = dev_.read(rx_buf_);
+    if (n == 0) return;
+    if (n < 0) {
+      error_ = "read from " + dev_.name() + ": " + tcp::errno_name(errno);
+      return;
+    }
+    ++stats_.datagrams_read;
+    if ((rx_buf_[0] >> 4) != 4) {
+      ++stats_.non_ipv4;
+      continue;
+    }
+    stack_.receive(now, std::span<const uint8_t>(rx_buf_.data(), static_cast<size_t>(n)));
+  }
+}
+
+void EventLoop::transmit(Instant now) {
+  for (;;) {
+    const size_t n = stack_.poll_transmit(now, tx_buf_);
+    if (n == 0) return;
+    if (dev_.write(std::span<const uint8_t>(tx_buf_.data(), n))) {
+      ++stats_.datagrams_written;
+    } else {
+      ++stats_.write_errors;  // like a lost packet: TCP retransmits
+    }
+  }
+}
+
+bool EventLoop::drain_signals() {
+  bool got = false;
+  struct signalfd_siginfo info;
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    signal_ = static_cast<int>(info.ssi_signo);
+    got = true;
+  }
+  return got;
+}
+
+LoopExit EventLoop::run(LoopApp& app, Duration stop_grace) {
+  bool stopping = false;
+  Instant stop_deadline = Instant::never();
+  std::array<struct epoll_event, 4> events;
+
+  // First round: let the application open its sockets.
+  Instant t = now();
+  stack_.on_timers(t);
+  app.poll(stack_, t);
+  transmit(t);
+
+  for (;;) {
+    if (!error_.empty()) return LoopExit::kError;
+    if (!stopping && app.done(stack_)) return LoopExit::kDone;
+    if (stopping && (app.quiesced(stack_) || t >= stop_deadline)) return LoopExit::kSignal;
+
+    Instant wake = std::min({stack_.next_deadline(), app.next_wake(), stop_deadline});
+    int timeout_ms = -1;
+    if (!wake.is_never()) {
+      const Duration left = wake - now();
+      // Round up so a deadline is never missed by sleeping too little.
+      timeout_ms =
+          left <= Duration::zero()
+              ? 0
+              : static_cast<int>(std::min<int64_t>((left.ns() + 999'999) / 1'000'000, 60'000));
+    }
+    const int n =
+        ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      error_ = "epoll_wait: " + tcp::errno_name(errno);
+      return LoopExit::kError;
+    }
+    t = now();
+    for (int i = 0; i < n; ++i) {
+      if (events[static_cast<size_t>(i)].data.fd == dev_.fd()) {
+        read_batch(t);
+      } else if (drain_signals() && !stopping) {
+        stopping = true;
+        stop_deadline = t + stop_grace;
+        app.stop(stack_, t);
+      }
+    }
+    stack_.on_timers(t);
+    app.poll(stack_, t);
+    transmit(t);
+  }
+}
+
+}  // namespace vigil::link

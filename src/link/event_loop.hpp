@@ -1,0 +1,75 @@
+// The real-network driver: runs a sans-IO Stack against a TUN device on
+// CLOCK_MONOTONIC. One thread, epoll on the (non-blocking) TUN descriptor
+// and a signalfd for SIGINT/SIGTERM; sleeps until the stack's next deadline
+// or the application's next wake-up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "link/tun_device.hpp"
+#include "stack/stack.hpp"
+#include "vigil/time.hpp"
+
+namespace vigil::link {
+
+// An application driven by the loop. poll() runs after every batch of
+// input and every timer; it calls the stack's socket calls.
+class LoopApp {
+ public:
+  virtual ~LoopApp() = default;
+  virtual void poll(stack::Stack& s, Instant now) = 0;
+  // The earliest moment poll() must run again without input (never: none).
+  virtual Instant next_wake() const { return Instant::never(); }
+  // True when the work is over and the loop should return.
+  virtual bool done(const stack::Stack& s) const = 0;
+  // SIGINT/SIGTERM arrived: close connections. The loop keeps running until
+  // quiesced() or the grace period ends.
+  virtual void stop(stack::Stack& s, Instant now) = 0;
+  virtual bool quiesced(const stack::Stack& s) const = 0;
+};
+
+struct LoopStats {
+  uint64_t datagrams_read = 0;
+  uint64_t datagrams_written = 0;
+  uint64_t write_errors = 0;
+  uint64_t non_ipv4 = 0;  // IPv6 and other traffic the kernel sends: ignored
+};
+
+enum class LoopExit { kDone, kSignal, kError };
+
+class EventLoop {
+ public:
+  EventLoop(TunDevice& dev, stack::Stack& s);
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  ~EventLoop();
+
+  // Blocks SIGINT and SIGTERM and routes them to a signalfd; creates the
+  // epoll set. Call before the stack does anything. Empty string: success.
+  std::string init();
+  LoopExit run(LoopApp& app, Duration stop_grace = Duration::seconds(2));
+  const std::string& error() const { return error_; }
+  const LoopStats& stats() const { return stats_; }
+  int signal_number() const { return signal_; }
+
+  static Instant now();  // CLOCK_MONOTONIC
+
+ private:
+  void read_batch(Instant now);
+  void transmit(Instant now);
+  bool drain_signals();
+
+  TunDevice& dev_;
+  stack::Stack& stack_;
+  int epoll_fd_ = -1;
+  int signal_fd_ = -1;
+  int signal_ = 0;
+  std::vector<uint8_t> rx_buf_;
+  std::vector<uint8_t> tx_buf_;
+  LoopStats stats_;
+  std::string error_;
+};
+
+}  // namespace vigil::link
