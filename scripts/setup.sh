@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
   tshark tcpdump                                                     # independent pcap readers for tests
-  iproute2 nftables                                                  # network namespaces (interop tests)
+  iproute2 nftables curl                                             # network namespaces, interop tests (curl as a client)
   python3 clang-format clang-tidy                                    # scripts, formatting, lint
 )
 
