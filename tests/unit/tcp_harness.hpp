@@ -118,6 +118,28 @@ class Harness {
     return out;
   }
 
+  // An ICMP destination unreachable from a router, quoting a segment this
+  // connection sent with sequence number `seq` (and `payload`).
+  static wire::IcmpUnreachableView icmp_quoting(uint32_t seq, uint8_t code, uint16_t mtu = 0,
+                                                std::span<const uint8_t> payload = {}) {
+    std::vector<uint8_t> seg(2048), icmp(2148);
+    wire::Ipv4Fields ip;
+    ip.src = tuple().local.addr;
+    ip.dst = tuple().remote.addr;
+    wire::TcpFields t;
+    t.src_port = tuple().local.port;
+    t.dst_port = tuple().remote.port;
+    t.seq = seq;
+    t.flags = fl::kAck;
+    const size_t n = wire::build_ipv4_tcp(seg, ip, t, {}, payload);
+    const size_t m = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254), code,
+                                                  mtu, std::span<const uint8_t>(seg.data(), n));
+    wire::PacketView pkt;
+    EXPECT_EQ(wire::parse_packet(std::span<const uint8_t>(icmp.data(), m), &pkt),
+              wire::Drop::kNone);
+    return pkt.icmp;  // holds copies of the quoted fields, not views
+  }
+
   // Runs timers due at `now`, returns what goes out.
   std::vector<Seg> fire(Instant now) {
     conn_.on_timer(now);

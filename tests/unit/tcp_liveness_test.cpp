@@ -320,33 +320,12 @@ TEST(Icmp, SoftErrorTurnsTheTimeoutIntoEhostunreach) {
   ASSERT_EQ(out.size(), 1u);
   // A host-unreachable quoting our outstanding segment: remembered, not fatal
   // (RFC 1122 §4.2.3.9).
-  std::vector<uint8_t> seg(200), icmp(300);
-  wire::Ipv4Fields ip;
-  ip.src = Harness::tuple().local.addr;
-  ip.dst = Harness::tuple().remote.addr;
-  wire::TcpFields t;
-  t.src_port = Harness::tuple().local.port;
-  t.dst_port = Harness::tuple().remote.port;
-  t.seq = kIss + 1;
-  t.flags = fl::kAck;
-  const size_t n = wire::build_ipv4_tcp(seg, ip, t, {});
-  const size_t m = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254),
-                                                wire::icmp_code::kHostUnreachable, 0,
-                                                std::span<const uint8_t>(seg.data(), n));
-  wire::PacketView pkt;
-  ASSERT_EQ(wire::parse_packet(std::span<const uint8_t>(icmp.data(), m), &pkt), wire::Drop::kNone);
-  h.conn().on_icmp(at_ms(100), pkt.icmp);
+  h.conn().on_icmp(at_ms(100), Harness::icmp_quoting(kIss + 1, wire::icmp_code::kHostUnreachable));
   EXPECT_EQ(h.conn().state(), State::kEstablished);
   run_silent(h, at_ms(10000 * kS));
   EXPECT_EQ(h.conn().error().err, EHOSTUNREACH);
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kRetransmission);
 }
-
-}  // namespace
-}  // namespace vigil::testing
-
-namespace vigil::testing {
-namespace {
 
 TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
   tcp::TcpConfig c = plain_config();
@@ -394,12 +373,6 @@ TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
   }
 }
 
-}  // namespace
-}  // namespace vigil::testing
-
-namespace vigil::testing {
-namespace {
-
 TEST(Icmp, FragmentationNeededShrinksTheSegmentsAndResends) {
   tcp::TcpConfig c = plain_config();
   c.mss = 1460;
@@ -414,21 +387,8 @@ TEST(Icmp, FragmentationNeededShrinksTheSegmentsAndResends) {
   ASSERT_FALSE(out.empty());
   ASSERT_EQ(out[0].data.size(), 1460u);
   // A router says the path MTU is 576 (RFC 1191): MSS becomes 576 - 40.
-  std::vector<uint8_t> seg(2000), icmp(2100);
-  auto [ip, t] = std::pair<wire::Ipv4Fields, wire::TcpFields>{};
-  ip.src = Harness::tuple().local.addr;
-  ip.dst = Harness::tuple().remote.addr;
-  t.src_port = Harness::tuple().local.port;
-  t.dst_port = Harness::tuple().remote.port;
-  t.seq = kIss + 1;
-  t.flags = fl::kAck;
-  const size_t n = wire::build_ipv4_tcp(seg, ip, t, {}, out[0].data);
-  const size_t m = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254),
-                                                wire::icmp_code::kFragmentationNeeded, 576,
-                                                std::span<const uint8_t>(seg.data(), n));
-  wire::PacketView pkt;
-  ASSERT_EQ(wire::parse_packet(std::span<const uint8_t>(icmp.data(), m), &pkt), wire::Drop::kNone);
-  h.conn().on_icmp(at_ms(3), pkt.icmp);
+  h.conn().on_icmp(at_ms(3), Harness::icmp_quoting(kIss + 1, wire::icmp_code::kFragmentationNeeded,
+                                                   576, out[0].data));
   EXPECT_EQ(h.conn().send_mss(), 536u);
   EXPECT_EQ(h.conn().state(), State::kEstablished);  // not an error (RFC 1122 §4.2.3.9)
   out = h.drain(at_ms(3));
