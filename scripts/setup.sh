@@ -8,7 +8,8 @@ packages=(
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
   tshark tcpdump                                                     # independent pcap readers for tests
-  iproute2 nftables curl                                             # network namespaces, interop tests (curl as a client)
+  iproute2 nftables curl netcat-openbsd iperf3                      # network namespaces, interop peers, benchmarks
+  chromium                                                           # headless check of the analyzer's HTML report
   python3 clang-format clang-tidy                                    # scripts, formatting, lint
 )
 
