@@ -167,6 +167,11 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
   }
   pl.rel_seq = seq - S.base;
   pl.rel_ack = ackf ? ack - P.base : 0;
+  for (uint8_t i = 0; i < t.options().sack_count && i < 4; ++i) {
+    pl.rel_sack[i][0] = t.options().sack[i].left - P.base;
+    pl.rel_sack[i][1] = t.options().sack[i].right - P.base;
+    pl.sack_count = static_cast<uint8_t>(i + 1);
+  }
 
   if (syn) {
     add_label(ackf ? Label::kSynAck : Label::kSyn);

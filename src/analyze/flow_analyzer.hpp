@@ -28,6 +28,10 @@ struct PacketLabels {
   uint32_t rel_ack = 0;
   uint32_t len = 0;     // payload bytes
   uint32_t window = 0;  // scaled, when the scale is known
+  // SACK blocks (RFC 2018) in this segment, relative to the peer's ISN like
+  // rel_ack: [left, right) pairs.
+  uint8_t sack_count = 0;
+  uint32_t rel_sack[4][2] = {};
 };
 
 struct FlowEnd {

@@ -11,18 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "analyze/finding.hpp"
 #include "analyze/flow_analyzer.hpp"
 #include "vigil/time.hpp"
 
 namespace vigil::analyze {
-
-struct Finding {
-  std::string problem;      // "failure to back off"
-  std::string rfc_section;  // "RFC 2525 §2.10"
-  std::vector<uint64_t> frames;
-  double confidence = 0;  // 0..1
-  std::string detail;
-};
 
 struct Story {
   size_t flow = 0;
