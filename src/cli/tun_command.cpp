@@ -38,13 +38,21 @@ void tun_usage(FILE* f) {
       "  serve http --port P        HTTP/1.1; GET /bytes/N returns N bytes, byte i = i*7 mod 251\n"
       "  connect IP:PORT --send N   send N bytes (same pattern), close, print bytes and sha256\n"
       "  connect IP:PORT --recv     read until EOF, print bytes received and sha256\n"
+      "  discard and echo print, per finished connection, the bytes read and their sha256\n"
       "\n"
       "options:\n"
       "  --mtu N                    device MTU (default 1500); MSS is MTU - 40\n"
       "  --profile rfc|linux        default knob values (default rfc)\n"
       "  --keepalive IDLE,INTVL,CNT turn keepalive on (seconds, or durations like 500ms)\n"
       "  --user-timeout MS          RFC 5482 / TCP_USER_TIMEOUT in milliseconds\n"
-      "  --set key=value            change any knob (`vigil sim --keys` lists them)\n");
+      "  --set key=value            change any knob (`vigil sim --keys` lists them)\n"
+      "  --read-pause-after N       serve discard|echo: stop reading each connection after N\n"
+      "                             bytes (its receive window closes) ...\n"
+      "  --read-pause D             ... for D (default 10s; bare numbers are seconds), then read "
+      "on\n"
+      "  --offload on|off           IFF_VNET_HDR: 64 KB TCP super-segments and partial\n"
+      "                             checksums both ways (default off; docs/tun-throughput.md)\n"
+      "  --no-hash                  serve discard|echo: skip the sha256 of received bytes\n");
 }
 
 // The byte at offset i of every stream vigil tun writes: i*7 mod 251.
@@ -105,10 +113,18 @@ class Progress {
 
 enum class ServeKind { kEcho, kDiscard, kHttp };
 
+// serve discard|echo --read-pause-after N --read-pause D: each connection
+// stops reading after N bytes for D, so the receive window closes (RFC 9293
+// §3.8.6.1) and the peer has to probe it; then reading resumes.
+struct ReadPause {
+  std::optional<uint64_t> after;
+  Duration length = Duration::seconds(10);
+};
+
 class ServerApp : public link::LoopApp {
  public:
-  ServerApp(ServeKind kind, uint16_t port, const tcp::TcpConfig& cfg)
-      : kind_(kind), port_(port), cfg_(cfg), buf_(64 * 1024) {}
+  ServerApp(ServeKind kind, uint16_t port, const tcp::TcpConfig& cfg, ReadPause pause = {})
+      : kind_(kind), port_(port), cfg_(cfg), pause_(pause), buf_(64 * 1024) {}
 
   void poll(stack::Stack& s, Instant now) override {
     if (!listening_ && error_.empty()) {
@@ -128,7 +144,10 @@ class ServerApp : public link::LoopApp {
       const tcp::Connection* c = s.connection(it->first);
       if (c && !done_state(c->state())) service(s, now, it->first, it->second, *c);
       if (!c || done_state(c->state())) {
-        if (c) s.release(it->first);
+        if (c) {
+          report(it->second, *c);
+          s.release(it->first);
+        }
         it = conns_.erase(it);
       } else {
         ++it;
@@ -140,8 +159,15 @@ class ServerApp : public link::LoopApp {
                       std::to_string(bytes_out_) + " bytes out");
     }
   }
-  Instant next_wake() const override { return progress_.next(); }
+  Instant next_wake() const override {
+    Instant t = progress_.next();
+    for (const auto& [id, conn] : conns_) {
+      if (conn.pause_until) t = std::min(t, *conn.pause_until);
+    }
+    return t;
+  }
   bool done(const stack::Stack&) const override { return !error_.empty(); }
+  void set_hash_in(bool on) { hash_in_ = on; }
   void stop(stack::Stack& s, Instant now) override {
     stopping_ = true;
     for (auto& [id, conn] : conns_) close_conn(s, now, id, conn);
@@ -164,7 +190,23 @@ class ServerApp : public link::LoopApp {
     uint64_t body_pos = 0, body_end = 0;
     bool close_after = false;  // HTTP: close once the response is queued
     bool closed = false;
+    uint64_t in = 0;                     // bytes read on this connection
+    util::Sha256 in_hash;                // discard and echo: of the bytes read
+    std::optional<Instant> pause_until;  // --read-pause in progress
+    bool paused_once = false;
   };
+
+  // discard and echo: one line per finished connection, so a test can check
+  // the stream that arrived (stdout is flushed: it is usually a file).
+  void report(Conn& conn, const tcp::Connection& c) {
+    if (kind_ == ServeKind::kHttp) return;
+    const tcp::ConnectionError& err = c.error();
+    std::printf("connection from %s: %llu bytes in, sha256 %s%s%s\n",
+                c.tuple().remote.to_string().c_str(), static_cast<unsigned long long>(conn.in),
+                hash_in_ ? util::Sha256::hex(conn.in_hash.finish()).c_str() : "not computed",
+                err.err ? ", failed: " : "", err.err ? tcp::errno_name(err.err).c_str() : "");
+    std::fflush(stdout);
+  }
 
   void close_conn(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
     if (conn.closed) return;
@@ -196,6 +238,30 @@ class ServerApp : public link::LoopApp {
     return n;
   }
 
+  // discard and echo: reads and hashes, honouring --read-pause; returns 0
+  // while paused.
+  size_t read_counted(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
+    if (conn.pause_until) {
+      if (now < *conn.pause_until) return 0;
+      conn.pause_until.reset();
+    }
+    std::span<uint8_t> room(buf_);
+    if (pause_.after && !conn.paused_once) {
+      if (conn.in >= *pause_.after) {
+        conn.paused_once = true;
+        conn.pause_until = now + pause_.length;
+        return 0;
+      }
+      room =
+          room.first(static_cast<size_t>(std::min<uint64_t>(room.size(), *pause_.after - conn.in)));
+    }
+    const size_t n = s.recv(now, id, room);
+    bytes_in_ += n;
+    conn.in += n;
+    if (hash_in_) conn.in_hash.update(std::span<const uint8_t>(buf_.data(), n));
+    return n;
+  }
+
   void service(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn,
                const tcp::Connection& c) {
     if (conn.closed) {
@@ -206,13 +272,13 @@ class ServerApp : public link::LoopApp {
     }
     switch (kind_) {
       case ServeKind::kDiscard:
-        while (read(s, now, id) > 0) {
+        while (read_counted(s, now, id, conn) > 0) {
         }
         break;
       case ServeKind::kEcho:
         // Read only what can be sent back, so the peer sees back-pressure.
         while (flush(s, now, id, conn)) {
-          const size_t n = read(s, now, id);
+          const size_t n = read_counted(s, now, id, conn);
           if (n == 0) break;
           conn.out.assign(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(n));
         }
@@ -221,7 +287,7 @@ class ServerApp : public link::LoopApp {
         serve_http(s, now, id, conn);
         break;
     }
-    if (conn.closed) return;
+    if (conn.closed || conn.pause_until) return;
     const bool idle = conn.out.empty() && conn.body_pos >= conn.body_end;
     if (c.peer_closed() && c.recv_available() == 0 && idle) close_conn(s, now, id, conn);
   }
@@ -318,6 +384,8 @@ class ServerApp : public link::LoopApp {
   ServeKind kind_;
   uint16_t port_;
   tcp::TcpConfig cfg_;
+  ReadPause pause_;
+  bool hash_in_ = true;  // --no-hash turns it off (throughput benchmark)
   bool listening_ = false;
   bool stopping_ = false;
   std::string error_;
@@ -471,6 +539,10 @@ int run_tun(const std::vector<std::string>& args) {
   std::vector<std::string> words;
   std::optional<uint64_t> port, send_bytes;
   bool recv_mode = false;
+  ReadPause read_pause;
+  std::optional<std::string> read_pause_text;
+  bool offload = false;
+  bool no_hash = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag) -> const std::string* {
@@ -532,12 +604,41 @@ int run_tun(const std::vector<std::string>& args) {
         return 2;
       }
       send_bytes = n;
+    } else if (a == "--read-pause-after") {
+      if (!(v = value("--read-pause-after"))) return 2;
+      uint64_t n = 0;
+      if (!parse_u64(*v, uint64_t{1} << 50, &n)) {
+        std::fprintf(stderr, "vigil tun: --read-pause-after expects a byte count, got '%s'\n",
+                     v->c_str());
+        return 2;
+      }
+      read_pause.after = n;
+    } else if (a == "--read-pause") {
+      if (!(v = value("--read-pause"))) return 2;
+      if (!parse_duration(with_unit(*v, "s"), &read_pause.length) ||
+          read_pause.length <= Duration::nanos(0)) {
+        std::fprintf(stderr,
+                     "vigil tun: --read-pause expects a duration like 5s or 500ms, got '%s'\n",
+                     v->c_str());
+        return 2;
+      }
+      read_pause_text = *v;
     } else if (a == "--recv") {
       recv_mode = true;
+    } else if (a == "--no-hash") {
+      no_hash = true;
+    } else if (a == "--offload") {
+      if (!(v = value("--offload"))) return 2;
+      if (*v != "on" && *v != "off") {
+        std::fprintf(stderr, "vigil tun: --offload expects on or off, got '%s'\n", v->c_str());
+        return 2;
+      }
+      offload = *v == "on";
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr,
                    "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
-                   "--profile --keepalive --user-timeout --set --port --send --recv --help\n",
+                   "--profile --keepalive --user-timeout --set --port --send --recv "
+                   "--read-pause-after --read-pause --offload --no-hash --help\n",
                    a.c_str());
       return 2;
     } else {
@@ -584,6 +685,14 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "vigil tun: --send and --recv belong to connect mode\n");
       return 2;
     }
+    if ((read_pause.after || read_pause_text) && serve == ServeKind::kHttp) {
+      std::fprintf(stderr, "vigil tun: --read-pause-after belongs to serve discard and echo\n");
+      return 2;
+    }
+    if (read_pause_text && !read_pause.after) {
+      std::fprintf(stderr, "vigil tun: --read-pause needs --read-pause-after N\n");
+      return 2;
+    }
   } else if (words[0] == "connect") {
     const std::string target = words.size() == 2 ? words[1] : "";
     const size_t colon = target.rfind(':');
@@ -600,8 +709,8 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "vigil tun: connect needs exactly one of --send N and --recv\n");
       return 2;
     }
-    if (port) {
-      std::fprintf(stderr, "vigil tun: --port belongs to serve mode\n");
+    if (port || read_pause.after || read_pause_text) {
+      std::fprintf(stderr, "vigil tun: --port and --read-pause* belong to serve mode\n");
       return 2;
     }
   } else {
@@ -654,6 +763,7 @@ int run_tun(const std::vector<std::string>& args) {
   tc.kernel_addr = *peer;
   tc.vigil_addr = *local;
   tc.mtu = static_cast<uint32_t>(mtu);
+  tc.offload = offload;
   if (const std::string err = tun.open(tc); !err.empty()) {
     std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
     return 1;
@@ -661,6 +771,7 @@ int run_tun(const std::vector<std::string>& args) {
   stack::StackConfig sc;
   sc.address = *local;
   sc.tcp = cfg;
+  if (offload) sc.tso_limit = 65535;  // the device segments at each connection's MSS
   std::random_device rd;
   const uint64_t seed =
       (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(link::EventLoop::now().ns());
@@ -675,7 +786,8 @@ int run_tun(const std::vector<std::string>& args) {
                static_cast<unsigned long long>(mtu));
 
   if (serve) {
-    ServerApp app(*serve, static_cast<uint16_t>(*port), cfg);
+    ServerApp app(*serve, static_cast<uint16_t>(*port), cfg, read_pause);
+    app.set_hash_in(!no_hash);
     const link::LoopExit how = loop.run(app);
     if (!app.error().empty()) {
       std::fprintf(stderr, "vigil tun: %s\n", app.error().c_str());

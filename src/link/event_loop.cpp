@@ -18,11 +18,15 @@ namespace vigil::link {
 namespace {
 
 constexpr size_t kMaxBatch = 256;  // datagrams read per wake-up before timers run
+// The largest IPv4 datagram plus a vnet header, and room to notice a
+// longer read (which would be truncated).
+constexpr size_t kRxBuf = 65535 + kVnetHdrSize + 1;
+constexpr size_t kTxBuf = 65535 + kVnetHdrSize;
 
 }  // namespace
 
 EventLoop::EventLoop(TunDevice& dev, stack::Stack& s)
-    : dev_(dev), stack_(s), rx_buf_(65536), tx_buf_(65536) {}
+    : dev_(dev), stack_(s), rx_buf_(kRxBuf), tx_buf_(kTxBuf) {}
 
 EventLoop::~EventLoop() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -70,19 +74,67 @@ void EventLoop::read_batch(Instant now) {
       return;
     }
     ++stats_.datagrams_read;
-    if ((rx_buf_[0] >> 4) != 4) {
-      ++stats_.non_ipv4;
+    if (static_cast<size_t>(n) >= rx_buf_.size()) {
+      ++stats_.truncated;
       continue;
     }
-    stack_.receive(now, std::span<const uint8_t>(rx_buf_.data(), static_cast<size_t>(n)));
+    receive(now, std::span<uint8_t>(rx_buf_.data(), static_cast<size_t>(n)));
   }
 }
 
+void EventLoop::receive(Instant now, std::span<uint8_t> frame) {
+  bool verify = true;
+  if (dev_.vnet_hdr()) {
+    VnetHdr h;
+    VnetDrop d = decode_vnet_hdr(frame, &h);
+    frame = frame.subspan(std::min(frame.size(), kVnetHdrSize));
+    if (d == VnetDrop::kNone && !frame.empty() && (frame[0] >> 4) == 4) {
+      d = check_vnet_packet(h, frame);
+    }
+    if (d != VnetDrop::kNone) {
+      ++stats_.vnet_drops[static_cast<size_t>(d)];
+      return;
+    }
+    if (h.gso_type == VnetHdr::kGsoTcpV4) ++stats_.gso_read;
+    if (h.flags & VnetHdr::kNeedsCsum) {
+      // The kernel left the checksum to the "hardware". It comes from this
+      // host's memory, never from a wire, so trust it as Linux itself does
+      // (CHECKSUM_PARTIAL); complete it only when someone will look at it.
+      if (capture_) {
+        complete_checksum(h, frame);
+      } else {
+        verify = false;
+      }
+    } else if (h.flags & VnetHdr::kDataValid) {
+      verify = false;
+    }
+    if (!verify) ++stats_.csum_trusted;
+  }
+  if (frame.empty() || (frame[0] >> 4) != 4) {
+    ++stats_.non_ipv4;
+    return;
+  }
+  if (capture_) capture_->write(now, frame);
+  stack_.receive(now, frame, verify);
+}
+
 void EventLoop::transmit(Instant now) {
+  const size_t head = dev_.vnet_hdr() ? kVnetHdrSize : 0;
+  const std::span<uint8_t> out = std::span<uint8_t>(tx_buf_).subspan(head);
   for (;;) {
-    const size_t n = stack_.poll_transmit(now, tx_buf_);
+    uint32_t mss = 0;
+    const size_t n = stack_.poll_transmit(now, out, &mss);
     if (n == 0) return;
-    if (dev_.write(std::span<const uint8_t>(tx_buf_.data(), n))) {
+    const std::span<uint8_t> dgram = out.first(n);
+    if (capture_) capture_->write(now, dgram);
+    if (head) {
+      // A TSO-sized datagram goes as one GSO super-segment that the kernel
+      // cuts at the connection's MSS; the rest with a zero header.
+      const VnetHdr h = prepare_tx(dgram, mss);
+      if (h.gso_type == VnetHdr::kGsoTcpV4) ++stats_.gso_written;
+      encode_vnet_hdr(h, tx_buf_);
+    }
+    if (dev_.write(std::span<const uint8_t>(tx_buf_.data(), head + n))) {
       ++stats_.datagrams_written;
     } else {
       ++stats_.write_errors;  // like a lost packet: TCP retransmits

@@ -4,11 +4,14 @@
 // or the application's next wake-up.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "link/pcap_writer.hpp"
 #include "link/tun_device.hpp"
+#include "link/vnet_hdr.hpp"
 #include "stack/stack.hpp"
 #include "vigil/time.hpp"
 
@@ -34,7 +37,13 @@ struct LoopStats {
   uint64_t datagrams_read = 0;
   uint64_t datagrams_written = 0;
   uint64_t write_errors = 0;
-  uint64_t non_ipv4 = 0;  // IPv6 and other traffic the kernel sends: ignored
+  uint64_t non_ipv4 = 0;   // IPv6 and other traffic the kernel sends: ignored
+  uint64_t truncated = 0;  // read filled the whole buffer: dropped
+  // With offloads (TunDevice::vnet_hdr()):
+  uint64_t gso_read = 0;      // TCPv4 super-segments from the kernel
+  uint64_t gso_written = 0;   // TSO-sized datagrams handed to the kernel
+  uint64_t csum_trusted = 0;  // NEEDS_CSUM/DATA_VALID packets not verified again
+  std::array<uint64_t, static_cast<size_t>(VnetDrop::kCount)> vnet_drops{};
 };
 
 enum class LoopExit { kDone, kSignal, kError };
@@ -56,8 +65,14 @@ class EventLoop {
 
   static Instant now();  // CLOCK_MONOTONIC
 
+  // Records every datagram read from and written to the device, as the
+  // device carried it: with offloads a TSO super-segment is one record (as
+  // tcpdump on the TUN interface shows it), with its checksum completed.
+  void set_capture(PcapWriter* pcap) { capture_ = pcap; }
+
  private:
   void read_batch(Instant now);
+  void receive(Instant now, std::span<uint8_t> frame);
   void transmit(Instant now);
   bool drain_signals();
 
@@ -68,6 +83,7 @@ class EventLoop {
   int signal_ = 0;
   std::vector<uint8_t> rx_buf_;
   std::vector<uint8_t> tx_buf_;
+  PcapWriter* capture_ = nullptr;
   LoopStats stats_;
   std::string error_;
 };

@@ -19,6 +19,10 @@ struct TunConfig {
   wire::Ipv4Addr kernel_addr;  // the kernel's side of the link (--peer)
   wire::Ipv4Addr vigil_addr;   // vigil's side of the link (--local)
   uint32_t mtu = 1500;
+  // IFF_VNET_HDR with TUN_F_CSUM | TUN_F_TSO4: every packet carries a
+  // virtio_net_hdr (link/vnet_hdr.hpp); the kernel hands over and accepts
+  // TCPv4 super-segments of up to 64 KB and partial checksums.
+  bool offload = false;
 };
 
 class TunDevice {
@@ -36,6 +40,9 @@ class TunDevice {
 
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
+  // True when opened with offloads: read() and write() then carry a
+  // kVnetHdrSize-byte virtio_net_hdr before each datagram.
+  bool vnet_hdr() const { return vnet_hdr_; }
 
   // One datagram per call. Non-blocking: read() returns 0 when nothing is
   // waiting and -1 on an error (errno set).
@@ -46,7 +53,10 @@ class TunDevice {
  private:
   std::string configure(const TunConfig& config);
 
+  std::string enable_offload();
+
   int fd_ = -1;
+  bool vnet_hdr_ = false;
   std::string name_;
 };
 

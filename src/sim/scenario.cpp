@@ -211,6 +211,24 @@ const std::vector<ScenarioDef>& definitions() {
          s.server_trickle_bytes = 100;
          s.limit = Duration::seconds(600);
        }},
+      {{"window-probe-deadlock-blocked",
+        "RFC 2525 §2.12 in the RFC's order, with a server application that reads again only at "
+        "1200 s (blocked in its own send): it reads 100 bytes at 10 s, takes the 16.5 s probe "
+        "byte, writes 1 MB at 20 s; both streams complete after 1200 s, unless --bug "
+        "window-probe-deadlock makes it discard every ACK: then it times out first"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.client_bytes = 1'000'000;
+         s.client_closes = true;
+         s.server_bytes = 1'000'000;
+         s.server_closes = true;
+         s.server_write_at = Duration::seconds(20);
+         s.server_read_pause_from = Duration::zero();
+         s.server_read_pause_until = Duration::seconds(1200);
+         s.server_trickle_at = Duration::seconds(10);
+         s.server_trickle_bytes = 100;
+         s.limit = Duration::seconds(1800);
+       }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
        [](Spec& s) {
          s = liveness_base(s);
@@ -417,6 +435,16 @@ const std::vector<BugDef>& bug_defs() {
          c.rto_initial = Duration::millis(100);
          c.rto_min = Duration::millis(100);
        }},
+      {"extra-additive-constant",
+       "RFC 2525 §2.6: congestion avoidance adds MSS*MSS/cwnd + MSS/8 per ACK of new data",
+       [](tcp::TcpConfig& c) { c.bug_extra_additive_constant = true; }},
+      {"no-window-deflation",
+       "RFC 2525 §2.8: cwnd keeps its inflated value when fast recovery ends",
+       [](tcp::TcpConfig& c) { c.bug_no_window_deflation = true; }},
+      {"window-probe-deadlock",
+       "RFC 2525 §2.12: a probe byte taken into a zero window makes the window negative; "
+       "every segment, ACKs included, is discarded until a window update",
+       [](tcp::TcpConfig& c) { c.bug_probe_window_negative = true; }},
   };
   return bugs;
 }

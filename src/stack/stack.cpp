@@ -69,6 +69,7 @@ ConnId Stack::create(Instant now, const tcp::TcpConfig& config, const FourTuple&
   Slot& slot = it->second;
   slot.conn = std::make_unique<Connection>(config, tuple, isn_for(tuple, now), ts_offset_for(tuple),
                                            id, sink_);
+  if (cfg_.tso_limit) slot.conn->set_tso_limit(cfg_.tso_limit);
   slot.timer.owner = id;
   demux_[tuple] = id;
   ++stats_.connections_opened;
@@ -243,10 +244,10 @@ void Stack::settle(ConnId id, Slot& slot) {
   }
 }
 
-void Stack::receive(Instant now, std::span<const uint8_t> datagram) {
+void Stack::receive(Instant now, std::span<const uint8_t> datagram, bool verify_checksums) {
   ++stats_.datagrams_in;
   wire::PacketView pkt;
-  const wire::Drop d = wire::parse_packet(datagram, &pkt);
+  const wire::Drop d = wire::parse_packet(datagram, &pkt, verify_checksums);
   drops_.count(d);
   if (d != wire::Drop::kNone) return;
   if (pkt.ip.dst() != cfg_.address) {
@@ -337,6 +338,11 @@ void Stack::on_timers(Instant now) {
 }
 
 size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf) {
+  return poll_transmit(now, buf, nullptr);
+}
+
+size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss) {
+  if (send_mss) *send_mss = 0;
   if (reset_count_ > 0) {
     const size_t n = reset_lens_[reset_head_];
     std::copy_n(reset_bufs_[reset_head_].begin(), n, buf.begin());
@@ -358,6 +364,7 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf) {
     Slot& slot = it->second;
     const size_t n = slot.conn->poll_transmit(now, buf);
     if (n) {
+      if (send_mss) *send_mss = slot.conn->send_mss();
       wheel_.arm(slot.timer, slot.conn->next_deadline());
       ++stats_.datagrams_out;
       dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(i));

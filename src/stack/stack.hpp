@@ -32,6 +32,10 @@ struct StackConfig {
   // Linux's default net.ipv4.ip_local_port_range.
   uint16_t ephemeral_low = 32768;
   uint16_t ephemeral_high = 60999;
+  // Opt-in TSO-style sends for drivers whose device segments (a TUN device
+  // with IFF_VNET_HDR): tcp::Connection::set_tso_limit for every
+  // connection. 0 (default): one MSS per segment, as on a real wire.
+  uint32_t tso_limit = 0;
 };
 
 struct StackStats {
@@ -64,13 +68,19 @@ class Stack {
   ~Stack();
 
   // --- Inputs ---
-  void receive(Instant now, std::span<const uint8_t> datagram);
+  // verify_checksums=false: the driver vouches for them (a TUN device's
+  // partial checksums from the local kernel, never seen on a wire).
+  void receive(Instant now, std::span<const uint8_t> datagram, bool verify_checksums = true);
   void on_timers(Instant now);  // runs every connection timer due at `now`
 
   // --- Outputs ---
   // Next datagram to send, built into `buf` (at least 65535 bytes is always
   // enough; 2048 is enough for MSS 1460). 0 when nothing is owed.
   size_t poll_transmit(Instant now, std::span<uint8_t> buf);
+  // The same, also giving the sending connection's MSS (payload bytes per
+  // wire segment; 0 for the stack's own RSTs), for a driver that segments
+  // TSO-sized datagrams.
+  size_t poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss);
   Instant next_deadline() const { return wheel_.next_deadline(); }
 
   // --- Socket calls ---

@@ -156,6 +156,9 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("bug.no_rto_backoff", &TcpConfig::bug_no_rto_backoff),
+      bool_knob("bug.extra_additive_constant", &TcpConfig::bug_extra_additive_constant),
+      bool_knob("bug.no_window_deflation", &TcpConfig::bug_no_window_deflation),
+      bool_knob("bug.probe_window_negative", &TcpConfig::bug_probe_window_negative),
       duration_knob("delayed_ack", &TcpConfig::delayed_ack),
       bool_knob("nodelay", &TcpConfig::nodelay),
       duration_knob("msl", &TcpConfig::msl),

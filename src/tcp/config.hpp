@@ -36,6 +36,15 @@ struct TcpConfig {
   bool linux_rto_formula = false;
   // RFC 2525 §2.10 emulation: never back off the RTO (a bug, for traces).
   bool bug_no_rto_backoff = false;
+  // RFC 2525 §2.6 emulation: congestion avoidance adds MSS*MSS/cwnd + MSS/8
+  // per ACK of new data (a bug, for traces).
+  bool bug_extra_additive_constant = false;
+  // RFC 2525 §2.8 emulation: cwnd stays inflated when fast recovery ends.
+  bool bug_no_window_deflation = false;
+  // RFC 2525 §2.12 emulation: once a probe byte is taken past the advertised
+  // edge, the window is computed negative and every segment is discarded
+  // until a window update goes out.
+  bool bug_probe_window_negative = false;
 
   // --- Retry limits, RFC 1122 §4.2.3.5 (R2) ---
   // Data: a count of timeouts, or (retries_data_time > 0) the time since the

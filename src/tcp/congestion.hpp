@@ -33,7 +33,15 @@ class CongestionControl {
   virtual void on_retransmit_timeout(uint32_t flight) = 0;
 };
 
+// RFC 2525 problems the congestion control can be told to have, so the
+// simulator can produce the faulty traces (knobs bug.* in TcpConfig).
+struct CongestionBugs {
+  bool extra_additive_constant = false;  // §2.6: CA adds MSS*MSS/cwnd + MSS/8 per ACK
+  bool no_window_deflation = false;      // §2.8: cwnd stays inflated after recovery
+};
+
 // RFC 5681 Reno with RFC 6582 NewReno recovery and RFC 3465 byte counting.
-std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments);
+std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments,
+                                                CongestionBugs bugs = {});
 
 }  // namespace vigil::tcp

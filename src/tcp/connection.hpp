@@ -111,6 +111,12 @@ class Connection {
   // RFC 9293 ABORT: send RST where the state calls for one, then CLOSED.
   void abort(Instant now);
 
+  // Opt-in TSO-style sends (off by default, so the simulator is unchanged):
+  // new data may go in one segment of up to `bytes` (whole multiples of the
+  // send MSS) for a driver whose device segments it at send_mss(), e.g. a
+  // TUN device with IFF_VNET_HDR. Retransmissions stay one MSS. 0: off.
+  void set_tso_limit(uint32_t bytes) { tso_limit_ = bytes; }
+
   // --- Outputs ---
   // Builds the next datagram owed into `buf` and returns its length, or 0 if
   // nothing is owed now. Call until it returns 0 after every input.
@@ -244,6 +250,8 @@ class Connection {
   uint32_t irs_ = 0;
   uint32_t rcv_nxt_ = 0;
   uint32_t rcv_adv_ = 0;  // right edge of the window last advertised
+  // bug.probe_window_negative (RFC 2525 §2.12) tripped: every segment is refused.
+  bool wnd_negative_ = false;
   uint32_t last_ack_sent_ = 0;
   RecvBuffer rcv_buf_;
   bool fin_received_ = false;
@@ -255,6 +263,7 @@ class Connection {
   // Negotiated options.
   uint16_t peer_mss_ = 536;  // RFC 9293 §3.7.1 default when no MSS option
   uint32_t snd_mss_ = 536;   // payload per segment after options
+  uint32_t tso_limit_ = 0;   // set_tso_limit(): largest new-data segment, 0 = snd_mss_
   uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
   bool wscale_ok_ = false;  // both SYNs carried the window scale option
   bool ts_enabled_ = false, sack_enabled_ = false;

@@ -161,6 +161,9 @@ bool Connection::segment_acceptable(const TcpView& seg) const {
   const uint32_t wnd = rcv_wnd();
   const uint32_t len = seg.seg_len();
   const uint32_t seq = seg.seq();
+  // RFC 2525 §2.12 emulation: a window computed as RCV.ADV - RCV.NXT < 0
+  // fails RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND for every segment, ACKs too.
+  if (wnd_negative_) return false;
   if (len == 0) {
     return wnd == 0 ? seq == rcv_nxt_ : seq_in(seq, rcv_nxt_, rcv_nxt_ + wnd);
   }
@@ -201,12 +204,16 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
     return;
   }
 
+  // RFC 2525 §2.12: a window update (the right edge moved past RCV.NXT)
+  // rectifies the negative window.
+  if (wnd_negative_ && seq_gt(rcv_adv_, rcv_nxt_)) wnd_negative_ = false;
+
   // Step 1: sequence number check.
   bool text_ok = true;
   if (!segment_acceptable(seg)) {
     // §3.10.7.4: with a zero window, valid ACKs and RSTs are still processed
     // from a segment at RCV.NXT, but its text is not.
-    if (rcv_wnd() == 0 && seg.seq() == rcv_nxt_) {
+    if (!wnd_negative_ && rcv_wnd() == 0 && seg.seq() == rcv_nxt_) {
       text_ok = false;
     } else {
       if (!seg.has(flags::kRst)) {
@@ -476,6 +483,7 @@ void Connection::process_text(Instant now, const TcpView& seg) {
   }
   rcv_mss_ = std::max<uint32_t>(
       rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_.mss));
+  const bool wnd_closed = seq_ge(rcv_nxt_, rcv_adv_);  // we advertised a zero window
   const auto r = rcv_buf_.insert(pos, payload);
   rcv_nxt_ += static_cast<uint32_t>(r.advanced);
   stats_.bytes_delivered += r.advanced;
@@ -495,6 +503,14 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     // full-sized segment, otherwise within the delayed-ACK time.
     unacked_bytes_ += static_cast<uint32_t>(r.advanced);
     schedule_ack(now, unacked_bytes_ >= 2 * rcv_mss_);
+  }
+  if (cfg_.bug_probe_window_negative && wnd_closed && r.advanced > 0) {
+    // RFC 2525 §2.12 emulation: a probe byte taken into a zero window leaves
+    // RCV.NXT past the advertised edge; the faulty receiver's window is now
+    // negative (advertised as 0: the edge stays at RCV.NXT until a window
+    // update) and it discards everything until then.
+    wnd_negative_ = true;
+    rcv_adv_ = rcv_nxt_;
   }
   if (have_ooo_fin_ && ooo_fin_seq_ == rcv_nxt_) process_fin(now);
 }

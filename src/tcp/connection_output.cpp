@@ -242,11 +242,20 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
   const uint32_t inflight = snd_nxt_ - snd_una_;
   const uint32_t usable = wnd > inflight ? wnd - inflight : 0;
-  const uint32_t len = std::min({unsent, usable, snd_mss_});
+  uint32_t len = std::min({unsent, usable, snd_mss_});
   const bool retransmission = seq_lt(snd_nxt_, snd_max_);
   // The FIN goes with the last data byte, or alone once data is all sent;
   // again after a timeout rewound SND.NXT.
   const bool fin_owed = fin_queued_ && (!fin_sent_ || seq_le(snd_nxt_, fin_seq_));
+  // Opt-in TSO: several full segments in one, to be cut at snd_mss_ by the
+  // device. Only whole segments, so Nagle still holds back a short tail; it
+  // rides along where a lone short segment would go now. The datagram
+  // stays within 65535 bytes (IP header + the largest TCP header: 80).
+  const uint32_t max_seg = std::min<uint32_t>(tso_limit_, 65535 - 80);
+  if (max_seg > snd_mss_ && !retransmission && len == snd_mss_) {
+    len = std::min({unsent, usable, max_seg});
+    if (!(len == unsent && (cfg_.nodelay || fin_owed))) len -= len % snd_mss_;
+  }
   const bool fin_now = fin_owed && len == unsent;
 
   bool send_now = false;
@@ -254,7 +263,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // Nagle (RFC 1122 §4.2.3.4, RFC 896) and sender SWS avoidance: send a
     // full segment, or everything when nothing is outstanding (or Nagle is
     // off), or at least half the largest window the peer has offered.
-    send_now = retransmission || len == snd_mss_ || fin_now ||
+    send_now = retransmission || len >= snd_mss_ || fin_now ||
                (len == unsent && (cfg_.nodelay || inflight == 0)) ||
                (max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
   } else if (fin_now) {

@@ -1,7 +1,8 @@
 // Reno congestion control (RFC 5681) with NewReno's recovery window
 // arithmetic (RFC 6582) and Appropriate Byte Counting (RFC 3465).
 // Written to avoid RFC 2525 §2.6 (no extra additive constant in congestion
-// avoidance) and §2.8 (the window is deflated when recovery ends).
+// avoidance) and §2.8 (the window is deflated when recovery ends); both
+// problems can be switched on (CongestionBugs) to produce faulty traces.
 #include <algorithm>
 
 #include "tcp/congestion.hpp"
@@ -11,7 +12,8 @@ namespace {
 
 class NewReno final : public CongestionControl {
  public:
-  NewReno(uint32_t mss, uint32_t iw_segments) : mss_(mss), iw_segments_(iw_segments) {
+  NewReno(uint32_t mss, uint32_t iw_segments, CongestionBugs bugs)
+      : mss_(mss), iw_segments_(iw_segments), bugs_(bugs) {
     cwnd_ = initial_window();
   }
 
@@ -30,6 +32,13 @@ class NewReno final : public CongestionControl {
     if (cwnd_ < ssthresh_) {
       // RFC 3465 §2.2 slow start: cwnd += min(N, L*SMSS) with L = 2.
       cwnd_ += std::min(acked, 2 * mss_);
+      return;
+    }
+    if (bugs_.extra_additive_constant) {
+      // RFC 2525 §2.6, the faulty formula: per ACK of new data,
+      // MSS*MSS/cwnd (at least 1 byte, RFC 5681 §3.1) plus MSS/8.
+      const uint64_t step = std::max<uint64_t>(uint64_t{mss_} * mss_ / cwnd_, 1);
+      cwnd_ = static_cast<uint32_t>(std::min<uint64_t>(cwnd_ + step + mss_ / 8, 0x7fffffff));
       return;
     }
     // RFC 5681 §3.1 congestion avoidance by byte counting (RFC 3465 §2.1):
@@ -60,7 +69,9 @@ class NewReno final : public CongestionControl {
 
   void on_exit_recovery(uint32_t flight) override {
     // RFC 6582 §3.2 step 3 option (1): min(ssthresh, max(FlightSize, SMSS) + SMSS).
-    // This is the deflation whose absence RFC 2525 §2.8 describes.
+    // This is the deflation whose absence RFC 2525 §2.8 describes; with the
+    // bug, cwnd keeps the value fast recovery inflated it to.
+    if (bugs_.no_window_deflation) return;
     cwnd_ = std::min(ssthresh_, std::max(flight, mss_) + mss_);
   }
 
@@ -76,6 +87,7 @@ class NewReno final : public CongestionControl {
 
   uint32_t mss_;
   uint32_t iw_segments_;
+  CongestionBugs bugs_;
   uint32_t cwnd_ = 0;
   uint32_t ssthresh_ = 0x7fffffff;  // RFC 5681 §3.1: arbitrarily high at first
   uint32_t bytes_acked_ = 0;
@@ -83,8 +95,9 @@ class NewReno final : public CongestionControl {
 
 }  // namespace
 
-std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments) {
-  return std::make_unique<NewReno>(mss, initial_window_segments);
+std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments,
+                                                CongestionBugs bugs) {
+  return std::make_unique<NewReno>(mss, initial_window_segments, bugs);
 }
 
 }  // namespace vigil::tcp

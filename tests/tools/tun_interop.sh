@@ -1,118 +1,113 @@
 #!/usr/bin/env bash
-# Interop of `vigil tun` with the Linux kernel's TCP, inside a private network
-# namespace: curl and a python3 server talk to vigil over a TUN device.
+# Interop of `vigil tun` with the Linux kernel's TCP, curl and nc in a
+# private network namespace (issue 5's matrix rows 1, 2, 7 and 8, and the
+# command's error paths). Every transfer is checked by sha256; every check's
+# pcap is captured with tcpdump inside the namespace and read back with
+# `vigil analyze --json`.
 # Needs root and /dev/net/tun; otherwise it skips. Touches nothing outside
-# its namespace `vgt-$$`, which is deleted on exit (even on failure).
+# its namespace vgt-$$, which is deleted on exit (even on failure).
 # usage: bash tun_interop.sh path/to/vigil
 set -u
-
-VIGIL=${1:?usage: tun_interop.sh path/to/vigil}
-VIGIL=$(cd "$(dirname "$VIGIL")" && pwd)/$(basename "$VIGIL")
-
-if [ "$(id -u)" != 0 ]; then
-  echo "tun_interop: skipped: needs root (network namespaces and TUN devices)"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
-if [ ! -c /dev/net/tun ]; then
-  echo "tun_interop: skipped: /dev/net/tun is missing"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+TEST=tun_interop
+source "$(dirname "$0")/tun_lib.bash"
 
 NS="vgt-$$"
-WORK=$(mktemp -d)
-PIDS=()
-PASSED=0
-FAILED=0
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  ip netns del "$NS" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+DEV="vt$$"
+new_ns "$NS"
 in_ns() { ip netns exec "$NS" "$@"; }
+TUN=(tun --dev "$DEV" --local 10.99.0.2 --peer 10.99.0.1)
 
-# sha256 of the first N bytes of vigil's pattern: byte i = i*7 mod 251.
-expected_sha() {
-  python3 -c '
-import hashlib, sys
-block = bytes((i * 7) % 251 for i in range(251))
-h = hashlib.sha256()
-for n in map(int, sys.argv[1:]):
-    full, rest = divmod(n, 251)
-    h.update(block * full + block[:rest])
-print(h.hexdigest())' "$@"
+# Every capture is on "any": the device only exists while vigil runs, and
+# nothing else in the namespace carries traffic.
+cap() {
+  CAPTURE_NAME=$1
+  capture_start "$NS" any "$WORK/$1.pcap" || fail "$1 capture" "tcpdump did not start"
 }
 
-wait_for_dev() {  # NAME: up to 5 s for vigil to create and address the device
-  for _ in $(seq 50); do
-    in_ns ip -4 addr show dev "$1" 2>/dev/null | grep -q "inet " && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-if ! ip netns add "$NS"; then
-  echo "tun_interop: cannot create network namespace $NS"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-in_ns ip link set lo up
-
-# --- vigil as an HTTP server ------------------------------------------------
-# Started directly (not through a shell function) so that $! is vigil itself.
-ip netns exec "$NS" "$VIGIL" tun --dev vt0 --local 10.99.0.2 --peer 10.99.0.1 serve http --port 8080 \
+# --- vigil as an HTTP server (row 1) -------------------------------------------
+# Started directly (not through a function) so that $! is vigil itself.
+ip netns exec "$NS" "$VIGIL" "${TUN[@]}" serve http --port 8080 \
   >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER=$!
 PIDS+=("$SERVER")
-if ! wait_for_dev vt0; then
-  fail "server start" "vt0 never appeared: $(cat "$WORK/server.err")"
-  echo "$PASSED passed, $FAILED failed"
-  exit 1
+if ! wait_for_dev "$NS" "$DEV"; then
+  fail "server start" "$DEV never appeared: $(cat "$WORK/server.err")"
+  finish
 fi
 URL=http://10.99.0.2:8080
 
-# (a) one 10 MB download
-want=$(expected_sha 10000000)
-got=$(in_ns curl -s --max-time 30 "$URL/bytes/10000000" | sha256sum | cut -d' ' -f1)
-if [ "$got" = "$want" ]; then pass "http 10 MB sha256"; else fail "http 10 MB sha256" "got $got want $want"; fi
+# One download over one connection: sha256, and the pcap shows one clean
+# connection (no loss here, so no retransmission) closed with FIN.
+download() {  # NAME BYTES
+  local name=$1 bytes=$2 want got
+  cap "$name"
+  want=$(expected_sha "$bytes")
+  got=$(in_ns curl -s --max-time 60 "$URL/bytes/$bytes" | sha256sum | cut -d' ' -f1)
+  capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+  check "$name sha256" "$([ "$got" = "$want" ]; echo $?)" "got $got want $want"
+  if analyze "$WORK/$name.pcap"; then
+    local j="$WORK/$name.pcap.json"
+    expect "$name pcap: one connection, handshake seen" "$j" \
+      'len(flows) == 1 and flows[0]["handshake_seen"] and n("syn") == 1 and n("syn_ack") == 1'
+    expect "$name pcap: no retransmission on a clean link" "$j" \
+      'n("retransmission") == 0 and n("syn_retransmission") == 0'
+    expect "$name pcap: closed with FIN" "$j" \
+      'flows[0]["end"]["how"] == "fin" and flows[0]["story"]["ending"].startswith("closed with FIN")'
+  else
+    fail "$name analyze" "$(head -c 300 "$WORK/$name.pcap.json.err")"
+  fi
+}
+download "http 10 MB" 10000000
+download "http 100 MB" 100000000
 
-# (b) 20 keep-alive requests of different sizes on one connection
+# 100 sequential keep-alive requests of different sizes on one connection:
+# curl reports one connect in all, and the pcap has exactly one SYN.
+cap keepalive
 urls=()
 sizes=()
-for i in $(seq 0 19); do
+for i in $(seq 0 99); do
   n=$((1000 + i * 4099))
   sizes+=("$n")
   urls+=("$URL/bytes/$n")
 done
 want=$(expected_sha "${sizes[@]}")
-got=$(in_ns curl -sv --max-time 30 "${urls[@]}" 2>"$WORK/keepalive.err" | sha256sum | cut -d' ' -f1)
-connects=$(grep -ac "Connected to" "$WORK/keepalive.err")
-if [ "$got" = "$want" ] && [ "$connects" = 1 ]; then
-  pass "http 20 keep-alive requests"
+got=$(in_ns curl -s --max-time 60 -w '%{stderr}%{num_connects}\n' "${urls[@]}" \
+  2>"$WORK/keepalive.connects" | sha256sum | cut -d' ' -f1)
+capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+connects=$(awk '{s += $1} END {print s}' "$WORK/keepalive.connects")
+lines=$(wc -l <"$WORK/keepalive.connects")
+check "http 100 keep-alive requests sha256" "$([ "$got" = "$want" ]; echo $?)" \
+  "got $got want $want"
+check "http 100 keep-alive requests: one connect (curl num_connects)" \
+  "$([ "$connects" = 1 ] && [ "$lines" = 100 ]; echo $?)" \
+  "$connects connects over $lines transfers"
+if analyze "$WORK/keepalive.pcap"; then
+  expect "http 100 keep-alive requests pcap: exactly 1 SYN" "$WORK/keepalive.pcap.json" \
+    'len(flows) == 1 and n("syn") == 1 and n("syn_ack") == 1'
 else
-  fail "http 20 keep-alive requests" "sha256 $got want $want, $connects connections (want 1)"
+  fail "keepalive analyze" "$(head -c 300 "$WORK/keepalive.pcap.json.err")"
 fi
 
-# (d) a closed vigil port refuses
+# Row 7: a closed vigil port refuses (curl exit 7, ECONNREFUSED).
+cap refused-vigil
 out=$(in_ns curl -sS --max-time 10 http://10.99.0.2:8081/ 2>&1)
 rc=$?
-if [ "$rc" = 7 ] && echo "$out" | grep -q "Couldn't connect"; then
-  pass "closed vigil port refuses"
+capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+check "closed vigil port: curl gets ECONNREFUSED" \
+  "$([ "$rc" = 7 ] && echo "$out" | grep -q "Couldn't connect"; echo $?)" "curl exit $rc: $out"
+if analyze "$WORK/refused-vigil.pcap"; then
+  expect "closed vigil port pcap: refused" "$WORK/refused-vigil.pcap.json" \
+    'n("rst_refused", 1) == 1 and flows[0]["end"]["how"] == "rst" and flows[0]["story"]["ending"].startswith("refused: RST/ACK in reply to SYN")'
 else
-  fail "closed vigil port refuses" "curl exit $rc: $out"
+  fail "refused-vigil analyze" "$(head -c 300 "$WORK/refused-vigil.pcap.json.err")"
 fi
+
+# A second vigil on the same device: "busy", exit 1, the first one unharmed.
+in_ns "$VIGIL" "${TUN[@]}" serve echo --port 7 >/dev/null 2>"$WORK/busy.err"
+rc=$?
+check "second vigil on the same device: busy, exit 1" \
+  "$([ "$rc" = 1 ] && grep -q "is busy" "$WORK/busy.err" && kill -0 "$SERVER"; echo $?)" \
+  "exit $rc: $(cat "$WORK/busy.err")"
 
 # Clean stop: SIGTERM ends the server with status 0 within the grace period.
 kill -TERM "$SERVER"
@@ -125,59 +120,87 @@ for _ in $(seq 40); do
   fi
   sleep 0.1
 done
-if [ "$rc" = 0 ]; then pass "SIGTERM stops the server"; else fail "SIGTERM stops the server" "exit $rc"; fi
+check "SIGTERM stops the server with status 0" "$([ "$rc" = 0 ]; echo $?)" "exit $rc"
 
-# --- vigil as a client ------------------------------------------------------
-# (c) upload 1 MB to a python3 server on the kernel side. IP_FREEBIND (15)
-# lets it bind 10.99.0.1 before vigil has created the device.
-ip netns exec "$NS" python3 -c '
-import hashlib, socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IP, 15, 1)
-s.bind(("10.99.0.1", 9000))
-s.listen(1)
-open(sys.argv[1], "w").close()
-s.settimeout(30)
-c, _ = s.accept()
-c.settimeout(30)
-h, n = hashlib.sha256(), 0
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    h.update(d)
-    n += len(d)
-c.close()
-print(n, h.hexdigest())' "$WORK/ready" >"$WORK/py.out" 2>"$WORK/py.err" &
-PY=$!
-PIDS+=("$PY")
-for _ in $(seq 50); do
-  [ -e "$WORK/ready" ] && break
-  sleep 0.1
-done
-want=$(expected_sha 1048576)
-client_out=$(in_ns timeout 30 "$VIGIL" tun --dev vt0 --local 10.99.0.2 --peer 10.99.0.1 \
-  connect 10.99.0.1:9000 --send 1048576 2>"$WORK/client.err")
-rc=$?
-wait "$PY"
-py_out=$(cat "$WORK/py.out")
-if [ "$rc" = 0 ] && [ "$py_out" = "1048576 $want" ] &&
-  [ "$client_out" = "sent 1048576 bytes sha256 $want" ]; then
-  pass "vigil client uploads 1 MB"
-else
-  fail "vigil client uploads 1 MB" "vigil exit $rc '$client_out' $(cat "$WORK/client.err"); python '$py_out' $(cat "$WORK/py.err")"
+# Not root: without CAP_NET_ADMIN the device cannot be created.
+if command -v setpriv >/dev/null; then
+  in_ns setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+    "$VIGIL" "${TUN[@]}" serve echo --port 7 >/dev/null 2>"$WORK/notroot.err"
+  rc=$?
+  check "not root: clear message, exit 1" \
+    "$([ "$rc" = 1 ] && grep -q "run as root or with CAP_NET_ADMIN" "$WORK/notroot.err"; echo $?)" \
+    "exit $rc: $(cat "$WORK/notroot.err")"
 fi
 
-# (e) vigil to a closed Linux port: ECONNREFUSED, exit 1
-in_ns timeout 30 "$VIGIL" tun --dev vt0 --local 10.99.0.2 --peer 10.99.0.1 \
-  connect 10.99.0.1:9 --recv >"$WORK/refused.out" 2>"$WORK/refused.err"
-rc=$?
-if [ "$rc" = 1 ] && grep -q ECONNREFUSED "$WORK/refused.err" && grep -q refused "$WORK/refused.err"; then
-  pass "closed Linux port refuses the vigil client"
-else
-  fail "closed Linux port refuses the vigil client" "exit $rc: $(cat "$WORK/refused.err")"
+# --- vigil as a client (row 2, row 8) ---------------------------------------------
+# nc (netcat-openbsd) listens on the wildcard address: 10.99.0.1 only exists
+# once vigil has created the device.
+if ! command -v nc >/dev/null; then
+  fail "vigil client tests" "nc (netcat-openbsd) is not installed"
+  finish
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+# Upload 10 MB to `nc -l`: both ends agree on the sha256.
+cap upload
+ip netns exec "$NS" nc -l 9000 >"$WORK/upload.data" 2>"$WORK/upload.nc.err" &
+NC=$!
+PIDS+=("$NC")
+sleep 0.3
+want=$(expected_sha 10000000)
+out=$(in_ns timeout 60 "$VIGIL" "${TUN[@]}" connect 10.99.0.1:9000 --send 10000000 \
+  2>"$WORK/upload.err")
+rc=$?
+for _ in $(seq 50); do kill -0 "$NC" 2>/dev/null || break; sleep 0.1; done
+capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+got="$(stat -c %s "$WORK/upload.data") $(sha256sum <"$WORK/upload.data" | cut -d' ' -f1)"
+check "vigil uploads 10 MB to nc" \
+  "$([ "$rc" = 0 ] && [ "$out" = "sent 10000000 bytes sha256 $want" ] && [ "$got" = "10000000 $want" ]; echo $?)" \
+  "vigil exit $rc '$out' $(cat "$WORK/upload.err"); nc got '$got'"
+if analyze "$WORK/upload.pcap"; then
+  expect "upload pcap: one connection from vigil, closed with FIN, no retransmission" \
+    "$WORK/upload.pcap.json" \
+    'len(flows) == 1 and flows[0]["client"].startswith("10.99.0.2:") and flows[0]["server"] == "10.99.0.1:9000" and n("retransmission") == 0 and flows[0]["end"]["how"] == "fin"'
+else
+  fail "upload analyze" "$(head -c 300 "$WORK/upload.pcap.json.err")"
+fi
+
+# Download 10 MB of random bytes from `nc -N -l` (it shuts down its sending
+# side at the end of its input).
+head -c 10000000 /dev/urandom >"$WORK/download.src"
+want=$(sha256sum <"$WORK/download.src" | cut -d' ' -f1)
+cap download
+ip netns exec "$NS" nc -N -l 9001 <"$WORK/download.src" >/dev/null 2>"$WORK/download.nc.err" &
+NC=$!
+PIDS+=("$NC")
+sleep 0.3
+out=$(in_ns timeout 60 "$VIGIL" "${TUN[@]}" connect 10.99.0.1:9001 --recv 2>"$WORK/download.err")
+rc=$?
+capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+check "vigil downloads 10 MB from nc" \
+  "$([ "$rc" = 0 ] && [ "$out" = "received 10000000 bytes sha256 $want" ]; echo $?)" \
+  "vigil exit $rc '$out' $(cat "$WORK/download.err")"
+if analyze "$WORK/download.pcap"; then
+  expect "download pcap: one connection, closed with FIN, no retransmission" \
+    "$WORK/download.pcap.json" \
+    'len(flows) == 1 and flows[0]["server"] == "10.99.0.1:9001" and n("retransmission") == 0 and flows[0]["end"]["how"] == "fin"'
+else
+  fail "download analyze" "$(head -c 300 "$WORK/download.pcap.json.err")"
+fi
+
+# Row 8: vigil to a closed Linux port: ECONNREFUSED, reason refused, exit 1.
+cap refused-linux
+in_ns timeout 30 "$VIGIL" "${TUN[@]}" connect 10.99.0.1:9 --recv >"$WORK/refused.out" \
+  2>"$WORK/refused.err"
+rc=$?
+capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
+check "closed Linux port refuses the vigil client: ECONNREFUSED (refused), exit 1" \
+  "$([ "$rc" = 1 ] && grep -q "failed: ECONNREFUSED (refused)" "$WORK/refused.err"; echo $?)" \
+  "exit $rc: $(cat "$WORK/refused.err")"
+if analyze "$WORK/refused-linux.pcap"; then
+  expect "closed Linux port pcap: refused" "$WORK/refused-linux.pcap.json" \
+    'n("syn", 0) == 1 and n("rst_refused", 1) == 1 and flows[0]["story"]["ending"].startswith("refused: RST/ACK in reply to SYN")'
+else
+  fail "refused-linux analyze" "$(head -c 300 "$WORK/refused-linux.pcap.json.err")"
+fi
+
+finish
