@@ -162,6 +162,7 @@ class Connection {
   bool process_ack(Instant now, const wire::TcpView& seg);
   void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked);
   void process_dup_ack(Instant now, const wire::TcpView& seg);
+  bool sack_reports_new_data(const wire::TcpView& seg);
   void process_text(Instant now, const wire::TcpView& seg);
   void process_fin(Instant now);
   void update_send_window(const wire::TcpView& seg);
@@ -289,6 +290,7 @@ class Connection {
   bool in_recovery_ = false;
   uint32_t recover_ = 0;  // RFC 6582 "recover": snd_max at entry to recovery
   uint32_t dup_acks_ = 0;
+  uint32_t sack_high_ = 0;  // highest SACKed sequence seen (RFC 6675 §2 DupAck)
   bool fast_retransmit_pending_ = false;
   bool syn_timed_out_ = false;
   // Karn's algorithm without timestamps: time one segment at a time.

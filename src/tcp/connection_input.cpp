@@ -342,11 +342,14 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
-    // RFC 5681 §2's duplicate ACK; answers to zero-window probes (window
-    // zero, so nothing could be resent anyway) do not count.
+    // RFC 5681 §2's duplicate ACK (same window); with SACK, RFC 6675 §2
+    // also counts an ACK whose SACK blocks report new data, whatever its
+    // window (receivers such as Linux grow the window while holding
+    // out-of-order data). Answers to zero-window probes (window zero, so
+    // nothing could be resent anyway) do not count.
+    const bool same_window = (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
     const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
-                        snd_wnd_ > 0 &&
-                        (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
+                        snd_wnd_ > 0 && (same_window || sack_reports_new_data(seg));
     if (is_dup) process_dup_ack(now, seg);
   }
   update_send_window(seg);
@@ -438,6 +441,24 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
       start_user_timeout(now, "data unacknowledged");
     }
   }
+}
+
+bool Connection::sack_reports_new_data(const TcpView& seg) {
+  if (!sack_enabled_) return false;
+  // Stale (or never set, at any ISN): restart from SND.UNA.
+  if (seq_lt(sack_high_, snd_una_) || seq_gt(sack_high_, snd_max_)) sack_high_ = snd_una_;
+  bool fresh = false;
+  const auto& o = seg.options();
+  for (uint8_t i = 0; i < o.sack_count; ++i) {
+    const uint32_t right = o.sack[i].right;
+    // Only blocks inside what was sent; D-SACKs (RFC 2883) lie below
+    // SND.UNA and report nothing new.
+    if (seq_gt(right, sack_high_) && seq_le(right, snd_max_) && seq_gt(o.sack[i].left, snd_una_)) {
+      sack_high_ = right;
+      fresh = true;
+    }
+  }
+  return fresh;
 }
 
 void Connection::process_dup_ack(Instant, const TcpView&) {

@@ -372,5 +372,62 @@ TEST(Close, FinWaitsForQueuedData) {
   EXPECT_EQ(h.conn().state(), State::kFinWait2);
 }
 
+
+// RFC 6675 §2: with SACK, an ACK whose SACK blocks report new data is a
+// duplicate even when its window differs (Linux grows the window while it
+// holds out-of-order data); RFC 5681 §2 alone would not count it.
+TEST(FastRetransmit, SackReportingNewDataCountsAsDuplicateDespiteWindowChange) {
+  for (const bool with_sack : {true, false}) {
+    tcp::TcpConfig cfg = plain_config();
+    cfg.sack = true;
+    cfg.initial_window_segments = 10;
+    Harness h(cfg);
+    h.to_syn_sent(at_ms(0));
+    Seg sa = h.syn_ack();
+    sa.opt.sack_permitted = true;
+    h.input(at_ms(0), sa);
+    ASSERT_EQ(h.conn().state(), State::kEstablished);
+    ASSERT_TRUE(h.conn().sack_enabled());
+    h.conn().send(at_ms(0), bytes(5000));
+    ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+    std::vector<Seg> out;
+    for (int i = 0; i < 3; ++i) {
+      Seg a = h.ack(kIss + 1);
+      a.window = static_cast<uint16_t>(60000 + 1000 * i);  // growing each time
+      if (with_sack) {
+        a.opt.sack_count = 1;
+        a.opt.sack[0] = {kIss + 1001, kIss + 2001 + 1000 * static_cast<uint32_t>(i)};
+      }
+      out = h.input(at_ms(10 + i), a);
+    }
+    const bool resent = !out.empty() && out[0].seq == kIss + 1 && out[0].data.size() == 1000u;
+    EXPECT_EQ(resent, with_sack) << "with_sack=" << with_sack;
+    EXPECT_EQ(h.conn().stats().fast_retransmits, with_sack ? 1u : 0u);
+  }
+}
+
+// The same SACK block again with another window reports nothing new: not a
+// duplicate (RFC 6675 §2 "new data"), so no fast retransmit.
+TEST(FastRetransmit, RepeatedSackBlockWithNewWindowIsNotDuplicate) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.sack = true;
+  cfg.initial_window_segments = 10;
+  Harness h(cfg);
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.sack_permitted = true;
+  h.input(at_ms(0), sa);
+  h.conn().send(at_ms(0), bytes(5000));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+  for (int i = 0; i < 3; ++i) {
+    Seg a = h.ack(kIss + 1);
+    a.window = static_cast<uint16_t>(60000 + 1000 * i);
+    a.opt.sack_count = 1;
+    a.opt.sack[0] = {kIss + 1001, kIss + 2001};
+    EXPECT_TRUE(h.input(at_ms(10 + i), a).empty());
+  }
+  EXPECT_EQ(h.conn().stats().fast_retransmits, 0u);
+}
+
 }  // namespace
 }  // namespace vigil::testing
