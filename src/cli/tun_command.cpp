@@ -42,6 +42,9 @@ void tun_usage(FILE* f) {
       "\n"
       "options:\n"
       "  --mtu N                    device MTU (default 1500); MSS is MTU - 40\n"
+      "  --pcap FILE                record every datagram vigil reads and writes (raw IPv4,\n"
+      "                             wall-clock ns timestamps; with --offload a super-segment\n"
+      "                             is one record, as tcpdump on the device shows it)\n"
       "  --profile rfc|linux        default knob values (default rfc)\n"
       "  --keepalive IDLE,INTVL,CNT turn keepalive on (seconds, or durations like 500ms)\n"
       "  --user-timeout MS          RFC 5482 / TCP_USER_TIMEOUT in milliseconds\n"
@@ -543,6 +546,7 @@ int run_tun(const std::vector<std::string>& args) {
   std::optional<std::string> read_pause_text;
   bool offload = false;
   bool no_hash = false;
+  std::string pcap_path;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag) -> const std::string* {
@@ -627,6 +631,9 @@ int run_tun(const std::vector<std::string>& args) {
       recv_mode = true;
     } else if (a == "--no-hash") {
       no_hash = true;
+    } else if (a == "--pcap") {
+      if (!(v = value("--pcap"))) return 2;
+      pcap_path = *v;
     } else if (a == "--offload") {
       if (!(v = value("--offload"))) return 2;
       if (*v != "on" && *v != "off") {
@@ -638,7 +645,7 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr,
                    "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
                    "--profile --keepalive --user-timeout --set --port --send --recv "
-                   "--read-pause-after --read-pause --offload --no-hash --help\n",
+                   "--read-pause-after --read-pause --offload --no-hash --pcap --help\n",
                    a.c_str());
       return 2;
     } else {
@@ -780,6 +787,15 @@ int run_tun(const std::vector<std::string>& args) {
   if (const std::string err = loop.init(); !err.empty()) {
     std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
     return 1;
+  }
+  std::optional<link::PcapWriter> pcap;
+  if (!pcap_path.empty()) {
+    pcap.emplace(pcap_path);
+    if (!pcap->ok()) {
+      std::fprintf(stderr, "vigil tun: %s\n", pcap->error().c_str());
+      return 1;
+    }
+    loop.set_capture(&*pcap);
   }
   std::fprintf(stderr, "vigil tun: %s up: kernel %s, vigil %s, mtu %llu\n", tun.name().c_str(),
                peer->to_string().c_str(), local->to_string().c_str(),

@@ -39,6 +39,15 @@ Instant EventLoop::now() {
   return Instant::from_ns(static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
 }
 
+void EventLoop::set_capture(PcapWriter* pcap) {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  const Instant wall =
+      Instant::from_ns(static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+  capture_offset_ = wall - now();
+  capture_ = pcap;
+}
+
 std::string EventLoop::init() {
   sigset_t set;
   sigemptyset(&set);
@@ -114,7 +123,7 @@ void EventLoop::receive(Instant now, std::span<uint8_t> frame) {
     ++stats_.non_ipv4;
     return;
   }
-  if (capture_) capture_->write(now, frame);
+  if (capture_) capture_->write(now + capture_offset_, frame);
   stack_.receive(now, frame, verify);
 }
 
@@ -126,7 +135,7 @@ void EventLoop::transmit(Instant now) {
     const size_t n = stack_.poll_transmit(now, out, &mss);
     if (n == 0) return;
     const std::span<uint8_t> dgram = out.first(n);
-    if (capture_) capture_->write(now, dgram);
+    if (capture_) capture_->write(now + capture_offset_, dgram);
     if (head) {
       // A TSO-sized datagram goes as one GSO super-segment that the kernel
       // cuts at the connection's MSS; the rest with a zero header.

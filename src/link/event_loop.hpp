@@ -68,7 +68,10 @@ class EventLoop {
   // Records every datagram read from and written to the device, as the
   // device carried it: with offloads a TSO super-segment is one record (as
   // tcpdump on the TUN interface shows it), with its checksum completed.
-  void set_capture(PcapWriter* pcap) { capture_ = pcap; }
+  // Records are stamped with wall-clock time (the stack runs on
+  // CLOCK_MONOTONIC; the offset is taken here), so the pcap lines up with a
+  // tcpdump capture of the same run.
+  void set_capture(PcapWriter* pcap);
 
  private:
   void read_batch(Instant now);
@@ -84,6 +87,7 @@ class EventLoop {
   std::vector<uint8_t> rx_buf_;
   std::vector<uint8_t> tx_buf_;
   PcapWriter* capture_ = nullptr;
+  Duration capture_offset_;  // CLOCK_REALTIME - CLOCK_MONOTONIC
   LoopStats stats_;
   std::string error_;
 };

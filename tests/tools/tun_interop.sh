@@ -147,8 +147,8 @@ NC=$!
 PIDS+=("$NC")
 sleep 0.3
 want=$(expected_sha 10000000)
-out=$(in_ns timeout 60 "$VIGIL" "${TUN[@]}" connect 10.99.0.1:9000 --send 10000000 \
-  2>"$WORK/upload.err")
+out=$(in_ns timeout 60 "$VIGIL" "${TUN[@]}" --pcap "$WORK/upload-vigil.pcap" \
+  connect 10.99.0.1:9000 --send 10000000 2>"$WORK/upload.err")
 rc=$?
 for _ in $(seq 50); do kill -0 "$NC" 2>/dev/null || break; sleep 0.1; done
 capture_stop "$CAPTURE_PID" "$WORK/$CAPTURE_NAME.pcap.err"
@@ -162,6 +162,16 @@ if analyze "$WORK/upload.pcap"; then
     'len(flows) == 1 and flows[0]["client"].startswith("10.99.0.2:") and flows[0]["server"] == "10.99.0.1:9000" and n("retransmission") == 0 and flows[0]["end"]["how"] == "fin"'
 else
   fail "upload analyze" "$(head -c 300 "$WORK/upload.pcap.json.err")"
+fi
+# vigil's own --pcap of the same upload: the same single connection, every
+# data byte in it, stamped with wall-clock time (within 2 s of tcpdump's).
+if analyze "$WORK/upload-vigil.pcap"; then
+  tcpdump_first=$(aq "$WORK/upload.pcap.json" 'flows[0]["first_s"]')
+  expect "vigil --pcap of the upload: one connection, 10 MB of data, FIN, wall-clock time" \
+    "$WORK/upload-vigil.pcap.json" \
+    "len(flows) == 1 and flows[0]['server'] == '10.99.0.1:9000' and flows[0]['end']['how'] == 'fin' and sum(1 for p in packets if 'data' in p['labels'] and p['dir'] == 0) >= 10000000 // 1460 and abs(flows[0]['first_s'] - ${tcpdump_first:-0}) < 2"
+else
+  fail "upload vigil --pcap analyze" "$(head -c 300 "$WORK/upload-vigil.pcap.json.err")"
 fi
 
 # Download 10 MB of random bytes from `nc -N -l` (it shuts down its sending
