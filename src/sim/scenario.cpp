@@ -56,6 +56,23 @@ Spec liveness_base(const Spec& in) {
   return s;
 }
 
+// RFC 2525 §2.12's setting: 1 MB each way; the server reads nothing until
+// `read_again`, except 100 bytes at `trickle` (too few for a window update),
+// and writes its own 1 MB at `write`.
+Spec probe_deadlock_base(const Spec& in, Duration trickle, Duration write, Duration read_again) {
+  Spec s = liveness_base(in);
+  s.client_bytes = 1'000'000;
+  s.client_closes = true;
+  s.server_bytes = 1'000'000;
+  s.server_closes = true;
+  s.server_write_at = write;
+  s.server_read_pause_from = Duration::zero();
+  s.server_read_pause_until = read_again;
+  s.server_trickle_at = trickle;
+  s.server_trickle_bytes = 100;
+  return s;
+}
+
 struct ScenarioDef {
   ScenarioInfo info;
   std::function<void(Spec&)> configure;
@@ -199,16 +216,8 @@ const std::vector<ScenarioDef>& definitions() {
         "RFC 2525 §2.12: the server's window fills, it takes a probe byte, reads 100 bytes "
         "(no window update), then sends 1 MB itself: both streams must complete"},
        [](Spec& s) {
-         s = liveness_base(s);
-         s.client_bytes = 1'000'000;
-         s.client_closes = true;
-         s.server_bytes = 1'000'000;
-         s.server_closes = true;
-         s.server_write_at = Duration::seconds(25);
-         s.server_read_pause_from = Duration::zero();
-         s.server_read_pause_until = Duration::seconds(60);
-         s.server_trickle_at = Duration::seconds(20);
-         s.server_trickle_bytes = 100;
+         s = probe_deadlock_base(s, Duration::seconds(20), Duration::seconds(25),
+                                 Duration::seconds(60));
          s.limit = Duration::seconds(600);
        }},
       {{"window-probe-deadlock-blocked",
@@ -217,16 +226,8 @@ const std::vector<ScenarioDef>& definitions() {
         "byte, writes 1 MB at 20 s; both streams complete after 1200 s, unless --bug "
         "window-probe-deadlock makes it discard every ACK: then it times out first"},
        [](Spec& s) {
-         s = liveness_base(s);
-         s.client_bytes = 1'000'000;
-         s.client_closes = true;
-         s.server_bytes = 1'000'000;
-         s.server_closes = true;
-         s.server_write_at = Duration::seconds(20);
-         s.server_read_pause_from = Duration::zero();
-         s.server_read_pause_until = Duration::seconds(1200);
-         s.server_trickle_at = Duration::seconds(10);
-         s.server_trickle_bytes = 100;
+         s = probe_deadlock_base(s, Duration::seconds(10), Duration::seconds(20),
+                                 Duration::seconds(1200));
          s.limit = Duration::seconds(1800);
        }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},

@@ -372,24 +372,32 @@ TEST(Close, FinWaitsForQueuedData) {
   EXPECT_EQ(h.conn().state(), State::kFinWait2);
 }
 
+tcp::TcpConfig sack_sender_config() {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.sack = true;
+  cfg.initial_window_segments = 10;
+  return cfg;
+}
+
+// Established with SACK permitted both ways, 5 segments of 1000 in flight.
+void start_sack_sender(Harness& h) {
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.sack_permitted = true;
+  h.input(at_ms(0), sa);
+  ASSERT_EQ(h.conn().state(), State::kEstablished);
+  ASSERT_TRUE(h.conn().sack_enabled());
+  h.conn().send(at_ms(0), bytes(5000));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+}
 
 // RFC 6675 §2: with SACK, an ACK whose SACK blocks report new data is a
 // duplicate even when its window differs (Linux grows the window while it
 // holds out-of-order data); RFC 5681 §2 alone would not count it.
 TEST(FastRetransmit, SackReportingNewDataCountsAsDuplicateDespiteWindowChange) {
   for (const bool with_sack : {true, false}) {
-    tcp::TcpConfig cfg = plain_config();
-    cfg.sack = true;
-    cfg.initial_window_segments = 10;
-    Harness h(cfg);
-    h.to_syn_sent(at_ms(0));
-    Seg sa = h.syn_ack();
-    sa.opt.sack_permitted = true;
-    h.input(at_ms(0), sa);
-    ASSERT_EQ(h.conn().state(), State::kEstablished);
-    ASSERT_TRUE(h.conn().sack_enabled());
-    h.conn().send(at_ms(0), bytes(5000));
-    ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+    Harness h(sack_sender_config());
+    start_sack_sender(h);
     std::vector<Seg> out;
     for (int i = 0; i < 3; ++i) {
       Seg a = h.ack(kIss + 1);
@@ -409,16 +417,8 @@ TEST(FastRetransmit, SackReportingNewDataCountsAsDuplicateDespiteWindowChange) {
 // The same SACK block again with another window reports nothing new: not a
 // duplicate (RFC 6675 §2 "new data"), so no fast retransmit.
 TEST(FastRetransmit, RepeatedSackBlockWithNewWindowIsNotDuplicate) {
-  tcp::TcpConfig cfg = plain_config();
-  cfg.sack = true;
-  cfg.initial_window_segments = 10;
-  Harness h(cfg);
-  h.to_syn_sent(at_ms(0));
-  Seg sa = h.syn_ack();
-  sa.opt.sack_permitted = true;
-  h.input(at_ms(0), sa);
-  h.conn().send(at_ms(0), bytes(5000));
-  ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+  Harness h(sack_sender_config());
+  start_sack_sender(h);
   for (int i = 0; i < 3; ++i) {
     Seg a = h.ack(kIss + 1);
     a.window = static_cast<uint16_t>(60000 + 1000 * i);
