@@ -1,5 +1,5 @@
 // CaptureReader over libpcap: pcap and pcapng files, nanosecond timestamps,
-// link-layer headers stripped down to the IPv4 datagram.
+// link-layer headers stripped down to the IPv4 datagram or IPv6 packet.
 #include "analyze/capture_reader.hpp"
 
 #include <pcap/pcap.h>
@@ -29,10 +29,15 @@ constexpr const char* kSupported =
     "NULL (0), LOOP (108)";
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint16_t kEtherTypeVlan = 0x8100;     // 802.1Q
 constexpr uint16_t kEtherTypeQinQ = 0x88a8;     // 802.1ad
 constexpr uint16_t kEtherTypeQinQOld = 0x9100;  // pre-standard QinQ
 constexpr uint32_t kAfInet = 2;                 // the same on every OS
+// AF_INET6 differs: Linux 10 (never in DLT_NULL files, but harmless),
+// FreeBSD/DragonFly 28, Darwin 30, NetBSD/OpenBSD 24 (as libpcap's
+// pcap-null/loop decoding and Wireshark accept).
+bool is_af_inet6(uint32_t af) { return af == 24 || af == 28 || af == 30; }
 
 // The pcap per-record header (16 bytes) and file header (24 bytes), for the
 // byte count when the FILE position is not available.
@@ -58,7 +63,14 @@ bool supported(int dlt) {
          dlt == kDltNull || dlt == kDltLoop;
 }
 
-enum class Link { kIpv4, kOther, kBad };
+enum class Link { kIpv4, kIpv6, kOther, kBad };
+
+// The IP version an EtherType announces.
+Link by_ethertype(uint16_t type) {
+  if (type == kEtherTypeIpv4) return Link::kIpv4;
+  if (type == kEtherTypeIpv6) return Link::kIpv6;
+  return Link::kOther;
+}
 
 struct PcapCloser {
   void operator()(pcap_t* p) const { pcap_close(p); }
@@ -74,8 +86,14 @@ class PcapReader final : public CaptureReader {
       const u_char* data = nullptr;
       int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
       if (rc != 1) {
-        // 0 (timeout) cannot happen offline; -2 is the end of the file, -1 an
-        // error such as a truncated last record. Either way there is no more.
+        // 0 (timeout) cannot happen offline; PCAP_ERROR_BREAK is the end of
+        // the file; PCAP_ERROR a record that cannot be read (cut short, or
+        // an impossible length). libpcap cannot resynchronise after that.
+        if (rc != PCAP_ERROR_BREAK) {
+          error_ = "frame " + std::to_string(stats_.frames + 1) + ": " +
+                   (rc == PCAP_ERROR ? pcap_geterr(pcap_.get())
+                                     : "unexpected result " + std::to_string(rc));
+        }
         done_ = true;
         return false;
       }
@@ -91,22 +109,28 @@ class PcapReader final : public CaptureReader {
           ++stats_.non_ipv4;
           continue;
         case Link::kIpv4:
+          ++stats_.ipv4;
+          break;
+        case Link::kIpv6:
+          ++stats_.ipv6;
           break;
       }
-      ++stats_.ipv4;
       out->frame = stats_.frames;
       // With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds.
       out->time = Instant::from_ns(static_cast<int64_t>(hdr->ts.tv_sec) * 1'000'000'000 +
                                    static_cast<int64_t>(hdr->ts.tv_usec));
       out->ipv4 = trim(ip);
+      out->ip = out->ipv4;
       out->original_length = hdr->len;
       out->truncated = hdr->caplen < hdr->len;
+      if (out->truncated) ++stats_.truncated;
       return true;
     }
     return false;
   }
 
   const ReaderStats& stats() const override { return stats_; }
+  const std::string& error() const override { return error_; }
   int link_type() const override { return dlt_; }
 
   uint64_t bytes_read() const override {
@@ -125,9 +149,9 @@ class PcapReader final : public CaptureReader {
     size_t n = f.size();
     if (is_raw(dlt_)) {
       if (n < 1) return Link::kBad;
-      if ((p[0] >> 4) != 4) return Link::kOther;
+      if ((p[0] >> 4) != 4 && (p[0] >> 4) != 6) return Link::kOther;
       *ip = f;
-      return Link::kIpv4;
+      return (p[0] >> 4) == 4 ? Link::kIpv4 : Link::kIpv6;
     }
     switch (dlt_) {
       case kDltEthernet: {
@@ -141,20 +165,17 @@ class PcapReader final : public CaptureReader {
           if (n < off + 2) return Link::kBad;
           type = be16(p + off);
         }
-        if (type != kEtherTypeIpv4) return Link::kOther;
         *ip = f.subspan(off + 2);
-        return Link::kIpv4;
+        return by_ethertype(type);
       }
       case kDltLinuxSll:
         if (n < 16) return Link::kBad;
-        if (be16(p + 14) != kEtherTypeIpv4) return Link::kOther;
         *ip = f.subspan(16);
-        return Link::kIpv4;
+        return by_ethertype(be16(p + 14));
       case kDltLinuxSll2:
         if (n < 20) return Link::kBad;
-        if (be16(p) != kEtherTypeIpv4) return Link::kOther;
         *ip = f.subspan(20);
-        return Link::kIpv4;
+        return by_ethertype(be16(p));
       case kDltNull: {
         if (n < 4) return Link::kBad;
         // Host order of the machine that wrote the file, which may not be
@@ -163,24 +184,29 @@ class PcapReader final : public CaptureReader {
         uint32_t family;
         std::memcpy(&family, p, 4);
         if ((family & 0xffff0000u) != 0) family = bswap32(family);
-        if (family != kAfInet) return Link::kOther;
         *ip = f.subspan(4);
-        return Link::kIpv4;
+        if (family == kAfInet) return Link::kIpv4;
+        return is_af_inet6(family) ? Link::kIpv6 : Link::kOther;
       }
       case kDltLoop:
         if (n < 4) return Link::kBad;
-        if (be32(p) != kAfInet) return Link::kOther;
         *ip = f.subspan(4);
-        return Link::kIpv4;
+        if (be32(p) == kAfInet) return Link::kIpv4;
+        return is_af_inet6(be32(p)) ? Link::kIpv6 : Link::kOther;
       default:
         return Link::kBad;  // open() refuses other link types
     }
   }
 
   // Drops link-layer padding (Ethernet pads frames to 60 bytes) by the IPv4
-  // total length. A total length below the header minimum (0 from TSO
-  // captures) or above what was captured leaves the bytes as they are.
+  // total length or the IPv6 payload length. A total length below the
+  // header minimum (0 from TSO captures) or above what was captured leaves
+  // the bytes as they are.
   static std::span<const uint8_t> trim(std::span<const uint8_t> ip) {
+    if (ip.size() >= 40 && (ip[0] >> 4) == 6) {
+      const size_t total = 40 + size_t{be16(ip.data() + 4)};
+      return total > 40 && total < ip.size() ? ip.first(total) : ip;
+    }
     if (ip.size() < 4 || (ip[0] >> 4) != 4) return ip;
     size_t total = be16(ip.data() + 2);
     if (total >= 20 && total < ip.size()) return ip.first(total);
@@ -192,6 +218,7 @@ class PcapReader final : public CaptureReader {
   uint64_t file_size_;
   bool done_ = false;
   ReaderStats stats_;
+  std::string error_;
   uint64_t approx_bytes_ = kFileHeader;
 };
 

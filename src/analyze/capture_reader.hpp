@@ -1,4 +1,4 @@
-// Streams IPv4 packets out of a capture file (pcap or pcapng, through
+// Streams IPv4 and IPv6 packets out of a capture file (pcap or pcapng, through
 // libpcap), whatever the link type, with frame numbers as Wireshark counts
 // them. Memory stays bounded: one packet at a time.
 #pragma once
@@ -15,7 +15,8 @@ namespace vigil::analyze {
 struct CapturedPacket {
   uint64_t frame = 0;             // 1-based, every frame in the file counts
   Instant time;                   // capture timestamp (ns since the epoch)
-  std::span<const uint8_t> ipv4;  // the IPv4 datagram (valid until the next call)
+  std::span<const uint8_t> ipv4;  // the IPv4 datagram or IPv6 packet (valid until the next call)
+  std::span<const uint8_t> ip;    // the same (a version-neutral name)
   uint32_t original_length = 0;   // on-the-wire length of the whole frame
   bool truncated = false;         // captured shorter than the frame (snaplen)
 };
@@ -23,8 +24,10 @@ struct CapturedPacket {
 struct ReaderStats {
   uint64_t frames = 0;
   uint64_t ipv4 = 0;
-  uint64_t non_ipv4 = 0;         // ARP, IPv6 ... skipped
+  uint64_t ipv6 = 0;
+  uint64_t non_ipv4 = 0;         // neither IPv4 nor IPv6 (ARP ...): skipped
   uint64_t bad_link_header = 0;  // too short for its link header
+  uint64_t truncated = 0;        // IP packets captured shorter than sent (snaplen)
 };
 
 class CaptureReader {
@@ -33,8 +36,13 @@ class CaptureReader {
   // nullptr with *error set (file missing, not a capture, unsupported link
   // type, naming the supported ones).
   static std::unique_ptr<CaptureReader> open(const std::string& path, std::string* error);
-  // The next IPv4 packet; false at the end of the file.
+  // The next IPv4 or IPv6 packet; false at the end of the file, or when a record
+  // cannot be read (then error() says why).
   virtual bool next(CapturedPacket* out) = 0;
+  // Empty, or why reading stopped early: "frame N: <libpcap's message>",
+  // N being the frame that could not be read (e.g. a record cut short by a
+  // capture killed mid-write, or a record header with an impossible length).
+  virtual const std::string& error() const = 0;
   virtual const ReaderStats& stats() const = 0;
   virtual int link_type() const = 0;  // DLT_* value
   virtual uint64_t bytes_read() const = 0;

@@ -9,9 +9,13 @@
 #include "analyze/flow_analyzer.hpp"
 
 #include <algorithm>
+#include <array>
+#include <deque>
+#include <string>
 #include <utility>
 
 #include "tcp/seq.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/packet.hpp"
 
 namespace vigil::analyze {
@@ -26,6 +30,8 @@ namespace fl = wire::tcp_flags;
 namespace {
 
 enum class Probe : uint8_t { kNone, kKeepalive, kZeroWindow };
+
+using Key = std::array<uint8_t, 19>;
 
 // A range of sequence space skipped by the sender as the capture saw it
 // (data above it arrived first). Bounded: the oldest are forgotten.
@@ -61,9 +67,29 @@ struct DirState {
   bool partial_ack = false;  // the peer sent a partial ACK since the last fast retransmission
   bool fast_done = false;    // a fast retransmission at fast_seq happened since the last new ACK
   uint32_t fast_seq = 0;
+  // Resending after a timeout (RFC 6298 §5.4, go-back-N) until the peer
+  // acknowledges rto_recover, the highest byte sent when it began.
+  bool rto_recovery = false;
+  uint32_t rto_recover = 0;
+  // As the acknowledger: this direction's latest ACK carried SACK blocks
+  // (RFC 2018), i.e. it holds data above its ACK point.
+  bool sacking = false;
+  // As the sender: the time of its last segment of any kind, and of its last
+  // data/FIN transmission and whether that one was new (advanced max_end).
+  bool any_sent = false;
+  Instant last_time;
+  bool tx_valid = false;
+  bool last_tx_new = false;
+  Instant last_tx;
 };
 
+// The smallest retransmission timeout a common stack uses (Linux's
+// TCP_RTO_MIN; RFC 6298 §2.4 asks for 1 s): an RTO cannot fire sooner than
+// one round trip plus this after the last transmission.
+constexpr Duration kMinRto = Duration::millis(200);
+
 struct FlowState {
+  Key key0{};  // dir 0's endpoint
   DirState d[2];
   bool established = false;
   bool ended = false;
@@ -72,28 +98,201 @@ struct FlowState {
   uint64_t last_frame = 0;
 };
 
-uint64_t endpoint_key(wire::Ipv4Addr a, uint16_t p) { return (uint64_t{a.value} << 16) | p; }
+// An endpoint: IP version, address (IPv4 in its RFC 4291 §2.5.5.2 mapped
+// form), port.
+Key key_of(bool v6, const wire::Ipv6Addr& a, uint16_t port) {
+  Key k{};
+  k[0] = v6 ? 6 : 4;
+  for (size_t i = 0; i < 16; ++i) k[1 + i] = a.bytes[i];
+  k[17] = static_cast<uint8_t>(port >> 8);
+  k[18] = static_cast<uint8_t>(port);
+  return k;
+}
+
+wire::Ipv6Addr Ipv4Mapped(wire::Ipv4Addr a) {
+  wire::Ipv6Addr m;
+  m.bytes[10] = m.bytes[11] = 0xff;
+  m.bytes[12] = static_cast<uint8_t>(a.value >> 24);
+  m.bytes[13] = static_cast<uint8_t>(a.value >> 16);
+  m.bytes[14] = static_cast<uint8_t>(a.value >> 8);
+  m.bytes[15] = static_cast<uint8_t>(a.value);
+  return m;
+}
 
 }  // namespace
 
-struct FlowAnalyzer::Impl {
-  std::map<std::pair<uint64_t, uint64_t>, size_t> by_tuple;  // current flow per 4-tuple
-  std::vector<FlowState> state;                              // parallel to flows_
+// RFC 2883 hold-back: a retransmission stays open until the peer's reply
+// can tell whether it was a duplicate (a D-SACK), so that `spurious_retransmission`
+// can still be added. Streaming output stays in frame order, so every packet
+// after an open retransmission is held too; both are bounded.
+constexpr size_t kMaxHeld = 256;                     // packets held at most
+constexpr Duration kMaxHold = Duration::seconds(1);  // capture time an entry stays open
+
+// A retransmission waiting for the peer's verdict.
+struct Pending {
+  size_t flow = 0;
+  int dir = 0;
+  uint32_t lo = 0, hi = 0;  // its payload bytes [lo, hi), absolute
+  Instant time;
+  uint64_t ref = 0;  // index into packets_ (retaining) or position in held (streaming)
 };
 
-FlowAnalyzer::FlowAnalyzer(std::function<void(const PacketLabels&)> on_packet)
+struct Held {
+  Flow flow;  // as it was at the packet
+  PacketLabels pl;
+};
+
+struct FlowAnalyzer::Impl {
+  std::map<std::pair<Key, Key>, size_t> by_tuple;  // current flow per 4-tuple
+  std::vector<FlowState> state;                    // parallel to flows_
+  std::deque<Pending> open;                        // by ref, ascending
+  std::deque<Held> held;                           // streaming only
+  uint64_t held_base = 0;                          // position of held.front() since the start
+};
+
+FlowAnalyzer::FlowAnalyzer(PacketCallback on_packet)
     : on_packet_(std::move(on_packet)), impl_(std::make_shared<Impl>()) {}
 
+FlowAnalyzer::FlowAnalyzer() : retain_(true), impl_(std::make_shared<Impl>()) {}
+
 void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4) {
-  wire::PacketView view;
-  if (wire::parse_packet(ipv4, &view, /*verify_checksums=*/false) != wire::Drop::kNone) {
-    ++malformed_;
+  if (!ipv4.empty() && (ipv4[0] >> 4) == 6) {
+    add_ipv6(frame, time, ipv4);
     return;
   }
-  if (view.kind != wire::PacketView::Kind::kTcp) return;  // ICMP: not a segment
-  const wire::TcpView& t = view.tcp;
-  const wire::Ipv4Addr src = view.ip.src(), dst = view.ip.dst();
-  const uint64_t ks = endpoint_key(src, t.src_port()), kd = endpoint_key(dst, t.dst_port());
+  // Cut by the snaplen (RFC 791 total length above what was captured): with
+  // whole IP and TCP headers the segment is analysed anyway, its payload
+  // zero-filled up to the total length (labels use the payload's length,
+  // never its bytes).
+  std::span<const uint8_t> bytes = ipv4;
+  if (ipv4.size() >= 20 && (ipv4[0] >> 4) == 4) {
+    const size_t ihl = size_t{ipv4[0]} % 16 * 4;
+    const size_t total = size_t{ipv4[2]} << 8 | ipv4[3];
+    if (ihl >= 20 && ipv4.size() >= ihl && total > ipv4.size()) {
+      if (((ipv4[6] << 8 | ipv4[7]) & 0x3fff) != 0) {
+        ++stats_.fragments;
+        return;
+      }
+      if (ipv4[9] != wire::kProtoTcp) {
+        ++stats_.non_tcp;
+        return;
+      }
+      if (ipv4.size() < ihl + 20 || ipv4.size() < ihl + size_t{ipv4[ihl + 12]} / 16 * 4) {
+        ++stats_.cut_headers;
+        return;
+      }
+      scratch_.assign(ipv4.begin(), ipv4.end());
+      scratch_.resize(total, 0);
+      bytes = scratch_;
+      ++stats_.snaplen_cut;
+    }
+  }
+  wire::PacketView view;
+  switch (wire::parse_packet(bytes, &view, /*verify_checksums=*/false)) {
+    case wire::Drop::kNone:
+      break;
+    case wire::Drop::kIpTruncated:
+      ++stats_.cut_headers;
+      return;
+    case wire::Drop::kIpFragment:
+      ++stats_.fragments;  // RFC 791 reassembly is not attempted
+      return;
+    case wire::Drop::kIpNotTcp:
+    case wire::Drop::kIcmpTruncated:
+    case wire::Drop::kIcmpBadChecksum:
+    case wire::Drop::kIcmpUnsupported:
+      ++stats_.non_tcp;
+      return;
+    case wire::Drop::kTcpTruncated:
+    case wire::Drop::kTcpBadDataOffset:
+    case wire::Drop::kTcpBadOptionLength:
+    case wire::Drop::kTcpBadChecksum:
+      ++stats_.malformed_tcp;
+      return;
+    default:
+      ++stats_.malformed_ip;
+      return;
+  }
+  if (view.kind != wire::PacketView::Kind::kTcp) {  // ICMP: not a segment
+    ++stats_.non_tcp;
+    return;
+  }
+  Endpoints e;
+  e.v6 = false;
+  e.src4 = view.ip.src();
+  e.dst4 = view.ip.dst();
+  e.src = Ipv4Mapped(e.src4);
+  e.dst = Ipv4Mapped(e.dst4);
+  segment(frame, time, e, view.tcp);
+}
+
+void FlowAnalyzer::add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip) {
+  // Cut by the snaplen: pad to the Payload Length (RFC 8200 §3) like IPv4
+  // above, then insist that every header (extension headers and TCP's own)
+  // was captured.
+  std::span<const uint8_t> bytes = ip;
+  if (ip.size() >= wire::kIpv6Header) {
+    const size_t total = wire::kIpv6Header + (size_t{ip[4]} << 8 | ip[5]);
+    if (total > ip.size()) {
+      scratch_.assign(ip.begin(), ip.end());
+      scratch_.resize(total, 0);
+      bytes = scratch_;
+    }
+  }
+  wire::Ipv6View v6;
+  switch (wire::Ipv6View::parse(bytes, &v6)) {
+    case wire::Drop::kNone:
+      break;
+    case wire::Drop::kIpTruncated:
+      ++stats_.cut_headers;
+      return;
+    case wire::Drop::kIpFragment:
+      ++stats_.fragments;  // RFC 8200 §4.5 reassembly is not attempted
+      return;
+    default:
+      ++stats_.malformed_ip;
+      return;
+  }
+  // The padding must not stand in for extension headers (zeros read as
+  // hop-by-hop headers).
+  if (bytes.data() != ip.data() && v6.header_length() > ip.size()) {
+    ++stats_.cut_headers;
+    return;
+  }
+  if (v6.next_header() != wire::kProtoTcp) {
+    ++stats_.non_tcp;
+    return;
+  }
+  const std::span<const uint8_t> seg = v6.payload();
+  // Where the captured bytes end inside the (padded) segment.
+  const size_t captured = ip.size() > v6.header_length() ? ip.size() - v6.header_length() : 0;
+  if (bytes.data() != ip.data() &&
+      (captured < 20 || captured < size_t{seg.size() > 12 ? seg[12] : uint8_t{0}} / 16 * 4)) {
+    ++stats_.cut_headers;
+    return;
+  }
+  wire::TcpView tcp;
+  // TCP's checksum covers the IPv6 pseudo-header (RFC 8200 §8.1); captures
+  // often carry offloaded checksums, so it is not verified (nor for IPv4).
+  switch (wire::TcpView::parse(seg, wire::Ipv4Addr{}, wire::Ipv4Addr{}, &tcp, false)) {
+    case wire::Drop::kNone:
+      break;
+    default:
+      ++stats_.malformed_tcp;
+      return;
+  }
+  if (bytes.data() != ip.data()) ++stats_.snaplen_cut;
+  ++stats_.ipv6;
+  Endpoints e;
+  e.v6 = true;
+  e.src = v6.src();
+  e.dst = v6.dst();
+  segment(frame, time, e, tcp);
+}
+
+void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
+                           const wire::TcpView& t) {
+  const Key ks = key_of(e.v6, e.src, t.src_port()), kd = key_of(e.v6, e.dst, t.dst_port());
   const auto key = ks < kd ? std::make_pair(ks, kd) : std::make_pair(kd, ks);
   const bool syn = t.has(fl::kSyn), ackf = t.has(fl::kAck), rst = t.has(fl::kRst),
              fin = t.has(fl::kFin);
@@ -104,8 +303,7 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
   auto it = impl_->by_tuple.find(key);
   bool fresh = it == impl_->by_tuple.end();
   if (!fresh && syn && !ackf) {
-    const Flow& f = flows_[it->second];
-    const int d = (f.addr[0] == src && f.port[0] == t.src_port()) ? 0 : 1;
+    const int d = impl_->state[it->second].key0 == ks ? 0 : 1;
     const DirState& s = impl_->state[it->second].d[d];
     if (impl_->state[it->second].ended || (s.syn_seen && s.syn_seq != t.seq())) fresh = true;
   }
@@ -114,13 +312,20 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
     // dir 0 is the SYN sender: the source of a SYN, the destination of a
     // SYN-ACK, else whoever was seen first.
     const bool reversed = syn && ackf;
-    f.addr[0] = reversed ? dst : src;
+    f.ipv6 = e.v6;
+    if (e.v6) {
+      f.addr6[0] = reversed ? e.dst : e.src;
+      f.addr6[1] = reversed ? e.src : e.dst;
+    } else {
+      f.addr[0] = reversed ? e.dst4 : e.src4;
+      f.addr[1] = reversed ? e.src4 : e.dst4;
+    }
     f.port[0] = reversed ? t.dst_port() : t.src_port();
-    f.addr[1] = reversed ? src : dst;
     f.port[1] = reversed ? t.src_port() : t.dst_port();
     f.first = time;
     flows_.push_back(f);
     impl_->state.emplace_back();
+    impl_->state.back().key0 = reversed ? kd : ks;
     fi = flows_.size() - 1;
     impl_->by_tuple[key] = fi;
   } else {
@@ -128,7 +333,7 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
   }
   Flow& flow = flows_[fi];
   FlowState& fs = impl_->state[fi];
-  const int dir = (flow.addr[0] == src && flow.port[0] == t.src_port()) ? 0 : 1;
+  const int dir = fs.key0 == ks ? 0 : 1;
   DirState& S = fs.d[dir];
   DirState& P = fs.d[1 - dir];
 
@@ -243,6 +448,8 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
     // Sequence analysis of data and FIN (SYNs are handled above).
     if (seglen > 0 && !syn && probe != Probe::kKeepalive) {
       const uint32_t end = seq + seglen;
+      const bool advances = !S.end_valid || seq_gt(end, S.max_end);
+      const bool was_valid = S.end_valid;
       if (!S.end_valid) {
         S.max_end = end;
         S.end_valid = true;
@@ -267,14 +474,28 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
         }
         if (retrans && probe != Probe::kZeroWindow) {
           add_label(Label::kRetransmission);
+          // Spurious: every byte (and the FIN) was already acknowledged by an
+          // ACK the capture saw, so the data had arrived.
+          if (P.ack_valid && seq_le(end, P.last_ack)) add_label(Label::kSpuriousRetransmission);
           // Fast retransmission (RFC 5681 §3.2): the segment at the peer's
           // ACK point after >= 3 duplicate ACKs for it, the first time since
           // that ACK; or, in NewReno recovery (RFC 6582 §3.2 step 5), the
-          // segment at a partial ACK right after it.
+          // segment at a partial ACK right after it; or SACK-driven loss
+          // detection (RFC 6675 §5, RFC 8985 §6): the peer's latest ACK
+          // reports data above the ACK point and the resend follows it
+          // within a round trip (a timeout resend follows a silent peer).
+          // Not while resending after a timeout (go-back-N up to rto_recover).
+          const Duration react =
+              (fs.irtt_known ? fs.irtt + fs.irtt / 2 : Duration::zero()) + Duration::millis(5);
+          if (S.rto_recovery && P.ack_valid && seq_ge(P.last_ack, S.rto_recover))
+            S.rto_recovery = false;
           if (P.ack_valid && seq == P.last_ack) {
-            const bool by_dupacks = P.dup_count >= 3 && !(S.fast_done && S.fast_seq == seq);
+            const bool first = !(S.fast_done && S.fast_seq == seq);
+            const bool by_dupacks = P.dup_count >= 3 && first;
             const bool by_partial = S.in_recovery && S.partial_ack;
-            if (by_dupacks || by_partial) {
+            const bool by_sack =
+                P.sacking && P.any_sent && time - P.last_time <= react && first && !S.rto_recovery;
+            if (by_dupacks || by_partial || by_sack) {
               add_label(Label::kFastRetransmission);
               S.fast_done = true;
               S.fast_seq = seq;
@@ -285,17 +506,45 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
               }
             } else {
               S.in_recovery = false;  // a timeout resend: recovery is over
+              S.rto_recovery = true;  // each timeout moves the recovery point
+              S.rto_recover = S.max_end;
             }
           }
+          // Tail loss probe (RFC 8985 §7.3): the highest-sequenced segment
+          // sent again as the sender's first move after sending new data,
+          // with no sign of loss from the peer (no duplicate ACK, no SACK
+          // block, no recovery), sooner than any RTO could fire (one round
+          // trip plus kMinRto after the last transmission). A resend of the
+          // only outstanding segment waits about as long as the RTO on
+          // Linux (PTO adds the delayed-ACK allowance), so it counts as a
+          // timeout retransmission.
+          const Duration rto_floor = (fs.irtt_known ? fs.irtt : Duration::zero()) + kMinRto;
+          if (!has(L, Label::kFastRetransmission) && S.end_valid && end == S.max_end &&
+              S.tx_valid && S.last_tx_new && time - S.last_tx < rto_floor && P.ack_valid &&
+              P.dup_count == 0 && !P.sacking && !S.in_recovery && !S.rto_recovery)
+            add_label(Label::kTailLossProbe);
         }
       } else if (seq_gt(seq, S.max_end)) {
         // Data above the next expected byte: the bytes in between were not
         // captured (lost before the capture point, or dropped by it).
         add_label(Label::kLostSegment);
-        if (S.holes.size() >= kMaxHoles) S.holes.erase(S.holes.begin());
+        if (S.holes.size() >= kMaxHoles) {
+          S.holes.erase(S.holes.begin());
+          ++stats_.holes_forgotten;
+        }
         S.holes.push_back(Hole{S.max_end, seq, time});
       }
+      // At or above max_end yet below P's ACK: the capture missed these
+      // bytes, but P acknowledged them, so S had sent them before.
+      if (was_valid && !seq_lt(seq, S.max_end) && P.ack_valid && seq_lt(seq, P.last_ack) &&
+          probe != Probe::kZeroWindow) {
+        add_label(Label::kRetransmission);
+        if (seq_le(end, P.last_ack)) add_label(Label::kSpuriousRetransmission);
+      }
       S.max_end = seq_max(S.max_end, end);
+      S.tx_valid = true;
+      S.last_tx = time;
+      S.last_tx_new = advances && probe == Probe::kNone;
     } else if (syn) {
       S.max_end = S.end_valid ? seq_max(S.max_end, seq + seglen) : seq + seglen;
       S.end_valid = true;
@@ -327,8 +576,9 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
             P.partial_ack = true;  // RFC 6582: acknowledges some, not all, of the flight
           }
         }
-        // Acknowledging bytes the capture never saw the peer send.
-        if (P.end_valid && seq_gt(ack, P.max_end)) P.max_end = ack;
+        // An ACK above P's max_end acknowledges bytes the capture never saw
+        // P send. max_end stays at what was seen: P's next segment above it
+        // follows a gap in the capture (lost_segment), acknowledged or not.
       } else if (ack == S.last_ack) {
         // Duplicate ACK (RFC 5681 §2): no data, no SYN/FIN, same ACK, same
         // window, while the peer has data outstanding.
@@ -345,6 +595,7 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
       if (!stale) {
         S.last_win = window;
         S.win_valid = true;
+        S.sacking = t.options().sack_count > 0;
       }
     }
 
@@ -367,13 +618,95 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
       }
     }
   }
+  S.any_sent = true;
+  S.last_time = time;
 
   pl.labels = L;
-  packets_.push_back(pl);
-  if (on_packet_) on_packet_(packets_.back());
+  ++stats_.tcp;
+
+  // This segment's verdict on the open retransmissions of the other side
+  // (it is their receiver's ACK).
+  if (ackf && !rst && !impl_->open.empty()) {
+    // RFC 2883 §4: the first SACK block reports a duplicate when it lies
+    // below the cumulative ACK, or inside the second block.
+    const auto& o = t.options();
+    bool dsack = false;
+    uint32_t dl = 0, dr = 0;
+    if (o.sack_count > 0) {
+      dl = o.sack[0].left;
+      dr = o.sack[0].right;
+      dsack = seq_le(dr, ack) ||
+              (o.sack_count > 1 && seq_ge(dl, o.sack[1].left) && seq_le(dr, o.sack[1].right));
+    }
+    const Duration settle = fs.irtt_known ? fs.irtt : Duration::zero();
+    for (auto op = impl_->open.begin(); op != impl_->open.end();) {
+      if (op->flow != fi || op->dir != 1 - dir) {
+        ++op;
+        continue;
+      }
+      if (dsack && seq_ge(op->lo, dl) && seq_le(op->hi, dr)) {
+        // Every byte of op reached the peer twice: spurious.
+        if (retain_) {
+          packets_[op->ref].labels |= bit(Label::kSpuriousRetransmission);
+        } else {
+          impl_->held[op->ref - impl_->held_base].pl.labels |= bit(Label::kSpuriousRetransmission);
+        }
+        ++stats_.dsack_spurious;
+        op = impl_->open.erase(op);
+      } else if (seq_ge(ack, op->hi) && time - op->time >= settle) {
+        // Acknowledged, by an ACK sent after the retransmission could have
+        // arrived (one round trip: an ACK already in flight when op was sent
+        // may come first, its D-SACK behind op), without a D-SACK for op.
+        op = impl_->open.erase(op);
+      } else {
+        ++op;
+      }
+    }
+  }
+  const bool open =
+      has(L, Label::kRetransmission) && !has(L, Label::kSpuriousRetransmission) && len > 0;
+  if (retain_) {
+    packets_.push_back(pl);
+    if (open) impl_->open.push_back(Pending{fi, dir, seq, seq + len, time, packets_.size() - 1});
+  } else if (on_packet_) {
+    if (open || !impl_->held.empty()) {
+      impl_->held.push_back(Held{flow, pl});
+      if (open) {
+        impl_->open.push_back(
+            Pending{fi, dir, seq, seq + len, time, impl_->held_base + impl_->held.size() - 1});
+      }
+      stats_.max_held = std::max<uint64_t>(stats_.max_held, impl_->held.size());
+    } else {
+      on_packet_(flow, pl);
+    }
+  }
+  // The bounds: an entry open for longer than kMaxHold, or holding more than
+  // kMaxHeld packets, is closed as it is.
+  while (!impl_->open.empty() && (time - impl_->open.front().time > kMaxHold ||
+                                  (retain_ ? impl_->open.size() : impl_->held.size()) > kMaxHeld)) {
+    impl_->open.pop_front();
+    ++stats_.holdback_expired;
+  }
+  release();
+}
+
+std::string Flow::endpoint(int side) const {
+  if (ipv6) return "[" + addr6[side].to_string() + "]:" + std::to_string(port[side]);
+  return addr[side].to_string() + ":" + std::to_string(port[side]);
+}
+
+void FlowAnalyzer::release() {
+  auto& held = impl_->held;
+  while (!held.empty() && (impl_->open.empty() || impl_->open.front().ref > impl_->held_base)) {
+    on_packet_(held.front().flow, held.front().pl);
+    held.pop_front();
+    ++impl_->held_base;
+  }
 }
 
 void FlowAnalyzer::finish() {
+  impl_->open.clear();
+  release();
   for (size_t i = 0; i < flows_.size(); ++i) {
     if (flows_[i].end.how.empty()) flows_[i].end = FlowEnd{"open", impl_->state[i].last_frame};
   }

@@ -15,6 +15,8 @@
 #include "analyze/labels.hpp"
 #include "vigil/time.hpp"
 #include "wire/ipv4.hpp"
+#include "wire/ipv6.hpp"
+#include "wire/tcp_header.hpp"
 
 namespace vigil::analyze {
 
@@ -40,34 +42,88 @@ struct FlowEnd {
 };
 
 struct Flow {
-  wire::Ipv4Addr addr[2];
+  wire::Ipv4Addr addr[2];  // IPv4 flows (0.0.0.0 for IPv6 ones)
+  bool ipv6 = false;
+  wire::Ipv6Addr addr6[2];  // IPv6 flows
   uint16_t port[2] = {0, 0};
   bool saw_syn = false;      // the capture has the handshake
   bool scale_known = false;  // window scale learned from both SYNs
   Instant first, last;
   uint64_t packets = 0;
   FlowEnd end;
+  // "10.0.0.1:80" or "[2001:db8::1]:80" (RFC 5952 §6).
+  std::string endpoint(int side) const;
+};
+
+// What FlowAnalyzer::add skipped or treated specially, by reason.
+struct AnalyzerStats {
+  uint64_t tcp = 0;              // segments labelled
+  uint64_t ipv6 = 0;             // of which over IPv6
+  uint64_t non_tcp = 0;          // ICMP and other protocols
+  uint64_t fragments = 0;        // IP fragments (MF or offset set): not reassembled
+  uint64_t malformed_ip = 0;     // bad version, header length, or length fields
+  uint64_t malformed_tcp = 0;    // bad data offset or options
+  uint64_t cut_headers = 0;      // cut by the snaplen inside the IP or TCP header
+  uint64_t snaplen_cut = 0;      // payload cut by the snaplen: analysed from the headers
+  uint64_t holes_forgotten = 0;  // per-direction gap list full: the oldest gap forgotten
+  // RFC 2883 hold-back (see FlowAnalyzer::add).
+  uint64_t dsack_spurious = 0;    // retransmissions a later D-SACK showed spurious
+  uint64_t holdback_expired = 0;  // open retransmissions closed by the bound, no verdict
+  uint64_t max_held = 0;          // most packets held back at once (streaming)
 };
 
 class FlowAnalyzer {
  public:
-  // `on_packet` (optional) is called once per TCP segment as soon as its
-  // labels are final; packets() also keeps them.
-  explicit FlowAnalyzer(std::function<void(const PacketLabels&)> on_packet = {});
-  // One captured IPv4 datagram (checksums are not verified: captures often
-  // see offloaded ones). Non-TCP and malformed datagrams are counted only.
+  // Called once per TCP segment, in frame order, as soon as its labels are
+  // final, with the flow it belongs to as it was at that segment (valid only
+  // during the call).
+  using PacketCallback = std::function<void(const Flow&, const PacketLabels&)>;
+  // Streaming: every segment goes to `on_packet` and nothing is kept, so
+  // memory grows with flows, not packets.
+  explicit FlowAnalyzer(PacketCallback on_packet);
+  // Retaining: without a callback every segment is kept in packets() (unit
+  // tests and build_stories(const FlowAnalyzer&); memory grows with packets).
+  FlowAnalyzer();
+  // One captured IPv4 datagram or IPv6 packet, told apart by the version
+  // field (IPv6 extension headers are skipped, fragments counted and
+  // dropped). Checksums are not verified: captures often see offloaded
+  // ones. A datagram cut by the snaplen is analysed from its
+  // headers when they are complete (the payload length comes from the IPv4
+  // total length or the IPv6 payload length). Non-TCP and malformed datagrams are counted only.
+  //
+  // A retransmission's `spurious_retransmission` label may come from the
+  // peer's reply: a D-SACK (RFC 2883) naming its bytes. So a retransmission
+  // stays open until the peer acknowledges its bytes at least one handshake
+  // round trip after it (or names it in a D-SACK); in streaming mode it and
+  // every later packet are held until then, so the callback still sees
+  // frame order. Bounded: at most 256 packets held, and an entry is closed
+  // 1 s of capture time after its retransmission. finish() releases all.
   void add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4);
   void finish();
   const std::vector<Flow>& flows() const { return flows_; }
   const std::vector<PacketLabels>& packets() const { return packets_; }
-  uint64_t malformed() const { return malformed_; }
+  const AnalyzerStats& stats() const { return stats_; }
+  // Datagrams dropped as malformed (IP, TCP or cut inside a header).
+  uint64_t malformed() const {
+    return stats_.malformed_ip + stats_.malformed_tcp + stats_.cut_headers;
+  }
 
  private:
   struct Impl;
+  struct Endpoints {
+    bool v6 = false;
+    wire::Ipv6Addr src, dst;  // IPv4 ones mapped
+    wire::Ipv4Addr src4, dst4;
+  };
+  void add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip);
+  void segment(uint64_t frame, Instant time, const Endpoints& e, const wire::TcpView& t);
+  void release();  // streaming: hands on held packets no open retransmission blocks
   std::vector<Flow> flows_;
   std::vector<PacketLabels> packets_;
-  uint64_t malformed_ = 0;
-  std::function<void(const PacketLabels&)> on_packet_;
+  bool retain_ = false;
+  AnalyzerStats stats_;
+  PacketCallback on_packet_;
+  std::vector<uint8_t> scratch_;  // a snaplen-cut datagram padded to its total length
   std::shared_ptr<Impl> impl_;
 };
 

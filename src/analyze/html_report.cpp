@@ -1,18 +1,526 @@
-// HTML/SVG report (see html_report.hpp). Scaffolding: being written.
+// HTML/SVG report (see html_report.hpp). The page is one self-contained
+// file: inline CSS, inline SVG, no script, no external URL. Points are kept
+// per flow up to a bound; past it plain data/ACK segments are thinned by a
+// doubling stride while the labelled ones (retransmissions, probes, SYN/FIN/
+// RST, zero windows ...) stay, so memory is bounded on any capture.
 #include "analyze/html_report.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "analyze/html_plot.hpp"
 
 namespace vigil::analyze {
 
-struct HtmlReport::Impl {};
+namespace {
 
-HtmlReport::HtmlReport(size_t /*max_points_per_flow*/) : impl_(std::make_unique<Impl>()) {}
+using html::escape;
+using html::PlotPoint;
+
+constexpr size_t kMaxListed = 24;  // frames / gaps listed before "... (N in all)"
+
+struct FlowPlot {
+  std::vector<PlotPoint> pts;
+  bool any = false;
+  int64_t first_ns = 0, last_ns = 0;
+  // Thinning, per class (0: plain data/ACK, 1: special): segments seen, the
+  // stride (keep index % stride == 0), whether the class is dropped entirely
+  // (only when special segments alone fill the bound), and how many are kept.
+  // Plain segments are numbered per direction: one count across both would
+  // alias with a power-of-two stride (data, ACK, data, ACK ... kept only the
+  // data).
+  uint64_t seen[2] = {0, 0};
+  uint64_t seen_plain_dir[2] = {0, 0};
+  uint64_t stride[2] = {1, 1};
+  bool drop_all[2] = {false, false};
+  uint64_t kept[2] = {0, 0};
+  // Unwrapping state per sequence space (space d: bytes sent by dir d).
+  bool space_init[2] = {false, false};
+  int64_t space_last[2] = {0, 0};
+  html::SpaceExtent extent[2];
+  uint64_t bytes[2] = {0, 0};  // payload, probes excluded
+  uint64_t sent[2] = {0, 0};   // segments
+
+  int64_t unwrap(int space, uint32_t v) {
+    if (!space_init[space]) {
+      space_init[space] = true;
+      space_last[space] = static_cast<int32_t>(v);
+      return space_last[space];
+    }
+    const int64_t r =
+        space_last[space] + static_cast<int32_t>(v - static_cast<uint32_t>(space_last[space]));
+    space_last[space] = r;
+    return r;
+  }
+
+  bool keeps(int cls, uint64_t index) const { return !drop_all[cls] && index % stride[cls] == 0; }
+
+  // Bring the kept points back under `max`: thin plain points first (double
+  // their stride), and special ones only once no plain point is left.
+  void enforce(size_t max) {
+    while (pts.size() > max) {
+      int cls = 1;
+      if (kept[0] > 0) {
+        cls = 0;
+        // Index 0 of each direction survives any stride: once the stride
+        // passes every index seen, only dropping the class makes room.
+        if (stride[0] <= std::max(seen_plain_dir[0], seen_plain_dir[1])) {
+          stride[0] *= 2;
+        } else {
+          drop_all[0] = true;
+        }
+      } else {
+        stride[1] *= 2;
+      }
+      std::erase_if(pts, [&](const PlotPoint& p) {
+        const int c = p.special ? 1 : 0;
+        return c == cls && !keeps(c, p.index);
+      });
+      kept[0] = kept[1] = 0;
+      for (const auto& p : pts) ++kept[p.special ? 1 : 0];
+    }
+  }
+};
+
+std::string endpoint(const Flow& f, int side) {
+  return f.endpoint(side);  // "[v6]:port" for IPv6 flows
+}
+
+std::string secs(Instant t) { return format_seconds(t); }
+
+// "1, 2, 3, ... (N in all)": `total` counts what the story's caps left out.
+std::string frames_text(const std::vector<uint64_t>& frames, uint64_t total = 0) {
+  total = std::max<uint64_t>(total, frames.size());
+  std::string s;
+  for (size_t i = 0; i < frames.size() && i < kMaxListed; ++i) {
+    s += (i ? ", " : "") + std::to_string(frames[i]);
+  }
+  if (total > std::min(frames.size(), kMaxListed)) {
+    s += ", ... (" + std::to_string(total) + " in all)";
+  }
+  return s;
+}
+
+std::string gaps_text(const std::vector<Duration>& gaps, uint64_t total = 0) {
+  total = std::max<uint64_t>(total, gaps.size());
+  std::string s;
+  for (size_t i = 0; i < gaps.size() && i < kMaxListed; ++i) {
+    s += (i ? ", " : "") + format_duration(gaps[i]);
+  }
+  if (total > std::min(gaps.size(), kMaxListed)) {
+    s += ", ... (" + std::to_string(total) + " in all)";
+  }
+  return s;
+}
+
+// "2nd", "4th", "32nd", "8192nd": thinning strides are powers of two.
+std::string ordinal(uint64_t n) {
+  const uint64_t h = n % 100, t = n % 10;
+  const char* suf = (h >= 11 && h <= 13) ? "th"
+                    : t == 1             ? "st"
+                    : t == 2             ? "nd"
+                    : t == 3             ? "rd"
+                                         : "th";
+  return std::to_string(n) + suf;
+}
+
+const char* side(int dir) { return dir == 0 ? "client" : "server"; }
+
+constexpr const char* kStyle = R"(
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1160px}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:18px;margin:0 0 6px;border-bottom:1px solid #ccc;padding-bottom:4px}
+h3{font-size:15px;margin:14px 0 4px}
+section.flow{margin:28px 0;padding:12px 16px;border:1px solid #ddd;border-radius:6px}
+.meta{color:#555;margin:2px 0}
+.warn{color:#8a4b00}
+.empty{font-size:16px;color:#555}
+table{border-collapse:collapse;margin:4px 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}
+ul{margin:4px 0;padding-left:22px}
+figure{margin:10px 0}
+figcaption{color:#555;font-size:13px}
+.thinned{color:#8a4b00;font-size:13px}
+svg.tsg{display:block;max-width:100%;height:auto;background:#fff}
+.tsg text{font:12px sans-serif;fill:#222}
+.tsg text.heading{font-weight:bold;font-size:14px}
+.tsg text.xt,.tsg text.xl{text-anchor:middle}
+.tsg text.yt{text-anchor:end}
+.tsg text.yl{text-anchor:middle}
+.tsg text.mt{font-size:11px;fill:#333}
+.tsg .plotarea{fill:#fff;stroke:#555}
+.tsg .grid{stroke:#e8e8e8;fill:none}
+.tsg .seg{stroke:#1b1b1b;stroke-width:1;fill:none}
+.tsg .retx{stroke-width:2;fill:none}
+.tsg .rto{stroke:#e31a1c}
+.tsg .frtx{stroke:#ff7f00}
+.tsg .tlp{stroke:#6a3d9a}
+.tsg .spur{stroke:#b15928}
+.tsg .ackline{stroke:#1a9850;stroke-width:1.5;fill:none}
+.tsg .winline{stroke:#d4a800;stroke-width:1.5;fill:none}
+.tsg .sack{stroke:#d62ab8;stroke-width:2.5;fill:none}
+.tsg .zw{stroke:#8c2d04;stroke-width:2;fill:none}
+.tsg .zwp{fill:#1f78b4;stroke:#0b3c61;stroke-width:1}
+.tsg .ka{stroke:#0fa3b1;stroke-width:2;fill:none}
+.tsg .syn{fill:#33a02c;stroke:#145214;stroke-width:1}
+.tsg .fin{fill:#fff;stroke:#000;stroke-width:1.5}
+.tsg .rst{stroke:#7a0000;stroke-width:2.5;fill:none}
+.tsg .lg.rto,.tsg .lg.frtx,.tsg .lg.tlp,.tsg .lg.spur{stroke-width:2;fill:none}
+)";
+
+// A detail view around the first retransmission of the direction: the whole
+// connection on one axis hides single segments, and the first loss is where
+// an engineer looks first (the dup ACKs, the SACK blocks, the resend).
+void render_zoom(std::string& out, const Flow& f, const std::string& id, const FlowPlot* fp,
+                 html::PlotRequest req) {
+  constexpr LabelSet kRetx = bit(Label::kRetransmission) | bit(Label::kFastRetransmission) |
+                             bit(Label::kTailLossProbe) | bit(Label::kSpuriousRetransmission);
+  std::vector<size_t> own;
+  size_t first = SIZE_MAX, first_probe = SIZE_MAX;
+  for (size_t k = 0; k < fp->pts.size(); ++k) {
+    const PlotPoint& p = fp->pts[k];
+    if (p.dir != req.space) continue;
+    if (first == SIZE_MAX && (p.labels & kRetx) && p.len > 0) first = own.size();
+    if (first_probe == SIZE_MAX && has(p.labels, Label::kZeroWindowProbe)) {
+      first_probe = own.size();
+    }
+    own.push_back(k);
+  }
+  // Without a resend, the window closing and the first zero-window probes.
+  const bool probe = first == SIZE_MAX;
+  if (probe) first = first_probe;
+  if (first == SIZE_MAX || own.size() < 40) return;
+  // 40 of the direction's segments before and 80 after: about a window's
+  // worth on each side in a bulk transfer; 4 probes after a closed window.
+  const size_t a = first >= 40 ? first - 40 : 0;
+  const size_t b = std::min(own.size() - 1, first + (probe ? 4 : 80));
+  const PlotPoint& rx = fp->pts[own[first]];
+  const char* what = probe ? "first zero-window probe" : "first retransmission";
+  req.zoom = true;
+  req.zoom_lo_ns = fp->pts[own[a]].t_ns;
+  req.zoom_hi_ns = std::max(fp->pts[own[b]].t_ns, req.zoom_lo_ns + 1'000'000);
+  req.id += "z";
+  req.heading = "Flow " + id + ", " + std::string(side(req.space)) + " \xe2\x86\x92 " +
+                side(1 - req.space) + ": detail around the " + what + " (frame " +
+                std::to_string(rx.frame) + ")";
+  out += "<figure id=\"plot-" + req.id + "\">\n";
+  html::render_plot(out, req);
+  out += "<figcaption>Detail: " + secs(Instant::from_ns(req.zoom_lo_ns - req.t0_ns)) +
+         "\xe2\x80\x93" + secs(Instant::from_ns(req.zoom_hi_ns - req.t0_ns)) +
+         " s of the flow, the " + std::to_string(b - a + 1) + " segments from the " +
+         side(req.space) + " around frame " + std::to_string(rx.frame) + " (" +
+         escape(endpoint(f, req.space)) + ").</figcaption>\n</figure>\n";
+}
+
+// The time-sequence graph(s) of one flow and the thinning note.
+void render_plots(std::string& out, const Flow& f, const std::string& id, const FlowPlot* fp,
+                  size_t max_points) {
+  out += "<h3>Time-sequence graph</h3>\n";
+  if (fp == nullptr || !fp->any) {
+    out += "<p class=\"meta\">No segments recorded for this flow.</p>\n";
+    return;
+  }
+  // Every direction that carries data, most bytes first; with no data at
+  // all, the busier direction, so its control segments and probes show.
+  std::vector<int> dirs;
+  for (int d = 0; d < 2; ++d) {
+    if (fp->bytes[d] > 0) dirs.push_back(d);
+  }
+  if (dirs.size() == 2 && fp->bytes[1] > fp->bytes[0]) std::swap(dirs[0], dirs[1]);
+  const bool no_data = dirs.empty();
+  if (no_data) dirs.push_back(fp->sent[1] > fp->sent[0] ? 1 : 0);
+  for (int d : dirs) {
+    html::PlotRequest req;
+    req.points = &fp->pts;
+    req.space = d;
+    req.t0_ns = fp->first_ns;
+    req.t1_ns = fp->last_ns;
+    req.extent = fp->extent[d];
+    req.scale_known = f.scale_known;
+    req.id = "f" + id + "d" + std::to_string(d);
+    req.heading = "Flow " + id + ", " + std::string(side(d)) + " \xe2\x86\x92 " + side(1 - d) +
+                  ": " +
+                  (no_data ? "no payload either way (control segments and probes)"
+                           : std::to_string(fp->bytes[d]) + " payload bytes sent");
+    out += "<figure id=\"plot-" + req.id + "\">\n";
+    const html::PlotStats ps = html::render_plot(out, req);
+    out += "<figcaption>Bytes sent by the " + std::string(side(d)) + " (" + escape(endpoint(f, d)) +
+           ") against time; ACK and window lines from the " + side(1 - d) + ". " +
+           std::to_string(ps.marks) + " marks, " + std::to_string(ps.retransmissions) +
+           " retransmissions." +
+           (f.scale_known ? "" : " Window line unscaled (window scale unknown).") +
+           "</figcaption>\n</figure>\n";
+    render_zoom(out, f, id, fp, req);
+  }
+  const uint64_t total = fp->seen[0] + fp->seen[1];
+  if (fp->pts.size() < total) {
+    std::string s = "Plot thinned to stay within " + std::to_string(max_points) +
+                    " points per flow: " + std::to_string(fp->pts.size()) + " of " +
+                    std::to_string(total) + " segments drawn. Plain data/ACK segments: ";
+    if (fp->drop_all[0]) {
+      s += "none of " + std::to_string(fp->seen[0]) + " kept";
+    } else {
+      s += "every " + ordinal(fp->stride[0]) + " of " + std::to_string(fp->seen[0]) + " kept (" +
+           std::to_string(fp->kept[0]) + ")";
+    }
+    s += "; labelled segments (retransmissions, probes, keepalives, SYN/FIN/RST, zero "
+         "window): ";
+    if (fp->stride[1] == 1) {
+      s += "all " + std::to_string(fp->seen[1]) + " kept.";
+    } else {
+      s += "every " + ordinal(fp->stride[1]) + " of " + std::to_string(fp->seen[1]) + " kept (" +
+           std::to_string(fp->kept[1]) + ").";
+    }
+    out += "<p class=\"thinned\" data-drawn=\"" + std::to_string(fp->pts.size()) +
+           "\" data-total=\"" + std::to_string(total) + "\">" + s + "</p>\n";
+  }
+}
+
+// Long lists fold into <details> (open/close works without script).
+constexpr size_t kFoldAfter = 6;
+
+void render_story(std::string& out, const Story& st) {
+  out += "<h3>Story</h3>\n<ul class=\"story\">\n";
+  out += "<li>Ending: " + escape(st.ending) + "</li>\n";
+  if (st.established_frame) {
+    out += "<li>Established at frame " + std::to_string(*st.established_frame) + " (" +
+           secs(st.established_time) + " s).</li>\n";
+  }
+  for (const auto& k : st.keepalive) {
+    out += "<li>Keepalive from the " + std::string(side(k.dir)) + ": idle " +
+           format_duration(k.idle) + " before the first probe, " +
+           (k.interval == Duration::zero() ? std::string("interval not seen (every probe answered)")
+                                           : "interval " + format_duration(k.interval)) +
+           ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
+           (k.answered ? ", answered" : ", unanswered") + " (frames " +
+           frames_text(k.frames, k.probes) + ").</li>\n";
+  }
+  for (const auto& p : st.persist) {
+    out += "<li>Zero-window probing by the " + std::string(side(p.dir)) + " from " + secs(p.start) +
+           " s to " + secs(p.end) + " s, " + std::to_string(p.probes) + " probes: gaps " +
+           gaps_text(p.gaps, p.probes) + " (frames " + frames_text(p.frames, p.probes) +
+           ").</li>\n";
+  }
+  if (st.initial_rto_estimate != Duration::zero() || st.min_rto_estimate != Duration::zero() ||
+      st.max_rto_estimate != Duration::zero()) {
+    std::string s;
+    auto item = [&s](const char* name, Duration d) {
+      if (d == Duration::zero()) return;
+      s += std::string(s.empty() ? "" : ", ") + name + " " + format_duration(d);
+    };
+    item("initial", st.initial_rto_estimate);
+    item("minimum", st.min_rto_estimate);
+    item("maximum", st.max_rto_estimate);
+    out += "<li>Inferred RTO (from the timeout retransmissions): " + s + ".</li>\n";
+  }
+  if (!st.rto.empty()) {
+    std::string items;
+    uint64_t resends = 0;
+    for (const auto& b : st.rto) {
+      const uint64_t n = std::max<uint64_t>(b.retransmissions, b.frames.size());
+      resends += n;
+      items += "<li>" + std::string(b.syn ? "SYN" : "Seq " + std::to_string(b.rel_seq)) +
+               " from the " + side(b.dir) + ": " + std::to_string(n) + " timeout retransmission" +
+               (n == 1 ? "" : "s") + ", gaps " + gaps_text(b.gaps, n) + " (frames " +
+               frames_text(b.frames, n) + ").</li>\n";
+    }
+    const std::string head =
+        "RTO back-off (RFC 6298 \xc2\xa7"
+        "5.5): " +
+        std::to_string(st.rto.size()) + " segment" + (st.rto.size() == 1 ? "" : "s") +
+        " resent on timeout, " + std::to_string(resends) + " retransmission" +
+        (resends == 1 ? "" : "s") + " in all";
+    if (st.rto.size() <= kFoldAfter) {
+      out += "<li>" + head + ":<ul>\n" + items + "</ul></li>\n";
+    } else {
+      out += "<li><details><summary>" + head + " (list)</summary><ul>\n" + items +
+             "</ul></details></li>\n";
+    }
+  }
+  if (st.series_omitted > 0) {
+    out += "<li>" + std::to_string(st.series_omitted) +
+           " more keepalive/persist/RTO series not kept (story limits).</li>\n";
+  }
+  if (!st.idle_periods.empty()) {
+    std::string s;
+    for (size_t k = 0; k < st.idle_periods.size(); ++k) {
+      const auto& [a, b] = st.idle_periods[k];
+      s += "<li>" + secs(a) + "\xe2\x80\x93" + secs(b) + " s (" + format_duration(b - a) +
+           ")</li>\n";
+    }
+    const uint64_t total = st.idle_periods.size() + st.idle_periods_omitted;
+    const std::string head =
+        "Idle (no packet either way for 1 s or more): " + std::to_string(total) + " period" +
+        (total == 1 ? "" : "s") +
+        (st.idle_periods_omitted
+             ? " (the first " + std::to_string(st.idle_periods.size()) + " listed)"
+             : "");
+    if (st.idle_periods.size() <= kFoldAfter) {
+      out += "<li>" + head + ":<ul>\n" + s + "</ul></li>\n";
+    } else {
+      out += "<li><details><summary>" + head + "</summary><ul>\n" + s + "</ul></details></li>\n";
+    }
+  }
+  out += "</ul>\n";
+}
+
+void render_findings(std::string& out, const Story& st) {
+  out += "<h3>Findings</h3>\n";
+  if (st.findings.empty()) {
+    out += "<p class=\"meta\">No RFC 2525 problem found.</p>\n";
+    return;
+  }
+  out +=
+      "<table class=\"findings\">\n<tr><th>section</th><th>problem</th>"
+      "<th>confidence</th><th>detail</th><th>evidence frames</th></tr>\n";
+  for (const auto& fd : st.findings) {
+    char conf[16];
+    std::snprintf(conf, sizeof conf, "%.0f%%", fd.confidence * 100);
+    out += "<tr><td>" + escape(fd.rfc_section) + "</td><td>" + escape(fd.problem) + "</td><td>" +
+           conf + "</td><td>" + escape(fd.detail) + "</td><td>" + frames_text(fd.frames) +
+           "</td></tr>\n";
+  }
+  out += "</table>\n";
+  if (st.findings_omitted > 0) {
+    out += "<p class=\"meta\">" + std::to_string(st.findings_omitted) +
+           " more findings not kept (story limits).</p>\n";
+  }
+}
+
+}  // namespace
+
+struct HtmlReport::Impl {
+  size_t max_points = 0;
+  std::vector<FlowPlot> flows;
+};
+
+HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl>()) {
+  impl_->max_points = std::max<size_t>(max_points_per_flow, 1);
+}
 HtmlReport::~HtmlReport() = default;
 
-void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& /*p*/) {}
+void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
+  if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
+  FlowPlot& f = impl_->flows[p.flow];
+  const int dir = p.dir == 0 ? 0 : 1;
+  const int64_t t = p.time.ns();
+  if (!f.any) {
+    f.any = true;
+    f.first_ns = f.last_ns = t;
+  }
+  f.first_ns = std::min(f.first_ns, t);
+  f.last_ns = std::max(f.last_ns, t);
+  ++f.sent[dir];
+  const bool probe = has(p.labels, Label::kKeepalive) || has(p.labels, Label::kZeroWindowProbe);
+  if (!probe) f.bytes[dir] += p.len;
 
-std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& /*flows*/,
-                               const std::vector<Story>& /*stories*/) const {
-  return "<!DOCTYPE html><title>" + title + "</title><p>report not implemented yet</p>\n";
+  PlotPoint q;
+  q.frame = p.frame;
+  q.t_ns = t;
+  q.dir = static_cast<uint8_t>(dir);
+  q.labels = p.labels;
+  q.len = p.len;
+  q.window = p.window;
+  q.seq = f.unwrap(dir, p.rel_seq);
+  // A bare SYN carries no ACK; neither does a RST without the ACK bit, which
+  // the labels do not record: take a RST's zero ACK as absent.
+  q.has_ack = !has(p.labels, Label::kSyn) && !(has(p.labels, Label::kRst) && p.rel_ack == 0);
+  if (q.has_ack) q.ack = f.unwrap(1 - dir, p.rel_ack);
+  q.sack_count = std::min<uint8_t>(p.sack_count, 4);
+  for (uint8_t i = 0; i < q.sack_count; ++i) {
+    q.rel_sack[i][0] = p.rel_sack[i][0];
+    q.rel_sack[i][1] = p.rel_sack[i][1];
+  }
+
+  // Extents over everything, thinned or not, so the axes never shrink.
+  html::SpaceExtent& own = f.extent[dir];
+  own.take(q.seq, &own.data_hi);
+  own.take(q.seq + p.len + (has(p.labels, Label::kFin) ? 1 : 0), &own.data_hi);
+  if (q.has_ack) {
+    html::SpaceExtent& peer = f.extent[1 - dir];
+    peer.take(q.ack, &peer.ack_hi);
+    peer.take(q.ack + p.window, &peer.win_hi);
+    for (uint8_t i = 0; i < q.sack_count; ++i) {
+      peer.take(q.ack + static_cast<int32_t>(q.rel_sack[i][1] - static_cast<uint32_t>(q.ack)),
+                &peer.ack_hi);
+    }
+  }
+
+  q.special = (p.labels & html::special_labels()) != 0;
+  const int cls = q.special ? 1 : 0;
+  ++f.seen[cls];
+  q.index = q.special ? f.seen[1] - 1 : f.seen_plain_dir[dir]++;
+  if (!f.keeps(cls, q.index)) return;
+  f.pts.push_back(q);
+  ++f.kept[cls];
+  f.enforce(impl_->max_points);
+}
+
+std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
+                               const std::vector<Story>& stories) const {
+  std::string out;
+  out.reserve(1 << 16);
+  const std::string t = escape(title);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<meta name=\"generator\" content=\"vigil analyze --html\">\n";
+  out += "<title>vigil analyze: " + t + "</title>\n<style>" + std::string(kStyle) +
+         "</style>\n</head>\n<body>\n";
+  out += "<h1>vigil analyze: " + t + "</h1>\n";
+  if (flows.empty()) {
+    out += "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n";
+    out += "</body>\n</html>\n";
+    return out;
+  }
+  out += "<p class=\"meta\">" + std::to_string(flows.size()) + " TCP connection" +
+         (flows.size() == 1 ? "" : "s") +
+         ". Hover over a mark in a graph for its frame number, time and labels.</p>\n";
+  out +=
+      "<table class=\"toc\">\n<tr><th>flow</th><th>client</th><th>server</th><th>packets</th>"
+      "<th>ending</th></tr>\n";
+  for (size_t i = 0; i < flows.size(); ++i) {
+    const Flow& f = flows[i];
+    out += "<tr><td><a href=\"#flow-" + std::to_string(i) + "\">" + std::to_string(i) +
+           "</a></td><td>" + escape(endpoint(f, 0)) + "</td><td>" + escape(endpoint(f, 1)) +
+           "</td><td>" + std::to_string(f.packets) + "</td><td>" +
+           escape(i < stories.size() ? stories[i].ending : f.end.how) + "</td></tr>\n";
+  }
+  out += "</table>\n";
+
+  for (size_t i = 0; i < flows.size(); ++i) {
+    const Flow& f = flows[i];
+    const std::string id = std::to_string(i);
+    out += "<section class=\"flow\" id=\"flow-" + id + "\">\n";
+    out += "<h2>Flow " + id + ": " + escape(endpoint(f, 0)) + " \xe2\x86\x92 " +
+           escape(endpoint(f, 1)) + "</h2>\n";
+    out += "<p class=\"meta\">client " + escape(endpoint(f, 0)) + " (" +
+           (f.saw_syn ? "sent the SYN" : "sent first") + "), server " + escape(endpoint(f, 1)) +
+           "; " + std::to_string(f.packets) + " packets; first " + secs(f.first) + " s, last " +
+           secs(f.last) + " s (" + format_duration(f.last - f.first) +
+           "); ended: " + escape(f.end.how) +
+           (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "</p>\n";
+    if (!f.saw_syn) {
+      out +=
+          "<p class=\"meta warn\">Handshake not captured: the capture starts "
+          "mid-connection; sequence numbers are relative to the first ones seen.</p>\n";
+    }
+    if (!f.scale_known) {
+      out += "<p class=\"meta warn\">Window scale unknown: windows are shown unscaled.</p>\n";
+    }
+
+    const FlowPlot* fp = i < impl_->flows.size() ? &impl_->flows[i] : nullptr;
+    render_plots(out, f, id, fp, impl_->max_points);
+    if (i < stories.size()) {
+      render_story(out, stories[i]);
+      render_findings(out, stories[i]);
+    }
+    out += "</section>\n";
+  }
+  out += "</body>\n</html>\n";
+  return out;
 }
 
 }  // namespace vigil::analyze

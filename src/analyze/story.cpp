@@ -1,9 +1,9 @@
-// Per-connection stories and RFC 2525 detectors (see story.hpp).
+// Per-connection stories and RFC 2525 detectors (see story.hpp), built one
+// packet at a time from per-flow state.
 #include "analyze/story.hpp"
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
 namespace vigil::analyze {
 
@@ -35,356 +35,538 @@ Duration median(std::vector<Duration> v) {
 
 const char* side(int dir) { return dir == 0 ? "client" : "server"; }
 
-struct Ka {
-  Story::Keepalive k;
-  std::vector<Instant> times;
-  Instant last_heard;
-  uint64_t last_heard_frame = 0;
+template <typename T>
+void push_capped(std::vector<T>* v, const T& x, size_t cap) {
+  if (v->size() < cap) v->push_back(x);
+}
+
+// First transmissions of one side's data not yet acknowledged, by relative
+// sequence number: where a retransmission timer started (RFC 6298 §5.3).
+// A sorted vector with a moving head (ACKs remove from the front); capped,
+// the lowest forgotten first.
+class SendLog {
+ public:
+  struct Entry {
+    uint32_t seq;
+    Instant time;
+    uint64_t frame;
+  };
+  void add(uint32_t seq, Instant time, uint64_t frame) {
+    if (live() == 0 || seq > buf_.back().seq) {
+      buf_.push_back({seq, time, frame});
+    } else {
+      auto it = lower(seq);
+      if (it != buf_.end() && it->seq == seq) return;  // the first send is what counts
+      buf_.insert(it, {seq, time, frame});
+    }
+    if (live() > kStoryMaxSendLog) pop();
+  }
+  // Forgets everything below `seq`.
+  void ack(uint32_t seq) {
+    while (live() > 0 && buf_[head_].seq < seq) pop();
+  }
+  const Entry* find(uint32_t seq) const {
+    auto it = std::lower_bound(buf_.begin() + static_cast<std::ptrdiff_t>(head_), buf_.end(), seq,
+                               [](const Entry& e, uint32_t s) { return e.seq < s; });
+    return it != buf_.end() && it->seq == seq ? &*it : nullptr;
+  }
+  size_t live() const { return buf_.size() - head_; }
+
+ private:
+  std::vector<Entry>::iterator lower(uint32_t seq) {
+    return std::lower_bound(buf_.begin() + static_cast<std::ptrdiff_t>(head_), buf_.end(), seq,
+                            [](const Entry& e, uint32_t s) { return e.seq < s; });
+  }
+  void pop() {
+    ++head_;
+    // Compact once the dead prefix outweighs the live part: amortised O(1).
+    if (head_ * 2 >= buf_.size()) {
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  std::vector<Entry> buf_;
+  size_t head_ = 0;
 };
+
+// One side's keepalive probing between two other packets. RFC 1122
+// §4.2.3.6: after an answered probe the sender waits the idle time again;
+// after an unanswered one, the (shorter) interval. So a gap that follows an
+// answered probe measures the idle, one that follows an unanswered probe the
+// interval. The probes since the last answer are held apart (`tail`): if no
+// answer comes, they are a series of their own (the peer died after
+// answering), else they join the answered run.
+struct Ka {
+  Story::Keepalive run;         // probes up to the last answered one (run.probes 0: none yet)
+  std::vector<Duration> idles;  // samples for run.idle, capped
+  std::vector<Duration> intervals;
+  Story::Keepalive tail;  // unanswered probes since the last answer
+  std::vector<Duration> tail_intervals;
+  Instant tail_last;  // the tail's last probe
+};
+
+void merge_tail(Ka* ka) {
+  Story::Keepalive& r = ka->run;
+  const Story::Keepalive& t = ka->tail;
+  if (r.probes == 0) r.dir = t.dir;
+  r.probes += t.probes;
+  for (uint64_t f : t.frames) push_capped(&r.frames, f, kStoryMaxFrames);
+  r.last_frame = t.last_frame;
+  r.answered = true;
+  push_capped(&ka->idles, t.idle, kStoryMaxFrames);
+  for (Duration g : ka->tail_intervals) push_capped(&ka->intervals, g, kStoryMaxFrames);
+  ka->tail = Story::Keepalive{};
+  ka->tail_intervals.clear();
+}
 
 struct Rto {
   Story::Backoff b;
   Instant last;  // last retransmission
-  Instant base;  // when the timer started
-  uint64_t original_frame = 0;
+  Duration prev_gap;
+  Duration min_gap, max_gap;
+  int pairs = 0, flat = 0;  // RFC 2525 §2.10 evidence over all gaps
 };
 
-void finish_keepalive(Ka* ka, Story* s) {
-  std::vector<Duration> gaps;
-  for (size_t i = 1; i < ka->times.size(); ++i) gaps.push_back(ka->times[i] - ka->times[i - 1]);
-  ka->k.interval = median(gaps);
-  ka->k.probes = static_cast<uint32_t>(ka->times.size());
-  s->keepalive.push_back(ka->k);
-  // RFC 2525 §2.11 (RFC 1122 §4.2.3.6): idle before probing under 2 h.
-  if (ka->k.idle < kKeepaliveDefault) {
-    const bool dup = std::any_of(s->findings.begin(), s->findings.end(), [&](const Finding& f) {
-      return f.rfc_section == "RFC 2525 §2.11";
-    });
-    if (!dup) {
-      Finding f;
-      f.problem = "insufficient interval between keepalives";
-      f.rfc_section = "RFC 2525 §2.11";
-      if (ka->last_heard_frame != 0) f.frames.push_back(ka->last_heard_frame);
-      f.frames.push_back(ka->k.frames.front());
-      if (ka->k.frames.size() > 1) f.frames.push_back(ka->k.frames[1]);
-      f.confidence = 0.5;  // applications may legitimately ask for less
-      f.detail = std::string("the ") + side(ka->k.dir) + " sent its first keepalive after " +
-                 secs1(ka->k.idle) + " idle; RFC 1122 §4.2.3.6 defaults to at least 7200 s";
-      s->findings.push_back(std::move(f));
-    }
+void add_gap(Rto* r, Duration gap, uint64_t frame, Instant now) {
+  // RFC 6298 §5.5: each timeout should double the RTO. Judge pairs of
+  // successive gaps while below the cap; "not growing" is less than 1.5 x
+  // the previous gap.
+  if (r->b.retransmissions > 0 && r->prev_gap < kRtoCap) {
+    ++r->pairs;
+    if (gap.ns() * 2 < r->prev_gap.ns() * 3) ++r->flat;
   }
+  if (r->b.retransmissions == 0 || gap < r->min_gap) r->min_gap = gap;
+  if (r->b.retransmissions == 0 || gap > r->max_gap) r->max_gap = gap;
+  r->prev_gap = gap;
+  ++r->b.retransmissions;
+  r->b.total += gap;
+  push_capped(&r->b.gaps, gap, kStoryMaxFrames);
+  push_capped(&r->b.frames, frame, kStoryMaxFrames);
+  r->b.last_frame = frame;
+  r->last = now;
 }
 
-void finish_rto(Rto* r, Story* s) {
-  if (r->b.gaps.empty()) return;
-  s->rto.push_back(r->b);
-  const auto& g = r->b.gaps;
-  // RFC 2525 §2.10 / RFC 6298 §5.5: each timeout should double the RTO.
-  // Judge pairs of successive gaps while below the cap; "not growing" is
-  // less than 1.5 x the previous gap.
-  if (r->b.syn || g.size() < 3) return;
-  int pairs = 0, flat = 0;
-  for (size_t i = 1; i < g.size(); ++i) {
-    if (g[i - 1] >= kRtoCap) continue;
-    ++pairs;
-    if (g[i].ns() * 2 < g[i - 1].ns() * 3) ++flat;
-  }
-  if (flat >= 2 && flat * 2 >= pairs) {
-    Finding f;
-    f.problem = "failure to back off";
-    f.rfc_section = "RFC 2525 §2.10";
-    f.frames = r->b.frames;
-    f.confidence = flat == pairs ? 0.9 : 0.6;
-    f.detail = std::to_string(g.size()) + " timeout retransmissions of seq " +
-               std::to_string(r->b.rel_seq) + " by the " + side(r->b.dir) + ", " +
-               std::to_string(flat) + " of " + std::to_string(pairs) +
-               " gaps not growing (median gap " + secs1(median(g)) + ")";
-    s->findings.push_back(std::move(f));
-  }
-}
+}  // namespace
 
-Story build_one(size_t flow_index, const Flow& flow, const std::vector<const PacketLabels*>& pk) {
+// Everything one flow's story needs between packets.
+struct FlowStory {
   Story s;
-  s.flow = flow_index;
-
-  // Handshake and idle periods.
+  bool any = false;
+  Instant prev_time;
   bool synack = false;
-  for (size_t i = 0; i < pk.size(); ++i) {
-    const auto& p = *pk[i];
-    if (has(p.labels, Label::kSynAck)) synack = true;
-    if (synack && !s.established_frame && p.dir == 0 && !has(p.labels, Label::kSyn) &&
-        !has(p.labels, Label::kRst)) {
-      s.established_frame = p.frame;
-      s.established_time = p.time;
-    }
-    if (i > 0 && p.time - pk[i - 1]->time >= kIdleGap) {
-      s.idle_periods.emplace_back(pk[i - 1]->time, p.time);
-    }
-  }
-
-  // Keepalive, persist and retransmission series, one pass.
   std::optional<Ka> ka[2];
   std::optional<Story::Persist> zw[2];
   std::optional<Rto> rto[2];
-  Instant last_from[2] = {flow.first, flow.first};
+  Instant last_from[2];
   uint64_t last_from_frame[2] = {0, 0};
   uint32_t high_ack[2] = {0, 0};  // highest ACK heard for direction d's data
-  Instant ack_time[2] = {flow.first, flow.first};
-  std::map<uint32_t, std::pair<Instant, uint64_t>> first_send[2];
+  Instant ack_time[2];
   bool acked_any[2] = {false, false};
+  SendLog first_send[2];
+  uint64_t first_syn_frame[2] = {0, 0};
+  uint64_t last_frame = 0;
+  bool ka_interval_reported = false;       // §2.11 once per flow
+  std::optional<Finding> low_initial_rto;  // §2.7, first one
+  bool rto_estimated = false;
+  // The series each side finished last, and the evidence for the ending.
+  std::optional<Story::Keepalive> last_ka[2];
+  std::optional<Story::Backoff> last_rto[2];
+  bool rst_seen = false;
+  int rst_dir = 0;
+  uint64_t rst_frame = 0;
+  LabelSet rst_labels = 0;
+  uint64_t rst_prev = 0;  // the RST sender's packet before it (0: none)
+  std::optional<Story::Keepalive> rst_ka;
+  std::optional<Story::Backoff> rst_rto;
+  uint64_t fin_frames[2] = {0, 0};  // first FIN of each side, in capture order
+  int fin_count = 0;
+  bool fin_seen[2] = {false, false};
 
-  for (const auto* pp : pk) {
-    const auto& p = *pp;
-    const int d = p.dir, o = 1 - p.dir;
-    const bool is_ka = has(p.labels, Label::kKeepalive);
-    const bool is_ka_ack = has(p.labels, Label::kKeepaliveAck);
-
-    // Keepalive series (RFC 1122 §4.2.3.6).
-    if (is_ka) {
-      if (!ka[d]) {
-        ka[d].emplace();
-        ka[d]->k.dir = d;
-        ka[d]->k.idle = p.time - last_from[o];
-        ka[d]->last_heard_frame = last_from_frame[o];
-      }
-      ka[d]->times.push_back(p.time);
-      ka[d]->k.frames.push_back(p.frame);
-    } else if (is_ka_ack) {
-      if (ka[o]) ka[o]->k.answered = true;
+  void add_finding(Finding f) {
+    if (s.findings.size() < kStoryMaxFindings) {
+      s.findings.push_back(std::move(f));
     } else {
-      for (int side_i : {d, o}) {
-        if (ka[side_i]) {
-          finish_keepalive(&*ka[side_i], &s);
-          ka[side_i].reset();
-        }
-      }
+      ++s.findings_omitted;
     }
-
-    // Zero-window probe series (RFC 9293 §3.8.6.1).
-    if (has(p.labels, Label::kZeroWindowProbe)) {
-      if (!zw[d]) {
-        zw[d].emplace();
-        zw[d]->dir = d;
-        zw[d]->start = p.time;
-      } else {
-        zw[d]->gaps.push_back(p.time - zw[d]->end);
-      }
-      zw[d]->end = p.time;
-      zw[d]->frames.push_back(p.frame);
-    } else if (p.len > 0 && zw[d]) {
-      s.persist.push_back(*zw[d]);
-      zw[d].reset();
-    }
-
-    // ACK progress for the other direction's data restarts its timer
-    // (RFC 6298 §5.3) and ends its retransmission series.
-    if (!has(p.labels, Label::kSyn) && !has(p.labels, Label::kRst) &&
-        (!acked_any[o] || static_cast<int32_t>(p.rel_ack - high_ack[o]) > 0)) {
-      acked_any[o] = true;
-      high_ack[o] = p.rel_ack;
-      ack_time[o] = p.time;
-      auto& m = first_send[o];
-      m.erase(m.begin(), m.lower_bound(p.rel_ack));
-      if (rto[o] && static_cast<int32_t>(p.rel_ack - rto[o]->b.rel_seq) > 0) {
-        finish_rto(&*rto[o], &s);
-        rto[o].reset();
-      }
-    }
-
-    // SYN retransmissions: gaps from the previous SYN.
-    if (has(p.labels, Label::kSyn)) {
-      if (has(p.labels, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
-        rto[d]->b.gaps.push_back(p.time - rto[d]->last);
-        rto[d]->b.frames.push_back(p.frame);
-        rto[d]->last = p.time;
-      } else if (!has(p.labels, Label::kSynRetransmission)) {
-        if (rto[d]) finish_rto(&*rto[d], &s);
-        rto[d].emplace();
-        rto[d]->b.dir = d;
-        rto[d]->b.syn = true;
-        rto[d]->base = rto[d]->last = p.time;
-        rto[d]->original_frame = p.frame;
-      }
-    } else if (rto[d] && rto[d]->b.syn) {
-      finish_rto(&*rto[d], &s);
-      rto[d].reset();
-    }
-
-    // Data timeout retransmissions: a retransmission of the oldest
-    // unacknowledged byte with the peer silent for the latter half of the
-    // wait (fast retransmits and tail loss probes are excluded).
-    const bool data_like = p.len > 0 || has(p.labels, Label::kFin);
-    if (data_like && !has(p.labels, Label::kSyn)) {
-      if (has(p.labels, Label::kRetransmission) && !has(p.labels, Label::kFastRetransmission) &&
-          !has(p.labels, Label::kTailLossProbe) && acked_any[d] && p.rel_seq == high_ack[d]) {
-        const bool same = rto[d] && !rto[d]->b.syn && rto[d]->b.rel_seq == p.rel_seq;
-        Instant base = ack_time[d];
-        uint64_t orig = 0;
-        if (same) {
-          base = rto[d]->last;
-        } else if (auto it = first_send[d].find(p.rel_seq); it != first_send[d].end()) {
-          base = std::max(base, it->second.first);
-          orig = it->second.second;
-        }
-        const Duration wait = p.time - base;
-        const bool timeout = wait > Duration::zero() && (p.time - last_from[o]) * 2 >= wait;
-        if (timeout) {
-          if (!same) {
-            if (rto[d]) finish_rto(&*rto[d], &s);
-            rto[d].emplace();
-            rto[d]->b.dir = d;
-            rto[d]->b.rel_seq = p.rel_seq;
-            rto[d]->base = base;
-            rto[d]->original_frame = orig;
-          }
-          rto[d]->b.gaps.push_back(wait);
-          rto[d]->b.frames.push_back(p.frame);
-          rto[d]->last = p.time;
-        }
-      } else if (!has(p.labels, Label::kRetransmission)) {
-        first_send[d].emplace(p.rel_seq, std::make_pair(p.time, p.frame));
-      }
-    }
-
-    last_from[d] = p.time;
-    last_from_frame[d] = p.frame;
   }
 
+  template <typename T>
+  void add_series(std::vector<T>* v, const T& x) {
+    if (v->size() < kStoryMaxSeries) {
+      v->push_back(x);
+    } else {
+      ++s.series_omitted;
+    }
+  }
+
+  void finish_keepalive(int d) {
+    Ka& k = *ka[d];
+    if (k.run.probes > 0) {
+      k.run.idle = median(k.idles);
+      k.run.interval = median(k.intervals);  // zero when every probe was answered
+      emit_keepalive(d, k.run);
+    }
+    if (k.tail.probes > 0) {
+      k.tail.interval = median(k.tail_intervals);
+      emit_keepalive(d, k.tail);
+    }
+    ka[d].reset();
+  }
+
+  void emit_keepalive(int d, const Story::Keepalive& k) {
+    add_series(&s.keepalive, k);
+    last_ka[d] = k;
+    // RFC 2525 §2.11 (RFC 1122 §4.2.3.6): idle before probing under 2 h.
+    if (k.idle < kKeepaliveDefault && !ka_interval_reported) {
+      ka_interval_reported = true;
+      Finding f;
+      f.problem = "insufficient interval between keepalives";
+      f.rfc_section = "RFC 2525 §2.11";
+      if (last_heard_frame[d] != 0) f.frames.push_back(last_heard_frame[d]);
+      f.frames.push_back(k.frames.front());
+      if (k.frames.size() > 1) f.frames.push_back(k.frames[1]);
+      f.confidence = 0.5;  // applications may legitimately ask for less
+      f.detail = std::string("the ") + side(k.dir) + " sent its first keepalive after " +
+                 secs1(k.idle) + " idle; RFC 1122 §4.2.3.6 defaults to at least 7200 s";
+      add_finding(std::move(f));
+    }
+  }
+
+  void finish_rto(int d) {
+    Rto& r = *rto[d];
+    if (r.b.retransmissions > 0) {
+      add_series(&s.rto, r.b);
+      last_rto[d] = r.b;
+      if (rst_seen && rst_dir == d && r.b.last_frame == rst_prev) rst_rto = r.b;
+      // RTO estimates over every series (RFC 6298 §5.5 back-off shows them).
+      if (!rto_estimated) {
+        rto_estimated = true;
+        s.initial_rto_estimate = r.b.gaps.front();
+        s.min_rto_estimate = r.min_gap;
+        s.max_rto_estimate = r.max_gap;
+      } else {
+        s.min_rto_estimate = std::min(s.min_rto_estimate, r.min_gap);
+        s.max_rto_estimate = std::max(s.max_rto_estimate, r.max_gap);
+      }
+      // RFC 2525 §2.7: the first SYN retransmission under 1 s (RFC 6298 §2.1).
+      if (r.b.syn && !low_initial_rto && r.b.gaps.front() < kLowInitialRto) {
+        Finding f;
+        f.problem = "initial RTO too low";
+        f.rfc_section = "RFC 2525 §2.7";
+        if (first_syn_frame[d] != 0) f.frames.push_back(first_syn_frame[d]);
+        f.frames.push_back(r.b.frames.front());
+        f.confidence = r.b.gaps.front() < Duration::millis(500) ? 0.9 : 0.7;
+        f.detail = std::string("the ") + side(d) + " retransmitted its SYN after " +
+                   format_duration(r.b.gaps.front()) +
+                   "; RFC 6298 §2.1 sets the initial RTO to 1 s";
+        low_initial_rto = std::move(f);
+      }
+      // RFC 2525 §2.10: timeouts that do not back off.
+      if (!r.b.syn && r.b.retransmissions >= 3 && r.flat >= 2 && r.flat * 2 >= r.pairs) {
+        Finding f;
+        f.problem = "failure to back off";
+        f.rfc_section = "RFC 2525 §2.10";
+        f.frames = r.b.frames;
+        f.confidence = r.flat == r.pairs ? 0.9 : 0.6;
+        f.detail = std::to_string(r.b.retransmissions) + " timeout retransmissions of seq " +
+                   std::to_string(r.b.rel_seq) + " by the " + side(d) + ", " +
+                   std::to_string(r.flat) + " of " + std::to_string(r.pairs) +
+                   " gaps not growing (median gap " + secs1(median(r.b.gaps)) + ")";
+        add_finding(std::move(f));
+      }
+    }
+    rto[d].reset();
+  }
+
+  uint64_t last_heard_frame[2] = {0, 0};  // per keepalive sender: the peer's last packet
+
+  void add(const Flow& flow, const PacketLabels& p);
+  void finish(const Flow& flow);
+};
+
+void FlowStory::add(const Flow& flow, const PacketLabels& p) {
+  const int d = p.dir, o = 1 - p.dir;
+  const LabelSet L = p.labels;
+  const bool first = !any;
+  if (first) {
+    any = true;
+    last_from[0] = last_from[1] = flow.first;
+    ack_time[0] = ack_time[1] = flow.first;
+  }
+
+  // Handshake and idle periods.
+  if (has(L, Label::kSynAck)) synack = true;
+  if (synack && !s.established_frame && d == 0 && !has(L, Label::kSyn) && !has(L, Label::kRst)) {
+    s.established_frame = p.frame;
+    s.established_time = p.time;
+  }
+  if (!first && p.time - prev_time >= kIdleGap) {
+    if (s.idle_periods.size() < kStoryMaxIdle) {
+      s.idle_periods.emplace_back(prev_time, p.time);
+    } else {
+      ++s.idle_periods_omitted;
+    }
+  }
+  prev_time = p.time;
+  last_frame = p.frame;
+
+  // Keepalive series (RFC 1122 §4.2.3.6).
+  if (has(L, Label::kKeepalive)) {
+    if (!ka[d]) {
+      ka[d].emplace();
+      last_heard_frame[d] = last_from_frame[o];
+    }
+    Ka& k = *ka[d];
+    if (k.tail.probes == 0) {
+      // The first probe since the peer was last heard: the idle, measured
+      // from the peer's last packet (its answer to the previous probe).
+      k.tail.dir = d;
+      k.tail.idle = p.time - last_from[o];
+    } else {
+      push_capped(&k.tail_intervals, p.time - k.tail_last, kStoryMaxFrames);
+    }
+    k.tail_last = p.time;
+    push_capped(&k.tail.frames, p.frame, kStoryMaxFrames);
+    ++k.tail.probes;
+    k.tail.last_frame = p.frame;
+  } else if (has(L, Label::kKeepaliveAck)) {
+    if (ka[o] && ka[o]->tail.probes > 0) merge_tail(&*ka[o]);
+  } else {
+    for (int side_i : {d, o}) {
+      if (ka[side_i]) finish_keepalive(side_i);
+    }
+  }
+
+  // Zero-window probe series (RFC 9293 §3.8.6.1).
+  if (has(L, Label::kZeroWindowProbe)) {
+    if (!zw[d]) {
+      zw[d].emplace();
+      zw[d]->dir = d;
+      zw[d]->start = p.time;
+    } else {
+      push_capped(&zw[d]->gaps, p.time - zw[d]->end, kStoryMaxFrames);
+    }
+    zw[d]->end = p.time;
+    push_capped(&zw[d]->frames, p.frame, kStoryMaxFrames);
+    ++zw[d]->probes;
+    zw[d]->last_frame = p.frame;
+  } else if (p.len > 0 && zw[d]) {
+    add_series(&s.persist, *zw[d]);
+    zw[d].reset();
+  }
+
+  // ACK progress for the other direction's data restarts its timer
+  // (RFC 6298 §5.3) and ends its retransmission series.
+  if (!has(L, Label::kSyn) && !has(L, Label::kRst) &&
+      (!acked_any[o] || static_cast<int32_t>(p.rel_ack - high_ack[o]) > 0)) {
+    acked_any[o] = true;
+    high_ack[o] = p.rel_ack;
+    ack_time[o] = p.time;
+    first_send[o].ack(p.rel_ack);
+    if (rto[o] && static_cast<int32_t>(p.rel_ack - rto[o]->b.rel_seq) > 0) finish_rto(o);
+  }
+
+  // SYN retransmissions: gaps from the previous SYN.
+  if (has(L, Label::kSyn)) {
+    if (first_syn_frame[d] == 0) first_syn_frame[d] = p.frame;
+    if (has(L, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
+      add_gap(&*rto[d], p.time - rto[d]->last, p.frame, p.time);
+    } else if (!has(L, Label::kSynRetransmission)) {
+      if (rto[d]) finish_rto(d);
+      rto[d].emplace();
+      rto[d]->b.dir = d;
+      rto[d]->b.syn = true;
+      rto[d]->last = p.time;
+    }
+  } else if (rto[d] && rto[d]->b.syn) {
+    finish_rto(d);
+  }
+
+  // Data timeout retransmissions: a retransmission of the oldest
+  // unacknowledged byte with the peer silent for the latter half of the
+  // wait (fast retransmits and tail loss probes are excluded).
+  const bool data_like = p.len > 0 || has(L, Label::kFin);
+  if (data_like && !has(L, Label::kSyn)) {
+    if (has(L, Label::kRetransmission) && !has(L, Label::kFastRetransmission) &&
+        !has(L, Label::kTailLossProbe) && acked_any[d] && p.rel_seq == high_ack[d]) {
+      const bool same = rto[d] && !rto[d]->b.syn && rto[d]->b.rel_seq == p.rel_seq;
+      Instant base = ack_time[d];
+      if (same) {
+        base = rto[d]->last;
+      } else if (const SendLog::Entry* e = first_send[d].find(p.rel_seq)) {
+        base = std::max(base, e->time);
+      }
+      const Duration wait = p.time - base;
+      const bool timeout = wait > Duration::zero() && (p.time - last_from[o]) * 2 >= wait;
+      if (timeout) {
+        if (!same) {
+          if (rto[d]) finish_rto(d);
+          rto[d].emplace();
+          rto[d]->b.dir = d;
+          rto[d]->b.rel_seq = p.rel_seq;
+        }
+        add_gap(&*rto[d], wait, p.frame, p.time);
+      }
+    } else if (!has(L, Label::kRetransmission)) {
+      first_send[d].add(p.rel_seq, p.time, p.frame);
+    }
+  }
+
+  if (has(L, Label::kFin) && !fin_seen[d]) {
+    fin_seen[d] = true;
+    fin_frames[fin_count++] = p.frame;
+  }
+
+  // The RST that ended the flow: what its sender did just before.
+  if (has(L, Label::kRst) && flow.end.how == "rst" && flow.end.frame == p.frame && !rst_seen) {
+    rst_seen = true;
+    rst_dir = d;
+    rst_frame = p.frame;
+    rst_labels = L;
+    rst_prev = last_from_frame[d];
+    if (last_ka[d] && rst_prev != 0 && last_ka[d]->last_frame == rst_prev) rst_ka = last_ka[d];
+    if (last_rto[d] && rst_prev != 0 && last_rto[d]->last_frame == rst_prev) rst_rto = last_rto[d];
+  }
+
+  last_from[d] = p.time;
+  last_from_frame[d] = p.frame;
+}
+
+void FlowStory::finish(const Flow& flow) {
   // Series still running at the end: remember what the last packets were.
   std::optional<Story::Keepalive> open_ka[2];
   std::optional<Story::Backoff> open_rto[2];
   for (int d = 0; d < 2; ++d) {
     if (ka[d]) {
-      finish_keepalive(&*ka[d], &s);
-      open_ka[d] = s.keepalive.back();
+      finish_keepalive(d);
+      open_ka[d] = last_ka[d];
     }
-    if (zw[d]) s.persist.push_back(*zw[d]);
-    if (rto[d] && !rto[d]->b.gaps.empty()) {
-      finish_rto(&*rto[d], &s);
-      open_rto[d] = s.rto.back();
+    if (zw[d]) {
+      add_series(&s.persist, *zw[d]);
+      zw[d].reset();
     }
-  }
-
-  // RTO estimates.
-  for (const auto& b : s.rto) {
-    for (const auto g : b.gaps) {
-      if (s.min_rto_estimate == Duration::zero() || g < s.min_rto_estimate) s.min_rto_estimate = g;
-      s.max_rto_estimate = std::max(s.max_rto_estimate, g);
+    if (rto[d] && rto[d]->b.retransmissions > 0) {
+      finish_rto(d);
+      open_rto[d] = last_rto[d];
     }
   }
-  if (!s.rto.empty()) s.initial_rto_estimate = s.rto.front().gaps.front();
-
-  // RFC 2525 §2.7: the first SYN retransmission under 1 s (RFC 6298 §2.1).
-  for (const auto& b : s.rto) {
-    if (!b.syn || b.gaps.front() >= kLowInitialRto) continue;
-    Finding f;
-    f.problem = "initial RTO too low";
-    f.rfc_section = "RFC 2525 §2.7";
-    for (const auto* p : pk) {
-      if (p->dir == b.dir && has(p->labels, Label::kSyn)) {
-        f.frames.push_back(p->frame);  // the original SYN
-        break;
-      }
-    }
-    f.frames.push_back(b.frames.front());
-    f.confidence = b.gaps.front() < Duration::millis(500) ? 0.9 : 0.7;
-    f.detail = std::string("the ") + side(b.dir) + " retransmitted its SYN after " +
-               format_duration(b.gaps.front()) + "; RFC 6298 §2.1 sets the initial RTO to 1 s";
-    s.findings.push_back(std::move(f));
-    break;
-  }
+  if (low_initial_rto) add_finding(std::move(*low_initial_rto));
 
   // The ending.
-  const PacketLabels* rst = nullptr;
-  for (const auto* p : pk) {
-    if (p->frame == flow.end.frame && has(p->labels, Label::kRst)) rst = p;
-  }
   auto over = [](const Story::Backoff& b) {
-    Duration t;
-    for (const auto g : b.gaps) t += g;
-    return std::to_string(b.gaps.size()) + " retransmissions over " + secs1(t);
+    return std::to_string(b.retransmissions) + " retransmissions over " + secs1(b.total);
   };
-  if (flow.end.how == "rst" && rst != nullptr) {
-    const int d = rst->dir;
-    const std::string at = "RST at frame " + std::to_string(rst->frame);
-    const PacketLabels* prev = nullptr;  // the sender's packet before the RST
-    for (const auto* p : pk) {
-      if (p == rst) break;
-      if (p->dir == d) prev = p;
-    }
-    const Story::Keepalive* k = nullptr;
-    for (const auto& kk : s.keepalive) {
-      if (kk.dir == d && prev && kk.frames.back() == prev->frame) k = &kk;
-    }
-    const Story::Backoff* b = nullptr;
-    for (const auto& bb : s.rto) {
-      if (bb.dir == d && prev && bb.frames.back() == prev->frame) b = &bb;
-    }
-    if (has(rst->labels, Label::kRstRefused)) {
-      s.ending = "refused: RST/ACK in reply to SYN (frame " + std::to_string(rst->frame) + ")";
-    } else if (k != nullptr && !k->answered) {
-      s.ending = "keepalive timeout: " + std::to_string(k->probes) + " probes " +
-                 secs1(k->interval) + " apart unanswered, " + at;
+  if (flow.end.how == "rst" && rst_seen) {
+    const int d = rst_dir;
+    const std::string at = "RST at frame " + std::to_string(rst_frame);
+    if (has(rst_labels, Label::kRstRefused)) {
+      s.ending = "refused: RST/ACK in reply to SYN (frame " + std::to_string(rst_frame) + ")";
+    } else if (rst_ka && !rst_ka->answered) {
+      const Story::Keepalive& k = *rst_ka;
+      s.ending =
+          "keepalive timeout: " +
+          (k.probes == 1 ? std::string("1 probe")
+                         : std::to_string(k.probes) + " probes " + secs1(k.interval) + " apart") +
+          " unanswered, " + at;
       // RFC 2525 §2.9: gave up on a silent peer within a minute of probing.
-      const Duration probing = k->interval * k->probes;  // count x interval
+      const Duration probing = k.interval * k.probes;  // count x interval
       if (probing < kShortKeepaliveTimeout) {
         Finding f;
         f.problem = "excessively short keepalive connection timeout";
         f.rfc_section = "RFC 2525 §2.9";
-        f.frames = k->frames;
-        f.frames.push_back(rst->frame);
+        f.frames = k.frames;
+        f.frames.push_back(rst_frame);
         f.confidence = 0.8;
-        f.detail = std::string("the ") + side(d) + " reset after " + std::to_string(k->probes) +
+        f.detail = std::string("the ") + side(d) + " reset after " + std::to_string(k.probes) +
                    " unanswered keepalives in " + secs1(probing) +
                    "; a peer should be probed for minutes before the connection is dropped";
-        s.findings.push_back(std::move(f));
+        add_finding(std::move(f));
       }
-    } else if (b != nullptr) {
-      s.ending =
-          std::string(b->syn ? "SYN " : "") + "retransmission timeout: " + over(*b) + ", " + at;
+    } else if (rst_rto) {
+      s.ending = std::string(rst_rto->syn ? "SYN " : "") +
+                 "retransmission timeout: " + over(*rst_rto) + ", " + at;
     } else {
       s.ending = std::string("reset by the ") + side(d) + " (" + at + ")";
     }
   } else if (flow.end.how == "fin") {
     std::string frames;
-    bool fin_seen[2] = {false, false};
-    for (const auto* p : pk) {
-      if (has(p->labels, Label::kFin) && !fin_seen[p->dir]) {
-        fin_seen[p->dir] = true;
-        frames += (frames.empty() ? "" : ", ") + std::to_string(p->frame);
-      }
+    for (int i = 0; i < fin_count; ++i) {
+      frames += (i ? ", " : "") + std::to_string(fin_frames[i]);
     }
-    s.ending = "closed with FIN (frame" + std::string(fin_seen[0] && fin_seen[1] ? "s " : " ") +
-               frames + ")";
+    s.ending = "closed with FIN (frame" + std::string(fin_count == 2 ? "s " : " ") + frames + ")";
   } else {
-    const uint64_t last = pk.empty() ? 0 : pk.back()->frame;
     s.ending = "still open at the end of the capture";
     for (int d = 0; d < 2; ++d) {
-      if (open_rto[d] && open_rto[d]->frames.back() == last) {
+      if (open_rto[d] && open_rto[d]->last_frame == last_frame) {
         s.ending = std::string(open_rto[d]->syn ? "SYN " : "") +
                    "retransmission timeout: " + over(*open_rto[d]) + ", no RST";
-      } else if (open_ka[d] && !open_ka[d]->answered && open_ka[d]->frames.back() == last) {
-        s.ending = "keepalive probes unanswered: " + std::to_string(open_ka[d]->probes) +
-                   " probes " + secs1(open_ka[d]->interval) + " apart, no RST";
+      } else if (open_ka[d] && !open_ka[d]->answered && open_ka[d]->last_frame == last_frame) {
+        const Story::Keepalive& k = *open_ka[d];
+        s.ending =
+            "keepalive probes unanswered: " +
+            (k.probes == 1 ? std::string("1 probe")
+                           : std::to_string(k.probes) + " probes " + secs1(k.interval) + " apart") +
+            ", no RST";
       }
     }
   }
-  return s;
 }
 
-}  // namespace
+struct StoryBuilder::Impl {
+  std::vector<FlowStory> flows;
+};
+
+StoryBuilder::StoryBuilder() : impl_(std::make_unique<Impl>()) {}
+StoryBuilder::~StoryBuilder() = default;
+
+void StoryBuilder::add(const Flow& flow, const PacketLabels& p) {
+  if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
+  impl_->flows[p.flow].add(flow, p);
+}
+
+std::vector<Story> StoryBuilder::finish(const std::vector<Flow>& flows) {
+  if (impl_->flows.size() < flows.size()) impl_->flows.resize(flows.size());
+  std::vector<Story> out;
+  out.reserve(flows.size());
+  for (size_t i = 0; i < flows.size(); ++i) {
+    FlowStory& fs = impl_->flows[i];
+    fs.finish(flows[i]);
+    fs.s.flow = i;
+    out.push_back(std::move(fs.s));
+  }
+  impl_->flows.clear();
+  return out;
+}
+
+size_t StoryBuilder::retained_items() const {
+  size_t n = 0;
+  for (const FlowStory& f : impl_->flows) {
+    const Story& s = f.s;
+    n += s.idle_periods.size() + s.findings.size();
+    for (const auto& k : s.keepalive) n += 1 + k.frames.size();
+    for (const auto& p : s.persist) n += 1 + p.gaps.size() + p.frames.size();
+    for (const auto& b : s.rto) n += 1 + b.gaps.size() + b.frames.size();
+    for (const auto& fd : s.findings) n += fd.frames.size();
+    for (int d = 0; d < 2; ++d) {
+      n += f.first_send[d].live();
+      if (f.ka[d]) {
+        const Ka& k = *f.ka[d];
+        n += k.run.frames.size() + k.idles.size() + k.intervals.size() + k.tail.frames.size() +
+             k.tail_intervals.size();
+      }
+      if (f.zw[d]) n += f.zw[d]->gaps.size() + f.zw[d]->frames.size();
+      if (f.rto[d]) n += f.rto[d]->b.gaps.size() + f.rto[d]->b.frames.size();
+    }
+  }
+  return n;
+}
 
 std::vector<Story> build_stories(const FlowAnalyzer& a) {
-  std::vector<std::vector<const PacketLabels*>> per_flow(a.flows().size());
+  StoryBuilder b;
   for (const auto& p : a.packets()) {
-    if (p.flow < per_flow.size()) per_flow[p.flow].push_back(&p);
+    if (p.flow < a.flows().size()) b.add(a.flows()[p.flow], p);
   }
-  std::vector<Story> out;
-  out.reserve(per_flow.size());
-  for (size_t i = 0; i < per_flow.size(); ++i) {
-    out.push_back(build_one(i, a.flows()[i], per_flow[i]));
-  }
-  return out;
+  return b.finish(a.flows());
 }
 
 }  // namespace vigil::analyze

@@ -1,14 +1,24 @@
-// `vigil analyze`: label every TCP segment of a capture and summarise each
-// connection. First cut: labels, flows and how they ended; the stories,
-// RFC 2525 detectors and plots are still to come (issue: vigil analyze).
+// `vigil analyze`: label every TCP segment of a capture and tell each
+// connection's story. Streams: packets go through the analyzer, the story
+// builder, the congestion detectors and the HTML report as they are read,
+// and packet lines are written as they come, so memory grows with flows,
+// not packets.
 #include <unistd.h>
 
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "analyze/capture_reader.hpp"
+#include "analyze/congestion_detectors.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/html_report.hpp"
 #include "analyze/story.hpp"
 #include "cli/commands.hpp"
 #include "util/json.hpp"
@@ -19,15 +29,87 @@ namespace {
 
 void analyze_usage(FILE* f) {
   std::fprintf(f,
-               "usage: vigil analyze FILE [--json] [--packets]\n"
+               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html]\n"
                "\n"
                "Reads a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2,\n"
                "loopback), labels every TCP segment (keepalive, zero_window_probe,\n"
-               "retransmission ...) and summarises each connection.\n"
+               "retransmission ...) and summarises each connection. The file is streamed:\n"
+               "memory grows with connections, not packets.\n"
                "\n"
-               "  --json      print flows[] and packets[] as JSON (docs/analyze-json.md)\n"
-               "  --packets   list every segment with its labels in the text output\n");
+               "  --json       print packets[] (as they are read), then flows[], findings[]\n"
+               "               and the reader's counters as JSON (docs/analyze-json.md)\n"
+               "  --packets    list every segment with its labels, in frame order as read,\n"
+               "               before the per-connection summary\n"
+               "  --html FILE  also write a self-contained HTML report with a time-sequence\n"
+               "               graph per connection\n"
+               "\n"
+               "Exit codes: 0 done; 1 the capture or FILE could not be opened or written, or\n"
+               "reading stopped at a damaged record (everything before it is reported, and a\n"
+               "warning names the frame); 2 the command line was wrong.\n");
 }
+
+constexpr const char* kValidOptions = "--json --packets --html FILE --help";
+
+// stdout through one large buffer; packet lines are formatted by hand into
+// it (no per-packet allocation).
+class Out {
+ public:
+  Out() : buf_(new char[kSize]) {}
+  ~Out() { flush(); }
+  Out(const Out&) = delete;
+  Out& operator=(const Out&) = delete;
+  void put(std::string_view s) {
+    if (s.size() > kSize - len_) {
+      flush();
+      if (s.size() > kSize) {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        return;
+      }
+    }
+    std::memcpy(buf_.get() + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+  // Room for one formatted line of at most kLine bytes.
+  char* reserve() {
+    if (kSize - len_ < kLine) flush();
+    return buf_.get() + len_;
+  }
+  void commit(char* end) { len_ = static_cast<size_t>(end - buf_.get()); }
+  void flush() {
+    if (len_ > 0) std::fwrite(buf_.get(), 1, len_, stdout);
+    len_ = 0;
+  }
+  static constexpr size_t kLine = 1024;
+
+ private:
+  static constexpr size_t kSize = 1 << 20;
+  std::unique_ptr<char[]> buf_;
+  size_t len_ = 0;
+};
+
+char* put_str(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+char* put_u64(char* p, uint64_t v) { return std::to_chars(p, p + 24, v).ptr; }
+
+// As format_seconds(): seconds with six digits of fraction, truncated.
+char* put_seconds(char* p, Instant t) {
+  const int64_t ns = t.ns();
+  uint64_t m = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  if (ns < 0) *p++ = '-';
+  p = put_u64(p, m / 1'000'000'000);
+  *p++ = '.';
+  uint64_t us = (m % 1'000'000'000) / 1000;
+  for (int i = 5; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + us % 10);
+    us /= 10;
+  }
+  return p + 6;
+}
+
+constexpr size_t kLabels = static_cast<size_t>(analyze::Label::kCount);
 
 // A progress bar on stderr for long files, only when a person is watching.
 class Progress {
@@ -53,9 +135,7 @@ class Progress {
   int last_ = -1;
 };
 
-std::string endpoint(const analyze::Flow& f, int side) {
-  return f.addr[side].to_string() + ":" + std::to_string(f.port[side]);
-}
+std::string endpoint(const analyze::Flow& f, int side) { return f.endpoint(side); }
 
 std::string gaps_text(const std::vector<Duration>& gaps) {
   std::string s;
@@ -107,12 +187,22 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
     j.begin_array().raw_number(format_seconds(a)).raw_number(format_seconds(b)).end_array();
   }
   j.end_array();
+  j.key("omitted").begin_object();
+  j.key("idle_periods").value(s.idle_periods_omitted);
+  j.key("series").value(s.series_omitted);
+  j.key("findings").value(s.findings_omitted);
+  j.end_object();
   j.key("keepalive").begin_array();
   for (const auto& k : s.keepalive) {
     j.begin_object();
     j.key("dir").value(k.dir);
     j.key("idle_s").raw_number(format_seconds(Instant::zero() + k.idle));
-    j.key("interval_s").raw_number(format_seconds(Instant::zero() + k.interval));
+    // Zero: no gap after an unanswered probe was seen (every probe answered).
+    if (k.interval == Duration::zero()) {
+      j.key("interval_s").null();
+    } else {
+      j.key("interval_s").raw_number(format_seconds(Instant::zero() + k.interval));
+    }
     j.key("probes").value(k.probes);
     j.key("answered").value(k.answered);
     j.key("frames");
@@ -126,6 +216,7 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
     j.key("dir").value(p.dir);
     j.key("start_s").raw_number(format_seconds(p.start));
     j.key("end_s").raw_number(format_seconds(p.end));
+    j.key("probes").value(p.probes);
     j.key("gaps_s");
     json_gaps(j, p.gaps);
     j.key("frames");
@@ -139,6 +230,7 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
     j.key("dir").value(b.dir);
     j.key("syn").value(b.syn);
     j.key("rel_seq").value(b.rel_seq);
+    j.key("retransmissions").value(b.retransmissions);
     j.key("gaps_s");
     json_gaps(j, b.gaps);
     j.key("frames");
@@ -160,12 +252,93 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
   j.end_object();
 }
 
+// Label names once, quoted for JSON and bare for text.
+struct LabelText {
+  std::array<std::string, kLabels> json, text;
+  LabelText() {
+    for (size_t l = 0; l < kLabels; ++l) {
+      const std::string n(analyze::label_name(static_cast<analyze::Label>(l)));
+      json[l] = "\"" + n + "\"";
+      text[l] = n;
+    }
+  }
+};
+
+// One packets[] element, compact, on its own line.
+void json_packet(Out& out, const LabelText& names, const analyze::PacketLabels& p, bool first) {
+  char* q = out.reserve();
+  q = put_str(q, first ? "\n    {\"frame\": " : ",\n    {\"frame\": ");
+  q = put_u64(q, p.frame);
+  q = put_str(q, ", \"time_s\": ");
+  q = put_seconds(q, p.time);
+  q = put_str(q, ", \"flow\": ");
+  q = put_u64(q, p.flow);
+  q = put_str(q, p.dir == 0 ? ", \"dir\": 0, \"labels\": [" : ", \"dir\": 1, \"labels\": [");
+  bool any = false;
+  for (analyze::LabelSet rest = p.labels; rest != 0; rest &= rest - 1) {
+    const auto l = static_cast<size_t>(std::countr_zero(rest));
+    if (l >= kLabels) break;
+    if (any) q = put_str(q, ", ");
+    q = put_str(q, names.json[l]);
+    any = true;
+  }
+  q = put_str(q, "]}");
+  out.commit(q);
+}
+
+// One --packets text line.
+void text_packet(Out& out, const LabelText& names, const analyze::PacketLabels& p) {
+  char* q = out.reserve();
+  q = put_str(q, "  ");
+  q = put_u64(q, p.frame);
+  q = put_str(q, "  ");
+  q = put_seconds(q, p.time);
+  q = put_str(q, "  flow ");
+  q = put_u64(q, p.flow);
+  q = put_str(q, p.dir == 0 ? "  ->  seq " : "  <-  seq ");
+  q = put_u64(q, p.rel_seq);
+  q = put_str(q, " ack ");
+  q = put_u64(q, p.rel_ack);
+  q = put_str(q, " len ");
+  q = put_u64(q, p.len);
+  q = put_str(q, " win ");
+  q = put_u64(q, p.window);
+  q = put_str(q, "  ");
+  bool any = false;
+  for (analyze::LabelSet rest = p.labels; rest != 0; rest &= rest - 1) {
+    const auto l = static_cast<size_t>(std::countr_zero(rest));
+    if (l >= kLabels) break;
+    if (any) *q++ = ',';
+    q = put_str(q, names.text[l]);
+    any = true;
+  }
+  *q++ = '\n';
+  out.commit(q);
+}
+
+struct Skipped {
+  const char* key;
+  const char* text;
+  uint64_t n;
+};
+
+std::vector<Skipped> skipped(const analyze::ReaderStats& r, const analyze::AnalyzerStats& a) {
+  return {{"non_ipv4", "neither IPv4 nor IPv6", r.non_ipv4},
+          {"bad_link_header", "bad link header", r.bad_link_header},
+          {"non_tcp", "non-TCP", a.non_tcp},
+          {"fragments", "IP fragments", a.fragments},
+          {"malformed_ip", "malformed IP", a.malformed_ip},
+          {"malformed_tcp", "malformed TCP", a.malformed_tcp},
+          {"cut_headers", "cut inside the headers by the snaplen", a.cut_headers}};
+}
+
 }  // namespace
 
 int run_analyze(const std::vector<std::string>& args) {
-  std::string path;
-  bool json = false, list_packets = false;
-  for (const auto& a : args) {
+  std::string path, html_path;
+  bool json = false, list_packets = false, html = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       analyze_usage(stdout);
       return 0;
@@ -173,10 +346,17 @@ int run_analyze(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--packets") {
       list_packets = true;
+    } else if (a == "--html") {
+      if (i + 1 >= args.size() || args[i + 1].empty()) {
+        std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
+        analyze_usage(stderr);
+        return 2;
+      }
+      html = true;
+      html_path = args[++i];
     } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr,
-                   "vigil analyze: unknown option '%s'; valid options: --json --packets --help\n",
-                   a.c_str());
+      std::fprintf(stderr, "vigil analyze: unknown option '%s'; valid options: %s\n", a.c_str(),
+                   kValidOptions);
       return 2;
     } else if (path.empty()) {
       path = a;
@@ -196,7 +376,51 @@ int run_analyze(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vigil analyze: %s\n", err.c_str());
     return 1;
   }
-  analyze::FlowAnalyzer analyzer;
+  // Fail before the work if the report cannot be written.
+  std::unique_ptr<FILE, int (*)(FILE*)> html_file(nullptr, &std::fclose);
+  if (html) {
+    html_file.reset(std::fopen(html_path.c_str(), "w"));
+    if (!html_file) {
+      std::fprintf(stderr, "vigil analyze: cannot write %s: %s\n", html_path.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+  }
+
+  const LabelText names;
+  Out out;
+  analyze::StoryBuilder stories_builder;
+  analyze::CongestionDetectors congestion;
+  std::unique_ptr<analyze::HtmlReport> report;
+  if (html) report = std::make_unique<analyze::HtmlReport>();
+  std::vector<std::array<uint64_t, kLabels>> counts;  // per flow, for the text summary
+  bool first_packet = true;
+
+  if (json) {
+    util::JsonWriter name(false);
+    name.value(path);
+    out.put("{\n  \"file\": ");
+    out.put(name.str());
+    out.put(",\n  \"packets\": [");
+  } else if (list_packets) {
+    out.put(path + ": segments in frame order (frame, time, flow, direction, labels)\n");
+  }
+  analyze::FlowAnalyzer analyzer([&](const analyze::Flow& f, const analyze::PacketLabels& p) {
+    stories_builder.add(f, p);
+    congestion.add(f, p);
+    if (report) report->add(f, p);
+    if (json) {
+      json_packet(out, names, p, first_packet);
+      first_packet = false;
+    } else {
+      if (p.flow >= counts.size()) counts.resize(p.flow + 1);
+      for (analyze::LabelSet rest = p.labels; rest != 0; rest &= rest - 1) {
+        const auto l = static_cast<size_t>(std::countr_zero(rest));
+        if (l < kLabels) ++counts[p.flow][l];
+      }
+      if (list_packets) text_packet(out, names, p);
+    }
+  });
   Progress progress(reader->file_size());
   analyze::CapturedPacket pkt;
   uint64_t n = 0;
@@ -205,17 +429,35 @@ int run_analyze(const std::vector<std::string>& args) {
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
   }
   analyzer.finish();
-  const std::vector<analyze::Story> stories = analyze::build_stories(analyzer);
-
+  std::vector<analyze::Story> stories = stories_builder.finish(analyzer.flows());
   const auto& flows = analyzer.flows();
-  const auto& packets = analyzer.packets();
-  std::string out;
+  for (size_t i = 0; i < flows.size() && i < stories.size(); ++i) {
+    for (auto& f : congestion.finish(i, flows[i])) stories[i].findings.push_back(std::move(f));
+  }
+  const analyze::ReaderStats& rs = reader->stats();
+  const analyze::AnalyzerStats& as = analyzer.stats();
+  const std::string& read_error = reader->error();
+
   if (json) {
+    out.put(first_packet ? "],\n" : "\n  ],\n");
     util::JsonWriter j(true);
     j.begin_object();
-    j.key("file").value(path);
-    j.key("frames").value(reader->stats().frames);
-    j.key("ipv4_packets").value(reader->stats().ipv4);
+    j.key("frames").value(rs.frames);
+    j.key("ipv4_packets").value(rs.ipv4);
+    j.key("ipv6_packets").value(rs.ipv6);
+    j.key("tcp_segments").value(as.tcp);
+    j.key("skipped").begin_object();
+    for (const auto& sk : skipped(rs, as)) j.key(sk.key).value(sk.n);
+    j.end_object();
+    j.key("snaplen_cut").value(as.snaplen_cut);
+    j.key("gaps_forgotten").value(as.holes_forgotten);
+    j.key("holdback_expired").value(as.holdback_expired);
+    j.key("read_error");
+    if (read_error.empty()) {
+      j.null();
+    } else {
+      j.value(read_error);
+    }
     j.key("flows").begin_array();
     for (size_t i = 0; i < flows.size(); ++i) {
       const auto& f = flows[i];
@@ -242,93 +484,102 @@ int run_analyze(const std::vector<std::string>& args) {
       j.end_object();
     }
     j.end_array();
-    j.key("packets").begin_array();
-    for (const auto& p : packets) {
-      j.begin_object();
-      j.key("frame").value(p.frame);
-      j.key("time_s").raw_number(format_seconds(p.time));
-      j.key("flow").value(static_cast<uint64_t>(p.flow));
-      j.key("dir").value(p.dir);
-      j.key("labels").begin_array();
-      for (unsigned l = 0; l < static_cast<unsigned>(analyze::Label::kCount); ++l) {
-        if (analyze::has(p.labels, static_cast<analyze::Label>(l))) {
-          j.value(analyze::label_name(static_cast<analyze::Label>(l)));
-        }
-      }
-      j.end_array();
-      j.end_object();
-    }
-    j.end_array();
     j.key("findings").begin_array();
     for (size_t i = 0; i < stories.size(); ++i) {
       for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
     }
     j.end_array();
     j.end_object();
-    out = j.str() + "\n";
+    // The rest of the top-level object: drop the writer's opening "{\n".
+    out.put(std::string_view(j.str()).substr(2));
+    out.put("\n");
   } else {
-    out += path + ": " + std::to_string(reader->stats().frames) + " frames, " +
-           std::to_string(flows.size()) + " TCP connection" + (flows.size() == 1 ? "" : "s") + "\n";
+    std::string o;
+    if (list_packets) o += "\n";
+    o += path + ": " + std::to_string(rs.frames) + " frames, " + std::to_string(flows.size()) +
+         " TCP connection" + (flows.size() == 1 ? "" : "s") + "\n";
+    std::string sk_text;
+    for (const auto& sk : skipped(rs, as)) {
+      if (sk.n != 0)
+        sk_text += (sk_text.empty() ? "" : ", ") + std::to_string(sk.n) + " " + sk.text;
+    }
+    if (!sk_text.empty()) o += "skipped: " + sk_text + "\n";
+    if (as.snaplen_cut != 0) {
+      o += std::to_string(as.snaplen_cut) +
+           " segments cut by the snaplen were analysed from their headers\n";
+    }
+    if (!read_error.empty())
+      o += "read error: " + read_error + " (the rest of the file is unread)\n";
     for (size_t i = 0; i < flows.size(); ++i) {
       const auto& f = flows[i];
-      // Count labels per flow for a one-line summary.
-      std::vector<uint64_t> counts(static_cast<size_t>(analyze::Label::kCount));
-      for (const auto& p : packets) {
-        if (p.flow != i) continue;
-        for (unsigned l = 0; l < counts.size(); ++l) {
-          if (analyze::has(p.labels, static_cast<analyze::Label>(l))) ++counts[l];
-        }
+      const std::array<uint64_t, kLabels> none{};
+      const auto& c = i < counts.size() ? counts[i] : none;
+      o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
+           std::to_string(f.packets) + " packets, " + format_seconds(f.first) + " .. " +
+           format_seconds(f.last) + " s" + (f.scale_known ? "" : " (window scale unknown)") + "\n";
+      o += "  ended: " + f.end.how +
+           (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "\n  labels:";
+      for (size_t l = 0; l < kLabels; ++l) {
+        if (c[l]) o += " " + names.text[l] + "=" + std::to_string(c[l]);
       }
-      out += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) +
-             ", " + std::to_string(f.packets) + " packets, " + format_seconds(f.first) + " .. " +
-             format_seconds(f.last) + " s" + (f.scale_known ? "" : " (window scale unknown)") +
-             "\n";
-      out += "  ended: " + f.end.how +
-             (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "\n  labels:";
-      for (unsigned l = 0; l < counts.size(); ++l) {
-        if (counts[l]) {
-          out += " " + std::string(analyze::label_name(static_cast<analyze::Label>(l))) + "=" +
-                 std::to_string(counts[l]);
-        }
-      }
-      out += "\n";
+      o += "\n";
       if (i < stories.size()) {
         const auto& st = stories[i];
-        out += "  story: " + st.ending + "\n";
+        o += "  story: " + st.ending + "\n";
         for (const auto& k : st.keepalive) {
-          out += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") +
-                 ": idle " + format_duration(k.idle) + ", interval " + format_duration(k.interval) +
-                 ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
-                 (k.answered ? ", answered" : ", unanswered") + "\n";
+          o += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") + ": idle " +
+               format_duration(k.idle) + ", interval " +
+               (k.interval == Duration::zero() ? std::string("not seen")
+                                               : format_duration(k.interval)) +
+               ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
+               (k.answered ? ", answered" : ", unanswered") + "\n";
         }
         for (const auto& p : st.persist) {
-          out += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
-                 " from " + format_seconds(p.start) + " s: gaps " + gaps_text(p.gaps) + "\n";
+          o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
+               " from " + format_seconds(p.start) + " s: " + std::to_string(p.probes) +
+               " probes, gaps " + gaps_text(p.gaps) + "\n";
         }
         for (const auto& b : st.rto) {
-          out += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
-                 (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
+          o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
+               (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
+        }
+        if (st.series_omitted + st.idle_periods_omitted + st.findings_omitted != 0) {
+          o += "  (not listed: " + std::to_string(st.series_omitted) + " series, " +
+               std::to_string(st.idle_periods_omitted) + " idle periods, " +
+               std::to_string(st.findings_omitted) + " findings)\n";
         }
         for (const auto& fd : st.findings) {
           char conf[16];
           std::snprintf(conf, sizeof conf, "%.0f%%", fd.confidence * 100);
-          out += "  FINDING " + fd.rfc_section + " " + fd.problem + " (confidence " + conf +
-                 "): " + fd.detail + "\n";
-        }
-      }
-      if (list_packets) {
-        for (const auto& p : packets) {
-          if (p.flow != i) continue;
-          out += "  " + std::to_string(p.frame) + "  " + format_seconds(p.time) + "  " +
-                 (p.dir == 0 ? "->" : "<-") + "  seq " + std::to_string(p.rel_seq) + " ack " +
-                 std::to_string(p.rel_ack) + " len " + std::to_string(p.len) + " win " +
-                 std::to_string(p.window) + "  " + analyze::labels_to_string(p.labels) + "\n";
+          o += "  FINDING " + fd.rfc_section + " " + fd.problem + " (confidence " + conf +
+               "): " + fd.detail + "\n";
         }
       }
     }
+    out.put(o);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  out.flush();
+  std::fflush(stdout);
+
+  int rc = 0;
+  if (html_file) {
+    const std::string page = report->render(path, flows, stories);
+    const bool wrote = std::fwrite(page.data(), 1, page.size(), html_file.get()) == page.size();
+    const bool closed = std::fclose(html_file.release()) == 0;
+    if (!wrote || !closed) {
+      std::fprintf(stderr, "vigil analyze: cannot write %s: %s\n", html_path.c_str(),
+                   std::strerror(errno));
+      rc = 1;
+    }
+  }
+  if (!read_error.empty()) {
+    std::fprintf(stderr,
+                 "vigil analyze: warning: %s: cannot read %s; analysed the %llu frames before "
+                 "it\n",
+                 path.c_str(), read_error.c_str(), static_cast<unsigned long long>(rs.frames));
+    rc = 1;
+  }
+  return rc;
 }
 
 }  // namespace vigil::cli

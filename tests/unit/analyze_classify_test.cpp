@@ -33,7 +33,9 @@ struct Seg {
   uint8_t flags = wire::tcp_flags::kAck;
   uint16_t window = 65535;
   uint32_t len = 0;
-  int ws = -1;  // window scale option (SYNs)
+  int ws = -1;                        // window scale option (SYNs)
+  uint32_t sack_l = 0, sack_r = 0;    // one SACK block when sack_r != 0
+  uint32_t sack2_l = 0, sack2_r = 0;  // a second one when sack2_r != 0
 };
 
 std::vector<uint8_t> build(const Seg& s) {
@@ -52,6 +54,16 @@ std::vector<uint8_t> build(const Seg& s) {
     o.has_window_scale = true;
     o.window_scale = static_cast<uint8_t>(s.ws);
   }
+  if (s.sack_r != 0) {
+    o.sack_count = 1;
+    o.sack[0].left = s.sack_l;
+    o.sack[0].right = s.sack_r;
+  }
+  if (s.sack2_r != 0) {
+    o.sack_count = 2;
+    o.sack[1].left = s.sack2_l;
+    o.sack[1].right = s.sack2_r;
+  }
   std::vector<uint8_t> payload(s.len, 0x41);
   std::vector<uint8_t> out(2000);
   const size_t n = wire::build_ipv4_tcp(out, ip, t, o, payload);
@@ -62,8 +74,8 @@ std::vector<uint8_t> build(const Seg& s) {
 class Feed {
  public:
   // Returns the labels of the segment just added.
-  LabelSet add(const Seg& s) {
-    time_ = time_ + Duration::millis(10);
+  LabelSet add(const Seg& s, Duration gap = Duration::millis(10)) {
+    time_ = time_ + gap;
     const auto bytes = build(s);
     fa_.add(++frame_, time_, bytes);
     return fa_.packets().back().labels;
@@ -260,6 +272,378 @@ TEST(Classify, FinEnd) {
   EXPECT_EQ(f.fa().flows()[0].end.frame, 5u);
 }
 
+// RFC 8985 §7.3: after sending new data, the sender resends its
+// highest-sequenced segment before any RTO could fire (here 10 ms after it;
+// the handshake round trip is 20 ms, so no RTO comes before 220 ms).
+TEST(Classify, TailLossProbe) {
+  Feed f;
+  handshake(f);
+  for (uint32_t i = 0; i < 4; ++i) f.add({true, 1001 + 100 * i, 5001, kAckF, 1000, 100});
+  const LabelSet tlp = f.add({true, 1301, 5001, kAckF, 1000, 100});
+  EXPECT_EQ(tlp, bit(Label::kData) | bit(Label::kRetransmission) | bit(Label::kTailLossProbe))
+      << labels_to_string(tlp);
+  // The RTO then resends the first unacknowledged segment: not a probe.
+  const LabelSet rto = f.add({true, 1001, 5001, kAckF, 1000, 100}, Duration::millis(300));
+  EXPECT_EQ(rto, bit(Label::kData) | bit(Label::kRetransmission)) << labels_to_string(rto);
+  // Go-back-N after the timeout reaches the tail again: still not a probe.
+  f.add({false, 5001, 1101, kAckF});
+  f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(1));
+  f.add({false, 5001, 1301, kAckF});
+  const LabelSet gbn = f.add({true, 1301, 5001, kAckF, 1000, 100}, Duration::millis(1));
+  EXPECT_FALSE(has(gbn, Label::kTailLossProbe)) << labels_to_string(gbn);
+}
+
+TEST(Classify, TailLossProbeNeedsQuietPeerAndEarlyResend) {
+  {  // After a duplicate ACK the peer already signalled loss.
+    Feed f;
+    handshake(f);
+    for (uint32_t i = 0; i < 3; ++i) f.add({true, 1001 + 100 * i, 5001, kAckF, 1000, 100});
+    f.add({false, 5001, 1101, kAckF});
+    EXPECT_TRUE(has(f.add({false, 5001, 1101, kAckF}), Label::kDupAck));
+    f.add({true, 1301, 5001, kAckF, 1000, 100});  // new data (limited transmit)
+    const LabelSet r = f.add({true, 1301, 5001, kAckF, 1000, 100});
+    EXPECT_TRUE(has(r, Label::kRetransmission));
+    EXPECT_FALSE(has(r, Label::kTailLossProbe)) << labels_to_string(r);
+  }
+  {  // The only segment outstanding, resent 1 s later: the RTO.
+    Feed f;
+    handshake(f);
+    f.add({true, 1001, 5001, kAckF, 1000, 100});
+    const LabelSet r = f.add({true, 1001, 5001, kAckF, 1000, 100}, Duration::seconds(1));
+    EXPECT_EQ(r, bit(Label::kData) | bit(Label::kRetransmission)) << labels_to_string(r);
+  }
+  {  // Resent at 230 ms: past one round trip (20 ms) + 200 ms, an RTO could have fired.
+    Feed f;
+    handshake(f);
+    f.add({true, 1001, 5001, kAckF, 1000, 100});
+    f.add({true, 1101, 5001, kAckF, 1000, 100});
+    const LabelSet r = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(230));
+    EXPECT_FALSE(has(r, Label::kTailLossProbe)) << labels_to_string(r);
+  }
+}
+
+// Data the capture saw acknowledged, sent again: the copy was not needed.
+TEST(Classify, SpuriousRetransmission) {
+  Feed f;
+  handshake(f);
+  f.add({true, 1001, 5001, kAckF, 1000, 100});
+  f.add({true, 1101, 5001, kAckF, 1000, 100});
+  f.add({false, 5001, 1101, kAckF});
+  const LabelSet sp = f.add({true, 1001, 5001, kAckF, 1000, 100}, Duration::millis(300));
+  EXPECT_EQ(sp,
+            bit(Label::kData) | bit(Label::kRetransmission) | bit(Label::kSpuriousRetransmission))
+      << labels_to_string(sp);
+  // Partly acknowledged (1051..1151, ACK 1101): the tail was still needed.
+  const LabelSet part = f.add({true, 1051, 5001, kAckF, 1000, 100}, Duration::millis(300));
+  EXPECT_TRUE(has(part, Label::kRetransmission));
+  EXPECT_FALSE(has(part, Label::kSpuriousRetransmission)) << labels_to_string(part);
+  // Not yet acknowledged: a plain retransmission.
+  const LabelSet un = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(300));
+  EXPECT_FALSE(has(un, Label::kSpuriousRetransmission)) << labels_to_string(un);
+  // A FIN sent again after its ACK.
+  f.add({false, 5001, 1201, kAckF});
+  f.add({true, 1201, 5001, kFinF | kAckF});
+  f.add({false, 5001, 1202, kAckF});
+  const LabelSet fin = f.add({true, 1201, 5001, kFinF | kAckF}, Duration::millis(300));
+  EXPECT_TRUE(has(fin, Label::kSpuriousRetransmission)) << labels_to_string(fin);
+  // A keepalive's garbage byte is below the ACK too, but it is a probe.
+  const LabelSet ka = f.add({true, 1201, 5001, kAckF, 1000, 1}, Duration::seconds(10));
+  EXPECT_FALSE(has(ka, Label::kSpuriousRetransmission)) << labels_to_string(ka);
+}
+
+// Linux (RACK, RFC 8985 §6; RFC 6675 §5) resends a hole as soon as an ACK's
+// SACK block shows later data arrived, with fewer than 3 duplicate ACKs
+// (tests/tools/analyze_linux_traces.sh, the loss trace). Bug fixed: these
+// were labelled plain retransmissions, like timeout resends.
+TEST(Classify, SackDrivenFastRetransmission) {
+  {
+    Feed f;
+    handshake(f);
+    for (uint32_t i = 0; i < 4; ++i) f.add({true, 1001 + 100 * i, 5001, kAckF, 1000, 100});
+    f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1201, 1301});  // 1101..1201 missing
+    const LabelSet fr = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(1));
+    EXPECT_EQ(fr, bit(Label::kData) | bit(Label::kRetransmission) | bit(Label::kFastRetransmission))
+        << labels_to_string(fr);
+    // The same hole again, later: no longer the fast path.
+    const LabelSet again = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(400));
+    EXPECT_FALSE(has(again, Label::kFastRetransmission)) << labels_to_string(again);
+  }
+  {  // SACK blocks, but the resend comes 300 ms after the peer went silent: a timeout.
+    Feed f;
+    handshake(f);
+    for (uint32_t i = 0; i < 4; ++i) f.add({true, 1001 + 100 * i, 5001, kAckF, 1000, 100});
+    f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1201, 1301});
+    const LabelSet rto = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(300));
+    EXPECT_EQ(rto, bit(Label::kData) | bit(Label::kRetransmission)) << labels_to_string(rto);
+    // Go-back-N after it: the next hole follows an ACK with SACK blocks at
+    // once, but it is the timeout's recovery, not a fast retransmission.
+    f.add({false, 5001, 1201, kAckF, 65535, 0, -1, 1301, 1401});
+    const LabelSet gbn = f.add({true, 1201, 5001, kAckF, 1000, 100}, Duration::millis(1));
+    EXPECT_FALSE(has(gbn, Label::kFastRetransmission)) << labels_to_string(gbn);
+  }
+}
+
+// RFC 2883 §4 (D-SACK): the peer's ACK after a retransmission reports its
+// bytes as received twice, so the retransmission was spurious even though no
+// ACK covered it when it was sent. The label is added afterwards.
+TEST(Classify, DsackBelowAckMakesRetransmissionSpurious) {
+  Feed f;
+  handshake(f);  // irtt 20 ms
+  f.add({true, 1001, 5001, kAckF, 1000, 100});
+  f.add({true, 1101, 5001, kAckF, 1000, 100});
+  const LabelSet tlp = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(5));
+  EXPECT_TRUE(has(tlp, Label::kRetransmission));
+  EXPECT_FALSE(has(tlp, Label::kSpuriousRetransmission));
+  const size_t idx = f.fa().packets().size() - 1;
+  // ACK 1201 with SACK 1101-1201: the first block lies below the ACK.
+  f.add({false, 5001, 1201, kAckF, 65535, 0, -1, 1101, 1201}, Duration::millis(30));
+  EXPECT_EQ(f.fa().packets()[idx].labels, bit(Label::kData) | bit(Label::kRetransmission) |
+                                              bit(Label::kTailLossProbe) |
+                                              bit(Label::kSpuriousRetransmission))
+      << labels_to_string(f.fa().packets()[idx].labels);
+  EXPECT_EQ(f.fa().stats().dsack_spurious, 1u);
+}
+
+TEST(Classify, DsackInsideSecondBlock) {
+  Feed f;
+  handshake(f);
+  for (uint32_t i = 0; i < 4; ++i) f.add({true, 1001 + 100 * i, 5001, kAckF, 1000, 100});
+  // 1101-1201 missing at the receiver; 1201-1401 arrived.
+  f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1201, 1401});
+  f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(1));  // the hole
+  const LabelSet dup = f.add({true, 1201, 5001, kAckF, 1000, 100}, Duration::millis(1));
+  EXPECT_TRUE(has(dup, Label::kRetransmission));
+  EXPECT_FALSE(has(dup, Label::kSpuriousRetransmission));
+  const size_t idx = f.fa().packets().size() - 1;
+  // ACK still 1101 (this ACK left before the hole's resend arrived); the
+  // first block 1201-1301 lies inside the second, 1201-1401: a duplicate.
+  f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1201, 1301, 1201, 1401});
+  EXPECT_TRUE(has(f.fa().packets()[idx].labels, Label::kSpuriousRetransmission))
+      << labels_to_string(f.fa().packets()[idx].labels);
+  // The hole's resend (idx - 1) is not named by it.
+  EXPECT_FALSE(has(f.fa().packets()[idx - 1].labels, Label::kSpuriousRetransmission));
+  // An ordinary SACK block (above the ACK, not inside another) is no D-SACK.
+  EXPECT_EQ(f.fa().stats().dsack_spurious, 1u);
+}
+
+// The peer acknowledged the retransmission a round trip after it with no
+// D-SACK: it was needed, and a D-SACK coming later names another copy. But
+// an ACK that was already in flight (less than the handshake round trip
+// after the resend) leaves it open: its D-SACK may follow.
+TEST(Classify, DsackVerdictWaitsOneRoundTrip) {
+  {
+    Feed f;
+    handshake(f);  // irtt 20 ms
+    f.add({true, 1001, 5001, kAckF, 1000, 100});
+    f.add({true, 1001, 5001, kAckF, 1000, 100}, Duration::millis(300));  // RTO resend
+    const size_t idx = f.fa().packets().size() - 1;
+    f.add({false, 5001, 1101, kAckF}, Duration::millis(25));  // closes it
+    f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1001, 1101}, Duration::millis(1));
+    EXPECT_FALSE(has(f.fa().packets()[idx].labels, Label::kSpuriousRetransmission));
+    EXPECT_EQ(f.fa().stats().dsack_spurious, 0u);
+  }
+  {
+    Feed f;
+    handshake(f);
+    f.add({true, 1001, 5001, kAckF, 1000, 100});
+    f.add({true, 1001, 5001, kAckF, 1000, 100}, Duration::millis(300));
+    const size_t idx = f.fa().packets().size() - 1;
+    f.add({false, 5001, 1101, kAckF}, Duration::millis(5));  // in flight: the original's ACK
+    f.add({false, 5001, 1101, kAckF, 65535, 0, -1, 1001, 1101}, Duration::millis(15));
+    EXPECT_TRUE(has(f.fa().packets()[idx].labels, Label::kSpuriousRetransmission))
+        << labels_to_string(f.fa().packets()[idx].labels);
+  }
+}
+
+// Streaming: the held retransmission reaches the callback with the label
+// the later D-SACK added, every packet arrives once and in frame order, and
+// the hold is bounded in packets and in capture time.
+struct Collected {
+  std::vector<uint64_t> frames;
+  std::vector<LabelSet> labels;
+};
+
+std::vector<uint8_t> bytes_of(const Seg& s, uint16_t a_port) {
+  auto b = build(s);
+  // Another connection: rewrite A's port (checksums are not verified).
+  const size_t port_off = 20 + (s.from_a ? 0 : 2);
+  b[port_off] = static_cast<uint8_t>(a_port >> 8);
+  b[port_off + 1] = static_cast<uint8_t>(a_port);
+  return b;
+}
+
+TEST(Classify, StreamingHoldBackOrderAndBounds) {
+  Collected c;
+  FlowAnalyzer fa([&c](const Flow&, const PacketLabels& p) {
+    c.frames.push_back(p.frame);
+    c.labels.push_back(p.labels);
+  });
+  uint64_t frame = 0;
+  Instant t;
+  auto add = [&](const Seg& s, Duration gap, uint16_t port = 40000) {
+    t = t + gap;
+    fa.add(++frame, t, bytes_of(s, port));
+  };
+  const Duration ms = Duration::millis(1);
+  add({true, 1000, 0, kSynF, 65535, 0}, ms);
+  add({false, 5000, 1001, kSynF | kAckF, 65535, 0}, ms);
+  add({true, 1001, 5001, kAckF, 65535, 0}, ms);
+  add({true, 1001, 5001, kAckF, 65535, 100}, ms);
+  add({true, 1101, 5001, kAckF, 65535, 100}, ms);
+  add({true, 1101, 5001, kAckF, 65535, 100}, ms);  // 6: a resend, open
+  EXPECT_EQ(c.frames.size(), 5u);
+  // Another connection's packets are held behind it (frame order).
+  add({true, 7000, 0, kSynF, 65535, 0}, ms, 40001);
+  add({false, 9000, 7001, kSynF | kAckF, 65535, 0}, ms, 40001);
+  EXPECT_EQ(c.frames.size(), 5u);
+  add({false, 5001, 1201, kAckF, 65535, 0, -1, 1101, 1201}, ms);  // 9: D-SACK
+  ASSERT_EQ(c.frames.size(), 9u);
+  EXPECT_TRUE(has(c.labels[5], Label::kSpuriousRetransmission)) << labels_to_string(c.labels[5]);
+  EXPECT_EQ(fa.stats().max_held, 4u);  // frames 6-9
+
+  // Count bound: a resend the peer never answers, then 300 more segments
+  // within 1 s: at most 256 are held, then the resend is let go unlabelled.
+  add({true, 1201, 5001, kAckF, 65535, 100}, ms);  // 10
+  add({true, 1201, 5001, kAckF, 65535, 100}, ms);  // 11: a resend, open
+  for (int i = 0; i < 300; ++i) add({true, 7001, 9001, kAckF, 65535, 0}, ms, 40001);
+  EXPECT_EQ(fa.stats().max_held, 257u);
+  EXPECT_EQ(fa.stats().holdback_expired, 1u);
+  EXPECT_EQ(c.frames.size(), frame);
+  EXPECT_TRUE(has(c.labels[10], Label::kRetransmission));
+  EXPECT_FALSE(has(c.labels[10], Label::kSpuriousRetransmission));
+
+  // Time bound: a resend, then a packet every 100 ms: the resend is let go
+  // once it has waited more than 1 s.
+  add({true, 1201, 5001, kAckF, 65535, 100}, ms);
+  const uint64_t resend = frame;
+  for (int i = 0; i < 10; ++i)
+    add({true, 7001, 9001, kAckF, 65535, 0}, Duration::millis(100), 40001);
+  EXPECT_EQ(c.frames.size(), resend - 1);  // 1.0 s: still held
+  add({true, 7001, 9001, kAckF, 65535, 0}, Duration::millis(100), 40001);
+  EXPECT_EQ(c.frames.size(), frame);
+  EXPECT_EQ(fa.stats().holdback_expired, 2u);
+
+  // finish() lets everything go.
+  add({true, 1201, 5001, kAckF, 65535, 100}, ms);
+  add({true, 7001, 9001, kAckF, 65535, 0}, ms, 40001);
+  EXPECT_EQ(c.frames.size(), frame - 2);
+  fa.finish();
+  ASSERT_EQ(c.frames.size(), frame);
+  for (size_t i = 0; i < c.frames.size(); ++i) EXPECT_EQ(c.frames[i], i + 1);
+}
+
+// Task: the capture missed bytes that the peer then acknowledged. The next
+// segment above them still follows a gap in the capture (tshark: "previous
+// segment not captured"), although an ACK covered the missing bytes.
+TEST(Classify, LostSegmentAfterAckedGap) {
+  Feed f;
+  handshake(f);
+  f.add({true, 1001, 5001, kAckF, 1000, 100});
+  // 1101-1201 sent but not captured; B acknowledges it.
+  f.add({false, 5001, 1201, kAckF});
+  const LabelSet next = f.add({true, 1201, 5001, kAckF, 1000, 100});
+  EXPECT_EQ(next, bit(Label::kData) | bit(Label::kLostSegment)) << labels_to_string(next);
+  // No lost_segment for the segment after it.
+  EXPECT_EQ(f.add({true, 1301, 5001, kAckF, 1000, 100}), bit(Label::kData));
+}
+
+// The segment the capture missed is sent again after B acknowledged it: it
+// starts at the highest byte seen (no gap before it), but B's ACK shows A
+// had sent it: a spurious retransmission.
+TEST(Classify, ResendOfUncapturedAckedSegment) {
+  Feed f;
+  handshake(f);
+  f.add({true, 1001, 5001, kAckF, 1000, 100});
+  f.add({false, 5001, 1201, kAckF});
+  const LabelSet again = f.add({true, 1101, 5001, kAckF, 1000, 100}, Duration::millis(300));
+  EXPECT_EQ(again,
+            bit(Label::kData) | bit(Label::kRetransmission) | bit(Label::kSpuriousRetransmission))
+      << labels_to_string(again);
+}
+
+// IPv6 (RFC 8200): the same segment behind a 40-byte header from
+// 2001:db8::1 (A) to 2001:db8::2 (B), optionally behind a hop-by-hop
+// header. The TCP bytes come from the IPv4 builder (checksums are not
+// verified by the analyzer).
+std::vector<uint8_t> build6(const Seg& s, bool hop_by_hop = false) {
+  const auto v4 = build(s);
+  std::vector<uint8_t> tcp(v4.begin() + 20, v4.end());
+  std::vector<uint8_t> b(40, 0);
+  b[0] = 0x60;
+  const size_t len = tcp.size() + (hop_by_hop ? 8 : 0);
+  b[4] = static_cast<uint8_t>(len >> 8);
+  b[5] = static_cast<uint8_t>(len);
+  b[6] = hop_by_hop ? 0 : 6;
+  b[7] = 64;
+  for (int i = 0; i < 2; ++i) {
+    uint8_t* a = &b[8 + 16 * i];
+    a[0] = 0x20;
+    a[1] = 0x01;
+    a[2] = 0x0d;
+    a[3] = 0xb8;
+    a[15] = static_cast<uint8_t>((i == 0) == s.from_a ? 1 : 2);
+  }
+  if (hop_by_hop) b.insert(b.end(), {6, 0, 1, 4, 0, 0, 0, 0});  // PadN option
+  b.insert(b.end(), tcp.begin(), tcp.end());
+  return b;
+}
+
+TEST(Classify, Ipv6Flow) {
+  FlowAnalyzer fa;
+  uint64_t frame = 0;
+  Instant t;
+  auto add = [&](const std::vector<uint8_t>& bytes, Duration gap = Duration::millis(10)) {
+    t = t + gap;
+    fa.add(++frame, t, bytes);
+    return fa.packets().back().labels;
+  };
+  EXPECT_TRUE(has(add(build6({true, 1000, 0, kSynF, 65535, 0, 2})), Label::kSyn));
+  EXPECT_TRUE(
+      has(add(build6({false, 5000, 1001, kSynF | kAckF, 65535, 0, 3}, true)), Label::kSynAck));
+  add(build6({true, 1001, 5001, kAckF, 1000, 0}));
+  add(build6({true, 1001, 5001, kAckF, 1000, 100}));
+  add(build6({false, 5001, 1101, kAckF, 1000, 0}, true));
+  EXPECT_EQ(add(build6({true, 1001, 5001, kAckF, 1000, 100}), Duration::millis(300)),
+            bit(Label::kData) | bit(Label::kRetransmission) | bit(Label::kSpuriousRetransmission));
+  // The same ports over IPv4: another connection.
+  fa.add(++frame, t, build({true, 1000, 0, kSynF, 65535, 0, 2}));
+  // A fragment (RFC 8200 §4.5) and a segment cut by the snaplen inside TCP.
+  auto frag = build6({true, 1101, 5001, kAckF, 1000, 10});
+  frag[6] = 44;
+  frag.insert(frag.begin() + 40, {6, 0, 0, 1, 0, 0, 0, 9});
+  frag[5] = static_cast<uint8_t>(frag[5] + 8);
+  fa.add(++frame, t, frag);
+  auto cut = build6({true, 1101, 5001, kAckF, 1000, 10});
+  cut.resize(40 + 12);
+  fa.add(++frame, t, cut);
+  // Cut inside the hop-by-hop header.
+  auto cut_ext = build6({true, 1101, 5001, kAckF, 1000, 10}, true);
+  cut_ext.resize(40 + 4);
+  fa.add(++frame, t, cut_ext);
+  // Cut in the payload only: analysed from the headers.
+  auto short_payload = build6({true, 1101, 5001, kAckF, 1000, 100});
+  short_payload.resize(40 + 20 + 10);
+  EXPECT_EQ(add(short_payload), bit(Label::kData));
+  EXPECT_EQ(fa.packets().back().len, 100u);
+
+  const auto& fl = fa.flows();
+  ASSERT_EQ(fl.size(), 2u);
+  EXPECT_TRUE(fl[0].ipv6);
+  EXPECT_EQ(fl[0].endpoint(0), "[2001:db8::1]:40000");
+  EXPECT_EQ(fl[0].endpoint(1), "[2001:db8::2]:80");
+  EXPECT_EQ(fl[0].packets, 7u);
+  EXPECT_TRUE(fl[0].scale_known);
+  EXPECT_EQ(fa.packets()[4].window, 1000u << 3);  // B's scale
+  EXPECT_FALSE(fl[1].ipv6);
+  EXPECT_EQ(fl[1].endpoint(0), "10.0.0.1:40000");
+  EXPECT_EQ(fa.stats().tcp, 8u);
+  EXPECT_EQ(fa.stats().ipv6, 7u);
+  EXPECT_EQ(fa.stats().fragments, 1u);
+  EXPECT_EQ(fa.stats().cut_headers, 2u);
+  EXPECT_EQ(fa.stats().non_tcp, 0u);
+  EXPECT_EQ(fa.stats().snaplen_cut, 1u);
+}
+
 // ---------------------------------------------------------------------------
 // Simulator ground truth.
 
@@ -432,6 +816,8 @@ void check_against_events(const SimCase& c, Agreement* fast = nullptr,
       EXPECT_TRUE(has_event(p, {EventType::kSynRetransmit})) << what;
     }
     EXPECT_FALSE(has(p.labels, Label::kKeepalive) && has(p.labels, Label::kZeroWindowProbe));
+    // The simulator's stack has no tail loss probe (RFC 8985).
+    EXPECT_FALSE(has(p.labels, Label::kTailLossProbe)) << what;
   }
   std::printf(
       "%s/%s: %d keepalive, %d zero-window probe, %d retransmit (%d fast), %d syn "

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "analyze/capture_reader.hpp"
+#include "analyze/flow_analyzer.hpp"
+#include "analyze/story.hpp"
 #include "wire/tcp_header.hpp"
 
 namespace vigil::analyze {
@@ -228,16 +230,19 @@ std::vector<LinkCase> link_cases() {
   return {
       {"Ethernet", DLT_EN10MB, DLT_EN10MB, [](const Bytes& ip) { return ethernet(0x0800, ip); },
        ethernet(0x0806, arp_payload()), Bytes(13, 0xff)},
-      {"Raw", DLT_RAW, DLT_RAW, [](const Bytes& ip) { return ip; }, ipv6_packet(), Bytes{}},
-      {"Ipv4", DLT_IPV4, DLT_IPV4, [](const Bytes& ip) { return ip; }, ipv6_packet(), Bytes{}},
+      // Version 5 (ST, RFC 1819): neither IPv4 nor IPv6.
+      {"Raw", DLT_RAW, DLT_RAW, [](const Bytes& ip) { return ip; }, Bytes(20, 0x50), Bytes{}},
+      {"Ipv4", DLT_IPV4, DLT_IPV4, [](const Bytes& ip) { return ip; }, Bytes(20, 0x50), Bytes{}},
       {"LinuxSll", DLT_LINUX_SLL, DLT_LINUX_SLL, [](const Bytes& ip) { return sll(0x0800, ip); },
-       sll(0x86dd, ipv6_packet()), Bytes(15, 0)},
+       sll(0x0806, arp_payload()), Bytes(15, 0)},
       {"LinuxSll2", DLT_LINUX_SLL2, DLT_LINUX_SLL2,
        [](const Bytes& ip) { return sll2(0x0800, ip); }, sll2(0x0806, arp_payload()), Bytes(19, 0)},
+      // 10 is Linux's AF_INET6, which no DLT_NULL writer uses (the BSDs'
+      // values are 24, 28, 30): not IP.
       {"Null", DLT_NULL, DLT_NULL, [](const Bytes& ip) { return null_family(2, ip); },
        null_family(10, ipv6_packet()), Bytes(3, 0)},
       {"Loop", DLT_LOOP, DLT_LOOP, [](const Bytes& ip) { return loop_family(2, ip); },
-       loop_family(24, ipv6_packet()), Bytes(3, 0)},
+       loop_family(7, ipv6_packet()), Bytes(3, 0)},
   };
 }
 
@@ -304,19 +309,61 @@ TEST(CaptureReaderTest, EthernetVlanTagsAndPadding) {
   ASSERT_NE(r, nullptr);
   std::vector<Bytes> data;
   auto pkts = read_all(r.get(), &data);
-  ASSERT_EQ(pkts.size(), 3u);
+  ASSERT_EQ(pkts.size(), 4u);
   EXPECT_EQ(pkts[0].frame, 1u);
   EXPECT_EQ(data[0], ip);
   EXPECT_EQ(pkts[1].frame, 2u);
   EXPECT_EQ(data[1], ip);
-  EXPECT_EQ(pkts[2].frame, 5u);
-  EXPECT_EQ(data[2], ip);  // padding dropped by the IPv4 total length
-  EXPECT_EQ(pkts[2].original_length, 60u);
-  EXPECT_EQ(pkts[2].time.ns(), kSec * 1'000'000'000 + 5);
+  EXPECT_EQ(pkts[2].frame, 3u);
+  EXPECT_EQ(data[2], ipv6_packet());  // IPv6 behind one tag
+  EXPECT_EQ(pkts[3].frame, 5u);
+  EXPECT_EQ(data[3], ip);  // padding dropped by the IPv4 total length
+  EXPECT_EQ(pkts[3].original_length, 60u);
+  EXPECT_EQ(pkts[3].time.ns(), kSec * 1'000'000'000 + 5);
   EXPECT_EQ(r->stats().frames, 6u);
-  EXPECT_EQ(r->stats().non_ipv4, 2u);  // the IPv6 one, and three tags deep
+  EXPECT_EQ(r->stats().ipv6, 1u);
+  EXPECT_EQ(r->stats().non_ipv4, 1u);  // three tags deep
   EXPECT_EQ(r->stats().bad_link_header, 1u);
   std::remove(path.c_str());
+}
+
+// IPv6 (RFC 8200) on every link type: EtherType 0x86DD (Ethernet, SLL,
+// SLL2), the version nibble (raw), AF_INET6 as the BSDs number it (NULL in
+// the writer's byte order, LOOP big-endian). Ethernet padding is dropped by
+// the Payload Length.
+TEST(CaptureReaderTest, Ipv6OnEveryLinkType) {
+  Bytes v6 = ipv6_packet();
+  v6[5] = 4;  // 4 bytes of payload (next header 59: nothing to parse)
+  v6.insert(v6.end(), {1, 2, 3, 4});
+  struct Case {
+    int dlt;
+    Bytes frame;
+  };
+  const std::vector<Case> cases = {
+      {DLT_EN10MB, concat(ethernet(0x86dd, v6), Bytes(6, 0))},  // padded to 60
+      {DLT_RAW, v6},
+      {DLT_LINUX_SLL, sll(0x86dd, v6)},
+      {DLT_LINUX_SLL2, sll2(0x86dd, v6)},
+      {DLT_NULL, null_family(24, v6)},
+      {DLT_NULL, null_family(28, v6)},
+      {DLT_NULL, null_family(30, v6)},
+      {DLT_LOOP, loop_family(30, v6)},
+  };
+  for (const Case& c : cases) {
+    const std::string path = temp_path("v6_" + std::to_string(c.dlt) + ".pcap");
+    write_with_libpcap(path, c.dlt, {{kSec, 1, c.frame}, {kSec, 2, c.frame}});
+    auto r = open_ok(path);
+    ASSERT_NE(r, nullptr);
+    std::vector<Bytes> data;
+    auto pkts = read_all(r.get(), &data);
+    ASSERT_EQ(pkts.size(), 2u) << c.dlt;
+    EXPECT_EQ(data[0], v6) << c.dlt;
+    EXPECT_EQ(data[1], v6) << c.dlt;
+    EXPECT_EQ(r->stats().ipv6, 2u);
+    EXPECT_EQ(r->stats().ipv4, 0u);
+    EXPECT_EQ(r->stats().non_ipv4, 0u);
+    std::remove(path.c_str());
+  }
 }
 
 TEST(CaptureReaderTest, TruncatedPacketIsFlagged) {
@@ -384,7 +431,7 @@ TEST(CaptureReaderTest, ProgressBytesReachFileSize) {
   std::remove(path.c_str());
 }
 
-TEST(CaptureReaderTest, CutOffLastRecordEndsCleanly) {
+TEST(CaptureReaderTest, CutOffLastRecordIsReportedNotTakenForTheEnd) {
   const std::string path = temp_path("cutoff.pcap");
   Bytes file = pcap_by_hand(228, {{kSec, 1, tcp_packet(1)}, {kSec, 2, tcp_packet(2, 100)}});
   file.erase(file.end() - 30, file.end());  // the capture was killed mid-write
@@ -394,9 +441,174 @@ TEST(CaptureReaderTest, CutOffLastRecordEndsCleanly) {
   CapturedPacket p;
   ASSERT_TRUE(r->next(&p));
   EXPECT_EQ(p.frame, 1u);
+  EXPECT_EQ(r->error(), "");
   EXPECT_FALSE(r->next(&p));
   EXPECT_FALSE(r->next(&p));
+  // Frame 2's record says 140 captured bytes; only 110 are there.
+  EXPECT_EQ(r->error().rfind("frame 2: ", 0), 0u) << r->error();
+  EXPECT_NE(r->error().find("truncated"), std::string::npos) << r->error();
+  EXPECT_EQ(r->stats().frames, 1u);
   std::remove(path.c_str());
+}
+
+TEST(CaptureReaderTest, CutInsideRecordHeader) {
+  const std::string path = temp_path("cuthdr.pcap");
+  Bytes file = pcap_by_hand(228, {{kSec, 1, tcp_packet(1)}});
+  file.insert(file.end(), {1, 2, 3, 4, 5, 6, 7});  // 7 of a record header's 16 bytes
+  write_bytes(path, file);
+  auto r = open_ok(path);
+  ASSERT_NE(r, nullptr);
+  CapturedPacket p;
+  ASSERT_TRUE(r->next(&p));
+  EXPECT_FALSE(r->next(&p));
+  EXPECT_EQ(r->error().rfind("frame 2: ", 0), 0u) << r->error();
+}
+
+TEST(CaptureReaderTest, CleanEndHasNoError) {
+  const std::string path = temp_path("clean.pcap");
+  write_bytes(path, pcap_by_hand(228, {{kSec, 1, tcp_packet(1)}}));
+  auto r = open_ok(path);
+  ASSERT_NE(r, nullptr);
+  CapturedPacket p;
+  ASSERT_TRUE(r->next(&p));
+  EXPECT_FALSE(r->next(&p));
+  EXPECT_EQ(r->error(), "");
+  std::remove(path.c_str());
+}
+
+TEST(CaptureReaderTest, GarbageRecordHeaderInTheMiddle) {
+  const std::string path = temp_path("garbage_mid.pcap");
+  Bytes file = pcap_by_hand(228, {{kSec, 1, tcp_packet(1)}});
+  // A record header claiming 0x7fffffff captured bytes: more than any
+  // snaplen, which libpcap refuses rather than allocating it.
+  put32(&file, kSec);
+  put32(&file, 0);
+  put32(&file, 0x7fffffff);
+  put32(&file, 0x7fffffff);
+  file.insert(file.end(), 64, 0xee);
+  write_bytes(path, file);
+  auto r = open_ok(path);
+  ASSERT_NE(r, nullptr);
+  CapturedPacket p;
+  ASSERT_TRUE(r->next(&p));
+  EXPECT_FALSE(r->next(&p));
+  EXPECT_EQ(r->error().rfind("frame 2: ", 0), 0u) << r->error();
+  std::remove(path.c_str());
+}
+
+TEST(CaptureReaderTest, BadMagic) {
+  const std::string path = temp_path("badmagic.pcap");
+  Bytes file = pcap_by_hand(228, {{kSec, 1, tcp_packet(1)}});
+  file[0] = 0xde;
+  file[1] = 0xad;
+  file[2] = 0xbe;
+  file[3] = 0xef;
+  write_bytes(path, file);
+  std::string error;
+  auto r = CaptureReader::open(path, &error);
+  EXPECT_EQ(r, nullptr);
+  EXPECT_EQ(error.rfind("cannot open " + path + ": ", 0), 0u) << error;
+  EXPECT_NE(error.find("unknown file format"), std::string::npos) << error;  // libpcap's words
+  std::remove(path.c_str());
+}
+
+// ---------------------------------------------------------------------------
+// What the analyzer does with odd datagrams: each is either analysed or
+// counted under its reason, and nothing is retained when streaming.
+
+struct Seen {
+  std::vector<PacketLabels> packets;
+};
+
+FlowAnalyzer streaming(Seen* seen) {
+  return FlowAnalyzer([seen](const Flow&, const PacketLabels& p) { seen->packets.push_back(p); });
+}
+
+TEST(AnalyzerBadInputTest, SnaplenCutSegmentAnalysedFromHeaders) {
+  Seen seen;
+  FlowAnalyzer a = streaming(&seen);
+  const Bytes whole = tcp_packet(10, 1200);
+  a.add(1, Instant::zero(), Bytes(whole.begin(), whole.begin() + 54));  // tcpdump -s 54
+  a.add(2, Instant::zero(), Bytes(whole.begin(), whole.begin() + 30));  // inside the TCP header
+  a.add(3, Instant::zero(), Bytes(whole.begin(), whole.begin() + 12));  // inside the IP header
+  ASSERT_EQ(seen.packets.size(), 1u);
+  EXPECT_EQ(seen.packets[0].len, 1200u);  // from the IPv4 total length (RFC 791)
+  EXPECT_TRUE(has(seen.packets[0].labels, Label::kData));
+  EXPECT_EQ(a.stats().snaplen_cut, 1u);
+  EXPECT_EQ(a.stats().cut_headers, 2u);
+  EXPECT_EQ(a.stats().tcp, 1u);
+  EXPECT_TRUE(a.packets().empty());  // streaming keeps nothing
+}
+
+TEST(AnalyzerBadInputTest, NonTcpFragmentsAndMalformedAreCounted) {
+  Seen seen;
+  FlowAnalyzer a = streaming(&seen);
+  Bytes udp = tcp_packet(1, 8);
+  udp[9] = 17;  // UDP
+  a.add(1, Instant::zero(), udp);
+  Bytes cut_udp = tcp_packet(1, 400);
+  cut_udp[9] = 17;
+  cut_udp.resize(60);  // cut by the snaplen, still not TCP
+  a.add(2, Instant::zero(), cut_udp);
+  Bytes frag = tcp_packet(2, 100);
+  frag[6] |= 0x20;  // more fragments
+  a.add(3, Instant::zero(), frag);
+  Bytes later_frag = tcp_packet(3, 100);
+  later_frag[7] = 0x10;  // fragment offset 16 x 8 bytes
+  a.add(4, Instant::zero(), later_frag);
+  Bytes cut_frag = frag;
+  cut_frag.resize(50);
+  a.add(5, Instant::zero(), cut_frag);
+  Bytes bad_offset = tcp_packet(4, 10);
+  bad_offset[32] = 0x40;  // TCP data offset 4 (< 5, RFC 9293 §3.1)
+  a.add(6, Instant::zero(), bad_offset);
+  Bytes bad_ihl = tcp_packet(5);
+  bad_ihl[0] = 0x44;  // IHL 4
+  a.add(7, Instant::zero(), bad_ihl);
+  Bytes short_total = tcp_packet(6);
+  short_total[2] = 0;
+  short_total[3] = 10;  // total length below the header
+  a.add(8, Instant::zero(), short_total);
+  a.add(9, Instant::zero(), tcp_packet(7));
+  EXPECT_EQ(a.stats().non_tcp, 2u);
+  EXPECT_EQ(a.stats().fragments, 3u);
+  EXPECT_EQ(a.stats().malformed_tcp, 1u);
+  EXPECT_EQ(a.stats().malformed_ip, 2u);
+  EXPECT_EQ(a.stats().tcp, 1u);
+  ASSERT_EQ(seen.packets.size(), 1u);
+  EXPECT_EQ(seen.packets[0].frame, 9u);
+  EXPECT_EQ(a.malformed(), 3u);
+}
+
+TEST(AnalyzerBadInputTest, RandomGarbageNeverCrashes) {
+  Seen seen;
+  FlowAnalyzer a = streaming(&seen);
+  StoryBuilder stories;
+  uint64_t x = 0x9e3779b97f4a7c15ull;  // splitmix64, fixed seed
+  auto next = [&x] {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t frames = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes b(next() % 120);
+    for (auto& c : b) c = static_cast<uint8_t>(next());
+    if (!b.empty() && i % 2 == 0) b[0] = 0x45;  // mostly IPv4-looking
+    if (b.size() > 9 && i % 4 == 0) b[9] = 6;   // and TCP
+    ++frames;
+    a.add(frames, Instant::from_ns(static_cast<int64_t>(frames) * 1000), b);
+  }
+  for (const auto& p : seen.packets) stories.add(a.flows()[p.flow], p);
+  a.finish();
+  const auto st = stories.finish(a.flows());
+  EXPECT_EQ(st.size(), a.flows().size());
+  const AnalyzerStats& s = a.stats();
+  // Every datagram is either a segment or counted under one reason.
+  EXPECT_EQ(s.tcp + s.non_tcp + s.fragments + s.malformed_ip + s.malformed_tcp + s.cut_headers,
+            frames);
+  EXPECT_EQ(s.tcp, seen.packets.size());
 }
 
 // ---------------------------------------------------------------------------

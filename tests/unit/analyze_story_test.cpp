@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "analyze/flow_analyzer.hpp"
 #include "analyze/story.hpp"
 #include "sim/scenario.hpp"
+#include "wire/tcp_header.hpp"
 
 namespace vigil::analyze {
 namespace {
@@ -174,6 +176,297 @@ TEST(StoryTest, ZeroWindowPersistSeries) {
   ASSERT_FALSE(st[0].persist.empty());
   EXPECT_FALSE(st[0].persist[0].gaps.empty());
   EXPECT_FALSE(st[0].idle_periods.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Keepalive series from crafted segments (RFC 1122 §4.2.3.6).
+
+// A connection between a client (10.0.0.1:40000, ISN 1000) and a server
+// (10.0.0.2:80, ISN 5000) fed segment by segment into a streaming analyzer
+// and a story builder; times are absolute seconds.
+class Crafted {
+ public:
+  Crafted() : a_([this](const Flow& f, const PacketLabels& p) { b_.add(f, p); }) {}
+  // from_client, seq, ack, flags, payload bytes, at time t (s).
+  void add(bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, size_t len, double t) {
+    wire::Ipv4Fields ip;
+    ip.src = from_client ? wire::Ipv4Addr::of(10, 0, 0, 1) : wire::Ipv4Addr::of(10, 0, 0, 2);
+    ip.dst = from_client ? wire::Ipv4Addr::of(10, 0, 0, 2) : wire::Ipv4Addr::of(10, 0, 0, 1);
+    wire::TcpFields tcp;
+    tcp.src_port = from_client ? 40000 : 80;
+    tcp.dst_port = from_client ? 80 : 40000;
+    tcp.seq = seq;
+    tcp.ack = ack;
+    tcp.flags = flags;
+    tcp.window = 65535;
+    std::vector<uint8_t> buf(1500);
+    const std::vector<uint8_t> payload(len, 0x42);
+    const size_t n = wire::build_ipv4_tcp(buf, ip, tcp, wire::TcpOptions{}, payload);
+    a_.add(++frame_, Instant::from_ns(std::llround(t * 1e9)),
+           std::span<const uint8_t>(buf.data(), n));
+  }
+  // Handshake at t = 0 (frames 1-3), then the client sends 10 bytes and the
+  // server answers with 10 bytes (frames 4-6). Client next: 1011, server
+  // next: 5011.
+  void start() {
+    add(true, 1000, 0, kSyn, 0, 0.000);
+    add(false, 5000, 1001, kSyn | kAck, 0, 0.001);
+    add(true, 1001, 5001, kAck, 0, 0.002);
+    add(true, 1001, 5001, kAck | kPsh, 10, 0.010);
+    add(false, 5001, 1011, kAck | kPsh, 10, 0.011);
+    add(true, 1011, 5011, kAck, 0, 0.012);
+  }
+  std::vector<Story> finish() {
+    a_.finish();
+    return b_.finish(a_.flows());
+  }
+  static constexpr uint8_t kSyn = wire::tcp_flags::kSyn, kAck = wire::tcp_flags::kAck,
+                           kPsh = wire::tcp_flags::kPsh, kRst = wire::tcp_flags::kRst,
+                           kFin = wire::tcp_flags::kFin;
+
+ private:
+  StoryBuilder b_;
+  FlowAnalyzer a_;
+  uint64_t frame_ = 0;
+};
+
+// The trace of vigil as keepalive prober over TUN against Linux (idle 2 s,
+// interval 1 s, count 3): the first probe (frame 7) is answered (frame 8),
+// then Linux is blackholed: three probes 1 s apart (frames 9-11) go
+// unanswered and the prober resets (frame 12). Probes carry SEG.SEQ =
+// SND.NXT - 1 and no data.
+TEST(StoryKeepaliveTest, AnsweredProbeThenDeadPeer) {
+  Crafted c;
+  c.start();
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 2.012);                  // 7: probe, 2 s after frame 6
+  c.add(false, 5011, 1011, Crafted::kAck, 0, 2.013);                 // 8: its ACK
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 4.013);                  // 9: 2 s idle after the ACK
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 5.013);                  // 10
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 6.013);                  // 11
+  c.add(true, 1011, 5011, Crafted::kRst | Crafted::kAck, 0, 7.013);  // 12
+  const auto st = c.finish();
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].ending, "keepalive timeout: 3 probes 1.0 s apart unanswered, RST at frame 12");
+  ASSERT_EQ(st[0].keepalive.size(), 2u);
+  const auto& answered = st[0].keepalive[0];
+  EXPECT_TRUE(answered.answered);
+  EXPECT_EQ(answered.probes, 1u);
+  EXPECT_EQ(answered.frames, std::vector<uint64_t>{7});
+  // From the server's last packet (frame 5, 0.011 s) to frame 7 (2.012 s).
+  EXPECT_EQ(answered.idle, Duration::millis(2001));
+  EXPECT_EQ(answered.interval, Duration::zero());  // no unanswered probe in it
+  const auto& dead = st[0].keepalive[1];
+  EXPECT_FALSE(dead.answered);
+  EXPECT_EQ(dead.probes, 3u);
+  EXPECT_EQ(dead.frames, (std::vector<uint64_t>{9, 10, 11}));
+  EXPECT_EQ(dead.idle, Duration::seconds(2));  // the keepalive ACK (frame 8) -> frame 9
+  EXPECT_EQ(dead.interval, Duration::seconds(1));
+  EXPECT_EQ(dead.last_frame, 11u);
+  // RFC 2525 §2.9: 3 probes x 1 s before the reset.
+  bool short_timeout = false;
+  for (const auto& f : st[0].findings) short_timeout |= f.rfc_section == "RFC 2525 §2.9";
+  EXPECT_TRUE(short_timeout);
+}
+
+// Linux probing an idle peer that answers every probe: each probe follows
+// the previous ACK by TCP_KEEPIDLE (RFC 1122 §4.2.3.6: the idle timer starts
+// again after an answer), so there is one answered series with the idle
+// inferred and no interval, not a series per probe.
+TEST(StoryKeepaliveTest, LongAnsweredRunIsOneSeries) {
+  Crafted c;
+  c.start();
+  double t = 0.012;
+  const int n = 40;
+  for (int i = 0; i < n; ++i) {
+    t += 75.0;
+    c.add(true, 1010, 5011, Crafted::kAck, 0, t);
+    t += 0.001;
+    c.add(false, 5011, 1011, Crafted::kAck, 0, t);
+  }
+  c.add(true, 1011, 5011, Crafted::kFin | Crafted::kAck, 0, t + 1);
+  c.add(false, 5011, 1012, Crafted::kFin | Crafted::kAck, 0, t + 1.001);
+  const auto st = c.finish();
+  ASSERT_EQ(st.size(), 1u);
+  ASSERT_EQ(st[0].keepalive.size(), 1u);
+  const auto& k = st[0].keepalive[0];
+  EXPECT_TRUE(k.answered);
+  EXPECT_EQ(k.probes, static_cast<uint32_t>(n));
+  EXPECT_EQ(k.frames.size(), static_cast<size_t>(n));
+  EXPECT_EQ(k.frames.front(), 7u);
+  EXPECT_EQ(k.last_frame, 7u + 2 * (n - 1));
+  EXPECT_NEAR(k.idle.secs(), 75.0, 1e-6);
+  EXPECT_EQ(k.interval, Duration::zero());
+  EXPECT_EQ(st[0].ending.rfind("closed with FIN", 0), 0u) << st[0].ending;
+}
+
+// A probe lost once in an answered run: the retry follows by the interval
+// and is answered, so the run stays one answered series, and that gap is
+// the interval. An unanswered tail at the end of the capture is its own
+// series, the ending says so.
+TEST(StoryKeepaliveTest, LostProbeInAnsweredRunThenSilence) {
+  Crafted c;
+  c.start();
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 10.012);   // 7, answered
+  c.add(false, 5011, 1011, Crafted::kAck, 0, 10.013);  // 8
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 20.013);   // 9, lost
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 23.013);   // 10, 3 s later, answered
+  c.add(false, 5011, 1011, Crafted::kAck, 0, 23.014);  // 11
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 33.014);   // 12, unanswered
+  c.add(true, 1010, 5011, Crafted::kAck, 0, 36.014);   // 13
+  const auto st = c.finish();
+  ASSERT_EQ(st.size(), 1u);
+  ASSERT_EQ(st[0].keepalive.size(), 2u);
+  const auto& run = st[0].keepalive[0];
+  EXPECT_TRUE(run.answered);
+  EXPECT_EQ(run.frames, (std::vector<uint64_t>{7, 9, 10}));
+  // Idle samples: frame 5 (0.011 s) -> 7 (10.012 s) and frame 8 -> 9, 10 s;
+  // the median of two is the upper one.
+  EXPECT_EQ(run.idle, Duration::millis(10001));
+  EXPECT_EQ(run.interval, Duration::seconds(3));
+  const auto& tail = st[0].keepalive[1];
+  EXPECT_FALSE(tail.answered);
+  EXPECT_EQ(tail.frames, (std::vector<uint64_t>{12, 13}));
+  EXPECT_EQ(tail.idle, Duration::seconds(10));
+  EXPECT_EQ(tail.interval, Duration::seconds(3));
+  EXPECT_EQ(st[0].ending, "keepalive probes unanswered: 2 probes 3.0 s apart, no RST");
+}
+
+// ---------------------------------------------------------------------------
+// Memory: one long mid-connection flow fed N and 10 N cycles. Per cycle the
+// client sends a new segment and retransmits it 3 times 1 s apart with the
+// server silent (a timeout series that does not back off: one RFC 2525
+// §2.10 finding each), then the server acknowledges it with two data
+// segments the client never acknowledges (so the server's unacknowledged
+// send log only grows), then 2 s of silence.
+
+struct Generated {
+  size_t retained = 0;
+  std::vector<Story> stories;
+  size_t analyzer_packets = 0;
+  uint64_t segments = 0;
+};
+
+Generated generate(int cycles) {
+  StoryBuilder builder;
+  FlowAnalyzer a([&builder](const Flow& f, const PacketLabels& p) { builder.add(f, p); });
+  uint64_t frame = 0;
+  Instant t = Instant::from_ns(1'000'000'000);
+  uint32_t a_seq = 1000, b_seq = 900'000;
+  const uint32_t b_first = b_seq;  // the client's ACK never moves past it
+  std::vector<uint8_t> buf(1500);
+  const std::vector<uint8_t> payload(100, 0x11);
+  auto send = [&](bool from_a, uint32_t seq, uint32_t ack) {
+    wire::Ipv4Fields ip;
+    ip.src = from_a ? wire::Ipv4Addr::of(10, 0, 0, 1) : wire::Ipv4Addr::of(10, 0, 0, 2);
+    ip.dst = from_a ? wire::Ipv4Addr::of(10, 0, 0, 2) : wire::Ipv4Addr::of(10, 0, 0, 1);
+    wire::TcpFields tcp;
+    tcp.src_port = from_a ? 40000 : 80;
+    tcp.dst_port = from_a ? 80 : 40000;
+    tcp.seq = seq;
+    tcp.ack = ack;
+    tcp.flags = wire::tcp_flags::kAck;
+    tcp.window = 60000;
+    const size_t n = wire::build_ipv4_tcp(buf, ip, tcp, wire::TcpOptions{}, payload);
+    a.add(++frame, t, std::span<const uint8_t>(buf.data(), n));
+  };
+  for (int c = 0; c < cycles; ++c) {
+    send(true, a_seq, b_first);
+    for (int r = 0; r < 3; ++r) {
+      t = t + Duration::seconds(1);
+      send(true, a_seq, b_first);
+    }
+    a_seq += 100;
+    t = t + Duration::millis(10);
+    send(false, b_seq, a_seq);
+    b_seq += 100;
+    t = t + Duration::millis(10);
+    send(false, b_seq, a_seq);
+    b_seq += 100;
+    t = t + Duration::seconds(2);
+  }
+  Generated g;
+  g.retained = builder.retained_items();
+  g.analyzer_packets = a.packets().size();
+  g.segments = a.stats().tcp;
+  a.finish();
+  g.stories = builder.finish(a.flows());
+  return g;
+}
+
+TEST(StoryMemoryTest, StateDoesNotGrowWithPackets) {
+  // N is past every cap: 2 N unacknowledged server segments > kStoryMaxSendLog.
+  const int n = static_cast<int>(kStoryMaxSendLog / 2) + 100;
+  const Generated small = generate(n);
+  const Generated large = generate(10 * n);
+  EXPECT_EQ(small.segments, 6u * n);
+  EXPECT_EQ(large.segments, 60u * n);
+  EXPECT_EQ(small.analyzer_packets, 0u);  // streaming: nothing retained
+  EXPECT_EQ(large.analyzer_packets, 0u);
+  EXPECT_GT(small.retained, 0u);
+  EXPECT_EQ(large.retained, small.retained);
+  for (const Generated* g : {&small, &large}) {
+    const uint64_t cycles = g == &small ? n : 10u * n;
+    ASSERT_EQ(g->stories.size(), 1u);
+    const Story& s = g->stories[0];
+    // Idle periods: three 1 s retransmission gaps per cycle, plus the 2 s
+    // pause between cycles.
+    EXPECT_EQ(s.idle_periods.size(), kStoryMaxIdle);
+    EXPECT_EQ(s.idle_periods.size() + s.idle_periods_omitted, 4 * cycles - 1);
+    // Timeout series: every cycle but the first (nothing acknowledged yet).
+    EXPECT_EQ(s.rto.size(), kStoryMaxSeries);
+    EXPECT_EQ(s.rto.size() + s.series_omitted, cycles - 1);
+    EXPECT_EQ(s.rto[0].retransmissions, 3u);
+    EXPECT_EQ(s.rto[0].gaps, std::vector<Duration>(3, Duration::seconds(1)));
+    EXPECT_EQ(s.findings.size(), kStoryMaxFindings);
+    EXPECT_EQ(s.findings.size() + s.findings_omitted, cycles - 1);
+    EXPECT_EQ(s.findings[0].rfc_section, "RFC 2525 §2.10");
+    EXPECT_EQ(s.min_rto_estimate, Duration::seconds(1));
+    EXPECT_EQ(s.max_rto_estimate, Duration::seconds(1));
+  }
+}
+
+// The long series themselves are capped while their counts stay exact.
+TEST(StoryMemoryTest, LongRetransmissionSeriesKeepsCountsExact) {
+  StoryBuilder b;
+  Flow flow;
+  flow.first = Instant::zero();
+  flow.end = FlowEnd{"open", 0};
+  PacketLabels p;
+  p.flow = 0;
+  p.dir = 0;
+  p.len = 100;
+  p.labels = bit(Label::kData);
+  p.frame = 1;
+  b.add(flow, p);  // the original send
+  PacketLabels ack;
+  ack.flow = 0;
+  ack.dir = 1;
+  ack.frame = 2;
+  ack.time = Instant::from_ns(1'000'000);
+  ack.labels = bit(Label::kPureAck);
+  b.add(flow, ack);  // acknowledges nothing new of dir 0's data (rel_ack 0)
+  const int retransmissions = 1000;
+  for (int i = 0; i < retransmissions; ++i) {
+    PacketLabels r = p;
+    r.frame = 3 + static_cast<uint64_t>(i);
+    r.time = Instant::from_ns(int64_t{i + 1} * 3'000'000'000);
+    r.labels = bit(Label::kData) | bit(Label::kRetransmission);
+    b.add(flow, r);
+  }
+  const size_t retained = b.retained_items();
+  // Capped gaps and frames of the open series, the capped idle periods
+  // (3 s gaps), and the one unacknowledged original send.
+  EXPECT_EQ(retained, 2 * kStoryMaxFrames + kStoryMaxIdle + 1);
+  const auto st = b.finish({flow});
+  ASSERT_EQ(st.size(), 1u);
+  ASSERT_EQ(st[0].rto.size(), 1u);
+  const auto& s = st[0].rto[0];
+  EXPECT_EQ(s.retransmissions, static_cast<uint32_t>(retransmissions));
+  EXPECT_EQ(s.gaps.size(), kStoryMaxFrames);
+  EXPECT_EQ(s.frames.size(), kStoryMaxFrames);
+  EXPECT_EQ(s.last_frame, 2u + retransmissions);
+  EXPECT_EQ(s.total, Duration::seconds(3) * retransmissions - Duration::millis(1));
+  EXPECT_EQ(st[0].ending, "retransmission timeout: 1000 retransmissions over 3000.0 s, no RST");
 }
 
 }  // namespace
