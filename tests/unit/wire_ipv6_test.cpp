@@ -75,7 +75,8 @@ TEST(Ipv6Test, ExtensionHeadersAreSkipped) {
   ext.insert(ext.end(), dst.begin(), dst.end());
   const Bytes upper(20, 0xcd);
   Ipv6View v;
-  ASSERT_EQ(Ipv6View::parse(packet(kIpv6HopByHop, ext, upper), &v), Drop::kNone);
+  const Bytes p = packet(kIpv6HopByHop, ext, upper);  // the view points into it
+  ASSERT_EQ(Ipv6View::parse(p, &v), Drop::kNone);
   EXPECT_EQ(v.next_header(), kProtoTcp);
   EXPECT_EQ(v.header_length(), 40u + 8 + 24 + 16);
   EXPECT_EQ(v.payload().size(), 20u);
@@ -94,9 +95,11 @@ TEST(Ipv6Test, FragmentHeaderIsAFragment) {
 
 TEST(Ipv6Test, NoNextHeaderAndUnknownEndTheChain) {
   Ipv6View v;
-  ASSERT_EQ(Ipv6View::parse(packet(kIpv6NoNext, {}, Bytes(8, 0)), &v), Drop::kNone);
+  const Bytes none = packet(kIpv6NoNext, {}, Bytes(8, 0));
+  ASSERT_EQ(Ipv6View::parse(none, &v), Drop::kNone);
   EXPECT_EQ(v.next_header(), kIpv6NoNext);
-  ASSERT_EQ(Ipv6View::parse(packet(58, {}, Bytes(8, 0)), &v), Drop::kNone);  // ICMPv6
+  const Bytes icmp6 = packet(58, {}, Bytes(8, 0));
+  ASSERT_EQ(Ipv6View::parse(icmp6, &v), Drop::kNone);  // ICMPv6
   EXPECT_EQ(v.next_header(), 58);
 }
 
