@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ clang-14 clang cmake ninja-build pkg-config  # compilers and build
+  libclang-rt-14-dev                                                 # libFuzzer (scripts/fuzz-analyze.sh)
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
   tshark tcpdump                                                     # independent pcap readers for tests

@@ -14,11 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "analyze/capture_reader.hpp"
-#include "analyze/congestion_detectors.hpp"
-#include "analyze/flow_analyzer.hpp"
-#include "analyze/html_report.hpp"
-#include "analyze/story.hpp"
+#include "../fuzz/analyze_pipeline.hpp"
 #include "sim/scenario.hpp"
 #include "wire/tcp_header.hpp"
 
@@ -106,58 +102,6 @@ Bytes constructed() {
   return b;
 }
 
-struct Outcome {
-  bool opened = false;
-  uint64_t frames = 0;
-};
-
-// The read-and-analyse path as `vigil analyze --html` runs it.
-Outcome analyse(const std::string& path) {
-  Outcome o;
-  std::string err;
-  auto reader = CaptureReader::open(path, &err);
-  if (!reader) {
-    EXPECT_FALSE(err.empty());
-    return o;
-  }
-  o.opened = true;
-  StoryBuilder stories;
-  CongestionDetectors congestion;
-  HtmlReport report(200);
-  uint64_t segments = 0;
-  FlowAnalyzer a([&](const Flow& f, const PacketLabels& p) {
-    ++segments;
-    stories.add(f, p);
-    congestion.add(f, p);
-    report.add(f, p);
-  });
-  CapturedPacket pkt;
-  uint64_t packets = 0;
-  while (reader->next(&pkt)) {
-    ++packets;
-    a.add(pkt.frame, pkt.time, pkt.ipv4);
-  }
-  a.finish();
-  auto st = stories.finish(a.flows());
-  for (size_t i = 0; i < a.flows().size(); ++i) {
-    for (auto& f : congestion.finish(i, a.flows()[i])) st[i].findings.push_back(std::move(f));
-  }
-  const std::string html = report.render("fuzz", a.flows(), st);
-  EXPECT_FALSE(html.empty());
-  const ReaderStats& rs = reader->stats();
-  const AnalyzerStats& as = a.stats();
-  EXPECT_EQ(rs.ipv4 + rs.ipv6, packets);
-  EXPECT_EQ(rs.frames, rs.ipv4 + rs.ipv6 + rs.non_ipv4 + rs.bad_link_header);
-  EXPECT_EQ(as.tcp, segments);
-  EXPECT_EQ(
-      as.tcp + as.non_tcp + as.fragments + as.malformed_ip + as.malformed_tcp + as.cut_headers,
-      packets);
-  EXPECT_EQ(st.size(), a.flows().size());
-  EXPECT_TRUE(a.packets().empty());
-  o.frames = rs.frames;
-  return o;
-}
-
 TEST(AnalyzeFuzzTest, MutatedAndRandomCaptures) {
   const std::vector<Bytes> bases = {
       constructed(),
@@ -218,9 +162,10 @@ TEST(AnalyzeFuzzTest, MutatedAndRandomCaptures) {
       }
     }
     write_file(path, b);
-    const Outcome o = analyse(path);
+    const PipelineOutcome o = run_analyze_pipeline(path);
+    EXPECT_EQ(pipeline_inconsistency(o), "") << "case " << i;
     opened += o.opened ? 1 : 0;
-    frames += o.frames;
+    frames += o.reader.frames;
   }
   std::remove(path.c_str());
   // Most mutations keep the file header, so most files open and yield
