@@ -239,11 +239,9 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std:
   struct stat st {};
   uint64_t size = 0;
   FILE* f = pcap_file(raw);
-  if (f != nullptr && ::fstat(fileno(f), &st) == 0) {
-    size = static_cast<uint64_t>(st.st_size);
-  } else if (::stat(path.c_str(), &st) == 0) {
-    size = static_cast<uint64_t>(st.st_size);
-  }
+  const bool known =
+      (f != nullptr && ::fstat(fileno(f), &st) == 0) || ::stat(path.c_str(), &st) == 0;
+  if (known) size = static_cast<uint64_t>(st.st_size);
   int dlt = pcap_datalink(raw);
   if (!supported(dlt)) {
     const char* name = pcap_datalink_val_to_name(dlt);

@@ -359,10 +359,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
 
   // Relative numbers: from the ISN; without a SYN, from the first seq seen
   // (and for the other direction from the first ACK that names its bytes).
-  if (syn) {
-    S.base = seq;
-    S.base_known = true;
-  } else if (!S.base_known) {
+  if (syn || !S.base_known) {
     S.base = seq;
     S.base_known = true;
   }
@@ -430,12 +427,14 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
       const uint32_t una = P.last_ack;
       const bool peer_zero = P.win_valid && P.last_win == 0;
       const bool outstanding = S.end_valid && seq_gt(S.max_end, una);
-      if (seq == una - 1 && len == 0 && peer_zero) {
-        probe = Probe::kZeroWindow;  // Linux form: nothing to elicit but the window
+      // Linux form: SND.UNA - 1 with nothing to elicit but the window; BSD /
+      // RFC 9293 §3.8.6.1 form: 1 byte at SND.UNA.
+      const bool linux_zwp = seq == una - 1 && len == 0 && peer_zero;
+      const bool bsd_zwp = seq == una && len == 1 && peer_zero;
+      if (linux_zwp || bsd_zwp) {
+        probe = Probe::kZeroWindow;
       } else if (seq == una - 1 && len <= 1 && !outstanding) {
         probe = Probe::kKeepalive;  // idle sender, 0 or 1 garbage byte below SND.NXT
-      } else if (seq == una && len == 1 && peer_zero) {
-        probe = Probe::kZeroWindow;  // BSD / RFC 9293 §3.8.6.1 form: 1 byte at SND.UNA
       }
     }
     if (probe == Probe::kKeepalive) add_label(Label::kKeepalive);

@@ -404,16 +404,20 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
 
   std::string grid, ticks;
   const double ts = nice_step(P.span_s(), 10);
-  for (double t = std::ceil(P.left_s() / ts - 1e-9) * ts; t <= P.left_s() + P.span_s() * (1 + 1e-9);
-       t += ts) {
-    if (std::fabs(t) < ts * 1e-6) t = 0;  // no "-0"
+  // Integer tick indices (no floating-point loop counter drifting by ts).
+  const auto first_x = static_cast<int64_t>(std::ceil(P.left_s() / ts - 1e-9));
+  const double x_end = P.left_s() + P.span_s() * (1 + 1e-9);
+  for (int64_t k = first_x; static_cast<double>(k) * ts <= x_end; ++k) {
+    const double t = k == 0 ? 0.0 : static_cast<double>(k) * ts;  // no "-0"
     const double x = kLeft + (t - P.left_s()) / P.span_s() * kPlotW;
     grid += "M" + num(x) + "," + num(kTop) + "v" + num(kPlotH);
     ticks += "<text class=\"xt\" x=\"" + num(x) + "\" y=\"" + num(kTop + kPlotH + 18) + "\">" +
              time_label(t, ts) + "</text>\n";
   }
   const double ys = nice_step(P.hi() - P.lo(), 8);
-  for (double v = std::ceil(P.lo() / ys) * ys; v <= P.hi(); v += ys) {
+  for (auto k = static_cast<int64_t>(std::ceil(P.lo() / ys)); static_cast<double>(k) * ys <= P.hi();
+       ++k) {
+    const double v = static_cast<double>(k) * ys;
     const double y = P.y(v);
     grid += "M" + num(kLeft) + "," + num(y) + "h" + num(kPlotW);
     ticks += "<text class=\"yt\" x=\"" + num(kLeft - 6) + "\" y=\"" + num(y + 4) + "\">" +
