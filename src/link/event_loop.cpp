@@ -26,7 +26,12 @@ constexpr size_t kTxBuf = 65535 + kVnetHdrSize;
 }  // namespace
 
 EventLoop::EventLoop(TunDevice& dev, stack::Stack& s)
-    : dev_(dev), stack_(s), rx_buf_(kRxBuf), tx_buf_(kTxBuf) {}
+    : dev_(dev), stack_(s), rx_buf_(kRxBuf), tx_buf_(kTxBuf) {
+  // With the virtio header every TCP datagram can go with NEEDS_CSUM, so the
+  // stack need not checksum 64 KB super-segments that the kernel checksums
+  // again per segment (or, delivering locally, not at all).
+  if (dev_.vnet_hdr()) stack_.set_partial_checksum(true);
+}
 
 EventLoop::~EventLoop() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -132,15 +137,25 @@ void EventLoop::transmit(Instant now) {
   const std::span<uint8_t> out = std::span<uint8_t>(tx_buf_).subspan(head);
   for (;;) {
     uint32_t mss = 0;
-    const size_t n = stack_.poll_transmit(now, out, &mss);
+    bool partial = false;
+    const size_t n = stack_.poll_transmit(now, out, &mss, &partial);
     if (n == 0) return;
     const std::span<uint8_t> dgram = out.first(n);
-    if (capture_) capture_->write(now + capture_offset_, dgram);
-    if (head) {
+    VnetHdr h;
+    if (partial) {
+      // The checksum field holds the pseudo-header sum: the kernel finishes
+      // it; a super-segment when the payload is more than one MSS.
+      h = prepare_tx_partial(dgram, mss);
+      if (capture_) capture_completed(now, h, dgram);
+    } else {
+      if (capture_) capture_->write(now + capture_offset_, dgram);
       // A TSO-sized datagram goes as one GSO super-segment that the kernel
       // cuts at the connection's MSS; the rest with a zero header.
-      const VnetHdr h = prepare_tx(dgram, mss);
+      if (head) h = prepare_tx(dgram, mss);
+    }
+    if (head) {
       if (h.gso_type == VnetHdr::kGsoTcpV4) ++stats_.gso_written;
+      if (partial) ++stats_.csum_offloaded;
       encode_vnet_hdr(h, tx_buf_);
     }
     if (dev_.write(std::span<const uint8_t>(tx_buf_.data(), head + n))) {
@@ -149,6 +164,21 @@ void EventLoop::transmit(Instant now) {
       ++stats_.write_errors;  // like a lost packet: TCP retransmits
     }
   }
+}
+
+void EventLoop::capture_completed(Instant now, const VnetHdr& h, std::span<uint8_t> dgram) {
+  // The capture shows the checksum the kernel will compute; the device
+  // needs the pseudo-header sum back in the field.
+  if (!(h.flags & VnetHdr::kNeedsCsum)) {
+    capture_->write(now + capture_offset_, dgram);
+    return;
+  }
+  uint8_t* field = dgram.data() + h.csum_start + h.csum_offset;
+  const uint8_t saved[2] = {field[0], field[1]};
+  complete_checksum(h, dgram);
+  capture_->write(now + capture_offset_, dgram);
+  field[0] = saved[0];
+  field[1] = saved[1];
 }
 
 bool EventLoop::drain_signals() {

@@ -40,9 +40,10 @@ struct LoopStats {
   uint64_t non_ipv4 = 0;   // IPv6 and other traffic the kernel sends: ignored
   uint64_t truncated = 0;  // read filled the whole buffer: dropped
   // With offloads (TunDevice::vnet_hdr()):
-  uint64_t gso_read = 0;      // TCPv4 super-segments from the kernel
-  uint64_t gso_written = 0;   // TSO-sized datagrams handed to the kernel
-  uint64_t csum_trusted = 0;  // NEEDS_CSUM/DATA_VALID packets not verified again
+  uint64_t gso_read = 0;        // TCPv4 super-segments from the kernel
+  uint64_t gso_written = 0;     // TSO-sized datagrams handed to the kernel
+  uint64_t csum_trusted = 0;    // NEEDS_CSUM/DATA_VALID packets not verified again
+  uint64_t csum_offloaded = 0;  // sent with NEEDS_CSUM: the kernel finishes the checksum
   std::array<uint64_t, static_cast<size_t>(VnetDrop::kCount)> vnet_drops{};
 };
 
@@ -77,6 +78,7 @@ class EventLoop {
   void read_batch(Instant now);
   void receive(Instant now, std::span<uint8_t> frame);
   void transmit(Instant now);
+  void capture_completed(Instant now, const VnetHdr& h, std::span<uint8_t> dgram);
   bool drain_signals();
 
   TunDevice& dev_;

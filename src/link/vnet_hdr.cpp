@@ -2,6 +2,7 @@
 
 #include "wire/bytes.hpp"
 #include "wire/checksum.hpp"
+#include "wire/tcp_header.hpp"
 
 namespace vigil::link {
 
@@ -95,31 +96,49 @@ void complete_checksum(const VnetHdr& h, std::span<uint8_t> packet) {
   wire::store_be16(packet.data() + field, acc.finish());
 }
 
-VnetHdr prepare_tx(std::span<uint8_t> datagram, uint32_t mss) {
+namespace {
+
+// The NEEDS_CSUM (and, above `mss`, GSO TCPv4) header for an IPv4 + TCP
+// datagram; flags 0 when it is not one or its lengths do not add up.
+VnetHdr offload_hdr(std::span<const uint8_t> datagram, uint32_t mss, size_t* tcp_len_out) {
   VnetHdr h;
   size_t ihl = 0, thl = 0;
-  if (mss == 0 || !ipv4_tcp(datagram, &ihl, &thl)) return h;
+  if (!ipv4_tcp(datagram, &ihl, &thl)) return h;
   const size_t total = wire::load_be16(datagram.data() + 2);
   if (total > datagram.size() || total < ihl + thl) return h;
   const size_t tcp_len = total - ihl;
-  if (tcp_len - thl <= mss) return h;
   h.flags = VnetHdr::kNeedsCsum;
-  h.gso_type = VnetHdr::kGsoTcpV4;
-  h.hdr_len = static_cast<uint16_t>(ihl + thl);
-  h.gso_size = static_cast<uint16_t>(mss);
   h.csum_start = static_cast<uint16_t>(ihl);
   h.csum_offset = 16;  // offsetof(tcphdr, check)
+  if (mss > 0 && tcp_len - thl > mss) {
+    h.gso_type = VnetHdr::kGsoTcpV4;
+    h.hdr_len = static_cast<uint16_t>(ihl + thl);
+    h.gso_size = static_cast<uint16_t>(mss);
+  }
+  *tcp_len_out = tcp_len;
+  return h;
+}
+
+}  // namespace
+
+VnetHdr prepare_tx(std::span<uint8_t> datagram, uint32_t mss) {
+  size_t tcp_len = 0;
+  if (mss == 0) return VnetHdr{};
+  const VnetHdr h = offload_hdr(datagram, mss, &tcp_len);
+  if (h.gso_type != VnetHdr::kGsoTcpV4) return VnetHdr{};
   // RFC 9293 §3.1 pseudo-header: the folded sum, not complemented, so the
   // kernel can add each segment's bytes to it.
   const uint8_t* ip = datagram.data();
-  uint32_t sum = 0;
-  sum += wire::load_be16(ip + 12) + wire::load_be16(ip + 14);  // source
-  sum += wire::load_be16(ip + 16) + wire::load_be16(ip + 18);  // destination
-  sum += kProtoTcp;
-  sum += static_cast<uint32_t>(tcp_len);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  wire::store_be16(datagram.data() + ihl + 16, static_cast<uint16_t>(sum));
+  const wire::Ipv4Addr src{wire::load_be32(ip + 12)};
+  const wire::Ipv4Addr dst{wire::load_be32(ip + 16)};
+  wire::store_be16(datagram.data() + h.csum_start + h.csum_offset,
+                   wire::tcp_pseudo_header_sum(src, dst, tcp_len));
   return h;
+}
+
+VnetHdr prepare_tx_partial(std::span<const uint8_t> datagram, uint32_t mss) {
+  size_t tcp_len = 0;
+  return offload_hdr(datagram, mss, &tcp_len);
 }
 
 }  // namespace vigil::link

@@ -71,4 +71,13 @@ void complete_checksum(const VnetHdr& h, std::span<uint8_t> packet);
 // there). Anything else goes with a zero header, checksum intact.
 VnetHdr prepare_tx(std::span<uint8_t> datagram, uint32_t mss);
 
+// For a TCP/IPv4 datagram built with a partial checksum (the field already
+// holds the pseudo-header sum, wire::PartialChecksumScope): NEEDS_CSUM
+// always, so the kernel finishes the checksum (or, delivering locally,
+// trusts it as CHECKSUM_PARTIAL), and GSO TCPv4 with gso_size = mss when the
+// payload exceeds `mss` (and mss > 0). The datagram is not touched. A
+// datagram that is not IPv4 + TCP with a consistent length gets a zero
+// header.
+VnetHdr prepare_tx_partial(std::span<const uint8_t> datagram, uint32_t mss);
+
 }  // namespace vigil::link

@@ -6,6 +6,7 @@
 #include "util/siphash.hpp"
 #include "wire/bytes.hpp"
 #include "wire/packet.hpp"
+#include "wire/tcp_header.hpp"
 
 namespace vigil::stack {
 
@@ -341,8 +342,10 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf) {
   return poll_transmit(now, buf, nullptr);
 }
 
-size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss) {
+size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss,
+                            bool* partial_csum) {
   if (send_mss) *send_mss = 0;
+  if (partial_csum) *partial_csum = false;
   if (reset_count_ > 0) {
     const size_t n = reset_lens_[reset_head_];
     std::copy_n(reset_bufs_[reset_head_].begin(), n, buf.begin());
@@ -362,9 +365,14 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_
       continue;
     }
     Slot& slot = it->second;
-    const size_t n = slot.conn->poll_transmit(now, buf);
+    size_t n = 0;
+    {
+      const wire::PartialChecksumScope scope(partial_csum_);
+      n = slot.conn->poll_transmit(now, buf);
+    }
     if (n) {
       if (send_mss) *send_mss = slot.conn->send_mss();
+      if (partial_csum) *partial_csum = partial_csum_;
       wheel_.arm(slot.timer, slot.conn->next_deadline());
       ++stats_.datagrams_out;
       dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(i));

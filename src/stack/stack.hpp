@@ -80,7 +80,15 @@ class Stack {
   // The same, also giving the sending connection's MSS (payload bytes per
   // wire segment; 0 for the stack's own RSTs), for a driver that segments
   // TSO-sized datagrams.
-  size_t poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss);
+  // `partial_csum` (may be null) tells whether the datagram's TCP checksum
+  // field holds only the pseudo-header sum (see set_partial_checksum).
+  size_t poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss,
+                       bool* partial_csum = nullptr);
+  // Opt-in for a driver whose device completes TCP checksums (TUN with
+  // IFF_VNET_HDR): connections' datagrams are built with a partial checksum
+  // (wire::PartialChecksumScope). Off by default; the stack's own RSTs for
+  // unknown segments always carry a full one.
+  void set_partial_checksum(bool on) { partial_csum_ = on; }
   Instant next_deadline() const { return wheel_.next_deadline(); }
 
   // --- Socket calls ---
@@ -152,6 +160,7 @@ class Stack {
   size_t reset_head_ = 0, reset_count_ = 0;
   wire::DropCounters drops_;
   StackStats stats_;
+  bool partial_csum_ = false;
 };
 
 }  // namespace vigil::stack

@@ -173,7 +173,21 @@ void add_pseudo_header(ChecksumAccumulator& acc, Ipv4Addr src, Ipv4Addr dst, siz
   acc.add_u16(kProtoTcp);
   acc.add_u16(static_cast<uint16_t>(tcp_len));
 }
+thread_local bool t_partial_checksum = false;
 }  // namespace
+
+PartialChecksumScope::PartialChecksumScope(bool on) : prev_(t_partial_checksum) {
+  t_partial_checksum = on;
+}
+PartialChecksumScope::~PartialChecksumScope() { t_partial_checksum = prev_; }
+bool partial_checksum_active() { return t_partial_checksum; }
+
+uint16_t tcp_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, size_t tcp_len) {
+  uint32_t sum = (src.value >> 16) + (src.value & 0xffff) + (dst.value >> 16) +
+                 (dst.value & 0xffff) + kProtoTcp + static_cast<uint32_t>(tcp_len);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
 
 Drop TcpView::parse(std::span<const uint8_t> segment, Ipv4Addr src, Ipv4Addr dst, TcpView* out,
                     bool verify_checksum) {
@@ -227,10 +241,14 @@ size_t build_ipv4_tcp(std::span<uint8_t> out, const Ipv4Fields& ip, const TcpFie
     std::memcpy(payload + payload_a.size(), payload_b.data(), payload_b.size());
   }
 
-  ChecksumAccumulator acc;
-  add_pseudo_header(acc, ip.src, ip.dst, tcp_len);
-  acc.add(std::span<const uint8_t>(t, tcp_len));
-  store_be16(t + 16, acc.finish());
+  if (t_partial_checksum) {
+    store_be16(t + 16, tcp_pseudo_header_sum(ip.src, ip.dst, tcp_len));
+  } else {
+    ChecksumAccumulator acc;
+    add_pseudo_header(acc, ip.src, ip.dst, tcp_len);
+    acc.add(std::span<const uint8_t>(t, tcp_len));
+    store_be16(t + 16, acc.finish());
+  }
 
   Ipv4Fields ipf = ip;
   ipf.protocol = kProtoTcp;

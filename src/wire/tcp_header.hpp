@@ -111,6 +111,30 @@ struct TcpFields {
   uint16_t window = 0;
 };
 
+// Opt-in partial TCP checksums, for a driver whose device finishes them (a
+// TUN device opened with IFF_VNET_HDR, sending with NEEDS_CSUM, Virtio 1.2
+// §5.1.6.2). While a PartialChecksumScope(true) is alive on this thread,
+// build_ipv4_tcp stores in the TCP checksum field only the folded, not
+// complemented, RFC 9293 §3.1 pseudo-header sum and skips the pass over the
+// segment; the device completes it (csum_start = IP header length,
+// csum_offset = 16). Off (the default, and always in the simulator) the full
+// checksum is computed as before.
+class PartialChecksumScope {
+ public:
+  explicit PartialChecksumScope(bool on);
+  ~PartialChecksumScope();
+  PartialChecksumScope(const PartialChecksumScope&) = delete;
+  PartialChecksumScope& operator=(const PartialChecksumScope&) = delete;
+
+ private:
+  bool prev_;
+};
+bool partial_checksum_active();
+
+// The folded, not complemented, one's-complement sum of the TCP/IPv4
+// pseudo-header (RFC 9293 §3.1): what a partial checksum field holds.
+uint16_t tcp_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, size_t tcp_len);
+
 // Builds a whole IPv4+TCP datagram into `out`. The payload may come in two
 // parts (a ring buffer that wraps). Returns the datagram length, or 0 when
 // `out` is too small or the result would exceed 65535 bytes.
