@@ -50,6 +50,18 @@ check "offload on: vigil uploads 30 MB to nc, sha256 matches" \
   "$([ "$rc" = 0 ] && [ "$got" = "$BYTES $want" ]; echo $?)" \
   "vigil exit $rc '$out' $(head -c 300 "$WORK/upload.err"); nc got '$got'"
 
+# The progress line: only on a terminal. Above, stderr was a file: no line.
+check "no progress line when stderr is not a terminal" \
+  "$(! grep -q "bytes sent" "$WORK/upload.err"; echo $?)" "$(head -c 200 "$WORK/upload.err")"
+# Under a pseudo-terminal (script(1)) it appears, redrawn in place with \r.
+ip netns exec "$NS" nc -l 9001 >/dev/null 2>&1 &
+PIDS+=("$!")
+sleep 0.3
+ip netns exec "$NS" script -qfec "timeout 60 $VIGIL ${TUN[*]} connect 10.98.0.1:9001 --send 5000000" \
+  /dev/null </dev/null >"$WORK/tty.out" 2>&1
+check "progress line on a terminal: \\r<n> bytes sent" \
+  "$(grep -q $'\r[0-9]* bytes sent' "$WORK/tty.out"; echo $?)" "$(head -c 300 "$WORK/tty.out" | od -c | head -5)"
+
 # The pcap: super-segments (payload above one MSS of 1460) went out, and
 # tshark, told to verify TCP checksums, finds none bad.
 if command -v tshark >/dev/null; then
