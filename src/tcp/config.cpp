@@ -144,6 +144,17 @@ const std::vector<Knob>& knobs() {
       bool_knob("user_timeout.option", &TcpConfig::user_timeout_option),
       duration_knob("user_timeout.lower", &TcpConfig::user_timeout_lower),
       duration_knob("user_timeout.upper", &TcpConfig::user_timeout_upper),
+      {"loss_recovery",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "sack") {
+           c.loss_recovery = TcpConfig::LossRecovery::kSack;
+         } else if (v == "newreno") {
+           c.loss_recovery = TcpConfig::LossRecovery::kNewReno;
+         } else {
+           return "expects sack or newreno";
+         }
+         return {};
+       }},
       {"persist.probe",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "data") {

@@ -24,6 +24,12 @@ struct TcpConfig {
   bool sack = true;                   // RFC 2018: offer SACK-permitted, send SACK blocks
   uint32_t initial_window_segments =
       3;  // RFC 5681 §3.1 / RFC 3390: 3 for MSS 1095..2190; linux: 10 (RFC 6928)
+  // Sender loss recovery when SACK was negotiated: kSack, the RFC 6675
+  // scoreboard (every hole resent within a round trip, SACKed data never
+  // resent after a timeout); kNewReno, RFC 6582 (one hole per round trip,
+  // go-back-N after a timeout). Without SACK negotiated NewReno always runs.
+  enum class LossRecovery : uint8_t { kSack, kNewReno };
+  LossRecovery loss_recovery = LossRecovery::kSack;
 
   // --- Retransmission timer, RFC 6298 ---
   Duration rto_initial = Duration::seconds(1);       // §2.1

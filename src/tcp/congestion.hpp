@@ -23,6 +23,10 @@ class CongestionControl {
   virtual void on_ack(uint32_t acked_bytes, Instant now) = 0;
   // Fast retransmit: entering fast recovery with `flight` bytes outstanding.
   virtual void on_enter_recovery(uint32_t flight) = 0;
+  // RFC 6675 §5 step 4.2: SACK-based recovery starts with `flight` bytes
+  // outstanding: cwnd = ssthresh = max(FlightSize / 2, 2 * SMSS), no
+  // inflation (the pipe estimate replaces it).
+  virtual void on_enter_sack_recovery(uint32_t flight) = 0;
   // A further duplicate ACK during recovery (a segment left the network).
   virtual void on_recovery_dup_ack() = 0;
   // A partial ACK during recovery acknowledged `acked_bytes`.

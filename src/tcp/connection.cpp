@@ -295,6 +295,14 @@ void Connection::on_retransmit_timeout(Instant now) {
   in_recovery_ = false;
   dup_acks_ = 0;
   recover_ = snd_max_;
+  if (sack_recovery()) {
+    // RFC 6675 §5.1: RecoveryPoint = HighData and recovery ends; every
+    // unSACKed byte counts as lost and the go-back below skips SACKed
+    // ranges. If SND.UNA itself is marked SACKed the peer reneged (RFC 2018
+    // §8): forget the scoreboard and resend everything.
+    if (sb_.is_sacked(snd_una_)) sb_.clear();
+    high_rxt_ = snd_una_;
+  }
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   retransmit_timer_kind_ = RetransmitTimer::kRto;
 }

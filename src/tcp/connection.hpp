@@ -19,6 +19,7 @@
 #include "tcp/events.hpp"
 #include "tcp/recv_buffer.hpp"
 #include "tcp/rtt_estimator.hpp"
+#include "tcp/sack_scoreboard.hpp"
 #include "tcp/send_buffer.hpp"
 #include "vigil/time.hpp"
 #include "wire/icmp.hpp"
@@ -152,6 +153,16 @@ class Connection {
   bool sack_enabled() const { return sack_enabled_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
   uint8_t rcv_wscale() const { return rcv_wscale_; }
+  bool in_recovery() const { return in_recovery_; }
+  // RFC 6675 recovery runs: SACK negotiated and loss_recovery=sack. The
+  // RFC 2525 §2.8 emulation needs Reno's window inflation, so it keeps NewReno.
+  bool sack_recovery() const {
+    return sack_enabled_ && cfg_.loss_recovery == TcpConfig::LossRecovery::kSack &&
+           !cfg_.bug_no_window_deflation;
+  }
+  const SackScoreboard& sack_scoreboard() const { return sb_; }
+  // RFC 6675 SetPipe() now.
+  uint32_t pipe() const { return sb_.pipe(snd_una_, snd_max_, high_rxt_, snd_mss_); }
 
  private:
   // --- input steps (connection_input.cpp) ---
@@ -179,6 +190,8 @@ class Connection {
   std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields() const;
   size_t transmit_data(Instant now, std::span<uint8_t> buf);
   size_t transmit_probe(Instant now, std::span<uint8_t> buf);
+  size_t retransmit_range(Instant now, std::span<uint8_t> buf, uint32_t seq, uint32_t len,
+                          RetransmitTimer kind);
   uint16_t window_field();
   void after_ack_sent();
 
@@ -292,6 +305,8 @@ class Connection {
   uint32_t dup_acks_ = 0;
   uint32_t sack_high_ = 0;  // highest SACKed sequence seen (RFC 6675 §2 DupAck)
   bool fast_retransmit_pending_ = false;
+  SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK when sack_recovery()
+  uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
   bool syn_timed_out_ = false;
   // Karn's algorithm without timestamps: time one segment at a time.
   bool rtt_timing_ = false;

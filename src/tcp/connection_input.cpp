@@ -339,6 +339,11 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     if (ut_what_ == std::string_view("zero-window probes unanswered")) stop_user_timeout();
   }
   const uint32_t wnd_before = snd_wnd_;
+  // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
+  if (sack_recovery()) {
+    const auto& o = seg.options();
+    sb_.update(seq_gt(ack, snd_una_) ? ack : snd_una_, snd_max_, o.sack, o.sack_count);
+  }
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
@@ -415,7 +420,22 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   dup_acks_ = 0;
   if (seq_ge(snd_nxt_, snd_max_)) retransmit_timer_kind_ = RetransmitTimer::kNone;
 
-  if (in_recovery_) {
+  if (in_recovery_ && sack_recovery()) {
+    // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
+    // was never inflated, so it stays at ssthresh (no deflation needed,
+    // RFC 2525 §2.8). A partial ACK only updates the scoreboard: the
+    // holes are resent by NextSeg() as pipe allows, not one per ACK.
+    if (seq_ge(seg.ack(), recover_)) {
+      in_recovery_ = false;
+    } else if (sb_.size() == 0 && seq_ge(snd_una_, high_rxt_)) {
+      // A partial ACK with nothing SACKed above it: every byte from SND.UNA
+      // to RecoveryPoint was sent before recovery began and the peer holds
+      // none of it, so NextSeg() (which needs SACKed data above a hole)
+      // would leave it to the RTO. Resend the segment at SND.UNA, as RFC
+      // 6582 §3.2 step 5 does (also covers peers that stop sending blocks).
+      fast_retransmit_pending_ = true;
+    }
+  } else if (in_recovery_) {
     if (seq_ge(seg.ack(), recover_)) {
       in_recovery_ = false;  // full ACK: RFC 6582 §3.2 step 3
       cc_->on_exit_recovery(flight_size());
@@ -464,7 +484,21 @@ bool Connection::sack_reports_new_data(const TcpView& seg) {
 void Connection::process_dup_ack(Instant, const TcpView&) {
   ++stats_.dup_acks_received;
   if (in_recovery_) {
-    cc_->on_recovery_dup_ack();
+    if (!sack_recovery()) cc_->on_recovery_dup_ack();  // RFC 6675 counts pipe instead
+    return;
+  }
+  if (sack_recovery()) {
+    // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
+    // and (§5.1, RFC 6582) only past the last RecoveryPoint.
+    ++dup_acks_;
+    if ((dup_acks_ >= 3 || sb_.is_lost(snd_una_, snd_mss_)) && seq_gt(snd_una_, recover_)) {
+      in_recovery_ = true;
+      recover_ = snd_max_;  // RecoveryPoint = HighData (step 4.1)
+      cc_->on_enter_sack_recovery(flight_size());
+      high_rxt_ = snd_una_;
+      fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
+      ++stats_.fast_retransmits;
+    }
     return;
   }
   // RFC 5681 §3.2 on the third duplicate; RFC 6582 §3.2 step 1: only if

@@ -100,6 +100,8 @@ std::string_view timer_name(RetransmitTimer t) {
       return "tlp";
     case RetransmitTimer::kFast:
       return "fast";
+    case RetransmitTimer::kSack:
+      return "sack";
   }
   return "";
 }

@@ -58,7 +58,10 @@ enum class EventType : uint8_t {
 };
 std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
 
-enum class RetransmitTimer : uint8_t { kNone, kRto, kTlp, kFast };
+// kFast: the segment at SND.UNA after duplicate ACKs (RFC 5681 §3.2) or a
+// partial ACK (RFC 6582); kSack: a hole above SND.UNA that the SACK
+// scoreboard deems lost (RFC 6675 NextSeg rule 1).
+enum class RetransmitTimer : uint8_t { kNone, kRto, kTlp, kFast, kSack };
 std::string_view timer_name(RetransmitTimer t);
 
 struct Event {

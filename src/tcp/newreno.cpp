@@ -57,6 +57,12 @@ class NewReno final : public CongestionControl {
     bytes_acked_ = 0;
   }
 
+  void on_enter_sack_recovery(uint32_t flight) override {
+    ssthresh_ = std::max(flight / 2, 2 * mss_);  // RFC 6675 §5 step 4.2 (RFC 5681 eq. 4)
+    cwnd_ = ssthresh_;
+    bytes_acked_ = 0;
+  }
+
   void on_recovery_dup_ack() override { cwnd_ += mss_; }  // §3.2 step 4: inflate
 
   void on_partial_ack(uint32_t acked) override {

@@ -1,0 +1,298 @@
+// Sender-side SACK loss recovery (RFC 6675), hand-computed. MSS 1000, no
+// timestamps; sequence numbers written relative to kIss (byte 1 is kIss+1).
+#include <numeric>
+
+#include "tcp/sack_scoreboard.hpp"
+#include "tcp_harness.hpp"
+
+namespace vigil::testing {
+namespace {
+
+using tcp::SackScoreboard;
+
+std::vector<uint8_t> bytes(size_t n) {
+  std::vector<uint8_t> v(n);
+  std::iota(v.begin(), v.end(), uint8_t{0});
+  return v;
+}
+
+uint32_t rel(uint32_t x) { return kIss + x; }
+
+tcp::TcpConfig sack_config(tcp::TcpConfig::LossRecovery mode) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.sack = true;
+  cfg.initial_window_segments = 10;
+  cfg.loss_recovery = mode;
+  return cfg;
+}
+
+// Established with SACK permitted both ways; `n` bytes queued, the first
+// `expect_segments` segments sent at t=0.
+void start(Harness& h, size_t n, size_t expect_segments) {
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.sack_permitted = true;
+  h.input(at_ms(0), sa);
+  ASSERT_EQ(h.conn().state(), State::kEstablished);
+  ASSERT_TRUE(h.conn().sack_enabled());
+  h.conn().send(at_ms(0), bytes(n));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), expect_segments);
+}
+
+// An ACK of `ack` (relative) with SACK blocks (relative, most recent first).
+Seg sack_ack(const Harness& h, uint32_t ack,
+             std::initializer_list<std::pair<uint32_t, uint32_t>> b) {
+  Seg s = h.ack(rel(ack));
+  for (const auto& [l, r] : b) s.opt.sack[s.opt.sack_count++] = {rel(l), rel(r)};
+  return s;
+}
+
+// ---------- The scoreboard alone ----------
+
+TEST(SackScoreboard, MergesAdjacentAndOverlappingBlocks) {
+  SackScoreboard sb;
+  const wire::SackBlock b1[] = {{3000, 4000}, {1000, 2000}};
+  EXPECT_TRUE(sb.update(0, 10000, b1, 2));
+  ASSERT_EQ(sb.size(), 2u);
+  const wire::SackBlock b2[] = {{2000, 3000}};  // fills the gap: one range
+  EXPECT_TRUE(sb.update(0, 10000, b2, 1));
+  ASSERT_EQ(sb.size(), 1u);
+  EXPECT_EQ(sb.range(0).left, 1000u);
+  EXPECT_EQ(sb.range(0).right, 4000u);
+  EXPECT_FALSE(sb.update(0, 10000, b1, 2));  // nothing new
+  // The cumulative ACK moves into the range: it is trimmed.
+  EXPECT_FALSE(sb.update(2500, 10000, nullptr, 0));
+  EXPECT_EQ(sb.range(0).left, 2500u);
+  EXPECT_EQ(sb.sacked_bytes(0, 10000), 1500u);
+}
+
+TEST(SackScoreboard, BoundedMemoryCountsWhatDoesNotFit) {
+  SackScoreboard sb;
+  for (uint32_t i = 0; i < SackScoreboard::kMaxRanges + 8; ++i) {
+    const wire::SackBlock b{100 + 10 * i, 105 + 10 * i};
+    sb.update(0, 100000, &b, 1);
+  }
+  EXPECT_EQ(sb.size(), SackScoreboard::kMaxRanges);
+  EXPECT_EQ(sb.dropped_ranges(), 8u);
+}
+
+TEST(SackScoreboard, IsLostThresholds) {
+  // RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS = 2000 bytes, or
+  // DupThresh = 3 discontiguous ranges, SACKed above the sequence number.
+  SackScoreboard sb;
+  const wire::SackBlock two_mss[] = {{1000, 3000}};
+  sb.update(0, 10000, two_mss, 1);
+  EXPECT_FALSE(sb.is_lost(0, 1000));  // exactly 2000 bytes
+  const wire::SackBlock one_more[] = {{3000, 3001}};
+  sb.update(0, 10000, one_more, 1);
+  EXPECT_TRUE(sb.is_lost(0, 1000));  // 2001 bytes
+  SackScoreboard small;
+  const wire::SackBlock three[] = {{10, 11}, {20, 21}, {30, 31}};
+  small.update(0, 10000, three, 2);
+  EXPECT_FALSE(small.is_lost(0, 1000));  // two ranges, two bytes
+  small.update(0, 10000, three + 2, 1);
+  EXPECT_TRUE(small.is_lost(0, 1000));  // three discontiguous ranges
+  EXPECT_FALSE(small.is_lost(25, 1000));
+}
+
+// ---------- Recovery in the connection ----------
+
+// Ten segments out, the 1st (bytes 1..1000) and 3rd (2001..3000) lost, the
+// rest arrive and each draws an ACK of 1 with SACK blocks. Returns the
+// segments sent after each of the eight ACKs.
+std::vector<std::vector<Seg>> two_holes(Harness& h, std::vector<uint32_t>* pipes = nullptr) {
+  std::vector<std::vector<Seg>> sent;
+  sent.push_back(h.input(at_ms(10), sack_ack(h, 1, {{1001, 2001}})));
+  if (pipes) pipes->push_back(h.conn().pipe());
+  for (uint32_t k = 4; k <= 10; ++k) {  // segments 4..10 arrive: 3001..k*1000
+    sent.push_back(h.input(at_ms(10 + k), sack_ack(h, 1, {{3001, k * 1000 + 1}, {1001, 2001}})));
+    if (pipes) pipes->push_back(h.conn().pipe());
+  }
+  return sent;
+}
+
+TEST(SackRecovery, TwoHolesInOneWindowBothResentWithinOneRoundTrip) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kSack));
+  start(h, 12000, 10);
+  std::vector<uint32_t> pipe;
+  const auto sent = two_holes(h, &pipe);
+  // Dup ACKs 1 and 2 (SACKed 1001..2001, 3001..4001: 2 ranges, 2000 bytes):
+  // not yet IsLost(1), nothing sent.
+  EXPECT_TRUE(sent[0].empty());
+  EXPECT_TRUE(sent[1].empty());
+  // Dup ACK 3 (3001..5001): recovery. FlightSize 10000, so ssthresh =
+  // cwnd = 5000 (§5 step 4.2), and the segment at 1 goes at once (4.3).
+  ASSERT_EQ(sent[2].size(), 1u);
+  EXPECT_EQ(sent[2][0].seq, rel(1));
+  EXPECT_EQ(sent[2][0].data.size(), 1000u);
+  EXPECT_EQ(h.conn().ssthresh(), 5000u);
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+  EXPECT_TRUE(h.conn().in_recovery());
+  // SetPipe after it: hole 1..1001 lost but resent (1000), hole 2001..3001
+  // not lost (2000 SACKed above: 1000), 5001..10001 in flight (5000).
+  EXPECT_EQ(pipe[2], 7000u);
+  // 3001..6001 SACKed: hole 2001..3001 now lost; pipe 1000 + 4000 = 5000.
+  EXPECT_TRUE(sent[3].empty());
+  EXPECT_EQ(pipe[3], 5000u);
+  // 3001..7001: pipe 1000 + 3000 = 4000 < cwnd: NextSeg rule 1 resends the
+  // second hole, before any cumulative ACK (NewReno waits a round trip).
+  ASSERT_EQ(sent[4].size(), 1u);
+  EXPECT_EQ(sent[4][0].seq, rel(2001));
+  EXPECT_EQ(sent[4][0].data.size(), 1000u);
+  EXPECT_EQ(pipe[4], 5000u);  // 1000 + 1000 (resent, lost) + 3000
+  // Events: the entry resend at SND.UNA is "fast", the hole above it "sack".
+  std::vector<tcp::RetransmitTimer> kinds;
+  for (const auto& e : h.rec().events) {
+    if (e.type == tcp::EventType::kRetransmit) kinds.push_back(e.timer);
+  }
+  EXPECT_EQ(kinds, (std::vector<tcp::RetransmitTimer>{tcp::RetransmitTimer::kFast,
+                                                      tcp::RetransmitTimer::kSack}));
+  // 3001..8001 and 3001..9001: pipe 4000 each time; no lost hole left above
+  // HighRxt, so rule 2 sends new data 10001 and 11001.
+  ASSERT_EQ(sent[5].size(), 1u);
+  EXPECT_EQ(sent[5][0].seq, rel(10001));
+  ASSERT_EQ(sent[6].size(), 1u);
+  EXPECT_EQ(sent[6][0].seq, rel(11001));
+  // 3001..10001: pipe 1000+1000+2000 = 4000, but no new data is left and
+  // rules 3/4 are not used: nothing.
+  EXPECT_TRUE(sent[7].empty());
+  EXPECT_EQ(pipe[7], 4000u);
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 2u);
+  EXPECT_EQ(h.conn().stats().fast_retransmits, 1u);
+
+  // Partial ACK (the first resend arrived): still in recovery, nothing sent
+  // (RFC 6675 has no NewReno partial-ACK retransmission).
+  EXPECT_TRUE(h.input(at_ms(30), sack_ack(h, 2001, {{3001, 10001}})).empty());
+  EXPECT_TRUE(h.conn().in_recovery());
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+  // The second resend arrives: ACK 10001 >= RecoveryPoint (10001): recovery
+  // ends with cwnd = ssthresh, not inflated (RFC 2525 §2.8).
+  h.input(at_ms(31), h.ack(rel(10001)));
+  EXPECT_FALSE(h.conn().in_recovery());
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+  EXPECT_EQ(h.conn().ssthresh(), 5000u);
+  h.input(at_ms(40), h.ack(rel(12001)));
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 2u);
+  EXPECT_EQ(h.conn().stats().timeouts, 0u);
+}
+
+// The tail of the window is lost too: after the first resend arrives, the
+// partial ACK 5001 reports nothing SACKed above it. Bytes 5001..10001 went
+// out before recovery began and the peer holds none of them, so the segment
+// at SND.UNA is resent at once (RFC 6582 §3.2 step 5) instead of waiting
+// for the RTO (IsLost() needs SACKed data above a hole).
+TEST(SackRecovery, PartialAckWithNothingSackedResendsAtSndUna) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kSack));
+  start(h, 10000, 10);
+  for (uint32_t k = 2; k <= 4; ++k) h.input(at_ms(10 + k), sack_ack(h, 1, {{1001, k * 1000 + 1}}));
+  EXPECT_TRUE(h.conn().in_recovery());  // third duplicate
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 1u);
+  // 1001..5001 SACKed: pipe = 1000 (resent) + 5000 (5001..10001) >= cwnd 5000.
+  EXPECT_TRUE(h.input(at_ms(15), sack_ack(h, 1, {{1001, 5001}})).empty());
+  const auto out = h.input(at_ms(30), h.ack(rel(5001)));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(5001));
+  EXPECT_EQ(h.rec().events.back().timer, tcp::RetransmitTimer::kFast);
+  EXPECT_TRUE(h.conn().in_recovery());  // RecoveryPoint is 10001
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+}
+
+TEST(SackRecovery, NewRenoKnobResendsOneHolePerRoundTrip) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kNewReno));
+  start(h, 12000, 10);
+  const auto sent = two_holes(h);
+  // RFC 6582: the third duplicate resends 1..1000; the second hole waits
+  // for the partial ACK.
+  ASSERT_GE(sent[2].size(), 1u);
+  EXPECT_EQ(sent[2][0].seq, rel(1));
+  for (const auto& batch : sent) {
+    for (const auto& s : batch) EXPECT_NE(s.seq, rel(2001));
+  }
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 1u);
+  const auto out = h.input(at_ms(30), sack_ack(h, 2001, {{3001, 10001}}));
+  ASSERT_GE(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(2001));
+}
+
+TEST(SackRecovery, TimeoutResendsOnlyHolesNotSackedData) {
+  for (const auto mode :
+       {tcp::TcpConfig::LossRecovery::kSack, tcp::TcpConfig::LossRecovery::kNewReno}) {
+    const bool sack = mode == tcp::TcpConfig::LossRecovery::kSack;
+    Harness h(sack_config(mode));
+    start(h, 4000, 4);
+    // 1..1000 and 2001..3000 lost. Two dup ACKs (2000 bytes in 2 ranges
+    // SACKed: neither DupThresh nor IsLost), so only the RTO recovers.
+    EXPECT_TRUE(h.input(at_ms(10), sack_ack(h, 1, {{1001, 2001}})).empty());
+    EXPECT_TRUE(h.input(at_ms(11), sack_ack(h, 1, {{3001, 4001}, {1001, 2001}})).empty());
+    EXPECT_FALSE(h.conn().in_recovery());
+    // RFC 6298: RTO 1 s after the send at 0 (the handshake's sample is 0).
+    auto out = h.fire(at_ms(1000));
+    ASSERT_EQ(out.size(), 1u);  // loss window: one segment
+    EXPECT_EQ(out[0].seq, rel(1));
+    EXPECT_EQ(h.conn().cwnd(), 1000u);
+    // It arrives: ACK 2001 (1001..2001 was held). Slow start: cwnd 3000.
+    out = h.input(at_ms(1010), sack_ack(h, 2001, {{3001, 4001}}));
+    ASSERT_GE(out.size(), 1u);
+    EXPECT_EQ(out[0].seq, rel(2001));
+    if (sack) {
+      // RFC 6675 §5.1: 3001..4001 is SACKed, so it is not sent again.
+      EXPECT_EQ(out.size(), 1u);
+    } else {
+      // Go-back-N resends it.
+      ASSERT_EQ(out.size(), 2u);
+      EXPECT_EQ(out[1].seq, rel(3001));
+    }
+    h.input(at_ms(1020), h.ack(rel(4001)));
+    EXPECT_EQ(h.conn().stats().retransmitted_segments, sack ? 2u : 3u);
+    EXPECT_EQ(h.conn().snd_una(), rel(4001));
+  }
+}
+
+TEST(SackRecovery, DsackBlocksDoNotEnterTheScoreboard) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kSack));
+  start(h, 5000, 5);
+  // ACK 2001 with a D-SACK for 1001..2001 (RFC 2883: below the ACK).
+  EXPECT_TRUE(h.input(at_ms(10), sack_ack(h, 2001, {{1001, 2001}})).empty());
+  EXPECT_EQ(h.conn().sack_scoreboard().size(), 0u);
+  EXPECT_EQ(h.conn().sack_scoreboard().dsack_blocks(), 1u);
+  // A D-SACK first block then a real SACK block: only the latter counts.
+  h.input(at_ms(11), sack_ack(h, 2001, {{1, 1001}, {3001, 4001}}));
+  ASSERT_EQ(h.conn().sack_scoreboard().size(), 1u);
+  EXPECT_EQ(h.conn().sack_scoreboard().range(0).left, rel(3001));
+  EXPECT_EQ(h.conn().sack_scoreboard().dsack_blocks(), 2u);
+  EXPECT_FALSE(h.conn().in_recovery());
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 0u);
+}
+
+TEST(SackRecovery, MalformedBlocksAreIgnoredAndCounted) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kSack));
+  start(h, 5000, 5);  // SND.MAX = 5001
+  // Inverted, empty, and past SND.MAX: none is recorded.
+  h.input(at_ms(10), sack_ack(h, 1, {{3001, 2001}, {2001, 2001}, {4001, 9001}}));
+  EXPECT_EQ(h.conn().sack_scoreboard().size(), 0u);
+  EXPECT_EQ(h.conn().sack_scoreboard().invalid_blocks(), 3u);
+  // A valid block next to an invalid one is kept.
+  h.input(at_ms(11), sack_ack(h, 1, {{1001, 2001}, {5001, 6001}}));
+  ASSERT_EQ(h.conn().sack_scoreboard().size(), 1u);
+  EXPECT_EQ(h.conn().sack_scoreboard().range(0).right, rel(2001));
+  EXPECT_EQ(h.conn().sack_scoreboard().invalid_blocks(), 4u);
+}
+
+TEST(SackRecovery, WithoutSackNegotiatedNewRenoRuns) {
+  tcp::TcpConfig cfg = sack_config(tcp::TcpConfig::LossRecovery::kSack);
+  cfg.sack = false;  // SACK not offered: RFC 6582 recovery as before
+  Harness h(cfg);
+  h.to_established_active(at_ms(0));
+  h.conn().send(at_ms(0), bytes(5000));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
+  for (int i = 0; i < 2; ++i) h.input(at_ms(10 + i), h.ack(rel(1)));
+  auto out = h.input(at_ms(12), h.ack(rel(1)));
+  ASSERT_GE(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(1));
+  // RFC 5681 §3.2: cwnd = ssthresh + 3 * SMSS = 2500 + 3000.
+  EXPECT_EQ(h.conn().ssthresh(), 2500u);
+  EXPECT_EQ(h.conn().cwnd(), 5500u);
+}
+
+}  // namespace
+}  // namespace vigil::testing
