@@ -381,12 +381,7 @@ tcp::TcpConfig sack_sender_config() {
 
 // Established with SACK permitted both ways, 5 segments of 1000 in flight.
 void start_sack_sender(Harness& h) {
-  h.to_syn_sent(at_ms(0));
-  Seg sa = h.syn_ack();
-  sa.opt.sack_permitted = true;
-  h.input(at_ms(0), sa);
-  ASSERT_EQ(h.conn().state(), State::kEstablished);
-  ASSERT_TRUE(h.conn().sack_enabled());
+  h.to_established_with_sack(at_ms(0));
   h.conn().send(at_ms(0), bytes(5000));
   ASSERT_EQ(h.drain(at_ms(0)).size(), 5u);
 }

@@ -158,6 +158,15 @@ class Harness {
     auto out = input(now, syn_ack());
     ASSERT_EQ(conn_.state(), State::kEstablished);
   }
+  // Established with SACK permitted both ways (the config must enable it).
+  void to_established_with_sack(Instant now = at_ms(0)) {
+    to_syn_sent(now);
+    Seg sa = syn_ack();
+    sa.opt.sack_permitted = true;
+    input(now, sa);
+    ASSERT_EQ(conn_.state(), State::kEstablished);
+    ASSERT_TRUE(conn_.sack_enabled());
+  }
   void to_syn_received(Instant now = at_ms(0)) {
     conn_.open_passive(now);
     Seg syn;

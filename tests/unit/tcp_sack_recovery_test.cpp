@@ -29,12 +29,7 @@ tcp::TcpConfig sack_config(tcp::TcpConfig::LossRecovery mode) {
 // Established with SACK permitted both ways; `n` bytes queued, the first
 // `expect_segments` segments sent at t=0.
 void start(Harness& h, size_t n, size_t expect_segments) {
-  h.to_syn_sent(at_ms(0));
-  Seg sa = h.syn_ack();
-  sa.opt.sack_permitted = true;
-  h.input(at_ms(0), sa);
-  ASSERT_EQ(h.conn().state(), State::kEstablished);
-  ASSERT_TRUE(h.conn().sack_enabled());
+  h.to_established_with_sack(at_ms(0));
   h.conn().send(at_ms(0), bytes(n));
   ASSERT_EQ(h.drain(at_ms(0)).size(), expect_segments);
 }
