@@ -826,6 +826,178 @@ def sc_closed_port(pair):
     }
 
 
+def sc_zero_window_user_timeout(ut_ms):
+    def f(pair):
+        """7c. zero window, peer alive and answering, TCP_USER_TIMEOUT set
+        (Linux >= 5.11 ends the zero window anyway: icsk_probes_tstamp)."""
+        cap = pair.capture()
+        cs, conn, sent, queued = _fill_zero_window(pair)
+        cs.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, ut_ms)
+        res = wait_error(cs, 60)
+        info = None
+        pkts = cap.stop()
+        tr = Trace(pkts)
+        t_zw, probes, rows = _zw_analysis(tr)
+        unanswered = [r for r in rows if r["answer"] is None]
+        return {
+            "settings": {"TCP_USER_TIMEOUT": ut_ms, "server SO_RCVBUF": 4096, "client SO_SNDBUF": 32768},
+            "reference": "first zero-window ACK from the server = t 0",
+            "probe_times": [r3(p["ts"] - t_zw) for p in probes],
+            "probe_gaps": gaps([t_zw] + [p["ts"] for p in probes]),
+            "probes": rows,
+            "unanswered_probes": len(unanswered),
+            "rst_sent": bool(tr.of("c", "rst")),
+            "rst_times": [r3(p["ts"] - t_zw) for p in tr.of("c", "rst")],
+            "app_error": err_fields(res, t_zw, probes[-1]["ts"] if probes else None),
+            "error_minus_first_probe": (r3(res["t_wall"] - probes[0]["ts"]) if probes else None),
+            "tcp_info_after": info,
+            "mib_client": mib(pair.c),
+            "trace_fields": TRACE_FIELDS,
+            "trace": tr.dump(t_zw, skip_bulk=t_zw),
+        }
+    return f
+
+
+def sc_zero_window_orphan(pair):
+    """7d. zero window, peer alive and answering; the client application
+    close()s with data still queued: an orphan (tcp_orphan_retries)."""
+    cap = pair.capture()
+    cs, conn, sent, queued = _fill_zero_window(pair)
+    time.sleep(0.5)
+    t_close = time.time()
+    cs.close()
+    # observe until the orphan is gone (Linux: ~344 s, see tcp_orphan_retries)
+    deadline = time.time() + 420
+    while time.time() < deadline:
+        time.sleep(1)
+        out = run(["ss", "-N", pair.c, "-Htn", "dst", SERVER_IP], check=False)
+        if not out.strip():
+            break
+    t_gone = time.time()
+    pkts = cap.stop()
+    tr = Trace(pkts)
+    t_zw, probes, rows = _zw_analysis(tr)
+    fins = tr.of("c", "fin")
+    rsts = tr.of("c", "rst")
+    return {
+        "settings": {"server SO_RCVBUF": 4096, "client SO_SNDBUF": 32768,
+                     "client close()": "with data queued behind the zero window"},
+        "reference": "first zero-window ACK from the server = t 0",
+        "close_at": r3(t_close - t_zw),
+        "probe_times": [r3(p["ts"] - t_zw) for p in probes],
+        "probe_gaps": gaps([t_zw] + [p["ts"] for p in probes]),
+        "probes": rows,
+        "probes_after_close": len([p for p in probes if p["ts"] > t_close]),
+        "fin_sent": bool(fins),
+        "rst_sent": bool(rsts),
+        "rst_times": [r3(p["ts"] - t_zw) for p in rsts],
+        "rst_flags": [flagstr(p["flags"]) for p in rsts],
+        "socket_gone_by": r3(t_gone - t_zw),
+        "mib_client": mib(pair.c),
+        "trace_fields": TRACE_FIELDS,
+        "trace": tr.dump(t_zw, skip_bulk=t_zw),
+    }
+
+
+def sc_fin_wait2_orphan(pair):
+    """9. the client closes, the server never does: the orphaned client sits
+    in FIN-WAIT-2 for tcp_fin_timeout, then is gone (a later segment from
+    the server is answered with RST)."""
+    cap = pair.capture()
+    _ls, cs, conn, _ = connect_pair(pair)
+    time.sleep(0.2)
+    cs.close()
+    t_close = time.time()
+    states = []
+    deadline = time.time() + 75
+    gone = None
+    while time.time() < deadline:
+        out = run(["ss", "-N", pair.c, "-Htan", "dst", SERVER_IP], check=False).strip()
+        st = out.split()[0] if out else "none"
+        if not states or states[-1][1] != st:
+            states.append([r3(time.time() - t_close), st])
+        if st == "none" or (gone is None and st not in ("FIN-WAIT-2", "FIN-WAIT-1")):
+            gone = time.time()
+            break
+        time.sleep(0.25)
+    # the server now writes: a live FIN-WAIT-2 would ACK, a gone one resets
+    try:
+        conn.send(b"late")
+    except OSError:
+        pass
+    time.sleep(0.5)
+    pkts = cap.stop()
+    tr = Trace(pkts)
+    fin = tr.of("c", "fin")
+    rsts = tr.of("c", "rst")
+    t0 = fin[0]["ts"] if fin else t_close
+    return {
+        "settings": {"net.ipv4.tcp_fin_timeout": sysctl_get(pair.c, "net.ipv4.tcp_fin_timeout")},
+        "reference": "client FIN = t 0",
+        "client_states": states,
+        "fin_wait2_gone_at": r3(gone - t0) if gone else None,
+        "rst_after_late_data": bool(rsts),
+        "rst_flags": [flagstr(p["flags"]) for p in rsts],
+        "trace_fields": TRACE_FIELDS,
+        "trace": tr.dump(t0),
+    }
+
+
+def sc_time_wait_new_syn(pair):
+    """12. the server closes first (TIME-WAIT on the server); the client
+    reconnects from the same port at once: does TIME-WAIT accept the new
+    SYN (RFC 6191, tcp_timewait_state_process) or answer with an ACK?"""
+    cap = pair.capture()
+    ls = pair.listen()
+    cport = 40000
+
+    def client():
+        c = pair.socket("client")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.bind((CLIENT_IP, cport))
+        c.settimeout(10)
+        c.connect((SERVER_IP, PORT))
+        return c
+    c1 = client()
+    ls.settimeout(10)
+    s1, _ = ls.accept()
+    with _lock:
+        _sockets.append(s1)
+    s1.close()                      # server FIN first: server ends in TIME-WAIT
+    c1.settimeout(5)
+    c1.recv(10)                     # EOF
+    c1.close()                      # client LAST-ACK -> CLOSED
+    time.sleep(0.3)
+    tw = run(["ss", "-N", pair.s, "-Htan", "state", "time-wait"], check=False).strip()
+    t_re = time.time()
+    res = "connected"
+    try:
+        c2 = client()
+        s2, _ = ls.accept()
+        with _lock:
+            _sockets.append(s2)
+    except OSError as e:
+        res = "error %s" % errno.errorcode.get(e.errno, e.errno)
+    t_done = time.time()
+    pkts = cap.stop()
+    tr = Trace(pkts)
+    syns = [p for p in pkts if p["src"] == CLIENT_IP and p["flags"] & 0x02 and not p["flags"] & 0x10]
+    second = syns[-1] if len(syns) > 1 else None
+    replies = [p for p in pkts if p["src"] == SERVER_IP and second and p["ts"] >= second["ts"]]
+    first = replies[0] if replies else None
+    return {
+        "reference": "second SYN (same 4-tuple, server in TIME-WAIT) = t 0",
+        "server_time_wait_before": bool(tw),
+        "result": res,
+        "connect_took": r3(t_done - t_re),
+        "first_reply": ({"t": r3(first["ts"] - second["ts"]), "flags": flagstr(first["flags"])} if first else None),
+        "new_syn_seq_minus_old_syn_seq": ((second["seq"] - syns[0]["seq"]) & 0xFFFFFFFF) if second else None,
+        "trace_fields": TRACE_FIELDS,
+        "trace": [[r3(p["ts"] - (second["ts"] if second else 0)), ("c>s" if p["src"] == CLIENT_IP else "s>c"),
+                   flagstr(p["flags"]), p["len"]] for p in pkts],
+    }
+
+
 SCENARIOS = [
     ("keepalive_dead_peer", "ka1", sc_keepalive_dead),
     ("keepalive_answered", "ka2", sc_keepalive_answered),
@@ -841,6 +1013,10 @@ SCENARIOS = [
     ("zero_window_answered", "zw", sc_zero_window),
     ("zero_window_blackholed_retries2_6", "zwd", sc_zero_window_dead(6)),
     ("closed_port", "rst", sc_closed_port),
+    ("zero_window_user_timeout_3000ms", "zwut", sc_zero_window_user_timeout(3000)),
+    ("zero_window_orphan", "zwo", sc_zero_window_orphan),
+    ("fin_wait2_orphan", "fw2", sc_fin_wait2_orphan),
+    ("time_wait_new_syn", "twsyn", sc_time_wait_new_syn),
 ]
 
 
@@ -908,6 +1084,8 @@ def main():
                                                    "..", "tests", "data", "linux-schedules.json"))
     ap.add_argument("--keep-pcaps", metavar="DIR", help="copy the pcaps here")
     ap.add_argument("--only", help="comma-separated scenario names")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other scenarios already in --out (with --only)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("must run as root (network namespaces)")
@@ -959,6 +1137,13 @@ def main():
             "run_seconds": r3(time.time() - t_start),
             "scenarios": {name: results[name] for name, _, _ in chosen if name in results},
         }
+        if args.merge and os.path.exists(args.out):
+            with open(args.out) as f:
+                old = json.load(f)
+            merged = dict(old.get("scenarios", {}))
+            merged.update(doc["scenarios"])
+            doc["scenarios"] = {name: merged[name] for name, _, _ in SCENARIOS if name in merged}
+            doc["merged_from"] = old.get("generated_at")
         if errors:
             doc["errors"] = errors
         out = os.path.abspath(args.out)
