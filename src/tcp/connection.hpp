@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -40,8 +41,9 @@ struct FourTuple {
   auto operator<=>(const FourTuple&) const = default;
 };
 
-// The named timers (DESIGN.md principle 4). Each has one place that arms it;
-// the connection exposes the earliest through next_deadline().
+// The named timers (DESIGN.md principle 4). Each has one function that arms
+// it and one that decides its verdict, all in connection_liveness.cpp; the
+// connection exposes the earliest through next_deadline().
 enum class TimerKind : uint8_t {
   kRetransmit,   // RFC 6298, including SYN and FIN retransmission
   kPersist,      // RFC 1122 §4.2.2.17 zero-window probing
@@ -62,6 +64,12 @@ struct ConnectionError {
   CloseReason reason = CloseReason::kNone;
   Instant time;
   std::string detail;
+};
+
+// What the user timeout (RFC 5482) is timing.
+enum class UserTimeoutCause : uint8_t {
+  kData,        // sent data unacknowledged
+  kZeroWindow,  // zero-window probes unanswered
 };
 
 struct ConnectionStats {
@@ -153,16 +161,16 @@ class Connection {
   bool sack_enabled() const { return sack_enabled_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
   uint8_t rcv_wscale() const { return rcv_wscale_; }
-  bool in_recovery() const { return in_recovery_; }
+  bool in_recovery() const { return rec_.in_recovery; }
   // RFC 6675 recovery runs: SACK negotiated and loss_recovery=sack. The
   // RFC 2525 §2.8 emulation needs Reno's window inflation, so it keeps NewReno.
   bool sack_recovery() const {
     return sack_enabled_ && cfg_.loss_recovery == TcpConfig::LossRecovery::kSack &&
            !cfg_.bug_no_window_deflation;
   }
-  const SackScoreboard& sack_scoreboard() const { return sb_; }
+  const SackScoreboard& sack_scoreboard() const { return rec_.sb; }
   // RFC 6675 SetPipe() now.
-  uint32_t pipe() const { return sb_.pipe(snd_una_, snd_max_, high_rxt_, snd_mss_); }
+  uint32_t pipe() const { return rec_.sb.pipe(snd_una_, snd_max_, rec_.high_rxt, snd_mss_); }
 
  private:
   // --- input steps (connection_input.cpp) ---
@@ -197,16 +205,10 @@ class Connection {
 
   // --- helpers (connection.cpp) ---
   void set_state(Instant now, State s);
-  void fail(Instant now, int err, CloseReason reason, std::string detail);
-  void enter_time_wait(Instant now);
   void arm(TimerKind k, Instant when) { timers_[static_cast<size_t>(k)] = when; }
   void disarm(TimerKind k) { timers_[static_cast<size_t>(k)] = Instant::never(); }
   bool armed(TimerKind k) const { return !timers_[static_cast<size_t>(k)].is_never(); }
   void emit(Event e);
-  void on_retransmit_timeout(Instant now);
-  void on_persist_timeout(Instant now);
-  void restart_retransmit_timer(Instant now);
-  void maybe_arm_persist(Instant now);
   void schedule_ack(Instant now, bool immediately);
   uint32_t flight_size() const { return snd_max_ - snd_una_; }
   uint32_t send_buffer_end() const {  // sequence number just past queued data
@@ -216,22 +218,49 @@ class Connection {
     return ts_offset_ + static_cast<uint32_t>(now.ns() / 1'000'000);  // 1 ms TS clock
   }
   void update_mss();
-  // --- liveness (connection_liveness.cpp) ---
-  void heard_from_peer(Instant now);
-  void arm_liveness_timers(Instant now);
-  void on_keepalive_timeout(Instant now);
-  void on_user_timeout(Instant now);
-  void on_liveness_deadline(Instant now);
-  void on_stall_guard(Instant now);
-  bool retry_limit_reached(Instant now, bool handshake) const;
-  void start_user_timeout(Instant now, const char* what);
-  void stop_user_timeout();
+
+  // --- timers and verdicts (connection_liveness.cpp; its head has an index) ---
+  void fail(Instant now, int err, CloseReason reason, std::string detail);
+  void die_reset(Instant now, int err, CloseReason reason, std::string detail);
+  int timeout_errno() const;
+  void queue_abort_rst();
   std::string soft_error_note() const;
+  // What the input and output paths report.
+  void note_segment_arrived(Instant now);
+  void heard_from_peer(Instant now, uint32_t window);
+  void note_ack_progress(Instant now);
+  void note_send_from_idle(Instant now, bool carries_data);
+  void note_window_opened();
+  void arm_liveness_timers(Instant now);
+  // Retransmission, SYN included.
+  void restart_retransmit_timer(Instant now);
+  void on_retransmit_timeout(Instant now);
+  bool retry_limit_reached(Instant now, bool handshake) const;
+  // Persist.
+  void start_persist(Instant now);
+  void arm_persist(Instant now);
+  void maybe_arm_persist(Instant now);
+  void on_persist_timeout(Instant now);
+  // Keepalive.
+  enum class KeepaliveArm : uint8_t { kFromLastHeard, kBusy, kAfterProbe };
+  void arm_keepalive(Instant now, KeepaliveArm how);
+  void on_keepalive_timeout(Instant now);
   size_t transmit_keepalive(Instant now, std::span<uint8_t> buf);
   bool keepalive_state() const {
     return state_ == State::kEstablished || state_ == State::kCloseWait ||
            state_ == State::kFinWait2;
   }
+  // User timeout, liveness deadline, stall guard, TIME-WAIT.
+  void start_user_timeout(Instant now, UserTimeoutCause cause);
+  void stop_user_timeout();
+  void on_user_timeout(Instant now);
+  void arm_liveness_deadline();
+  void on_liveness_deadline(Instant now);
+  void arm_stall_guard(Instant from);
+  void on_stall_guard(Instant now);
+  void arm_time_wait(Instant now);
+  void enter_time_wait(Instant now);
+  void on_time_wait_timeout(Instant now);
 
   TcpConfig cfg_;
   FourTuple tuple_;
@@ -293,39 +322,59 @@ class Connection {
   bool rst_with_ack_ = false;
   bool probe_pending_ = false;
 
-  // Retransmission and recovery.
+  // --- Sender: RTT and congestion control ---
   RttEstimator rtt_;
   std::unique_ptr<CongestionControl> cc_;
-  uint32_t retransmit_count_ = 0;  // consecutive timeouts of the current head
-  Instant first_timeout_time_;
-  Instant head_tx_time_;  // when the oldest unacknowledged segment was first sent
-  RetransmitTimer retransmit_timer_kind_ = RetransmitTimer::kNone;  // why snd_nxt_ < snd_max_
-  bool in_recovery_ = false;
-  uint32_t recover_ = 0;  // RFC 6582 "recover": snd_max at entry to recovery
-  uint32_t dup_acks_ = 0;
-  uint32_t sack_high_ = 0;  // highest SACKed sequence seen (RFC 6675 §2 DupAck)
-  bool fast_retransmit_pending_ = false;
-  SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK when sack_recovery()
-  uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
-  bool syn_timed_out_ = false;
   // Karn's algorithm without timestamps: time one segment at a time.
   bool rtt_timing_ = false;
   uint32_t rtt_seq_ = 0;
   Instant rtt_start_;
-  uint32_t persist_backoff_ = 0;
   Instant last_challenge_ack_ = Instant::never();
   int soft_error_ = 0;  // remembered ICMP soft error (RFC 1122 §4.2.3.9)
 
-  // Liveness.
-  Instant last_heard_;   // last acceptable ACK or new data: keepalive's idle clock
-  Instant last_any_rx_;  // last segment of any kind: the stall guard's clock
-  uint32_t keepalive_probes_out_ = 0;
-  Instant first_keepalive_probe_;
-  bool keepalive_probe_pending_ = false;
-  bool stall_ack_pending_ = false;
-  uint32_t persist_unanswered_ = 0;      // zero-window probes since the last ACK
-  Instant ut_start_ = Instant::never();  // user-timeout clock, never = stopped
-  const char* ut_what_ = "";
+  // --- Timers: retransmission (RFC 6298) and its retry limit (RFC 1122 §4.2.3.5) ---
+  struct Retransmission {
+    uint32_t count = 0;     // consecutive timeouts of the current head
+    Instant first_timeout;  // when the first of them fired
+    Instant head_tx;        // when the oldest unacknowledged segment was first sent
+    RetransmitTimer kind = RetransmitTimer::kNone;  // why snd_nxt_ < snd_max_
+    bool syn_timed_out = false;
+  } rtx_;
+
+  // --- Loss recovery: RFC 6582 NewReno, RFC 6675 SACK ---
+  struct Recovery {
+    bool in_recovery = false;
+    uint32_t recover = 0;  // RFC 6582 "recover": snd_max at entry to recovery
+    uint32_t dup_acks = 0;
+    uint32_t sack_high = 0;  // highest SACKed sequence seen (RFC 6675 §2 DupAck)
+    bool fast_retransmit_pending = false;
+    SackScoreboard sb;      // RFC 6675 §3, fed by every ACK when sack_recovery()
+    uint32_t high_rxt = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
+  } rec_;
+
+  // --- Liveness ---
+  struct Heard {
+    Instant last_heard;   // last acceptable ACK or new data: keepalive's idle clock
+    Instant last_any_rx;  // last segment of any kind: the stall guard's clock
+    bool stall_ack_pending = false;
+  } live_;
+  struct Keepalive {
+    uint32_t probes_out = 0;
+    Instant first_probe;
+    bool probe_pending = false;
+  } ka_;
+  struct Persist {
+    uint32_t backoff = 0;     // doublings of the probe interval
+    uint32_t unanswered = 0;  // zero-window probes since the last ACK
+    Instant first_unanswered;
+  } persist_;
+  // The user-timeout clock: absent when stopped, so a cause without a start
+  // (or a start without a cause) cannot be represented.
+  struct UserTimeoutClock {
+    Instant start;
+    UserTimeoutCause cause;
+  };
+  std::optional<UserTimeoutClock> ut_clock_;
   Duration user_timeout_;  // in force: configured, or adopted (RFC 5482)
 };
 

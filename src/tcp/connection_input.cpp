@@ -13,8 +13,7 @@ namespace flags = wire::tcp_flags;
 
 void Connection::on_segment(Instant now, const TcpView& seg) {
   ++stats_.segments_received;
-  last_any_rx_ = now;  // the stall guard restarts on any arriving segment
-  if (armed(TimerKind::kStallGuard)) arm(TimerKind::kStallGuard, now + cfg_.stall_guard_period);
+  note_segment_arrived(now);
   switch (state_) {
     case State::kClosed:
       return;  // the stack answers segments for closed connections
@@ -119,7 +118,7 @@ void Connection::input_syn_sent(Instant now, const TcpView& seg) {
       return;
     }
     emit_rst_received(now, seg.seq());
-    fail(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST/ACK in reply to SYN");
+    die_reset(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST/ACK in reply to SYN");
     return;
   }
   if (!seg.has(flags::kSyn)) {
@@ -144,7 +143,7 @@ void Connection::input_syn_sent(Instant now, const TcpView& seg) {
       rtt_timing_ = false;
     }
     snd_una_ = seg.ack();
-    retransmit_count_ = 0;
+    rtx_.count = 0;
     disarm(TimerKind::kRetransmit);
     ack_pending_ = true;
     set_state(now, State::kEstablished);
@@ -219,7 +218,7 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
       if (!seg.has(flags::kRst)) {
         ack_pending_ = true;  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
         if (state_ == State::kTimeWait && seg.has(flags::kFin)) {
-          arm(TimerKind::kTimeWait, now + cfg_.msl * 2);  // retransmitted FIN restarts 2MSL
+          arm_time_wait(now);  // a retransmitted FIN restarts 2MSL
         }
       }
       ++stats_.segments_dropped;
@@ -240,15 +239,15 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
         if (passive_) {
           set_state(now, State::kClosed);  // the listener carries on (§3.10.7.4)
         } else {
-          fail(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST in SYN-RECEIVED");
+          die_reset(now, ECONNREFUSED, CloseReason::kRefused, "refused: RST in SYN-RECEIVED");
         }
         break;
       case State::kEstablished:
       case State::kFinWait1:
       case State::kFinWait2:
       case State::kCloseWait:
-        fail(now, ECONNRESET, CloseReason::kReset,
-             "reset: RST from peer in " + std::string(state_name(state_)));
+        die_reset(now, ECONNRESET, CloseReason::kReset,
+                  "reset: RST from peer in " + std::string(state_name(state_)));
         break;
       default:  // CLOSING, LAST-ACK, TIME-WAIT
         set_state(now, State::kClosed);
@@ -327,22 +326,12 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
 
   // An acceptable ACK: the peer is alive (keepalive idle clock, RFC 1122
   // §4.2.3.6), and any outstanding zero-window probe has been answered.
-  heard_from_peer(now);
-  if (persist_unanswered_ > 0) {
-    Event e;
-    e.time = now;
-    e.type = EventType::kZeroWindowProbeAck;
-    e.len = static_cast<uint32_t>(seg.window()) << snd_wscale_;
-    e.count = persist_unanswered_;
-    emit(e);
-    persist_unanswered_ = 0;
-    if (ut_what_ == std::string_view("zero-window probes unanswered")) stop_user_timeout();
-  }
+  heard_from_peer(now, static_cast<uint32_t>(seg.window()) << snd_wscale_);
   const uint32_t wnd_before = snd_wnd_;
   // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
   if (sack_recovery()) {
     const auto& o = seg.options();
-    sb_.update(seq_gt(ack, snd_una_) ? ack : snd_una_, snd_max_, o.sack, o.sack_count);
+    rec_.sb.update(seq_gt(ack, snd_una_) ? ack : snd_una_, snd_max_, o.sack, o.sack_count);
   }
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
@@ -359,8 +348,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   }
   update_send_window(seg);
   if (snd_wnd_ > 0 && wnd_before == 0) {
-    disarm(TimerKind::kPersist);
-    persist_backoff_ = 0;
+    note_window_opened();
     // Probe bytes the peer did not take are simply sent again as data.
     if (seq_gt(snd_nxt_, snd_una_) && snd_nxt_ == snd_max_ && !armed(TimerKind::kRetransmit)) {
       snd_nxt_ = snd_max_ = snd_una_;
@@ -415,33 +403,32 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   }
   snd_una_ = seg.ack();
   if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
-  retransmit_count_ = 0;
-  head_tx_time_ = now;
-  dup_acks_ = 0;
-  if (seq_ge(snd_nxt_, snd_max_)) retransmit_timer_kind_ = RetransmitTimer::kNone;
+  note_ack_progress(now);
+  rec_.dup_acks = 0;
+  if (seq_ge(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
 
-  if (in_recovery_ && sack_recovery()) {
+  if (rec_.in_recovery && sack_recovery()) {
     // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
     // was never inflated, so it stays at ssthresh (no deflation needed,
     // RFC 2525 §2.8). A partial ACK only updates the scoreboard: the
     // holes are resent by NextSeg() as pipe allows, not one per ACK.
-    if (seq_ge(seg.ack(), recover_)) {
-      in_recovery_ = false;
-    } else if (sb_.size() == 0 && seq_ge(snd_una_, high_rxt_)) {
+    if (seq_ge(seg.ack(), rec_.recover)) {
+      rec_.in_recovery = false;
+    } else if (rec_.sb.size() == 0 && seq_ge(snd_una_, rec_.high_rxt)) {
       // A partial ACK with nothing SACKed above it: every byte from SND.UNA
       // to RecoveryPoint was sent before recovery began and the peer holds
       // none of it, so NextSeg() (which needs SACKed data above a hole)
       // would leave it to the RTO. Resend the segment at SND.UNA, as RFC
       // 6582 §3.2 step 5 does (also covers peers that stop sending blocks).
-      fast_retransmit_pending_ = true;
+      rec_.fast_retransmit_pending = true;
     }
-  } else if (in_recovery_) {
-    if (seq_ge(seg.ack(), recover_)) {
-      in_recovery_ = false;  // full ACK: RFC 6582 §3.2 step 3
+  } else if (rec_.in_recovery) {
+    if (seq_ge(seg.ack(), rec_.recover)) {
+      rec_.in_recovery = false;  // full ACK: RFC 6582 §3.2 step 3
       cc_->on_exit_recovery(flight_size());
     } else {
       cc_->on_partial_ack(acked);  // partial ACK: resend the next hole
-      fast_retransmit_pending_ = true;
+      rec_.fast_retransmit_pending = true;
     }
   } else {
     cc_->on_ack(acked, now);
@@ -453,28 +440,22 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   } else {
     restart_retransmit_timer(now);
   }
-  // Progress: the user timeout's clock for unacknowledged data starts over
-  // (rfc: now, if data is still out; linux: at the next timeout).
-  if (ut_what_ == std::string_view("data unacknowledged")) {
-    stop_user_timeout();
-    if (!cfg_.user_timeout_from_first_rto && flight_size() > 0) {
-      start_user_timeout(now, "data unacknowledged");
-    }
-  }
 }
 
 bool Connection::sack_reports_new_data(const TcpView& seg) {
   if (!sack_enabled_) return false;
   // Stale (or never set, at any ISN): restart from SND.UNA.
-  if (seq_lt(sack_high_, snd_una_) || seq_gt(sack_high_, snd_max_)) sack_high_ = snd_una_;
+  if (seq_lt(rec_.sack_high, snd_una_) || seq_gt(rec_.sack_high, snd_max_))
+    rec_.sack_high = snd_una_;
   bool fresh = false;
   const auto& o = seg.options();
   for (uint8_t i = 0; i < o.sack_count; ++i) {
     const uint32_t right = o.sack[i].right;
     // Only blocks inside what was sent; D-SACKs (RFC 2883) lie below
     // SND.UNA and report nothing new.
-    if (seq_gt(right, sack_high_) && seq_le(right, snd_max_) && seq_gt(o.sack[i].left, snd_una_)) {
-      sack_high_ = right;
+    if (seq_gt(right, rec_.sack_high) && seq_le(right, snd_max_) &&
+        seq_gt(o.sack[i].left, snd_una_)) {
+      rec_.sack_high = right;
       fresh = true;
     }
   }
@@ -483,31 +464,32 @@ bool Connection::sack_reports_new_data(const TcpView& seg) {
 
 void Connection::process_dup_ack(Instant, const TcpView&) {
   ++stats_.dup_acks_received;
-  if (in_recovery_) {
+  if (rec_.in_recovery) {
     if (!sack_recovery()) cc_->on_recovery_dup_ack();  // RFC 6675 counts pipe instead
     return;
   }
   if (sack_recovery()) {
     // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
     // and (§5.1, RFC 6582) only past the last RecoveryPoint.
-    ++dup_acks_;
-    if ((dup_acks_ >= 3 || sb_.is_lost(snd_una_, snd_mss_)) && seq_gt(snd_una_, recover_)) {
-      in_recovery_ = true;
-      recover_ = snd_max_;  // RecoveryPoint = HighData (step 4.1)
+    ++rec_.dup_acks;
+    if ((rec_.dup_acks >= 3 || rec_.sb.is_lost(snd_una_, snd_mss_)) &&
+        seq_gt(snd_una_, rec_.recover)) {
+      rec_.in_recovery = true;
+      rec_.recover = snd_max_;  // RecoveryPoint = HighData (step 4.1)
       cc_->on_enter_sack_recovery(flight_size());
-      high_rxt_ = snd_una_;
-      fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
+      rec_.high_rxt = snd_una_;
+      rec_.fast_retransmit_pending = true;  // step 4.3: HighACK + 1 first
       ++stats_.fast_retransmits;
     }
     return;
   }
   // RFC 5681 §3.2 on the third duplicate; RFC 6582 §3.2 step 1: only if
   // the ACK covers more than `recover`, so a timeout's echoes don't count.
-  if (++dup_acks_ == 3 && seq_gt(snd_una_, recover_)) {
-    in_recovery_ = true;
-    recover_ = snd_max_;
+  if (++rec_.dup_acks == 3 && seq_gt(snd_una_, rec_.recover)) {
+    rec_.in_recovery = true;
+    rec_.recover = snd_max_;
     cc_->on_enter_recovery(flight_size());
-    fast_retransmit_pending_ = true;
+    rec_.fast_retransmit_pending = true;
     ++stats_.fast_retransmits;
   }
 }

@@ -1,7 +1,19 @@
-// Telling a dead peer from a quiet one: keepalive (RFC 1122 §4.2.3.6), the
-// user timeout (RFC 5482), retry limits (RFC 1122 §4.2.3.5), vigil's
-// liveness deadline and the stall guard. See docs/liveness.md for the rules
-// in words; each function below cites the rule it implements.
+// Why a connection died: every timer that can end it, and the one place each
+// is armed and judged. docs/liveness.md states the rules in words.
+//
+//   timer               armed by                      verdict
+//   retransmit (+SYN)   restart_retransmit_timer()    on_retransmit_timeout(),
+//                                                     retry_limit_reached()
+//   persist             start_persist(), arm_persist() on_persist_timeout()
+//   keepalive           arm_keepalive()               on_keepalive_timeout()
+//   user timeout        start_user_timeout()          on_user_timeout()
+//   liveness deadline   arm_liveness_deadline()       on_liveness_deadline()
+//   stall guard         arm_stall_guard()             on_stall_guard() (never kills)
+//   TIME-WAIT           arm_time_wait()               on_time_wait_timeout()
+//
+// Deaths no timer decides: die_reset() (a RST, or a refused SYN) and a hard
+// ICMP error (on_icmp). fail() records the error; only these call it.
+// on_timer() runs the due timers, verdicts first.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -31,54 +43,89 @@ Duration linux_model_timeout(uint32_t boundary, Duration base, Duration cap) {
   }
   return total;
 }
+
+std::string_view cause_words(UserTimeoutCause c) {
+  switch (c) {
+    case UserTimeoutCause::kData:
+      return "data unacknowledged";
+    case UserTimeoutCause::kZeroWindow:
+      return "zero-window probes unanswered";
+  }
+  return "?";
+}
 }  // namespace
 
-void Connection::heard_from_peer(Instant now) {
-  // The keepalive idle clock restarts on every segment that passed the
-  // sequence check and carried an acceptable ACK (so new data too). A
-  // keepalive probe from the peer is out of window and does not count,
-  // as on Linux (tcp_ack updates rcv_tstamp only for acceptable ACKs).
-  last_heard_ = now;
-  if (keepalive_probes_out_ > 0) {
-    Event e;
-    e.time = now;
-    e.type = EventType::kKeepaliveAck;
-    e.count = keepalive_probes_out_;
-    emit(e);
-    keepalive_probes_out_ = 0;
-    if (ut_what_ == std::string_view("keepalive")) stop_user_timeout();
+// ---------------------------------------------------------------------------
+// Dispatch and the record of death.
+
+void Connection::on_timer(Instant now) {
+  auto due = [&](TimerKind k) { return timer_deadline(k) <= now; };
+  if (due(TimerKind::kTimeWait)) {
+    disarm(TimerKind::kTimeWait);
+    on_time_wait_timeout(now);
+    return;
   }
-  arm_liveness_timers(now);
+  if (due(TimerKind::kDelayedAck)) {
+    disarm(TimerKind::kDelayedAck);
+    ack_pending_ = true;
+  }
+  // Verdicts first: a connection that is dead at `now` sends nothing more.
+  if (state_ != State::kClosed && due(TimerKind::kUserTimeout)) {
+    disarm(TimerKind::kUserTimeout);
+    on_user_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kKeepalive)) {
+    disarm(TimerKind::kKeepalive);
+    on_keepalive_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kLiveness)) {
+    disarm(TimerKind::kLiveness);
+    on_liveness_deadline(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kRetransmit)) {
+    disarm(TimerKind::kRetransmit);
+    on_retransmit_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kPersist)) {
+    disarm(TimerKind::kPersist);
+    on_persist_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kStallGuard)) {
+    disarm(TimerKind::kStallGuard);
+    on_stall_guard(now);
+  }
 }
 
-void Connection::arm_liveness_timers(Instant now) {
-  (void)now;
-  if (cfg_.keepalive && keepalive_state()) {
-    // Probe k goes out at last_heard + idle + (k-1) * interval; the abort
-    // comes one interval after the last probe.
-    const Instant next =
-        keepalive_probes_out_ == 0
-            ? last_heard_ + cfg_.keepalive_idle
-            : first_keepalive_probe_ + cfg_.keepalive_interval * keepalive_probes_out_;
-    arm(TimerKind::kKeepalive, next);
-  } else {
-    disarm(TimerKind::kKeepalive);
-  }
-  const bool synchronized = state_ != State::kClosed && state_ != State::kListen &&
-                            state_ != State::kSynSent && state_ != State::kSynReceived &&
-                            state_ != State::kTimeWait;
-  if (cfg_.keepalive && cfg_.liveness_deadline && synchronized) {
-    arm(TimerKind::kLiveness,
-        last_heard_ + cfg_.keepalive_idle + cfg_.keepalive_interval * cfg_.keepalive_count);
-  } else {
-    disarm(TimerKind::kLiveness);
-  }
-  if (cfg_.stall_guard_period > Duration::zero() && state_ == State::kEstablished) {
-    if (!armed(TimerKind::kStallGuard))
-      arm(TimerKind::kStallGuard, last_any_rx_ + cfg_.stall_guard_period);
-  } else {
-    disarm(TimerKind::kStallGuard);
-  }
+void Connection::fail(Instant now, int err, CloseReason reason, std::string detail) {
+  error_.err = err;
+  error_.reason = reason;
+  error_.time = now;
+  error_.detail = std::move(detail);
+  Event e;
+  e.time = now;
+  e.type = EventType::kAbort;
+  e.err = err;
+  e.reason = reason;
+  e.detail = error_.detail;
+  emit(e);
+  set_state(now, State::kClosed);
+}
+
+void Connection::die_reset(Instant now, int err, CloseReason reason, std::string detail) {
+  fail(now, err, reason, std::move(detail));
+}
+
+int Connection::timeout_errno() const {
+  // RFC 1122 §4.2.3.9: a remembered soft ICMP error explains the timeout
+  // (EHOSTUNREACH rather than ETIMEDOUT, as Linux reports it).
+  return soft_error_ ? soft_error_ : ETIMEDOUT;
+}
+
+void Connection::queue_abort_rst() {
+  // RFC 1122 leaves it open; Linux resets (tcp_send_active_reset), so do we.
+  rst_pending_ = true;
+  rst_seq_ = snd_max_;
+  rst_with_ack_ = false;
 }
 
 std::string Connection::soft_error_note() const {
@@ -86,51 +133,271 @@ std::string Connection::soft_error_note() const {
   return " (last ICMP: " + errno_name(soft_error_) + ")";
 }
 
+// ---------------------------------------------------------------------------
+// Hearing from the peer.
+
+void Connection::note_segment_arrived(Instant now) {
+  live_.last_any_rx = now;  // the stall guard restarts on any arriving segment
+  if (armed(TimerKind::kStallGuard)) arm_stall_guard(now);
+}
+
+void Connection::heard_from_peer(Instant now, uint32_t window) {
+  // The keepalive idle clock restarts on every segment that passed the
+  // sequence check and carried an acceptable ACK (so new data too). A
+  // keepalive probe from the peer is out of window and does not count,
+  // as on Linux (tcp_ack updates rcv_tstamp only for acceptable ACKs).
+  live_.last_heard = now;
+  if (ka_.probes_out > 0) {
+    Event e;
+    e.time = now;
+    e.type = EventType::kKeepaliveAck;
+    e.count = ka_.probes_out;
+    emit(e);
+    ka_.probes_out = 0;
+  }
+  arm_liveness_timers(now);
+  // Any outstanding zero-window probe has been answered.
+  if (persist_.unanswered > 0) {
+    Event e;
+    e.time = now;
+    e.type = EventType::kZeroWindowProbeAck;
+    e.len = window;
+    e.count = persist_.unanswered;
+    emit(e);
+    persist_.unanswered = 0;
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kZeroWindow) stop_user_timeout();
+  }
+}
+
+void Connection::note_ack_progress(Instant now) {
+  // New data acknowledged: the retry count and R2's clock start over.
+  rtx_.count = 0;
+  rtx_.head_tx = now;
+  // The user timeout's clock for unacknowledged data starts over too (rfc:
+  // now, if data is still out; linux: at the next timeout).
+  if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kData) {
+    stop_user_timeout();
+    if (!cfg_.user_timeout_from_first_rto && flight_size() > 0) {
+      start_user_timeout(now, UserTimeoutCause::kData);
+    }
+  }
+}
+
+void Connection::note_send_from_idle(Instant now, bool carries_data) {
+  // The oldest unacknowledged segment goes out now (R2's clock); rfc starts
+  // the user timeout with it.
+  rtx_.head_tx = now;
+  if (!cfg_.user_timeout_from_first_rto && carries_data) {
+    start_user_timeout(now, UserTimeoutCause::kData);
+  }
+}
+
+void Connection::arm_liveness_timers(Instant now) {
+  arm_keepalive(now, KeepaliveArm::kFromLastHeard);
+  arm_liveness_deadline();
+  if (cfg_.stall_guard_period > Duration::zero() && state_ == State::kEstablished) {
+    if (!armed(TimerKind::kStallGuard)) arm_stall_guard(live_.last_any_rx);
+  } else {
+    disarm(TimerKind::kStallGuard);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Retransmission, including the SYN (RFC 6298, RFC 1122 §4.2.3.5).
+
+void Connection::restart_retransmit_timer(Instant now) {
+  arm(TimerKind::kRetransmit, now + rtt_.rto());
+}
+
+bool Connection::retry_limit_reached(Instant now, bool handshake) const {
+  // `rtx_.count` counts this expiry too; `rtx_.head_tx` is when the oldest
+  // unacknowledged segment was first sent.
+  const Duration elapsed = now - rtx_.head_tx;
+  if (handshake) {
+    if (cfg_.retries_syn_time > Duration::zero()) return elapsed >= cfg_.retries_syn_time;
+    const uint32_t linear = state_ == State::kSynSent ? cfg_.syn_linear_timeouts : 0;
+    return rtx_.count > cfg_.retries_syn + linear;
+  }
+  if (cfg_.retries_data_time > Duration::zero()) return elapsed >= cfg_.retries_data_time;
+  if (cfg_.linux_retry_model) {
+    return elapsed >= linux_model_timeout(cfg_.retries_data, cfg_.rto_min, cfg_.rto_max);
+  }
+  return rtx_.count > cfg_.retries_data;
+}
+
+void Connection::on_retransmit_timeout(Instant now) {
+  ++stats_.timeouts;
+  ++rtx_.count;
+  if (rtx_.count == 1) rtx_.first_timeout = now;
+  const bool handshake = state_ == State::kSynSent || state_ == State::kSynReceived;
+  if (retry_limit_reached(now, handshake)) {
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "retransmission: %u %sretransmissions over %.1f s",
+                  rtx_.count - 1, handshake ? "SYN " : "", (now - rtx_.head_tx).secs());
+    fail(now, timeout_errno(), CloseReason::kRetransmission, detail + soft_error_note());
+    return;
+  }
+  // RFC 6298 §5.5 doubling; Linux keeps the first tcp_syn_linear_timeouts
+  // SYN retransmissions at the initial RTO.
+  const bool linear = state_ == State::kSynSent && rtx_.count <= cfg_.syn_linear_timeouts;
+  if (!cfg_.bug_no_rto_backoff && !linear) rtt_.back_off();
+  rtt_timing_ = false;  // Karn: no sample across a retransmission
+  Event e;
+  e.time = now;
+  e.type = EventType::kRtoBackoff;
+  e.rto = rtt_.rto();
+  e.count = rtx_.count;
+  emit(e);
+  if (handshake) {
+    rtx_.syn_timed_out = true;
+    syn_pending_ = true;
+    return;
+  }
+  // Linux starts TCP_USER_TIMEOUT's clock at the first timeout retransmission.
+  // Measured on Linux 6.18 (docs/linux-measurements.md): the abort comes
+  // exactly user_timeout after the first RTO retransmission.
+  if (cfg_.user_timeout_from_first_rto) start_user_timeout(now, UserTimeoutCause::kData);
+  // RFC 5681 §3.1 and RFC 6582 §4: loss window, and dup ACKs caused by the
+  // retransmissions must not trigger another fast retransmit.
+  cc_->on_retransmit_timeout(flight_size());
+  rec_.in_recovery = false;
+  rec_.dup_acks = 0;
+  rec_.recover = snd_max_;
+  if (sack_recovery()) {
+    // RFC 6675 §5.1: RecoveryPoint = HighData and recovery ends; every
+    // unSACKed byte counts as lost and the go-back below skips SACKed
+    // ranges. If SND.UNA itself is marked SACKed the peer reneged (RFC 2018
+    // §8): forget the scoreboard and resend everything.
+    if (rec_.sb.is_sacked(snd_una_)) rec_.sb.clear();
+    rec_.high_rxt = snd_una_;
+  }
+  snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
+  rtx_.kind = RetransmitTimer::kRto;
+}
+
+// ---------------------------------------------------------------------------
+// Persist (RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1).
+
+void Connection::arm_persist(Instant now) {
+  // RFC 1122 §4.2.2.17: probe intervals back off exponentially, capped.
+  Duration next = rtt_.rto();
+  for (uint32_t i = 0; i < persist_.backoff && next < cfg_.rto_max; ++i) next = next * 2;
+  arm(TimerKind::kPersist, now + (persist_.backoff > 0 ? std::min(next, cfg_.rto_max) : next));
+}
+
+void Connection::start_persist(Instant now) {
+  persist_.backoff = 0;
+  arm_persist(now);
+}
+
+void Connection::maybe_arm_persist(Instant now) {
+  // The window is closed, data waits, nothing is in flight to elicit an
+  // ACK: only a probe can learn that the window reopened.
+  const bool data_waiting = seq_diff(send_buffer_end(), snd_nxt_) > 0;
+  if (snd_wnd_ == 0 && data_waiting && flight_size() == 0 && !armed(TimerKind::kPersist) &&
+      !armed(TimerKind::kRetransmit)) {
+    start_persist(now);
+  }
+}
+
+void Connection::note_window_opened() {
+  disarm(TimerKind::kPersist);
+  persist_.backoff = 0;
+}
+
+void Connection::on_persist_timeout(Instant now) {
+  if (seq_diff(send_buffer_end(), snd_nxt_) <= 0) return;
+  if (snd_wnd_ != 0) {
+    // The SWS override (RFC 1122 §4.2.3.4): a window too small to fill by
+    // the sender's rules has stayed that way for an RTO; send what fits.
+    probe_pending_ = true;
+    return;
+  }
+  // Unanswered probes count toward R2 (RFC 1122 §4.2.2.17 lets the
+  // connection live only as long as the peer answers); any ACK resets it.
+  const bool limit =
+      cfg_.retries_data_time > Duration::zero()
+          ? persist_.unanswered > 0 && now - persist_.first_unanswered >= cfg_.retries_data_time
+          : persist_.unanswered >= cfg_.retries_data;
+  if (limit) {
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "persist: %u zero-window probes unanswered over %.1f s",
+                  persist_.unanswered, (now - persist_.first_unanswered).secs());
+    fail(now, timeout_errno(), CloseReason::kPersist, detail + soft_error_note());
+    return;
+  }
+  if (persist_.unanswered == 0) persist_.first_unanswered = now;
+  ++persist_.unanswered;
+  start_user_timeout(now, UserTimeoutCause::kZeroWindow);
+  probe_pending_ = true;
+  ++persist_.backoff;
+  arm_persist(now);
+}
+
+// ---------------------------------------------------------------------------
+// Keepalive (RFC 1122 §4.2.3.6).
+
+void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
+  if (!cfg_.keepalive || !keepalive_state()) {
+    disarm(TimerKind::kKeepalive);
+    return;
+  }
+  Instant when;
+  switch (how) {
+    case KeepaliveArm::kFromLastHeard:
+      // Probe k goes out at last_heard + idle + (k-1) * interval; the abort
+      // comes one interval after the last probe.
+      when = ka_.probes_out == 0 ? live_.last_heard + cfg_.keepalive_idle
+                                 : ka_.first_probe + cfg_.keepalive_interval * ka_.probes_out;
+      break;
+    case KeepaliveArm::kBusy:
+      // Retransmission or persist is already asking; Linux reschedules a
+      // full idle period later (an interval while probing).
+      when = now + (ka_.probes_out == 0 ? cfg_.keepalive_idle : cfg_.keepalive_interval);
+      break;
+    case KeepaliveArm::kAfterProbe:
+      when = now + cfg_.keepalive_interval;
+      break;
+  }
+  arm(TimerKind::kKeepalive, when);
+}
+
 void Connection::on_keepalive_timeout(Instant now) {
   if (!cfg_.keepalive || !keepalive_state()) return;
   // Linux tcp_keepalive_timer: with a user timeout, the count is ignored and
   // the connection dies once nothing was heard for that long with at least
   // one probe out; without one, after `count` unanswered probes.
-  const Duration silent = now - last_heard_;
+  const Duration silent = now - live_.last_heard;
   const bool ut_expired =
-      user_timeout_ > Duration::zero() && silent >= user_timeout_ && keepalive_probes_out_ > 0;
+      user_timeout_ > Duration::zero() && silent >= user_timeout_ && ka_.probes_out > 0;
   const bool count_reached =
-      user_timeout_ == Duration::zero() && keepalive_probes_out_ >= cfg_.keepalive_count;
+      user_timeout_ == Duration::zero() && ka_.probes_out >= cfg_.keepalive_count;
   if (ut_expired || count_reached) {
-    rst_pending_ = true;  // RFC 1122 leaves it open; Linux resets, so do we
-    rst_seq_ = snd_max_;
-    rst_with_ack_ = false;
+    queue_abort_rst();
     if (ut_expired) {
-      fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, CloseReason::kUserTimeout,
+      fail(now, timeout_errno(), CloseReason::kUserTimeout,
            "user timeout " + secs(user_timeout_) + " elapsed with " +
-               std::to_string(keepalive_probes_out_) + " keepalive probes unanswered" +
-               soft_error_note());
+               std::to_string(ka_.probes_out) + " keepalive probes unanswered" + soft_error_note());
     } else {
-      fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, CloseReason::kKeepalive,
-           "keepalive: " + std::to_string(keepalive_probes_out_) + " probes unanswered over " +
-               secs(now - first_keepalive_probe_) + soft_error_note());
+      fail(now, timeout_errno(), CloseReason::kKeepalive,
+           "keepalive: " + std::to_string(ka_.probes_out) + " probes unanswered over " +
+               secs(now - ka_.first_probe) + soft_error_note());
     }
     return;
   }
-  // Probes only while nothing is outstanding and nothing waits to be sent;
-  // otherwise retransmission or persist is already asking (Linux
-  // reschedules a full idle period later).
+  // Probes only while nothing is outstanding and nothing waits to be sent.
   if (flight_size() > 0 || seq_diff(send_buffer_end(), snd_nxt_) > 0 || fin_queued_) {
-    if (keepalive_probes_out_ == 0) {
-      arm(TimerKind::kKeepalive, now + cfg_.keepalive_idle);
-    } else {
-      arm(TimerKind::kKeepalive, now + cfg_.keepalive_interval);
-    }
+    arm_keepalive(now, KeepaliveArm::kBusy);
     return;
   }
-  if (keepalive_probes_out_ == 0) first_keepalive_probe_ = now;
-  ++keepalive_probes_out_;
-  keepalive_probe_pending_ = true;
-  arm(TimerKind::kKeepalive, now + cfg_.keepalive_interval);
+  if (ka_.probes_out == 0) ka_.first_probe = now;
+  ++ka_.probes_out;
+  ka_.probe_pending = true;
+  arm_keepalive(now, KeepaliveArm::kAfterProbe);
 }
 
 size_t Connection::transmit_keepalive(Instant now, std::span<uint8_t> buf) {
-  keepalive_probe_pending_ = false;
+  ka_.probe_pending = false;
   // RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT - 1, with no data or one garbage
   // octet, so the peer must answer with an ACK (or a RST if it lost us).
   static constexpr uint8_t kGarbage[1] = {0};
@@ -141,11 +408,26 @@ size_t Connection::transmit_keepalive(Instant now, std::span<uint8_t> buf) {
   e.type = EventType::kKeepaliveProbe;
   e.seq = snd_nxt_ - 1;
   e.len = static_cast<uint32_t>(payload.size());
-  e.count = keepalive_probes_out_;
+  e.count = ka_.probes_out;
   e.limit = user_timeout_ > Duration::zero() ? 0 : cfg_.keepalive_count;
-  e.since = now - last_heard_;
+  e.since = now - live_.last_heard;
   emit(e);
   return build(buf, flags::kAck, snd_nxt_ - 1, payload, {}, now, false);
+}
+
+// ---------------------------------------------------------------------------
+// vigil's liveness deadline.
+
+void Connection::arm_liveness_deadline() {
+  const bool synchronized = state_ != State::kClosed && state_ != State::kListen &&
+                            state_ != State::kSynSent && state_ != State::kSynReceived &&
+                            state_ != State::kTimeWait;
+  if (cfg_.keepalive && cfg_.liveness_deadline && synchronized) {
+    arm(TimerKind::kLiveness,
+        live_.last_heard + cfg_.keepalive_idle + cfg_.keepalive_interval * cfg_.keepalive_count);
+  } else {
+    disarm(TimerKind::kLiveness);
+  }
 }
 
 void Connection::on_liveness_deadline(Instant now) {
@@ -153,65 +435,73 @@ void Connection::on_liveness_deadline(Instant now) {
   // Whichever mechanism is probing now is the one that failed to hear back.
   CloseReason reason = CloseReason::kKeepalive;
   std::string what = "keepalive probing";
-  if (armed(TimerKind::kPersist) || persist_unanswered_ > 0) {
+  if (armed(TimerKind::kPersist) || persist_.unanswered > 0) {
     reason = CloseReason::kPersist;
     what = "zero-window probing";
   } else if (flight_size() > 0) {
     reason = CloseReason::kRetransmission;
-    what = "retransmitting (" + std::to_string(retransmit_count_) + " timeouts)";
+    what = "retransmitting (" + std::to_string(rtx_.count) + " timeouts)";
   }
-  rst_pending_ = true;
-  rst_seq_ = snd_max_;
-  rst_with_ack_ = false;
-  fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, reason,
-       "liveness deadline: nothing heard for " + secs(now - last_heard_) + " (keepalive " +
+  queue_abort_rst();
+  fail(now, timeout_errno(), reason,
+       "liveness deadline: nothing heard for " + secs(now - live_.last_heard) + " (keepalive " +
            secs(cfg_.keepalive_idle) + " + " + std::to_string(cfg_.keepalive_count) + " x " +
            secs(cfg_.keepalive_interval) + ") while " + what + soft_error_note());
 }
 
+// ---------------------------------------------------------------------------
+// Stall guard (the iPXE patch): never kills.
+
+void Connection::arm_stall_guard(Instant from) {
+  arm(TimerKind::kStallGuard, from + cfg_.stall_guard_period);
+}
+
 void Connection::on_stall_guard(Instant now) {
   if (state_ != State::kEstablished || cfg_.stall_guard_period <= Duration::zero()) return;
-  stall_ack_pending_ = true;
+  live_.stall_ack_pending = true;
   Event e;
   e.time = now;
   e.type = EventType::kStallGuardAck;
   emit(e);
-  arm(TimerKind::kStallGuard, now + cfg_.stall_guard_period);
+  arm_stall_guard(now);
 }
 
-void Connection::start_user_timeout(Instant now, const char* what) {
-  if (user_timeout_ <= Duration::zero() || !ut_start_.is_never()) return;
-  ut_start_ = now;
-  ut_what_ = what;
+// ---------------------------------------------------------------------------
+// User timeout (RFC 5482, Linux TCP_USER_TIMEOUT).
+
+void Connection::start_user_timeout(Instant now, UserTimeoutCause cause) {
+  if (user_timeout_ <= Duration::zero() || ut_clock_) return;
+  ut_clock_ = UserTimeoutClock{now, cause};
   arm(TimerKind::kUserTimeout, now + user_timeout_);
 }
 
 void Connection::stop_user_timeout() {
-  ut_start_ = Instant::never();
-  ut_what_ = "";
+  ut_clock_.reset();
   disarm(TimerKind::kUserTimeout);
 }
 
 void Connection::on_user_timeout(Instant now) {
-  if (ut_start_.is_never()) return;
-  fail(now, soft_error_ ? soft_error_ : ETIMEDOUT, CloseReason::kUserTimeout,
-       "user timeout " + secs(user_timeout_) + " elapsed with " + ut_what_ + soft_error_note());
+  if (!ut_clock_) return;
+  fail(now, timeout_errno(), CloseReason::kUserTimeout,
+       "user timeout " + secs(user_timeout_) + " elapsed with " +
+           std::string(cause_words(ut_clock_->cause)) + soft_error_note());
 }
 
-bool Connection::retry_limit_reached(Instant now, bool handshake) const {
-  // `retransmit_count_` counts this expiry too; `head_tx_time_` is when the
-  // oldest unacknowledged segment was first sent.
-  const Duration elapsed = now - head_tx_time_;
-  if (handshake) {
-    if (cfg_.retries_syn_time > Duration::zero()) return elapsed >= cfg_.retries_syn_time;
-    const uint32_t linear = state_ == State::kSynSent ? cfg_.syn_linear_timeouts : 0;
-    return retransmit_count_ > cfg_.retries_syn + linear;
+// ---------------------------------------------------------------------------
+// TIME-WAIT (RFC 9293 §3.4.2): 2*MSL, then CLOSED.
+
+void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now + cfg_.msl * 2); }
+
+void Connection::enter_time_wait(Instant now) {
+  set_state(now, State::kTimeWait);
+  for (auto k : {TimerKind::kRetransmit, TimerKind::kPersist, TimerKind::kDelayedAck,
+                 TimerKind::kUserTimeout, TimerKind::kKeepalive, TimerKind::kLiveness,
+                 TimerKind::kStallGuard}) {
+    disarm(k);
   }
-  if (cfg_.retries_data_time > Duration::zero()) return elapsed >= cfg_.retries_data_time;
-  if (cfg_.linux_retry_model) {
-    return elapsed >= linux_model_timeout(cfg_.retries_data, cfg_.rto_min, cfg_.rto_max);
-  }
-  return retransmit_count_ > cfg_.retries_data;
+  arm_time_wait(now);
 }
+
+void Connection::on_time_wait_timeout(Instant now) { set_state(now, State::kClosed); }
 
 }  // namespace vigil::tcp

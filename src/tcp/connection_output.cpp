@@ -135,18 +135,18 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
       if (!syn_pending_ && !(state_ == State::kSynReceived && ack_pending_)) return 0;
       syn_pending_ = false;
       const bool retransmission = snd_max_ != iss_;
-      if (retransmission && retransmit_count_ > 0) {
+      if (retransmission && rtx_.count > 0) {
         ++stats_.retransmitted_segments;
         Event e;
         e.time = now;
         e.type = EventType::kSynRetransmit;
         e.seq = iss_;
-        e.count = retransmit_count_;
+        e.count = rtx_.count;
         e.rto = rtt_.rto();
         emit(e);
       }
       if (!retransmission) {
-        head_tx_time_ = now;
+        rtx_.head_tx = now;
         rtt_timing_ = true;  // time the handshake (Karn: only if not resent)
         rtt_seq_ = iss_;
         rtt_start_ = now;
@@ -165,12 +165,12 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
   if (const size_t n = transmit_data(now, buf)) return n;
   // A pending ACK goes before a keepalive probe: the probe is out of the
   // peer's window, so it acknowledges nothing the peer will accept.
-  if (ack_pending_ || stall_ack_pending_) {
-    stall_ack_pending_ = false;
+  if (ack_pending_ || live_.stall_ack_pending) {
+    live_.stall_ack_pending = false;
     return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
   }
-  if (keepalive_probe_pending_ && keepalive_state()) return transmit_keepalive(now, buf);
-  keepalive_probe_pending_ = false;
+  if (ka_.probe_pending && keepalive_state()) return transmit_keepalive(now, buf);
+  ka_.probe_pending = false;
   return 0;
 }
 
@@ -181,7 +181,7 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   Event e;
   e.time = now;
   e.type = EventType::kZeroWindowProbe;
-  e.count = persist_unanswered_;
+  e.count = persist_.unanswered;
   if (cfg_.persist_probe == TcpConfig::PersistProbe::kSeqMinusOne && snd_wnd_ == 0) {
     // Linux's form (tcp_xmit_probe_skb): SEG.SEQ = SND.UNA - 1, no data. The
     // peer answers with an ACK showing its window, like a keepalive.
@@ -212,7 +212,7 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   const bool fin = fin_sent_ && seq + dlen == fin_seq_ && len > dlen;
   if (dlen == 0 && !fin) return 0;
   const uint32_t end = seq + dlen + (fin ? 1 : 0);
-  high_rxt_ = seq_max(high_rxt_, end);
+  rec_.high_rxt = seq_max(rec_.high_rxt, end);
   // Karn (RFC 6298 §3): an ACK covering resent bytes gives no RTT sample.
   if (rtt_timing_ && seq_in(rtt_seq_, seq, end)) rtt_timing_ = false;
   ++stats_.retransmitted_segments;
@@ -239,16 +239,16 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const uint32_t data_end = send_buffer_end();
   // Fast retransmit and NewReno partial-ACK retransmission: the segment at
   // SND.UNA, whatever cwnd says (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5).
-  if (fast_retransmit_pending_ && sack_recovery()) {
+  if (rec_.fast_retransmit_pending && sack_recovery()) {
     // RFC 6675 §5 step 4.3: the segment at HighACK + 1, whatever pipe says.
-    fast_retransmit_pending_ = false;
+    rec_.fast_retransmit_pending = false;
     restart_retransmit_timer(now);
     if (const size_t n = retransmit_range(now, buf, snd_una_, snd_mss_, RetransmitTimer::kFast)) {
       return n;
     }
   }
-  if (fast_retransmit_pending_) {
-    fast_retransmit_pending_ = false;
+  if (rec_.fast_retransmit_pending) {
+    rec_.fast_retransmit_pending = false;
     const uint32_t avail = static_cast<uint32_t>(std::max(0, seq_diff(data_end, snd_una_)));
     const uint32_t len = std::min(avail, snd_mss_);
     const bool fin = fin_sent_ && len == avail && snd_una_ + len == fin_seq_;
@@ -276,13 +276,13 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   // at least one SMSS, choosing what by NextSeg().
   bool pipe_limited = false;
   uint32_t pipe_room = 0;
-  if (in_recovery_ && sack_recovery() && snd_nxt_ == snd_max_) {
+  if (rec_.in_recovery && sack_recovery() && snd_nxt_ == snd_max_) {
     const uint32_t pipe = this->pipe();
     const uint32_t cwnd = cc_->cwnd();
     if (pipe >= cwnd || cwnd - pipe < snd_mss_) return 0;
     uint32_t seq = 0, len = 0;
     // Rule 1: a lost hole above HighRxt.
-    if (sb_.next_lost(snd_una_, snd_max_, high_rxt_, snd_mss_, &seq, &len)) {
+    if (rec_.sb.next_lost(snd_una_, snd_max_, rec_.high_rxt, snd_mss_, &seq, &len)) {
       return retransmit_range(now, buf, seq, len,
                               seq == snd_una_ ? RetransmitTimer::kFast : RetransmitTimer::kSack);
     }
@@ -300,15 +300,15 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   }
   // After a timeout with SACK (RFC 6675 §5.1): the go-back resends only
   // holes, skipping what the peer SACKed.
-  const bool skip_sacked = sack_recovery() && sb_.size() > 0 && seq_lt(snd_nxt_, snd_max_);
-  if (skip_sacked) snd_nxt_ = sb_.sacked_run_end(snd_nxt_);
+  const bool skip_sacked = sack_recovery() && rec_.sb.size() > 0 && seq_lt(snd_nxt_, snd_max_);
+  if (skip_sacked) snd_nxt_ = rec_.sb.sacked_run_end(snd_nxt_);
 
   const int32_t unsent_signed = seq_diff(data_end, snd_nxt_);
   const uint32_t unsent = unsent_signed > 0 ? static_cast<uint32_t>(unsent_signed) : 0;
   const uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
   uint32_t inflight = snd_nxt_ - snd_una_;
   // SACKed bytes have left the network (RFC 6675 §4 pipe).
-  if (skip_sacked) inflight -= sb_.sacked_bytes(snd_una_, snd_nxt_);
+  if (skip_sacked) inflight -= rec_.sb.sacked_bytes(snd_una_, snd_nxt_);
   uint32_t usable = wnd > inflight ? wnd - inflight : 0;
   if (pipe_limited) {
     const uint32_t span = snd_nxt_ - snd_una_;
@@ -317,7 +317,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   uint32_t len = std::min({unsent, usable, snd_mss_});
   const bool retransmission = seq_lt(snd_nxt_, snd_max_);
   if (skip_sacked && retransmission) {
-    len = std::min(len, sb_.next_sacked_start(snd_nxt_, snd_max_) - snd_nxt_);
+    len = std::min(len, rec_.sb.next_sacked_start(snd_nxt_, snd_max_) - snd_nxt_);
   }
   // The FIN goes with the last data byte, or alone once data is all sent;
   // again after a timeout rewound SND.NXT.
@@ -349,8 +349,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // serves as the SWS override timer) will move things.
     if (unsent > 0 && inflight == 0 && !armed(TimerKind::kPersist) &&
         !armed(TimerKind::kRetransmit)) {
-      persist_backoff_ = 0;
-      arm(TimerKind::kPersist, now + rtt_.rto());
+      start_persist(now);
     }
     return 0;
   }
@@ -364,19 +363,14 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     Event e;
     e.time = now;
     e.type = EventType::kRetransmit;
-    e.timer = retransmit_timer_kind_ == RetransmitTimer::kNone ? RetransmitTimer::kRto
-                                                               : retransmit_timer_kind_;
+    e.timer = rtx_.kind == RetransmitTimer::kNone ? RetransmitTimer::kRto : rtx_.kind;
     e.seq = snd_nxt_;
     e.len = len;
-    e.count = retransmit_count_;
+    e.count = rtx_.count;
     e.rto = rtt_.rto();
     emit(e);
   } else {
-    if (inflight == 0) {
-      head_tx_time_ = now;
-      if (!cfg_.user_timeout_from_first_rto && len > 0)
-        start_user_timeout(now, "data unacknowledged");
-    }
+    if (inflight == 0) note_send_from_idle(now, len > 0);
     if (!rtt_timing_ && !ts_enabled_ && len > 0) {
       rtt_timing_ = true;
       rtt_seq_ = snd_nxt_;
@@ -391,7 +385,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     snd_nxt_ += 1;
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
-  if (!seq_lt(snd_nxt_, snd_max_)) retransmit_timer_kind_ = RetransmitTimer::kNone;
+  if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
   if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1
   return build(buf, fl, seq, a, b, now, false);
