@@ -20,6 +20,13 @@ constexpr Duration kKeepaliveDefault = Duration::seconds(7200 - 10);
 // RFC 2525 §2.9: probing a silent peer for less than a minute before the
 // reset is "excessively short" (BSD and Linux defaults probe for 10 minutes).
 constexpr Duration kShortKeepaliveTimeout = Duration::seconds(60);
+// A RST "on a probe expiry" lands within this share of the expected gap of
+// the prober's next zero-window probe (at least kExpirySlackMin): timer
+// granularity (Linux jiffies) and the capture's own jitter.
+constexpr int kExpirySlackPercent = 10;
+constexpr Duration kExpirySlackMin = Duration::millis(10);
+// RFC 6298 §2.5's 60 s: above it a persist interval may already be capped.
+constexpr Duration kPersistCapMin = Duration::seconds(60);
 
 std::string secs1(Duration d) {
   char buf[32];
@@ -178,6 +185,23 @@ struct FlowStory {
   uint64_t rst_prev = 0;  // the RST sender's packet before it (0: none)
   std::optional<Story::Keepalive> rst_ka;
   std::optional<Story::Backoff> rst_rto;
+  // Zero-window probing and the abortive RST (seed 003, RFC 2525 §2.17),
+  // per side d: d's probe series' back-off and answers, d's advertised
+  // windows, d's largest segment. Scalars only.
+  Duration zw_last_gap[2];                 // d's last probe gap (the first: from the zero window)
+  uint64_t zw_answered_probe[2] = {0, 0};  // d's probe the peer answered last
+  uint64_t zw_answer_frame[2] = {0, 0};
+  Instant zero_since[2];  // d has advertised window 0 since
+  bool wnd_seen[2] = {false, false};
+  uint32_t wnd_max[2] = {0, 0}, wnd_last[2] = {0, 0};
+  uint64_t wnd_last_frame[2] = {0, 0};
+  uint32_t max_seg[2] = {0, 0};
+  uint64_t last_data_frame[2] = {0, 0};
+  std::optional<Finding> unread_rst;  // RFC 2525 §2.17, judged at the RST
+
+  void judge_reset(const PacketLabels& p);
+  std::string reset_ending() const;
+
   uint64_t fin_frames[2] = {0, 0};  // first FIN of each side, in capture order
   int fin_count = 0;
   bool fin_seen[2] = {false, false};
@@ -343,7 +367,11 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
       zw[d].emplace();
       zw[d]->dir = d;
       zw[d]->start = p.time;
+      // The persist timer started when the window closed (RFC 1122
+      // §4.2.2.17): the first gap of the back-off.
+      zw_last_gap[d] = wnd_seen[o] && wnd_last[o] == 0 ? p.time - zero_since[o] : Duration::zero();
     } else {
+      zw_last_gap[d] = p.time - zw[d]->end;
       push_capped(&zw[d]->gaps, p.time - zw[d]->end, kStoryMaxFrames);
     }
     zw[d]->end = p.time;
@@ -353,6 +381,11 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
   } else if (p.len > 0 && zw[d]) {
     add_series(&s.persist, *zw[d]);
     zw[d].reset();
+  }
+  if (has(L, Label::kZeroWindowProbeAck) && zw[o]) {
+    ++zw[o]->answered;
+    zw_answered_probe[o] = zw[o]->last_frame;
+    zw_answer_frame[o] = p.frame;
   }
 
   // ACK progress for the other direction's data restarts its timer
@@ -426,10 +459,132 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
     rst_prev = last_from_frame[d];
     if (last_ka[d] && rst_prev != 0 && last_ka[d]->last_frame == rst_prev) rst_ka = last_ka[d];
     if (last_rto[d] && rst_prev != 0 && last_rto[d]->last_frame == rst_prev) rst_rto = last_rto[d];
+    judge_reset(p);
+  }
+
+  // What each side advertised and sent, for judge_reset() (after it: the
+  // RST's own fields say nothing about the buffer).
+  if (!has(L, Label::kSyn) && !has(L, Label::kRst)) {
+    if (p.window == 0 && (!wnd_seen[d] || wnd_last[d] != 0)) zero_since[d] = p.time;
+    wnd_seen[d] = true;
+    wnd_last[d] = p.window;
+    wnd_last_frame[d] = p.frame;
+    wnd_max[d] = std::max(wnd_max[d], p.window);
+  }
+  if (p.len > 0) {
+    max_seg[d] = std::max(max_seg[d], p.len);
+    last_data_frame[d] = p.frame;
   }
 
   last_from[d] = p.time;
   last_from_frame[d] = p.frame;
+}
+
+// The RST from side d that ended the flow (p), judged at once from the
+// per-side scalars: the zero-window context, and the unread data.
+void FlowStory::judge_reset(const PacketLabels& p) {
+  const int d = p.dir, o = 1 - p.dir;
+  if (zw[d] || zw[o]) {
+    const Story::Persist& z = zw[d] ? *zw[d] : *zw[o];
+    Story::Reset r;
+    r.dir = d;
+    r.frame = p.frame;
+    r.prober = zw[d].has_value();
+    r.probes = z.probes;
+    r.answered = z.answered;
+    r.last_probe_frame = z.last_frame;
+    const int prober = r.prober ? d : o;
+    if (zw_answered_probe[prober] == z.last_frame) r.last_answer_frame = zw_answer_frame[prober];
+    r.since_last_probe = p.time - z.end;
+    if (r.prober) {
+      // RFC 1122 §4.2.2.17 / Linux tcp_probe_timer: each interval doubles
+      // (above 60 s it may be at the cap, so the same gap again counts too).
+      const Duration gap = zw_last_gap[d];
+      r.next_probe_after = gap * 2;
+      if (gap <= Duration::zero()) {
+        r.timing = "unknown";
+      } else {
+        auto near = [&](Duration expected) {
+          const Duration slack =
+              std::max(kExpirySlackMin, Duration::nanos(expected.ns() * kExpirySlackPercent / 100));
+          const Duration off = r.since_last_probe - expected;
+          return off <= slack && Duration::zero() - off <= slack;
+        };
+        const bool capped = gap >= kPersistCapMin;
+        if (near(gap * 2) || (capped && near(gap))) {
+          r.timing = "probe_expiry";
+        } else if (r.since_last_probe < (capped ? gap : gap * 2)) {
+          r.timing = "between_probes";
+        } else {
+          r.timing = "unknown";  // later than the next probe, which never came
+        }
+      }
+    }
+    s.reset = r;
+  }
+  // RFC 2525 §2.17 / RFC 1122 §4.2.2.13: the RST sender acknowledged the
+  // peer's data and its window never reopened by it, so (a reader that
+  // drains its buffer reopens the window once it can grow by min(MSS, half
+  // the buffer), RFC 1122 §4.2.3.3) the data still sat unread; and it sent
+  // no FIN: an abortive close that discarded it.
+  const uint32_t delivered = acked_any[o] && high_ack[o] > 1 ? high_ack[o] - 1 : 0;
+  if (!fin_seen[d] && delivered > 0 && wnd_seen[d] && wnd_max[d] > wnd_last[d]) {
+    const uint32_t held = std::min(wnd_max[d] - wnd_last[d], delivered);
+    const uint32_t mss = std::max<uint32_t>(max_seg[o], 536);
+    if (wnd_last[d] == 0 || held >= std::min(wnd_max[d] / 2, mss)) {
+      Finding f;
+      f.problem = "reset with received data unread";
+      f.rfc_section = "RFC 2525 §2.17";
+      if (last_data_frame[o] != 0) f.frames.push_back(last_data_frame[o]);
+      if (wnd_last_frame[d] != 0 && wnd_last_frame[d] != last_data_frame[o]) {
+        f.frames.push_back(wnd_last_frame[d]);
+      }
+      f.frames.push_back(p.frame);
+      f.confidence = wnd_last[d] == 0 ? 0.9 : 0.7;
+      f.detail = std::string("the ") + side(d) + " acknowledged " + std::to_string(delivered) +
+                 " bytes of the " + side(o) + "'s data and its window stayed below its largest (" +
+                 std::to_string(wnd_last[d]) + " of " + std::to_string(wnd_max[d]) +
+                 (wnd_last[d] == 0 ? ", closed" : "") + "): at least " + std::to_string(held) +
+                 " bytes unread; it sent RST, no FIN: an abortive close that discarded them "
+                 "(close with data unread, RFC 1122 §4.2.2.13)";
+      unread_rst = std::move(f);
+    }
+  }
+}
+
+std::string FlowStory::reset_ending() const {
+  const Story::Reset& r = *s.reset;
+  const std::string me = side(r.dir), peer = side(1 - r.dir);
+  const std::string n = std::to_string(r.probes) + (r.probes == 1 ? " probe" : " probes");
+  const std::string at = "RST at frame " + std::to_string(r.frame);
+  if (!r.prober) {
+    return at + " from the " + me + " while it answered the " + peer + "'s zero-window probes (" +
+           n + ", its window closed): not a TCP timer; the " + me +
+           " application closed with data unread (RFC 2525 §2.17) or aborted (SO_LINGER 0)";
+  }
+  std::string ev = n + ", last at frame " + std::to_string(r.last_probe_frame);
+  if (r.last_answer_frame != 0) {
+    ev += ", answered at frame " + std::to_string(r.last_answer_frame);
+  } else {
+    ev += ", unanswered";
+  }
+  char when[160];
+  std::snprintf(when, sizeof when, "%.3f s after the last probe; the next was due %.3f s after it",
+                r.since_last_probe.secs(), r.next_probe_after.secs());
+  const std::string who =
+      "the " + me + " application aborted (close with unread data or SO_LINGER 0)";
+  const std::string lead = at + " from the " + me + " while the " + peer +
+                           " was answering its zero-window probes (" + ev + "): ";
+  if (r.timing == "between_probes") {
+    return lead + "not a TCP timer, it fell between probes (" + when + "): " + who;
+  }
+  if (r.timing == "probe_expiry") {
+    return lead + "it fell on a probe expiry (" + when +
+           "): timer-driven, the kernel dropped an orphan (Linux tcp_probe_timer: too many "
+           "orphans or out of memory), or " +
+           who + " at that moment";
+  }
+  return lead + "not a TCP timer: " + who + ", or the kernel dropped an orphan";
 }
 
 void FlowStory::finish(const Flow& flow) {
@@ -486,7 +641,14 @@ void FlowStory::finish(const Flow& flow) {
       s.ending = std::string(rst_rto->syn ? "SYN " : "") +
                  "retransmission timeout: " + over(*rst_rto) + ", " + at;
     } else {
-      s.ending = std::string("reset by the ") + side(d) + " (" + at + ")";
+      // An answered zero-window series (or the answering side) explains the
+      // RST; an unanswered one is the persist timeout's business.
+      if (s.reset && (!s.reset->prober || s.reset->last_answer_frame != 0)) {
+        s.ending = reset_ending();
+      } else {
+        s.ending = std::string("reset by the ") + side(d) + " (" + at + ")";
+      }
+      if (unread_rst) add_finding(std::move(*unread_rst));
     }
   } else if (flow.end.how == "fin") {
     std::string frames;

@@ -56,7 +56,8 @@ struct Story {
     Instant start, end;
     std::vector<Duration> gaps;
     std::vector<uint64_t> frames;
-    uint32_t probes = 0;  // all of them
+    uint32_t probes = 0;    // all of them
+    uint32_t answered = 0;  // probes the peer answered (zero_window_probe_ack)
     uint64_t last_frame = 0;
   };
   std::vector<Persist> persist;
@@ -75,6 +76,23 @@ struct Story {
     uint64_t last_frame = 0;
   };
   std::vector<Backoff> rto;
+
+  // The RST that ended the connection while a zero-window probe series was
+  // running (seed 003): who sent it, the probes, and whether it fell on the
+  // prober's next probe expiry (timer-driven) or between probes (an
+  // application's abortive close: close with unread data, SO_LINGER 0).
+  struct Reset {
+    int dir = 0;
+    uint64_t frame = 0;
+    bool prober = true;  // the RST sender was probing; false: it was answering the peer's probes
+    uint32_t probes = 0, answered = 0;
+    uint64_t last_probe_frame = 0;
+    uint64_t last_answer_frame = 0;  // 0: the last probe was not answered
+    Duration since_last_probe;       // RST time - last probe
+    Duration next_probe_after;       // the back-off's next gap; zero: unknown
+    std::string timing;  // "between_probes", "probe_expiry", "unknown", "" (answering side)
+  };
+  std::optional<Reset> reset;
 
   Duration initial_rto_estimate, min_rto_estimate, max_rto_estimate;  // zero: not seen
   std::string ending;

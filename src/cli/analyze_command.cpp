@@ -217,6 +217,7 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
     j.key("start_s").raw_number(format_seconds(p.start));
     j.key("end_s").raw_number(format_seconds(p.end));
     j.key("probes").value(p.probes);
+    j.key("answered").value(p.answered);
     j.key("gaps_s");
     json_gaps(j, p.gaps);
     j.key("frames");
@@ -246,6 +247,39 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
       j.raw_number(format_seconds(Instant::zero() + d));
     }
   };
+  j.key("reset");
+  if (s.reset) {
+    const analyze::Story::Reset& r = *s.reset;
+    j.begin_object();
+    j.key("frame").value(r.frame);
+    j.key("dir").value(r.dir);
+    j.key("role").value(r.prober ? "prober" : "answering");
+    j.key("probes").value(r.probes);
+    j.key("answered").value(r.answered);
+    j.key("last_probe_frame").value(r.last_probe_frame);
+    j.key("last_answer_frame");
+    if (r.last_answer_frame != 0) {
+      j.value(r.last_answer_frame);
+    } else {
+      j.null();
+    }
+    j.key("since_last_probe_s").raw_number(format_seconds(Instant::zero() + r.since_last_probe));
+    j.key("next_probe_after_s");
+    if (r.next_probe_after > Duration::zero()) {
+      j.raw_number(format_seconds(Instant::zero() + r.next_probe_after));
+    } else {
+      j.null();
+    }
+    j.key("timing");
+    if (r.timing.empty()) {
+      j.null();
+    } else {
+      j.value(r.timing);
+    }
+    j.end_object();
+  } else {
+    j.null();
+  }
   rto("initial_rto_s", s.initial_rto_estimate);
   rto("min_rto_s", s.min_rto_estimate);
   rto("max_rto_s", s.max_rto_estimate);

@@ -63,6 +63,19 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
     if (c->peer_closed() && c->recv_available() == 0) tally_.eof = true;
   }
 
+  // The application timeout: an abortive close whatever the stream's state.
+  if (!gave_up_ && now >= b_.abort_at && c->state() != tcp::State::kClosed &&
+      c->state() != tcp::State::kTimeWait) {
+    gave_up_ = true;
+    closed_ = true;
+    if (b_.abort_mode == PeerBehaviour::AbortMode::kLinger0) {
+      s.abort(now, *id_);
+    } else {
+      s.close_and_stop_reading(now, *id_);
+    }
+    return;
+  }
+
   if (closed_) return;
   const bool all_sent = tally_.bytes_sent >= b_.bytes_to_send;
   // close() before the handshake completes would abandon the connection
@@ -88,6 +101,7 @@ Instant StreamPeer::next_wake(Instant now) const {
   consider(b_.read_pause_from);
   consider(b_.read_pause_until);
   if (!trickled_ && b_.trickle_bytes > 0) consider(b_.trickle_at);
+  if (!gave_up_) consider(b_.abort_at);
   return next;
 }
 

@@ -38,6 +38,13 @@ struct PeerBehaviour {
   size_t read_chunk = 64 * 1024;
   Instant trickle_at = Instant::never();  // while paused, read once...
   size_t trickle_bytes = 0;               // ...this many bytes
+  // An application timeout: at this time, unless the connection has ended,
+  // the application gives up and closes abortively, by SO_LINGER 0
+  // (abort()) or by close(2) with whatever it has not read (RST when that is
+  // anything, RFC 2525 §2.17).
+  enum class AbortMode : uint8_t { kLinger0, kUnread };
+  Instant abort_at = Instant::never();
+  AbortMode abort_mode = AbortMode::kLinger0;
 };
 
 // Drives one connection of a host's stack according to a PeerBehaviour.
@@ -63,6 +70,7 @@ class StreamPeer {
   std::vector<uint8_t> read_buf_;
   bool closed_ = false;
   bool trickled_ = false;
+  bool gave_up_ = false;  // abort_at passed
   StreamTally tally_;
 };
 

@@ -42,6 +42,10 @@ struct Spec {
   // destination unreachable of this code (-1: no router).
   Duration icmp_from = Duration::max();
   int icmp_code = -1;
+  // app.abort_after / app.abort_mode: the client application gives up this
+  // long after it connects and closes abortively (see PeerBehaviour).
+  Duration client_abort_after = Duration::max();
+  PeerBehaviour::AbortMode client_abort_mode = PeerBehaviour::AbortMode::kLinger0;
   // Per-side changes applied after --set (e.g. different keepalive idles).
   std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
 };
@@ -230,6 +234,21 @@ const std::vector<ScenarioDef>& definitions() {
                                  Duration::seconds(1200));
          s.limit = Duration::seconds(1800);
        }},
+      {{"zero-window-app-abort",
+        "seed 003: a 1 ms LAN; the server sends a 4000-byte greeting, then stops reading while "
+        "the client uploads 1 MB: zero-window probes back off from the RTO, all answered; at 9 s "
+        "the client application gives up and closes with the greeting unread "
+        "(app.abort_mode=unread; linger0: SO_LINGER 0): RST, the server gets ECONNRESET"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.link.delay = Duration::millis(1);
+         s.client_bytes = 1'000'000;
+         s.server_bytes = 4000;
+         s.server_read_pause_from = Duration::zero();
+         s.client_abort_after = Duration::seconds(9);
+         s.client_abort_mode = PeerBehaviour::AbortMode::kUnread;
+         s.limit = Duration::seconds(60);
+       }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
        [](Spec& s) {
          s = liveness_base(s);
@@ -377,6 +396,18 @@ const std::map<std::string, Setter>& spec_setters() {
       {"reply_bytes", byte_count(&Spec::server_bytes)},
       {"client_start", duration(&Spec::client_start)},
       {"limit", duration(&Spec::limit)},
+      {"app.abort_after", duration(&Spec::client_abort_after)},
+      {"app.abort_mode",
+       [](Spec& s, const std::string& v) -> std::string {
+         if (v == "linger0") {
+           s.client_abort_mode = PeerBehaviour::AbortMode::kLinger0;
+         } else if (v == "unread") {
+           s.client_abort_mode = PeerBehaviour::AbortMode::kUnread;
+         } else {
+           return "expects linger0 or unread";
+         }
+         return {};
+       }},
       {"icmp.code",
        [](Spec& s, const std::string& v) -> std::string {
          if (v == "net") {
@@ -595,6 +626,13 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   cb.pattern_seed = params.seed * 2 + 1;
   cb.close_after_send = spec.client_closes;
   cb.send_from = Instant::zero() + spec.client_write_at;
+  if (spec.client_abort_after != Duration::max()) {
+    cb.abort_at = Instant::zero() + spec.client_start + spec.client_abort_after;
+    cb.abort_mode = spec.client_abort_mode;
+    // unread: the application is blocked in its write and reads nothing,
+    // so whatever the server sent is still unread when it closes.
+    if (cb.abort_mode == PeerBehaviour::AbortMode::kUnread) cb.read_pause_from = Instant::zero();
+  }
   PeerBehaviour sb;
   sb.bytes_to_send = spec.server_bytes;
   sb.pattern_seed = params.seed * 2 + 2;

@@ -170,6 +170,13 @@ void Stack::abort(Instant now, ConnId id) {
   touch(id);
 }
 
+void Stack::close_and_stop_reading(Instant now, ConnId id) {
+  auto it = slots_.find(id);
+  if (it == slots_.end()) return;
+  it->second.conn->close_and_stop_reading(now);
+  touch(id);
+}
+
 void Stack::release(ConnId id) {
   auto it = slots_.find(id);
   if (it == slots_.end()) return;

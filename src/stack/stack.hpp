@@ -103,6 +103,8 @@ class Stack {
   size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
   void close(Instant now, ConnId id);
   void abort(Instant now, ConnId id);
+  // close(2): the application reads no more; unread data means RST (RFC 2525 §2.17).
+  void close_and_stop_reading(Instant now, ConnId id);
   // The application is done with `id`: it is freed once CLOSED.
   void release(ConnId id);
 

@@ -181,15 +181,45 @@ void Connection::abort(Instant now) {
     case State::kFinWait1:
     case State::kFinWait2:
     case State::kCloseWait:
-      // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>.
-      rst_pending_ = true;
-      rst_seq_ = snd_max_;
-      rst_with_ack_ = false;
+      // RFC 9293 §3.10.5; the states are Linux's tcp_need_reset().
+      queue_active_reset();
       break;
     default:
-      break;
+      break;  // RFC 9293 §3.10.5: SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT go quietly
   }
   set_state(now, State::kClosed);
+}
+
+void Connection::close_and_stop_reading(Instant now) {
+  const size_t unread = rcv_buf_.readable();
+  if (unread == 0 || state_ == State::kClosed || state_ == State::kListen ||
+      state_ == State::kSynSent) {
+    close(now);
+    return;
+  }
+  // RFC 1122 §4.2.2.13 / RFC 2525 §2.17: received data the application will
+  // never read is lost; say so with a RST at once rather than a FIN (Linux
+  // tcp_close: "data was lost", TCPAbortOnClose). The closer gets no errno:
+  // its descriptor is gone; only the peer learns of it, as ECONNRESET.
+  error_.detail = "closed with " + std::to_string(unread) +
+                  " bytes unread: RST instead of FIN (RFC 2525 §2.17)";
+  error_.time = now;
+  queue_active_reset();
+  set_state(now, State::kClosed);
+}
+
+void Connection::queue_active_reset() {
+  // Linux tcp_send_active_reset: RST|ACK, SEG.ACK = RCV.NXT (RFC 9293 §3.1:
+  // ACK is set on every segment once synchronized). SEG.SEQ = SND.NXT, the
+  // highest sent (snd_max_; a timeout rewinds snd_nxt_), unless that lies past
+  // the peer's window, e.g. a zero-window probe byte it refused: then the
+  // window's right edge, which a closed window's RFC 5961 §3.2 exact-match
+  // check accepts (Linux tcp_acceptable_seq).
+  const uint32_t wnd_end = snd_una_ + snd_wnd_;
+  rst_pending_ = true;
+  rst_seq_ = seq_diff(snd_max_, wnd_end) > 0 ? wnd_end : snd_max_;
+  rst_ack_ = rcv_nxt_;
+  rst_with_ack_ = true;
 }
 
 uint32_t Connection::rcv_wnd() const {

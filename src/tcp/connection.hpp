@@ -117,8 +117,13 @@ class Connection {
   size_t recv(Instant now, std::span<uint8_t> out);
   // RFC 9293 CLOSE: no more data from us; a FIN follows the queued data.
   void close(Instant now);
-  // RFC 9293 ABORT: send RST where the state calls for one, then CLOSED.
+  // RFC 9293 ABORT (also close() with SO_LINGER 0): RST|ACK where the state
+  // calls for one, as Linux's tcp_disconnect, then CLOSED.
   void abort(Instant now);
+  // The application closes and will read nothing more (close(2) on a
+  // socket; RFC 1122 §4.2.2.13's half-duplex close). With received data
+  // unread: RST|ACK at once and CLOSED (RFC 2525 §2.17); otherwise close().
+  void close_and_stop_reading(Instant now);
 
   // Opt-in TSO-style sends (off by default, so the simulator is unchanged):
   // new data may go in one segment of up to `bytes` (whole multiples of the
@@ -205,6 +210,7 @@ class Connection {
 
   // --- helpers (connection.cpp) ---
   void set_state(Instant now, State s);
+  void queue_active_reset();  // abortive close's RST|ACK (Linux tcp_send_active_reset)
   void arm(TimerKind k, Instant when) { timers_[static_cast<size_t>(k)] = when; }
   void disarm(TimerKind k) { timers_[static_cast<size_t>(k)] = Instant::never(); }
   bool armed(TimerKind k) const { return !timers_[static_cast<size_t>(k)].is_never(); }

@@ -27,7 +27,8 @@ struct Run {
   uint64_t seed = 1;
 };
 
-std::vector<Story> stories_of(const Run& r) {
+std::vector<Story> stories_of(const Run& r, sim::ScenarioResult* sim_out = nullptr,
+                              uint64_t* frames = nullptr) {
   static int counter = 0;
   sim::ScenarioParams params;
   params.seed = r.seed;
@@ -49,6 +50,8 @@ std::vector<Story> stories_of(const Run& r) {
   }
   a.finish();
   std::remove(params.pcap_path.c_str());
+  if (sim_out) *sim_out = result;
+  if (frames) *frames = a.packets().size();
   return build_stories(a);
 }
 
@@ -187,8 +190,9 @@ TEST(StoryTest, ZeroWindowPersistSeries) {
 class Crafted {
  public:
   Crafted() : a_([this](const Flow& f, const PacketLabels& p) { b_.add(f, p); }) {}
-  // from_client, seq, ack, flags, payload bytes, at time t (s).
-  void add(bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, size_t len, double t) {
+  // from_client, seq, ack, flags, payload bytes, at time t (s), window.
+  void add(bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, size_t len, double t,
+           uint16_t window = 65535) {
     wire::Ipv4Fields ip;
     ip.src = from_client ? wire::Ipv4Addr::of(10, 0, 0, 1) : wire::Ipv4Addr::of(10, 0, 0, 2);
     ip.dst = from_client ? wire::Ipv4Addr::of(10, 0, 0, 2) : wire::Ipv4Addr::of(10, 0, 0, 1);
@@ -198,7 +202,7 @@ class Crafted {
     tcp.seq = seq;
     tcp.ack = ack;
     tcp.flags = flags;
-    tcp.window = 65535;
+    tcp.window = window;
     std::vector<uint8_t> buf(1500);
     const std::vector<uint8_t> payload(len, 0x42);
     const size_t n = wire::build_ipv4_tcp(buf, ip, tcp, wire::TcpOptions{}, payload);
@@ -467,6 +471,176 @@ TEST(StoryMemoryTest, LongRetransmissionSeriesKeepsCountsExact) {
   EXPECT_EQ(s.last_frame, 2u + retransmissions);
   EXPECT_EQ(s.total, Duration::seconds(3) * retransmissions - Duration::millis(1));
   EXPECT_EQ(st[0].ending, "retransmission timeout: 1000 retransmissions over 3000.0 s, no RST");
+}
+
+// ---------------------------------------------------------------------------
+// Seed 003: a RST while zero-window probes were being answered. Traces from
+// the zero-window-app-abort scenario: the client's application aborts at
+// 9 s, between its persist probes; the capture (at the client) ends with
+// the last probe, its answer and the RST.
+
+const Finding* unread_finding(const Story& s) {
+  for (const auto& f : s.findings) {
+    if (f.rfc_section == "RFC 2525 §2.17") return &f;
+  }
+  return nullptr;
+}
+
+void expect_app_abort_story(const std::string& profile, const std::string& mode,
+                            bool unread_expected) {
+  sim::ScenarioResult r;
+  uint64_t frames = 0;
+  const auto st =
+      stories_of({"zero-window-app-abort", profile, {{"app.abort_mode", mode}}, {}}, &r, &frames);
+  ASSERT_EQ(st.size(), 1u);
+  const Story& s = st[0];
+  // From the simulator's own record: the client's last probe and the RST.
+  Instant last_probe, rst;
+  uint32_t probes = 0;
+  for (const auto& e : r.events) {
+    if (r.hosts[e.host].name != "client") continue;
+    if (e.event.type == tcp::EventType::kZeroWindowProbe) {
+      last_probe = e.event.time;
+      ++probes;
+    }
+    if (e.event.type == tcp::EventType::kRstSent) rst = e.event.time;
+  }
+  ASSERT_TRUE(s.reset.has_value()) << s.ending;
+  const Story::Reset& x = *s.reset;
+  EXPECT_EQ(x.dir, 0);
+  EXPECT_TRUE(x.prober);
+  EXPECT_EQ(x.frame, frames);  // the last frame
+  EXPECT_EQ(x.last_probe_frame, frames - 2);
+  EXPECT_EQ(x.last_answer_frame, frames - 1);
+  EXPECT_EQ(x.probes, probes);
+  EXPECT_EQ(x.answered, probes);
+  EXPECT_EQ(x.since_last_probe, rst - last_probe);
+  EXPECT_EQ(x.timing, "between_probes");
+  // The back-off's next gap: twice the last one (RFC 1122 §4.2.2.17).
+  ASSERT_FALSE(s.persist.empty());
+  const auto& gaps = s.persist.back().gaps;
+  ASSERT_FALSE(gaps.empty());
+  EXPECT_EQ(x.next_probe_after, gaps.back() * 2);
+  EXPECT_GT(x.next_probe_after, x.since_last_probe);
+  EXPECT_EQ(s.persist.back().answered, probes);
+  const std::string head = "RST at frame " + std::to_string(frames) +
+                           " from the client while the server was answering its zero-window "
+                           "probes (" +
+                           std::to_string(probes) + " probes, last at frame " +
+                           std::to_string(frames - 2) + ", answered at frame " +
+                           std::to_string(frames - 1) +
+                           "): not a TCP timer, it fell between probes";
+  EXPECT_EQ(s.ending.rfind(head, 0), 0u) << s.ending;
+  EXPECT_NE(s.ending.find("the client application aborted (close with unread data or SO_LINGER 0)"),
+            std::string::npos)
+      << s.ending;
+  const Finding* f = unread_finding(s);
+  if (!unread_expected) {
+    EXPECT_EQ(f, nullptr) << f->detail;
+    return;
+  }
+  ASSERT_NE(f, nullptr) << profile;
+  EXPECT_EQ(f->problem, "reset with received data unread");
+  EXPECT_DOUBLE_EQ(f->confidence, 0.7);  // window reduced by the 4000 bytes, not closed
+  ASSERT_FALSE(f->frames.empty());
+  EXPECT_EQ(f->frames.back(), frames);
+  EXPECT_NE(f->detail.find("acknowledged 4000 bytes of the server's data"), std::string::npos)
+      << f->detail;
+  EXPECT_NE(f->detail.find("at least 4000 bytes unread"), std::string::npos) << f->detail;
+}
+
+TEST(StoryResetTest, AppAbortUnreadLinux) { expect_app_abort_story("linux", "unread", true); }
+TEST(StoryResetTest, AppAbortUnreadRfc) { expect_app_abort_story("rfc", "unread", true); }
+// SO_LINGER 0 after reading everything: the same ending, no unread data.
+TEST(StoryResetTest, AppAbortLinger0Linux) { expect_app_abort_story("linux", "linger0", false); }
+
+// Crafted: after start(), the client sends 1000 bytes at 0.5 s, the server
+// acknowledges them with window 0 at 0.6 s; the client probes Linux's way
+// (SND.UNA - 1, no data) at 0.8, 1.2 and 2.0 s (gaps 0.2, 0.4, 0.8 s from
+// the window closing), each answered 1 ms later with window 0. Frames 7-14.
+void zero_window_probing(Crafted* c) {
+  c->start();
+  c->add(true, 1011, 5011, Crafted::kAck, 1000, 0.5);
+  c->add(false, 5011, 2011, Crafted::kAck, 0, 0.6, 0);
+  for (double t : {0.8, 1.2, 2.0}) {
+    c->add(true, 2010, 5011, Crafted::kAck, 0, t);
+    c->add(false, 5011, 2011, Crafted::kAck, 0, t + 0.001, 0);
+  }
+}
+
+// The next probe was due at 2.0 + 1.6 = 3.6 s; a RST then is on the expiry.
+TEST(StoryResetTest, RstOnTheProbeExpiryIsTimerDriven) {
+  Crafted c;
+  zero_window_probing(&c);
+  c.add(true, 2011, 5011, Crafted::kRst | Crafted::kAck, 0, 3.6);  // frame 15
+  const auto st = c.finish();
+  ASSERT_EQ(st.size(), 1u);
+  ASSERT_TRUE(st[0].reset.has_value());
+  const auto& x = *st[0].reset;
+  EXPECT_EQ(x.timing, "probe_expiry");
+  EXPECT_EQ(x.probes, 3u);
+  EXPECT_EQ(x.answered, 3u);
+  EXPECT_EQ(x.last_probe_frame, 13u);
+  EXPECT_EQ(x.last_answer_frame, 14u);
+  EXPECT_EQ(x.next_probe_after, Duration::millis(1600));
+  EXPECT_EQ(
+      st[0].ending,
+      "RST at frame 15 from the client while the server was answering its zero-window probes "
+      "(3 probes, last at frame 13, answered at frame 14): it fell on a probe expiry (1.600 s "
+      "after the last probe; the next was due 1.600 s after it): timer-driven, the kernel "
+      "dropped an orphan (Linux tcp_probe_timer: too many orphans or out of memory), or the "
+      "client application aborted (close with unread data or SO_LINGER 0) at that moment");
+  EXPECT_EQ(unread_finding(st[0]), nullptr);  // the client's window never shrank
+}
+
+// 1.0 s after the last probe, 0.6 s before the next: the application.
+TEST(StoryResetTest, RstBetweenProbesIsTheApplication) {
+  Crafted c;
+  zero_window_probing(&c);
+  c.add(true, 2011, 5011, Crafted::kRst | Crafted::kAck, 0, 3.0);
+  const auto st = c.finish();
+  ASSERT_TRUE(st[0].reset.has_value());
+  EXPECT_EQ(st[0].reset->timing, "between_probes");
+  EXPECT_EQ(st[0].reset->since_last_probe, Duration::seconds(1));
+}
+
+// The answering side resets with its window closed: its application
+// closed with a full buffer unread, RFC 2525 §2.17 (high confidence).
+TEST(StoryResetTest, AnsweringSideResetsWithClosedWindow) {
+  Crafted c;
+  zero_window_probing(&c);
+  c.add(false, 5011, 2011, Crafted::kRst | Crafted::kAck, 0, 3.0);  // frame 15
+  const auto st = c.finish();
+  ASSERT_TRUE(st[0].reset.has_value());
+  const auto& x = *st[0].reset;
+  EXPECT_FALSE(x.prober);
+  EXPECT_EQ(x.dir, 1);
+  EXPECT_EQ(x.timing, "");
+  EXPECT_EQ(st[0].ending,
+            "RST at frame 15 from the server while it answered the client's zero-window probes (3 "
+            "probes, its window closed): not a TCP timer; the server application closed with data "
+            "unread (RFC 2525 §2.17) or aborted (SO_LINGER 0)");
+  const Finding* f = unread_finding(st[0]);
+  ASSERT_NE(f, nullptr);
+  EXPECT_DOUBLE_EQ(f->confidence, 0.9);
+  // The client's last data (frame 7), the server's last window (frame 14), the RST.
+  EXPECT_EQ(f->frames, (std::vector<uint64_t>{7, 14, 15}));
+  EXPECT_EQ(f->detail,
+            "the server acknowledged 1000 bytes of the client's data and its window stayed below "
+            "its largest (0 of 65535, closed): at least 1000 bytes unread; it sent RST, no FIN: an "
+            "abortive close that discarded them (close with data unread, RFC 1122 §4.2.2.13)");
+}
+
+// A RST after the FIN exchange or without zero-window probing keeps the
+// plain ending and no context.
+TEST(StoryResetTest, PlainResetHasNoZeroWindowContext) {
+  Crafted c;
+  c.start();
+  c.add(true, 1011, 5011, Crafted::kRst | Crafted::kAck, 0, 1.0);
+  const auto st = c.finish();
+  EXPECT_FALSE(st[0].reset.has_value());
+  EXPECT_EQ(st[0].ending, "reset by the client (RST at frame 7)");
+  EXPECT_EQ(unread_finding(st[0]), nullptr);
 }
 
 }  // namespace

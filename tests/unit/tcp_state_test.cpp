@@ -291,7 +291,8 @@ std::vector<Row> rows() {
          return h.drain(kT);
        },
        State::kClosed,
-       {{fl::kRst, kIss + 1, 0}}},
+       // Linux tcp_send_active_reset: RST|ACK, SEG.ACK = RCV.NXT.
+       {{fl::kRst | fl::kAck, kIss + 1, kIrs + 1}}},
       {"syn_sent_abort_silent",
        [](H& h) { h.to_syn_sent(); },
        [](H& h) {

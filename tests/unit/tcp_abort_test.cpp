@@ -1,0 +1,128 @@
+// Abortive closes: RFC 9293 §3.10.5 ABORT (SO_LINGER 0) and close(2) with
+// received data unread (RFC 1122 §4.2.2.13, RFC 2525 §2.17). Expected
+// segments follow Linux: tcp_close() sends tcp_send_active_reset()'s RST|ACK
+// at once when data was unread, SEG.SEQ = tcp_acceptable_seq() (SND.NXT, or
+// the peer's window edge when SND.NXT lies past it), SEG.ACK = RCV.NXT.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tcp_harness.hpp"
+
+namespace vigil::testing {
+namespace {
+
+constexpr uint8_t kRstAck = fl::kRst | fl::kAck;
+
+TEST(AbortiveClose, UnreadDataMeansRstAckAtOnce) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.input(at_ms(10), h.data(kIrs + 1, kIss + 1, 300));  // 300 bytes the app never reads
+  h.fire(at_ms(300));                                   // the delayed ACK
+  ASSERT_EQ(h.conn().recv_available(), 300u);
+  h.conn().close_and_stop_reading(at_ms(500));
+  const auto out = h.drain(at_ms(500));
+  // One RST|ACK, no FIN: SEQ = SND.NXT = ISS + 1, ACK = RCV.NXT = IRS + 1 + 300.
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, kRstAck);
+  EXPECT_EQ(out[0].seq, kIss + 1);
+  EXPECT_EQ(out[0].ack, kIrs + 301);
+  EXPECT_TRUE(out[0].data.empty());
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+  // The closer is told nothing (its descriptor is gone; Linux reports no
+  // error to it); the reason is kept in the detail.
+  EXPECT_EQ(h.conn().error().err, 0);
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kNone);
+  EXPECT_EQ(h.conn().error().detail,
+            "closed with 300 bytes unread: RST instead of FIN (RFC 2525 §2.17)");
+  EXPECT_EQ(h.rec().count(tcp::EventType::kRstSent), 1u);
+  EXPECT_EQ(h.conn().next_deadline(), Instant::never());
+}
+
+TEST(AbortiveClose, NothingUnreadIsAnOrdinaryFin) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.input(at_ms(10), h.data(kIrs + 1, kIss + 1, 300));
+  std::vector<uint8_t> buf(1000);
+  ASSERT_EQ(h.conn().recv(at_ms(20), buf), 300u);
+  h.conn().close_and_stop_reading(at_ms(20));
+  const auto out = h.drain(at_ms(20));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, fl::kFin | fl::kAck);
+  EXPECT_EQ(out[0].seq, kIss + 1);
+  EXPECT_EQ(out[0].ack, kIrs + 301);
+  EXPECT_EQ(h.conn().state(), State::kFinWait1);
+}
+
+TEST(AbortiveClose, UnreadDataAndFinInCloseWait) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.input(at_ms(10), h.data(kIrs + 1, kIss + 1, 200));
+  h.input(at_ms(10), h.fin(kIrs + 201, kIss + 1));
+  ASSERT_EQ(h.conn().state(), State::kCloseWait);
+  h.conn().close_and_stop_reading(at_ms(50));
+  const auto out = h.drain(at_ms(50));
+  // ACK = RCV.NXT: 200 bytes and the FIN, IRS + 1 + 200 + 1.
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, kRstAck);
+  EXPECT_EQ(out[0].seq, kIss + 1);
+  EXPECT_EQ(out[0].ack, kIrs + 202);
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+}
+
+TEST(AbortiveClose, Linger0WithDataInFlightUsesSndNxt) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.input(at_ms(10), h.data(kIrs + 1, kIss + 1, 50));
+  h.conn().send(at_ms(20), std::vector<uint8_t>(2000, 7));
+  const auto sent = h.drain(at_ms(20));
+  // Window 65535, initial window >= 2 segments (RFC 3390): both go out.
+  ASSERT_EQ(sent.size(), 2u);
+  h.conn().abort(at_ms(30));
+  const auto out = h.drain(at_ms(30));
+  // SEQ = SND.NXT = ISS + 1 + 2000 (inside the peer's window), ACK = RCV.NXT.
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, kRstAck);
+  EXPECT_EQ(out[0].seq, kIss + 2001);
+  EXPECT_EQ(out[0].ack, kIrs + 51);
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+  EXPECT_EQ(h.conn().error().err, 0);
+}
+
+// A zero window and a BSD one-byte probe the peer refused: SND.NXT is one
+// past the peer's window, and a closed window accepts a RST only at exactly
+// RCV.NXT (RFC 5961 §3.2), so the RST carries the window's edge, SND.UNA.
+TEST(AbortiveClose, Linger0AfterRefusedProbeByteUsesWindowEdge) {
+  Harness h;
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.window = 0;
+  h.input(at_ms(0), sa);
+  h.conn().send(at_ms(0), std::vector<uint8_t>(100, 1));
+  h.drain(at_ms(0));
+  // rfc profile: RTO 1 s (RFC 6298 §2.1), so the first probe at 1 s.
+  const auto probe = h.fire(at_ms(1000));
+  ASSERT_EQ(probe.size(), 1u);
+  ASSERT_EQ(probe[0].seq, kIss + 1);
+  ASSERT_EQ(probe[0].data.size(), 1u);
+  Seg a = h.ack(kIss + 1);
+  a.window = 0;
+  h.input(at_ms(1010), a);  // refused: the window stays closed at ISS + 1
+  h.conn().abort(at_ms(1500));
+  const auto out = h.drain(at_ms(1500));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, kRstAck);
+  EXPECT_EQ(out[0].seq, kIss + 1);
+  EXPECT_EQ(out[0].ack, kIrs + 1);
+}
+
+TEST(AbortiveClose, SynSentCloseAndStopReadingIsQuiet) {
+  Harness h;
+  h.to_syn_sent(at_ms(0));
+  h.conn().close_and_stop_reading(at_ms(5));
+  EXPECT_TRUE(h.drain(at_ms(5)).empty());
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+}
+
+}  // namespace
+}  // namespace vigil::testing
