@@ -132,7 +132,16 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
       return 0;
     case State::kSynSent:
     case State::kSynReceived: {
-      if (!syn_pending_ && !(state_ == State::kSynReceived && ack_pending_)) return 0;
+      if (!syn_pending_) {
+        // RFC 9293 §3.10.7.4: an unacceptable segment in SYN-RECEIVED gets
+        // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, not our SYN,ACK again: a
+        // resent SYN,ACK would spoil the handshake's RTT sample (Karn), and
+        // two ends answering SYN,ACK with SYN,ACK never stop.
+        if (state_ == State::kSynReceived && ack_pending_ && snd_max_ != iss_) {
+          return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+        }
+        return 0;
+      }
       syn_pending_ = false;
       const bool retransmission = snd_max_ != iss_;
       if (retransmission && retransmit_count_ > 0) {
