@@ -38,6 +38,7 @@ struct PeerBehaviour {
   size_t read_chunk = 64 * 1024;
   Instant trickle_at = Instant::never();  // while paused, read once...
   size_t trickle_bytes = 0;               // ...this many bytes
+  uint16_t local_port = 0;                // ClientApp: connect from this port (0: ephemeral)
 };
 
 // Drives one connection of a host's stack according to a PeerBehaviour.
