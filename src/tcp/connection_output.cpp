@@ -176,7 +176,14 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
   // peer's window, so it acknowledges nothing the peer will accept.
   if (ack_pending_ || stall_ack_pending_) {
     stall_ack_pending_ = false;
-    return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+    // A pure ACK carries the next unsent sequence number, SND.MAX, not an
+    // SND.NXT that a timeout rewound (BSD tcp_output; Linux never rewinds
+    // snd_nxt): below what the peer has acknowledged it would fall outside
+    // the peer's window and draw an ACK of its own, an ACK war (RFC 2525
+    // §2.12's faulty receiver discarding everything). While persisting, as
+    // in BSD, SND.NXT: the peer has not taken the probe bytes beyond it.
+    const uint32_t seq = armed(TimerKind::kPersist) ? snd_nxt_ : snd_max_;
+    return build(buf, flags::kAck, seq, {}, {}, now, false);
   }
   if (keepalive_probe_pending_ && keepalive_state()) return transmit_keepalive(now, buf);
   keepalive_probe_pending_ = false;
