@@ -194,6 +194,12 @@ const std::vector<Kind>& kinds() {
        [](const Pos& p) {
          return with_ts(seg_of(p.rcv_nxt + 5, p.snd_nxt, fl::kSyn | fl::kAck), kFarAhead);
        }},
+      {"SynAtRcvNxt", false,  // passes RFC 7323 §4.3's SEG.SEQ <= Last.ACK.sent
+       [](const Pos& p) { return with_ts(seg_of(p.rcv_nxt, 0, fl::kSyn), kFarAhead); }},
+      {"SynAckAtRcvNxt", false,
+       [](const Pos& p) {
+         return with_ts(seg_of(p.rcv_nxt, p.snd_nxt, fl::kSyn | fl::kAck), kFarAhead);
+       }},
       {"SynBeyondWindow", false,
        [](const Pos& p) {
          return with_ts(seg_of(p.rcv_nxt + kWnd + 100, 0, fl::kSyn), kFarAhead);
@@ -234,6 +240,11 @@ std::vector<Case> cases() {
     }
   }
   return v;
+}
+
+// Shown by GoogleTest instead of the case's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << walks()[c.walk].name << " " << kinds()[c.kind].name;
 }
 
 class RejectedSegment : public ::testing::TestWithParam<Case> {};
