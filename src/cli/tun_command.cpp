@@ -38,6 +38,7 @@ void tun_usage(FILE* f) {
       "  serve http --port P        HTTP/1.1; GET /bytes/N returns N bytes, byte i = i*7 mod 251\n"
       "  connect IP:PORT --send N   send N bytes (same pattern), close, print bytes and sha256\n"
       "  connect IP:PORT --recv     read until EOF, print bytes received and sha256\n"
+      "  connect ... --local-port P connect from port P (e.g. for a simultaneous open)\n"
       "  discard and echo print, per finished connection, the bytes read and their sha256\n"
       "\n"
       "options:\n"
@@ -401,13 +402,18 @@ class ServerApp : public link::LoopApp {
 
 class ClientApp : public link::LoopApp {
  public:
-  ClientApp(tcp::Endpoint remote, std::optional<uint64_t> send_bytes, const tcp::TcpConfig& cfg)
-      : remote_(remote), send_bytes_(send_bytes), cfg_(cfg), buf_(64 * 1024) {}
+  ClientApp(tcp::Endpoint remote, std::optional<uint64_t> send_bytes, const tcp::TcpConfig& cfg,
+            uint16_t local_port = 0)
+      : remote_(remote),
+        send_bytes_(send_bytes),
+        cfg_(cfg),
+        local_port_(local_port),
+        buf_(64 * 1024) {}
 
   void poll(stack::Stack& s, Instant now) override {
     if (!id_ && open_error_.empty()) {
       stack::OpenError err;
-      id_ = s.connect(now, remote_, &err, &cfg_);
+      id_ = s.connect(now, remote_, &err, &cfg_, local_port_);
       if (!id_) {
         open_error_ = err.message;
         return;
@@ -501,6 +507,7 @@ class ClientApp : public link::LoopApp {
   tcp::Endpoint remote_;
   std::optional<uint64_t> send_bytes_;
   tcp::TcpConfig cfg_;
+  uint16_t local_port_;  // 0: ephemeral
   std::optional<stack::ConnId> id_;
   std::string open_error_;
   std::optional<tcp::ConnectionError> final_;
@@ -540,7 +547,7 @@ int run_tun(const std::vector<std::string>& args) {
   std::vector<std::pair<std::string, std::string>> sets;
   uint64_t mtu = 1500;
   std::vector<std::string> words;
-  std::optional<uint64_t> port, send_bytes;
+  std::optional<uint64_t> port, send_bytes, local_port;
   bool recv_mode = false;
   ReadPause read_pause;
   std::optional<std::string> read_pause_text;
@@ -600,6 +607,14 @@ int run_tun(const std::vector<std::string>& args) {
         return 2;
       }
       port = p;
+    } else if (a == "--local-port") {
+      if (!(v = value("--local-port"))) return 2;
+      uint64_t p = 0;
+      if (!parse_u64(*v, 65535, &p) || p == 0) {
+        std::fprintf(stderr, "vigil tun: --local-port expects 1..65535, got '%s'\n", v->c_str());
+        return 2;
+      }
+      local_port = p;
     } else if (a == "--send") {
       if (!(v = value("--send"))) return 2;
       uint64_t n = 0;
@@ -644,7 +659,7 @@ int run_tun(const std::vector<std::string>& args) {
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr,
                    "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
-                   "--profile --keepalive --user-timeout --set --port --send --recv "
+                   "--profile --keepalive --user-timeout --set --port --local-port --send --recv "
                    "--read-pause-after --read-pause --offload --no-hash --pcap --help\n",
                    a.c_str());
       return 2;
@@ -688,8 +703,8 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "vigil tun: serve %s needs --port P\n", words[1].c_str());
       return 2;
     }
-    if (send_bytes || recv_mode) {
-      std::fprintf(stderr, "vigil tun: --send and --recv belong to connect mode\n");
+    if (send_bytes || recv_mode || local_port) {
+      std::fprintf(stderr, "vigil tun: --send, --recv and --local-port belong to connect mode\n");
       return 2;
     }
     if ((read_pause.after || read_pause_text) && serve == ServeKind::kHttp) {
@@ -816,7 +831,7 @@ int run_tun(const std::vector<std::string>& args) {
     app.finish();
     return 0;
   }
-  ClientApp app(*remote, send_bytes, cfg);
+  ClientApp app(*remote, send_bytes, cfg, static_cast<uint16_t>(local_port.value_or(0)));
   const link::LoopExit how = loop.run(app);
   if (how == link::LoopExit::kError) {
     std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());

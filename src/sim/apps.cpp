@@ -120,7 +120,8 @@ void ClientApp::poll(Instant now) {
   if (!started_ && now >= start_) {
     started_ = true;
     stack::OpenError err;
-    auto id = host_.stack().connect(now, remote_, &err, config_ ? &*config_ : nullptr);
+    auto id = host_.stack().connect(now, remote_, &err, config_ ? &*config_ : nullptr,
+                                    peer_.behaviour().local_port);
     if (!id) {
       open_error_ = err.message;
       return;

@@ -48,6 +48,9 @@ struct Spec {
   PeerBehaviour::AbortMode client_abort_mode = PeerBehaviour::AbortMode::kLinger0;
   // Per-side changes applied after --set (e.g. different keepalive idles).
   std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
+  // Simultaneous open (RFC 9293 figure 8): no listener; at client_start both
+  // hosts connect() from a fixed port to the other's fixed port.
+  bool simultaneous_open = false;
 };
 
 // A quiet 10 ms link and a client that stays open; the profile's TCP
@@ -248,6 +251,16 @@ const std::vector<ScenarioDef>& definitions() {
          s.client_abort_after = Duration::seconds(9);
          s.client_abort_mode = PeerBehaviour::AbortMode::kUnread;
          s.limit = Duration::seconds(60);
+        }},
+      {{"simultaneous-open",
+        "RFC 9293 figure 8: both hosts connect() to each other's fixed port at the same time, "
+        "then send 1000 bytes each way and close"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.simultaneous_open = true;
+         s.client_bytes = 1000;
+         s.server_bytes = 1000;
+         s.server_closes = true;
        }},
       {{"syn-blackhole", "the server is unreachable from the start: SYN back-off, then ETIMEDOUT"},
        [](Spec& s) {
@@ -648,12 +661,24 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
                               ? Instant::never()
                               : Instant::zero() + spec.server_read_pause_until;
   }
-  auto server_app = std::make_unique<ServerApp>(server, spec.server_listens ? kPort : 0, sb);
+  ServerApp* sa = nullptr;
+  ClientApp* sca = nullptr;  // the server's side of a simultaneous open
+  if (spec.simultaneous_open) {
+    constexpr uint16_t kClientPort = 47002;
+    cb.local_port = kClientPort;
+    sb.local_port = kPort;
+    auto app = std::make_unique<ClientApp>(server, tcp::Endpoint{client.address(), kClientPort},
+                                           Instant::zero() + spec.client_start, sb);
+    sca = app.get();
+    world.add_app(1, std::move(app));
+  } else {
+    auto server_app = std::make_unique<ServerApp>(server, spec.server_listens ? kPort : 0, sb);
+    sa = server_app.get();
+    world.add_app(1, std::move(server_app));
+  }
   auto client_app = std::make_unique<ClientApp>(client, tcp::Endpoint{server.address(), kPort},
                                                 Instant::zero() + spec.client_start, cb);
-  ServerApp* sa = server_app.get();
   ClientApp* ca = client_app.get();
-  world.add_app(1, std::move(server_app));
   world.add_app(0, std::move(client_app));
 
   const Instant end = world.run(Instant::zero() + spec.limit);
@@ -709,7 +734,11 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     r.connections.push_back(std::move(e));
   };
   add_endpoint("client", client, ca->peer(), ca->open_error());
-  add_endpoint("server", server, sa->peer(), "");
+  if (sca) {
+    add_endpoint("server", server, sca->peer(), sca->open_error());
+  } else {
+    add_endpoint("server", server, sa->peer(), "");
+  }
   if (pcap) {
     pcap->flush();
     r.packets_captured = pcap->packets_written();

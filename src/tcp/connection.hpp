@@ -14,6 +14,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tcp/config.hpp"
 #include "tcp/congestion.hpp"
@@ -85,6 +88,21 @@ struct ConnectionStats {
   uint64_t bytes_acked = 0;       // our data the peer acknowledged
   uint64_t bytes_delivered = 0;   // peer data made readable
   uint64_t segments_dropped = 0;  // unacceptable or refused inbound segments
+  // Replies to out-of-window segments not sent (Linux tcp_invalid_ratelimit).
+  uint64_t invalid_acks_suppressed = 0;
+};
+
+// Every sequence, timestamp, window and timer variable of a connection, by
+// name: the rule "a rejected segment changes no connection state" (RFC 5961,
+// RFC 7323 §4.3) compares two of these. Counters, the reply owed and its
+// rate-limit clock, and the stall guard (restarted by any arriving segment
+// by design) are left out.
+struct StateDigest {
+  std::vector<std::pair<std::string_view, int64_t>> fields;
+  bool operator==(const StateDigest&) const = default;
+  // The fields that differ, "name: before -> after", one per line.
+  std::string diff(const StateDigest& after) const;
+  int64_t value(std::string_view name) const;  // -1 if there is no such field
 };
 
 class Connection {
@@ -176,6 +194,7 @@ class Connection {
   const SackScoreboard& sack_scoreboard() const { return rec_.sb; }
   // RFC 6675 SetPipe() now.
   uint32_t pipe() const { return rec_.sb.pipe(snd_una_, snd_max_, rec_.high_rxt, snd_mss_); }
+  StateDigest state_digest() const;  // connection_input.cpp, next to the rule it checks
 
  private:
   // --- input steps (connection_input.cpp) ---
@@ -193,6 +212,7 @@ class Connection {
   void adopt_peer_syn_options(const wire::TcpView& seg);
   void update_timestamps(const wire::TcpView& seg);
   void send_challenge_ack(Instant now, std::string_view why);
+  void reply_to_invalid(Instant now, const wire::TcpView& seg);
   void emit_rst_received(Instant now, uint32_t seq);
 
   // --- output (connection_output.cpp) ---

@@ -2,6 +2,7 @@
 // RFC 7323 PAWS and timestamps, RFC 5681/6582 duplicate-ACK handling.
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "tcp/connection.hpp"
 #include "tcp/seq.hpp"
@@ -186,6 +187,25 @@ void Connection::send_challenge_ack(Instant now, std::string_view why) {
   emit(e);
 }
 
+void Connection::reply_to_invalid(Instant now, const TcpView& seg) {
+  // RFC 9293 §3.10.7.4 answers an unacceptable segment with an ACK; like
+  // Linux (tcp_oow_rate_limited, tcp_invalid_ratelimit) at most one per
+  // challenge_ack_interval per connection, on the clock challenge ACKs use.
+  // Segments that occupy sequence space without SYN (data, FIN) are no part
+  // of an ACK loop and are always answered: their sender may be
+  // retransmitting because our ACK was lost.
+  if (seg.seg_len() > 0 && !seg.has(flags::kSyn)) {
+    ack_pending_ = true;
+    return;
+  }
+  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_.challenge_ack_interval) {
+    ++stats_.invalid_acks_suppressed;
+    return;
+  }
+  last_challenge_ack_ = now;
+  ack_pending_ = true;
+}
+
 void Connection::input_synchronized(Instant now, const TcpView& seg) {
   // A repeated SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it.
   if (state_ == State::kSynReceived && seg.has(flags::kSyn) && !seg.has(flags::kAck) &&
@@ -193,13 +213,26 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
     syn_pending_ = true;
     return;
   }
+  // Simultaneous open (RFC 9293 figure 8, line 6): after our SYN,ACK the
+  // peer's SYN,ACK repeats the SYN we hold (SEG.SEQ = IRS = RCV.NXT - 1) and
+  // acknowledges ours. Step 1 processes "only the new parts": without the old
+  // SYN it is an ACK at RCV.NXT, and an acceptable ACK moves SYN-RECEIVED to
+  // ESTABLISHED. (Linux's tcp_validate_incoming lets exactly this SYN,ACK
+  // pass.) Its text, if any, is left for the peer to send again.
+  const bool simultaneous_syn_ack = state_ == State::kSynReceived && !passive_ &&
+                                    seg.has(flags::kSyn) && seg.has(flags::kAck) &&
+                                    !seg.has(flags::kRst) && seg.seq() == irs_;
 
   // RFC 7323 §5.3 PAWS: an old timestamp marks an old duplicate.
   const auto& opt = seg.options();
   if (ts_enabled_ && opt.has_timestamps && ts_recent_valid_ && !seg.has(flags::kRst) &&
       seq_lt(opt.ts_val, ts_recent_)) {
     ++stats_.segments_dropped;
-    ack_pending_ = true;
+    if (seg.has(flags::kSyn)) {
+      send_challenge_ack(now, "SYN failing PAWS");  // RFC 5961 §4 (Linux: syn_challenge)
+    } else {
+      reply_to_invalid(now, seg);
+    }
     return;
   }
 
@@ -208,28 +241,36 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
   if (wnd_negative_ && seq_gt(rcv_adv_, rcv_nxt_)) wnd_negative_ = false;
 
   // Step 1: sequence number check.
-  bool text_ok = true;
-  if (!segment_acceptable(seg)) {
+  bool text_ok = !simultaneous_syn_ack;
+  if (!simultaneous_syn_ack && !segment_acceptable(seg)) {
     // §3.10.7.4: with a zero window, valid ACKs and RSTs are still processed
     // from a segment at RCV.NXT, but its text is not.
     if (!wnd_negative_ && rcv_wnd() == 0 && seg.seq() == rcv_nxt_) {
       text_ok = false;
     } else {
-      if (!seg.has(flags::kRst)) {
-        ack_pending_ = true;  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-        if (state_ == State::kTimeWait && seg.has(flags::kFin)) {
-          arm_time_wait(now);  // a retransmitted FIN restarts 2MSL
-        }
-      }
       ++stats_.segments_dropped;
+      if (seg.has(flags::kRst)) return;
+      if (seg.has(flags::kSyn)) {
+        // RFC 5961 §4.2: any SYN in a synchronized state gets a challenge
+        // ACK, in the window or not (Linux: syn_challenge).
+        send_challenge_ack(now, "SYN outside the window");
+        return;
+      }
+      if (state_ == State::kTimeWait && seg.has(flags::kFin)) {
+        arm_time_wait(now);  // a retransmitted FIN restarts 2MSL
+      }
+      reply_to_invalid(now, seg);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
       return;
     }
   }
-  if (text_ok) update_timestamps(seg);
+  // TS.Recent is not touched until the ACK has been checked (step 5): RFC
+  // 7323 §4.3 takes it only from a segment that is acceptable and whose ACK
+  // is acceptable, so a RST, SYN or bad-ACK segment cannot poison it.
 
   // Step 2: RST (RFC 5961 §3.2): only an exact match resets.
   if (seg.has(flags::kRst)) {
     if (seg.seq() != rcv_nxt_) {
+      ++stats_.segments_dropped;
       send_challenge_ack(now, "RST in window but not at RCV.NXT");
       return;
     }
@@ -257,7 +298,8 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
   }
 
   // Step 4: a SYN in a synchronized state (RFC 5961 §4.2).
-  if (seg.has(flags::kSyn)) {
+  if (seg.has(flags::kSyn) && !simultaneous_syn_ack) {
+    ++stats_.segments_dropped;
     send_challenge_ack(now, "SYN in synchronized state");
     return;
   }
@@ -268,6 +310,10 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
     return;
   }
   if (!process_ack(now, seg)) return;
+  // Acceptable sequence number and acceptable ACK: now TS.Recent may move
+  // (RFC 7323 §4.3). A zero-window probe's timestamp is not taken.
+  if (text_ok || simultaneous_syn_ack) update_timestamps(seg);
+  if (simultaneous_syn_ack) return;
 
   // Step 7: segment text.
   if (text_ok && !seg.payload().empty() &&
@@ -317,10 +363,16 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     snd_wl2_ = ack;
     set_state(now, State::kEstablished);
   }
-  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-  if (seq_gt(ack, snd_max_) || seq_lt(ack, snd_una_ - max_snd_wnd_)) {
-    ack_pending_ = true;
+  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT];
+  // the rest are discarded and answered with an ACK (rate-limited).
+  if (seq_gt(ack, snd_max_)) {
     ++stats_.segments_dropped;
+    reply_to_invalid(now, seg);  // RFC 9293 §3.10.7.4: it acks something not yet sent
+    return false;
+  }
+  if (seq_lt(ack, snd_una_ - max_snd_wnd_)) {
+    ++stats_.segments_dropped;
+    send_challenge_ack(now, "ACK below SND.UNA - MAX.SND.WND");
     return false;
   }
 
@@ -575,6 +627,108 @@ void Connection::process_fin(Instant now) {
     default:
       break;
   }
+}
+
+StateDigest Connection::state_digest() const {
+  StateDigest d;
+  auto put = [&d](std::string_view name, int64_t v) { d.fields.emplace_back(name, v); };
+  auto t = [](Instant i) { return i.is_never() ? INT64_MAX : i.ns(); };
+  put("state", static_cast<int64_t>(state_));
+  put("state_since", t(state_since_));
+  put("passive", passive_);
+  put("established_once", established_once_);
+  put("error.err", error_.err);
+  put("error.reason", static_cast<int64_t>(error_.reason));
+  for (size_t k = 0; k < timers_.size(); ++k) {
+    if (static_cast<TimerKind>(k) == TimerKind::kStallGuard) continue;  // any arrival restarts it
+    put(timer_kind_name(static_cast<TimerKind>(k)), t(timers_[k]));
+  }
+  put("iss", iss_);
+  put("snd_una", snd_una_);
+  put("snd_nxt", snd_nxt_);
+  put("snd_max", snd_max_);
+  put("snd_buf_seq", snd_buf_seq_);
+  put("snd_buf_size", static_cast<int64_t>(snd_buf_.size()));
+  put("snd_wnd", snd_wnd_);
+  put("max_snd_wnd", max_snd_wnd_);
+  put("snd_wl1", snd_wl1_);
+  put("snd_wl2", snd_wl2_);
+  put("fin_queued", fin_queued_);
+  put("fin_sent", fin_sent_);
+  put("fin_seq", fin_seq_);
+  put("irs", irs_);
+  put("rcv_nxt", rcv_nxt_);
+  put("rcv_adv", rcv_adv_);
+  put("wnd_negative", wnd_negative_);
+  put("rcv_buf_next_pos", static_cast<int64_t>(rcv_buf_.next_pos()));
+  put("rcv_buf_read_pos", static_cast<int64_t>(rcv_buf_.read_pos()));
+  put("rcv_buf_ooo_ranges", static_cast<int64_t>(rcv_buf_.out_of_order().size()));
+  put("fin_received", fin_received_);
+  put("have_ooo_fin", have_ooo_fin_);
+  put("ooo_fin_seq", ooo_fin_seq_);
+  put("rcv_mss", rcv_mss_);
+  put("peer_mss", peer_mss_);
+  put("snd_mss", snd_mss_);
+  put("snd_wscale", snd_wscale_);
+  put("rcv_wscale", rcv_wscale_);
+  put("wscale_ok", wscale_ok_);
+  put("ts_enabled", ts_enabled_);
+  put("sack_enabled", sack_enabled_);
+  put("ts_recent", ts_recent_);
+  put("ts_recent_valid", ts_recent_valid_);
+  put("syn_pending", syn_pending_);
+  put("probe_pending", probe_pending_);
+  put("srtt", rtt_.srtt().ns());
+  put("rttvar", rtt_.rttvar().ns());
+  put("rto", rtt_.rto().ns());
+  put("rtt_backoffs", rtt_.backoffs());
+  put("cwnd", cc_->cwnd());
+  put("ssthresh", cc_->ssthresh());
+  put("retransmit_count", rtx_.count);
+  put("first_timeout_time", t(rtx_.first_timeout));
+  put("head_tx_time", t(rtx_.head_tx));
+  put("retransmit_timer_kind", static_cast<int64_t>(rtx_.kind));
+  put("in_recovery", rec_.in_recovery);
+  put("recover", rec_.recover);
+  put("dup_acks", rec_.dup_acks);
+  put("sack_high", rec_.sack_high);
+  put("fast_retransmit_pending", rec_.fast_retransmit_pending);
+  put("sack_scoreboard_ranges", static_cast<int64_t>(rec_.sb.size()));
+  put("high_rxt", rec_.high_rxt);
+  put("syn_timed_out", rtx_.syn_timed_out);
+  put("rtt_timing", rtt_timing_);
+  put("rtt_seq", rtt_seq_);
+  put("rtt_start", t(rtt_start_));
+  put("persist_backoff", persist_.backoff);
+  put("soft_error", soft_error_);
+  put("last_heard", t(live_.last_heard));
+  put("keepalive_probes_out", ka_.probes_out);
+  put("first_keepalive_probe", t(ka_.first_probe));
+  put("keepalive_probe_pending", ka_.probe_pending);
+  put("persist_unanswered", persist_.unanswered);
+  put("persist_first_unanswered", t(persist_.first_unanswered));
+  put("user_timeout_start", ut_clock_ ? t(ut_clock_->start) : -1);
+  put("user_timeout_cause", ut_clock_ ? static_cast<int64_t>(ut_clock_->cause) : -1);
+  put("user_timeout", user_timeout_.ns());
+  return d;
+}
+
+std::string StateDigest::diff(const StateDigest& after) const {
+  std::string out;
+  for (size_t i = 0; i < fields.size() && i < after.fields.size(); ++i) {
+    if (fields[i] != after.fields[i]) {
+      out += std::string(fields[i].first) + ": " + std::to_string(fields[i].second) + " -> " +
+             std::to_string(after.fields[i].second) + "\n";
+    }
+  }
+  return out;
+}
+
+int64_t StateDigest::value(std::string_view name) const {
+  for (const auto& [n, v] : fields) {
+    if (n == name) return v;
+  }
+  return -1;
 }
 
 }  // namespace vigil::tcp

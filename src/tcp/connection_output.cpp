@@ -132,7 +132,16 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
       return 0;
     case State::kSynSent:
     case State::kSynReceived: {
-      if (!syn_pending_ && !(state_ == State::kSynReceived && ack_pending_)) return 0;
+      if (!syn_pending_) {
+        // RFC 9293 §3.10.7.4: an unacceptable segment in SYN-RECEIVED gets
+        // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, not our SYN,ACK again: a
+        // resent SYN,ACK would spoil the handshake's RTT sample (Karn), and
+        // two ends answering SYN,ACK with SYN,ACK never stop.
+        if (state_ == State::kSynReceived && ack_pending_ && snd_max_ != iss_) {
+          return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+        }
+        return 0;
+      }
       syn_pending_ = false;
       const bool retransmission = snd_max_ != iss_;
       if (retransmission && rtx_.count > 0) {
@@ -167,7 +176,14 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
   // peer's window, so it acknowledges nothing the peer will accept.
   if (ack_pending_ || live_.stall_ack_pending) {
     live_.stall_ack_pending = false;
-    return build(buf, flags::kAck, snd_nxt_, {}, {}, now, false);
+    // A pure ACK carries the next unsent sequence number, SND.MAX, not an
+    // SND.NXT that a timeout rewound (BSD tcp_output; Linux never rewinds
+    // snd_nxt): below what the peer has acknowledged it would fall outside
+    // the peer's window and draw an ACK of its own, an ACK war (RFC 2525
+    // §2.12's faulty receiver discarding everything). While persisting, as
+    // in BSD, SND.NXT: the peer has not taken the probe bytes beyond it.
+    const uint32_t seq = armed(TimerKind::kPersist) ? snd_nxt_ : snd_max_;
+    return build(buf, flags::kAck, seq, {}, {}, now, false);
   }
   if (ka_.probe_pending && keepalive_state()) return transmit_keepalive(now, buf);
   ka_.probe_pending = false;

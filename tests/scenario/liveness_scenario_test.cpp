@@ -191,7 +191,26 @@ TEST(ZeroWindowPersist, ProbesBackOffToTheCapNothingAbortsStreamCompletes) {
       EXPECT_EQ(g[i], std::min(g[i - 1] * 2, cap)) << profile << " gap " << i;
     }
     EXPECT_EQ(g.back(), cap);
-    EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+    // Every probe is answered, except in the linux profile the second: a
+    // Linux-form probe (SND.UNA - 1, no data) is out of the receiver's
+    // window, and its answer is rate-limited (tcp_invalid_ratelimit, 500 ms)
+    // as Linux's was in docs/linux-measurements.md 7a, where probe 2 came
+    // 0.452 s after the answered probe 1. rfc probes carry a byte: always
+    // answered. The answer to probe 3 reports both (count 2).
+    const bool linux = std::string(profile) == "linux";
+    std::vector<uint32_t> answered_counts;
+    for (const auto& e : r.events) {
+      if (r.hosts[e.host].name == "client" && e.event.type == EventType::kZeroWindowProbeAck) {
+        answered_counts.push_back(e.event.count);
+      }
+    }
+    ASSERT_EQ(answered_counts.size(), probes.size() - (linux ? 1 : 0)) << profile;
+    for (size_t i = 0; i < answered_counts.size(); ++i) {
+      EXPECT_EQ(answered_counts[i], linux && i == 1 ? 2u : 1u) << profile << " answer " << i;
+    }
+    if (linux) {
+      EXPECT_LT(probes[1] - probes[0], Duration::millis(500));
+    }
     const auto& c = endpoint(r, "client");
     const auto& s = endpoint(r, "server");
     EXPECT_EQ(c.err, 0) << c.detail;

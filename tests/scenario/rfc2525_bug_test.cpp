@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <map>
@@ -229,10 +230,12 @@ TEST(Rfc2525Detectors, WindowProbeDeadlockHangsAndTimesOut) {
   EXPECT_EQ(server.time, Instant::zero() + Duration::seconds(683));
   EXPECT_EQ(server.bytes_received, 262145u);  // 256 kB window + the probe byte; 100 read at 10 s
   // Neither stream completes. The client learns through the RST the closed
-  // server sends for its next segment: one round trip (2 x 10 ms) later.
+  // server sends for its next segment, its next zero-window probe: probes
+  // at 16.5 (taken), 32.5, 64.5, then every 60 s (rto.max): 124.5 ... 664.5,
+  // 724.5; the RST is back one round trip (2 x 10 ms) later.
   const auto& client = endpoint(a.sim, "client");
   EXPECT_EQ(client.err, ECONNRESET);
-  EXPECT_EQ(client.time, Instant::zero() + Duration::millis(683'020));
+  EXPECT_EQ(client.time, Instant::zero() + Duration::millis(724'520));
   EXPECT_EQ(client.bytes_received, 3u * 1448u);  // the initial window, never acknowledged
   EXPECT_LT(client.bytes_sent, 1'000'000u);
 
@@ -265,6 +268,48 @@ TEST(Rfc2525Detectors, WindowProbeDeadlockHangsAndTimesOut) {
     EXPECT_LE(p.rel_seq + p.len, acked.rel_ack);
   }
   EXPECT_NE(f.detail.find("15 times"), std::string::npos) << f.detail;
+}
+
+TEST(Rfc2525Detectors, WindowProbeDeadlockIsTheRfcTraceNotAnAckWar) {
+  // Issue 9 bug 6: this trace was a 131,463-packet ACK war. The faulty
+  // server answers each segment it discards with a pure ACK ("after sending
+  // an ACK to resynchronize", RFC 2525 §2.12); that ACK carried the SND.NXT
+  // its timeouts had rewound, below what the client had acknowledged, so
+  // the client answered it, and so on. RFC 2525's trace shows A's resync
+  // ACK at its highest sequence number (14337:14337(0)), which B accepts
+  // silently. Now, from the probe byte taken at 16.5 s, exactly:
+  //   2  the probe and the server's ACK taking it (window 0)
+  //   5  at 20 s the server's 3 initial-window segments, the client's ACK,
+  //      the server's resync ACK
+  //  45  per server timeout (15): the resent segment, the client's ACK of
+  //      data it already has, the server's resync ACK
+  //  24  12 client probes (32.5, 64.5, 124.5 ... 664.5), each answered
+  //   2  the probe at 724.5 and the closed server's RST
+  // = 78: at most 3 packets per server timeout plus 2 per client probe.
+  // Without the sequence fix the replies to pure ACKs would still be
+  // bounded by tcp_invalid_ratelimit (one per 500 ms per end).
+  const auto a = analyse({"window-probe-deadlock-blocked", "rfc", {}, {"window-probe-deadlock"}});
+  const Instant taken = Instant::zero() + Duration::millis(16'500);
+  size_t after = 0;
+  for (const auto& [frame, p] : a.frames) after += p.time >= taken ? 1 : 0;
+  EXPECT_EQ(after, 78u);
+  EXPECT_EQ(a.sim.link_stats[0].offered + a.sim.link_stats[1].offered, a.sim.packets_captured);
+  EXPECT_LT(a.sim.packets_captured, 300u);  // the 256 kB fill before 16.5 s is ~200
+  // Every pure ACK from the server is at or above what the client acked.
+  uint32_t client_acked = 0;
+  size_t resync = 0;
+  for (const auto& [frame, p] : a.frames) {
+    if (p.dir == 0) client_acked = std::max(client_acked, p.rel_ack);
+    if (p.dir == 1 && p.len == 0 && p.time > taken && !is(p, Label::kRst)) {
+      EXPECT_GE(p.rel_seq, client_acked) << "frame " << frame;
+      ++resync;
+    }
+  }
+  // The ACK taking the probe, the resync after the IW, one per timeout, one
+  // per answered probe.
+  EXPECT_EQ(resync, 1u + 1u + 15u + 12u);
+  ASSERT_EQ(a.findings.size(), 1u) << findings_text(a.findings);
+  EXPECT_EQ(a.findings[0].rfc_section, "RFC 2525 §2.12");
 }
 
 TEST(Rfc2525Detectors, WindowProbeDeadlockScenarioCompletesWithoutTheBug) {

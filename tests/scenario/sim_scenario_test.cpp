@@ -203,5 +203,54 @@ TEST(Errors, UnknownScenarioKeyAndValueNameTheChoices) {
   EXPECT_NE(err.find("valid profiles: rfc, linux"), std::string::npos) << err;
 }
 
+TEST(SimultaneousOpen, Rfc9293Figure8ThenDataBothWays) {
+  // Both hosts connect() at 0 from fixed ports to each other's; 10 ms links.
+  // RFC 9293 figure 8: each SYN arrives at 10 ms in SYN-SENT (-> SYN-RECEIVED,
+  // SYN,ACK); each SYN,ACK arrives at 20 ms in SYN-RECEIVED and its ACK is
+  // acceptable (-> ESTABLISHED, nothing sent in reply). Each side then
+  // writes 1000 bytes and closes: one segment with data and FIN at 20 ms
+  // (FIN-WAIT-1). At 30 ms each takes the other's data and FIN while its own
+  // FIN is unacknowledged (-> CLOSING, ACK at once); at 40 ms that ACK
+  // arrives (-> TIME-WAIT), and 2*MSL = 240 s later CLOSED. Four segments
+  // each: SYN, SYN,ACK, data+FIN, ACK. (Before the fix each answered the
+  // other's SYN,ACK with a SYN,ACK, for ever.)
+  const ScenarioResult r = run("simultaneous-open", 1);
+  for (const char* host : {"client", "server"}) {
+    std::vector<Transition> got;
+    for (const auto& t : transitions(r)) {
+      if (t.host == host) got.push_back(t);
+    }
+    const std::vector<Transition> want = {
+        {host, ms(0), State::kClosed, State::kSynSent},
+        {host, ms(10), State::kSynSent, State::kSynReceived},
+        {host, ms(20), State::kSynReceived, State::kEstablished},
+        {host, ms(20), State::kEstablished, State::kFinWait1},
+        {host, ms(30), State::kFinWait1, State::kClosing},
+        {host, ms(40), State::kClosing, State::kTimeWait},
+        {host, ms(40 + 240000), State::kTimeWait, State::kClosed},
+    };
+    ASSERT_EQ(got.size(), want.size()) << host;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].time, want[i].time) << host << " " << i;
+      EXPECT_EQ(got[i].from, want[i].from) << host << " " << i;
+      EXPECT_EQ(got[i].to, want[i].to) << host << " " << i;
+    }
+  }
+  ASSERT_EQ(r.connections.size(), 2u);
+  for (const auto& c : r.connections) {
+    EXPECT_EQ(c.err, 0) << c.role;
+    EXPECT_EQ(c.bytes_sent, 1000u) << c.role;
+    EXPECT_EQ(c.bytes_received, 1000u) << c.role;
+    EXPECT_EQ(c.stats.segments_sent, 4u) << c.role;
+    EXPECT_EQ(c.stats.retransmitted_segments, 0u) << c.role;
+  }
+  EXPECT_EQ(r.connections[0].sha256_received, r.connections[1].sha256_sent);
+  EXPECT_EQ(r.connections[1].sha256_received, r.connections[0].sha256_sent);
+  EXPECT_EQ(r.connections[0].local, "10.0.0.1:47002");
+  EXPECT_EQ(r.connections[0].remote, "10.0.0.2:47001");
+  EXPECT_EQ(r.link_stats[0].offered, 4u);
+  EXPECT_EQ(r.link_stats[1].offered, 4u);
+}
+
 }  // namespace
 }  // namespace vigil::sim

@@ -80,6 +80,34 @@ std::vector<Row> rows() {
        [=](H& h) { return h.input(kT, seg(kIrs, 0, fl::kSyn)); },
        State::kSynReceived,
        {{fl::kSyn | fl::kAck, kIss, kIrs + 1}}},
+      // RFC 9293 figure 8 (simultaneous open), line 6: in SYN-RECEIVED the
+      // peer's SYN,ACK repeats its SYN (old: SEQ = IRS) and acknowledges ours;
+      // the acceptable ACK moves us to ESTABLISHED, and nothing more is sent.
+      {"syn_received_simultaneous_syn_ack_established",
+       [=](H& h) {
+         h.to_syn_sent();
+         h.input(at_ms(1), seg(kIrs, 0, fl::kSyn));
+       },
+       [](H& h) { return h.input(kT, h.syn_ack()); },
+       State::kEstablished,
+       {}},
+      // ... and one whose ACK does not cover our SYN gets <SEQ=SEG.ACK><CTL=RST>
+      // (§3.10.7.4 step 5, SYN-RECEIVED).
+      {"syn_received_simultaneous_syn_ack_bad_ack_gets_rst",
+       [=](H& h) {
+         h.to_syn_sent();
+         h.input(at_ms(1), seg(kIrs, 0, fl::kSyn));
+       },
+       [](H& h) { return h.input(kT, h.syn_ack(kIss + 7)); },
+       State::kSynReceived,
+       {{fl::kRst, kIss + 7, 0}}},
+      // §3.10.7.4: an unacceptable segment in SYN-RECEIVED gets
+      // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, not a second SYN,ACK.
+      {"syn_received_unacceptable_segment_gets_ack",
+       [](H& h) { h.to_syn_received(); },
+       [=](H& h) { return h.input(kT, seg(kIrs + 1 + 20000, kIss + 1, fl::kAck)); },
+       State::kSynReceived,
+       {{fl::kAck, kIss + 1, kIrs + 1}}},
       {"syn_sent_rst_ack_refused",
        [](H& h) { h.to_syn_sent(); },
        [=](H& h) { return h.input(kT, seg(0, kIss + 1, fl::kRst | fl::kAck)); },
