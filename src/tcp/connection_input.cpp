@@ -271,6 +271,7 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
   if (!process_ack(now, seg)) return;
 
   // Step 7: segment text.
+  if (reads_stopped_ && text_ok && reset_data_after_close(now, seg)) return;
   if (text_ok && !seg.payload().empty() &&
       (state_ == State::kEstablished || state_ == State::kFinWait1 || state_ == State::kFinWait2)) {
     process_text(now, seg);
