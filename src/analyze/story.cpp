@@ -25,6 +25,8 @@ constexpr Duration kShortKeepaliveTimeout = Duration::seconds(60);
 // granularity (Linux jiffies) and the capture's own jitter.
 constexpr int kExpirySlackPercent = 10;
 constexpr Duration kExpirySlackMin = Duration::millis(10);
+// Gaps beyond a day are not judged (the timing is "unknown").
+constexpr Duration kTimingMax = Duration::seconds(86400);
 // RFC 6298 §2.5's 60 s: above it a persist interval may already be capped.
 constexpr Duration kPersistCapMin = Duration::seconds(60);
 
@@ -499,14 +501,15 @@ void FlowStory::judge_reset(const PacketLabels& p) {
     if (r.prober) {
       // RFC 1122 §4.2.2.17 / Linux tcp_probe_timer: each interval doubles
       // (above 60 s it may be at the cap, so the same gap again counts too).
+      // Bounded, so the arithmetic below cannot overflow on odd timestamps.
       const Duration gap = zw_last_gap[d];
-      r.next_probe_after = gap * 2;
-      if (gap <= Duration::zero()) {
+      const bool gap_ok = gap > Duration::zero() && gap <= kTimingMax;
+      if (gap_ok) r.next_probe_after = gap * 2;
+      if (!gap_ok || r.since_last_probe < Duration::zero() || r.since_last_probe > kTimingMax) {
         r.timing = "unknown";
       } else {
         auto near = [&](Duration expected) {
-          const Duration slack =
-              std::max(kExpirySlackMin, Duration::nanos(expected.ns() * kExpirySlackPercent / 100));
+          const Duration slack = std::max(kExpirySlackMin, expected / 100 * kExpirySlackPercent);
           const Duration off = r.since_last_probe - expected;
           return off <= slack && Duration::zero() - off <= slack;
         };

@@ -194,6 +194,7 @@ void Connection::close_and_stop_reading(Instant now) {
   const size_t unread = rcv_buf_.readable();
   if (unread == 0 || state_ == State::kClosed || state_ == State::kListen ||
       state_ == State::kSynSent) {
+    reads_stopped_ = true;
     close(now);
     return;
   }
@@ -206,6 +207,23 @@ void Connection::close_and_stop_reading(Instant now) {
   error_.time = now;
   queue_active_reset();
   set_state(now, State::kClosed);
+}
+
+bool Connection::reset_data_after_close(Instant now, const wire::TcpView& seg) {
+  const uint32_t end = seg.seq() + static_cast<uint32_t>(seg.payload().size());
+  // No data, or only old bytes: the usual processing (a duplicate is ACKed).
+  if (seg.payload().empty() || !seq_gt(end, rcv_nxt_)) return false;
+  // RFC 1122 §4.2.2.13 / RFC 2525 §2.17: data the application can never
+  // read; Linux (tcp_rcv_state_process, TCPAbortOnData) resets as for a
+  // segment without a connection, <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1).
+  error_.detail = "data arrived after close: RST (RFC 2525 §2.17)";
+  error_.time = now;
+  rst_pending_ = true;
+  rst_seq_ = seg.ack();
+  rst_ack_ = 0;
+  rst_with_ack_ = false;
+  set_state(now, State::kClosed);
+  return true;
 }
 
 void Connection::queue_active_reset() {

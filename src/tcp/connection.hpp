@@ -231,6 +231,8 @@ class Connection {
   // --- helpers (connection.cpp) ---
   void set_state(Instant now, State s);
   void queue_active_reset();  // abortive close's RST|ACK (Linux tcp_send_active_reset)
+  // New data after close_and_stop_reading(): RST and CLOSED; true if so.
+  bool reset_data_after_close(Instant now, const wire::TcpView& seg);
   void arm(TimerKind k, Instant when) { timers_[static_cast<size_t>(k)] = when; }
   void disarm(TimerKind k) { timers_[static_cast<size_t>(k)] = Instant::never(); }
   bool armed(TimerKind k) const { return !timers_[static_cast<size_t>(k)].is_never(); }
@@ -402,6 +404,10 @@ class Connection {
   };
   std::optional<UserTimeoutClock> ut_clock_;
   Duration user_timeout_;  // in force: configured, or adopted (RFC 5482)
+
+  // Abortive close (RFC 2525 §2.17): close_and_stop_reading() was called, so
+  // new data that arrives can never be read.
+  bool reads_stopped_ = false;
 };
 
 }  // namespace vigil::tcp

@@ -316,6 +316,7 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
   if (simultaneous_syn_ack) return;
 
   // Step 7: segment text.
+  if (reads_stopped_ && text_ok && reset_data_after_close(now, seg)) return;
   if (text_ok && !seg.payload().empty() &&
       (state_ == State::kEstablished || state_ == State::kFinWait1 || state_ == State::kFinWait2)) {
     process_text(now, seg);

@@ -23,19 +23,19 @@ using tcp::CloseReason;
 using tcp::EventType;
 using tcp::State;
 
-struct Run {
+struct AbortRun {
   ScenarioResult r;
   Instant server_zero_window;  // the server's first window-0 segment in the capture
 };
 
-Run run(const std::string& profile, const std::string& mode) {
+AbortRun run(const std::string& profile, const std::string& mode) {
   static int counter = 0;
   ScenarioParams p;
   p.profile = profile;
   p.sets = {{"app.abort_mode", mode}};
   p.pcap_path = ::testing::TempDir() + "vigil_app_abort_" + std::to_string(::getpid()) + "_" +
                 std::to_string(counter++) + ".pcap";
-  Run out;
+  AbortRun out;
   EXPECT_EQ(run_scenario("zero-window-app-abort", p, &out.r), "");
   // When the window closed, from the wire: the persist timer starts there.
   std::string err;
@@ -78,7 +78,7 @@ const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host)
 // The probe schedule: the persist timer starts with the window closing at W
 // and backs off from the RTO (RFC 1122 §4.2.2.17, Linux tcp_probe_timer):
 // probe k (1-based) at W + rto * (2^k - 1). Each is answered 2 ms later.
-void expect_schedule(const Run& run, Duration rto, size_t probes_before_9s) {
+void expect_schedule(const AbortRun& run, Duration rto, size_t probes_before_9s) {
   const auto probes = times(run.r, "client", EventType::kZeroWindowProbe);
   const auto answers = times(run.r, "client", EventType::kZeroWindowProbeAck);
   ASSERT_EQ(probes.size(), probes_before_9s);
@@ -116,7 +116,7 @@ void expect_ends(const ScenarioResult& r) {
 }
 
 TEST(ZeroWindowAppAbort, LinuxUnreadGreetingRstAt9sBetweenAnsweredProbes) {
-  const Run run1 = run("linux", "unread");
+  const AbortRun run1 = run("linux", "unread");
   const ScenarioResult& r = run1.r;
   // The RTO in force: tcp_rto_min 200 ms + SRTT (RTT 2 ms, stretched by the
   // 40 ms delayed ACK): above 200 ms and at most 240 ms. The seed's gaps
@@ -137,7 +137,7 @@ TEST(ZeroWindowAppAbort, LinuxUnreadGreetingRstAt9sBetweenAnsweredProbes) {
 }
 
 TEST(ZeroWindowAppAbort, LinuxLinger0SameWireNothingUnread) {
-  const Run run1 = run("linux", "linger0");
+  const AbortRun run1 = run("linux", "linger0");
   const Duration rto = endpoint(run1.r, "client").final_rto;
   expect_schedule(run1, rto, 5);
   expect_ends(run1.r);
@@ -150,7 +150,7 @@ TEST(ZeroWindowAppAbort, LinuxLinger0SameWireNothingUnread) {
 // refuses, so SND.NXT is one past its closed window; the RST must carry the
 // window's edge to be accepted at once (RFC 5961 §3.2 exact match).
 TEST(ZeroWindowAppAbort, RfcRstAtWindowEdgeAcceptedAtOnce) {
-  const Run run1 = run("rfc", "unread");
+  const AbortRun run1 = run("rfc", "unread");
   // RFC 6298 §2.4: RTO at least 1 s. Probes at W + 1, W + 3, W + 7 s; the
   // fourth would be at W + 15 s > 9 s.
   const Duration rto = endpoint(run1.r, "client").final_rto;

@@ -605,7 +605,8 @@ TEST(StoryResetTest, RstBetweenProbesIsTheApplication) {
 }
 
 // The answering side resets with its window closed: its application
-// closed with a full buffer unread, RFC 2525 §2.17 (high confidence).
+// closed with a full buffer unread, RFC 2525 §2.17 (high confidence). It
+// acknowledged all 1010 bytes the client sent (10 in start(), then 1000).
 TEST(StoryResetTest, AnsweringSideResetsWithClosedWindow) {
   Crafted c;
   zero_window_probing(&c);
@@ -626,8 +627,8 @@ TEST(StoryResetTest, AnsweringSideResetsWithClosedWindow) {
   // The client's last data (frame 7), the server's last window (frame 14), the RST.
   EXPECT_EQ(f->frames, (std::vector<uint64_t>{7, 14, 15}));
   EXPECT_EQ(f->detail,
-            "the server acknowledged 1000 bytes of the client's data and its window stayed below "
-            "its largest (0 of 65535, closed): at least 1000 bytes unread; it sent RST, no FIN: an "
+            "the server acknowledged 1010 bytes of the client's data and its window stayed below "
+            "its largest (0 of 65535, closed): at least 1010 bytes unread; it sent RST, no FIN: an "
             "abortive close that discarded them (close with data unread, RFC 1122 §4.2.2.13)");
 }
 

@@ -124,5 +124,41 @@ TEST(AbortiveClose, SynSentCloseAndStopReadingIsQuiet) {
   EXPECT_EQ(h.conn().state(), State::kClosed);
 }
 
+// RFC 1122 §4.2.2.13: "or if new data is received after CLOSE is called".
+// Nothing was unread, so the close sent a FIN; then the peer's data comes,
+// which nobody will read: Linux answers as for no connection (TCPAbortOnData),
+// <SEQ=SEG.ACK><CTL=RST>, and the connection is gone.
+TEST(AbortiveClose, DataAfterCloseAndStopReadingIsReset) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.conn().close_and_stop_reading(at_ms(10));
+  const auto fin = h.drain(at_ms(10));
+  ASSERT_EQ(fin.size(), 1u);
+  ASSERT_EQ(fin[0].flags, fl::kFin | fl::kAck);
+  // The peer's ACK of our FIN (FIN-WAIT-2), then 100 bytes of data.
+  h.input(at_ms(20), h.ack(kIss + 2));
+  ASSERT_EQ(h.conn().state(), State::kFinWait2);
+  const auto out = h.input(at_ms(30), h.data(kIrs + 1, kIss + 2, 100));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, fl::kRst);
+  EXPECT_EQ(out[0].seq, kIss + 2);
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+  EXPECT_EQ(h.conn().error().err, 0);
+  EXPECT_EQ(h.conn().error().detail, "data arrived after close: RST (RFC 2525 §2.17)");
+}
+
+// A plain close() (RFC 9293 CLOSE: the application may still read) keeps
+// taking data in FIN-WAIT-2.
+TEST(AbortiveClose, DataAfterPlainCloseIsStillReceived) {
+  Harness h;
+  h.to_established_active(at_ms(0));
+  h.conn().close(at_ms(10));
+  h.drain(at_ms(10));
+  h.input(at_ms(20), h.ack(kIss + 2));
+  h.input(at_ms(30), h.data(kIrs + 1, kIss + 2, 100));
+  EXPECT_EQ(h.conn().state(), State::kFinWait2);
+  EXPECT_EQ(h.conn().recv_available(), 100u);
+}
+
 }  // namespace
 }  // namespace vigil::testing
