@@ -209,8 +209,12 @@ print("sent", len(data))' >"$w/py.out" 2>"$w/py.err"
   fi
   local j="$w/c.pcap.json"
   expect "$name pcap: vigil advertises a zero window" "$j" 'n("zero_window", 1) >= 1'
-  expect "$name pcap: Linux probes (>= 3 in 6 s), vigil answers each" "$j" \
-    'n("zero_window_probe", 0) >= 3 and n("zero_window_probe_ack", 1) == n("zero_window_probe", 0)' \
+  # vigil answers each probe except one that comes less than 500 ms after
+  # its last answer (tcp_invalid_ratelimit, as Linux itself: probe 2 of
+  # docs/linux-measurements.md 7a): count the probes that get past it.
+  local owed='(lambda P: (lambda f: f(f, P, -1e9, 0))(lambda f, P, last, k: k if not P else (f(f, P[1:], P[0], k + 1) if P[0] - last >= 0.5 else f(f, P[1:], last, k))))(sorted(t(x) for x in frames("zero_window_probe", 0)))'
+  expect "$name pcap: Linux probes (>= 3 in 6 s), vigil answers each but those within 500 ms of its last answer" "$j" \
+    "n('zero_window_probe', 0) >= 3 and n('zero_window_probe_ack', 1) == $owed" \
     "(probes $(aq "$j" 'n("zero_window_probe", 0)'), answers $(aq "$j" 'n("zero_window_probe_ack", 1)'))"
   expect "$name pcap: vigil's window update reopens the window" "$j" \
     'n("window_update", 1) >= 1 and min(frames("window_update", 1) + [10**9]) > min(frames("zero_window_probe", 0) + [10**9])'

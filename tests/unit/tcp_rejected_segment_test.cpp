@@ -6,7 +6,9 @@
 // in SYN-SENT / SYN-RECEIVED the RST the RFC asks for). A genuine segment
 // afterwards must still be taken: the timestamp-poisoning attack of issue 12
 // (a bad-ACK segment with a TSval far ahead wedged every later segment in
-// PAWS) fails here without the fix.
+// PAWS) fails here without the fix. Not in the table: a FIN retransmitted
+// into TIME-WAIT, which RFC 9293 §3.10.7.4 answers and lets restart the
+// 2 MSL timeout (StateTimers.RetransmittedFinRestartsTimeWait).
 #include <cerrno>
 #include <functional>
 #include <string>
