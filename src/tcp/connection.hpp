@@ -77,6 +77,12 @@ struct ConnectionStats {
   uint64_t bytes_acked = 0;       // our data the peer acknowledged
   uint64_t bytes_delivered = 0;   // peer data made readable
   uint64_t segments_dropped = 0;  // unacceptable or refused inbound segments
+  // ICMP (connection_icmp.cpp). Quoting no sequence number in flight: the
+  // RFC 5927 §4.1 check, Linux's OutOfWindowIcmps.
+  uint64_t icmp_out_of_window = 0;
+  // In the window but not acted on: an unknown code, or a frag-needed that
+  // would not lower the path MTU.
+  uint64_t icmp_ignored = 0;
 };
 
 class Connection {
@@ -327,6 +333,12 @@ class Connection {
   Instant ut_start_ = Instant::never();  // user-timeout clock, never = stopped
   const char* ut_what_ = "";
   Duration user_timeout_;  // in force: configured, or adopted (RFC 5482)
+
+  // Path MTU discovery (RFC 1191, connection_icmp.cpp).
+  void on_frag_needed(Instant now, uint16_t next_hop_mtu);
+  void expire_path_mtu(Instant now);  // RFC 1191 §6.3: checked when sending
+  uint32_t pmtu_ = 0;                 // learned from frag-needed; 0: none, the MSS rules
+  Instant pmtu_since_;                // last frag-needed that set or confirmed pmtu_
 };
 
 }  // namespace vigil::tcp
