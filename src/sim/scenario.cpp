@@ -46,6 +46,13 @@ struct Spec {
   // long after it connects and closes abortively (see PeerBehaviour).
   Duration client_abort_after = Duration::max();
   PeerBehaviour::AbortMode client_abort_mode = PeerBehaviour::AbortMode::kLinger0;
+  // From this time an off-path attacker who sees the client's segments
+  // reach the server forges `icmp_forge_count` ICMP errors quoting them,
+  // one every `icmp_forge_every`: port, protocol, host unreachable and
+  // frag-needed (next-hop MTU 68) in turn. The segments still go through.
+  Duration icmp_forge_from = Duration::max();
+  Duration icmp_forge_every = Duration::millis(100);
+  int icmp_forge_count = 0;
   // Per-side changes applied after --set (e.g. different keepalive idles).
   std::function<void(tcp::TcpConfig&)> client_tweak, server_tweak;
   // Simultaneous open (RFC 9293 figure 8): no listener; at client_start both
@@ -209,8 +216,10 @@ const std::vector<ScenarioDef>& definitions() {
          s.limit = Duration::seconds(1200);
        }},
       {{"icmp-unreachable",
-        "from 1 s a router answers the client with ICMP unreachable (icmp.code: host, net, port, "
-        "protocol); the client writes at 2 s: soft codes are remembered, hard codes abort"},
+        "from 1 s (icmp.from) a router answers the client with ICMP unreachable (icmp.code: host, "
+        "net, port, protocol); the client writes at 2 s. Established, every code is a soft error "
+        "(RFC 5927 §4.2): remembered, it is the errno when R2 gives up. With icmp.from=0 the SYN "
+        "is answered: port and protocol abort the open (linux: every code)"},
        [](Spec& s) {
          s = liveness_base(s);
          s.client_bytes = 1000;
@@ -218,6 +227,18 @@ const std::vector<ScenarioDef>& definitions() {
          s.icmp_from = Duration::seconds(1);
          s.icmp_code = wire::icmp_code::kHostUnreachable;
          s.limit = Duration::seconds(3600);
+       }},
+      {{"icmp-forged",
+        "2 MB from client to server (10 Mbit/s, 20 ms); from 0.5 s an attacker who sees the "
+        "segments forges 16 ICMP errors quoting them, every 100 ms: port, protocol, host "
+        "unreachable, frag-needed MTU 68. None aborts (RFC 5927 §4.2); the MSS stops at the "
+        "552-byte path MTU floor"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 2'000'000;
+         s.icmp_forge_from = Duration::millis(500);
+         s.icmp_forge_count = 16;
        }},
       {{"window-probe-deadlock",
         "RFC 2525 §2.12: the server's window fills, it takes a probe byte, reads 100 bytes "
@@ -421,6 +442,7 @@ const std::map<std::string, Setter>& spec_setters() {
          }
          return {};
        }},
+      {"icmp.from", duration(&Spec::icmp_from)},
       {"icmp.code",
        [](Spec& s, const std::string& v) -> std::string {
          if (v == "net") {
@@ -624,6 +646,34 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
           wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254), code, 576, pkt);
       if (n) w->inject(0, std::span<const uint8_t>(icmp.data(), n));
       return false;
+    });
+  }
+  if (spec.icmp_forge_count > 0) {
+    struct Forger {
+      Instant next;
+      int sent = 0;
+    };
+    auto f = std::make_shared<Forger>();
+    f->next = Instant::zero() + spec.icmp_forge_from;
+    const Duration every = spec.icmp_forge_every;
+    const int count = spec.icmp_forge_count;
+    World* w = &world;
+    world.set_filter(0, [w, f, every, count](Instant now, std::vector<uint8_t>& pkt) {
+      if (f->sent == count || now < f->next) return true;
+      wire::PacketView v;
+      if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+          v.kind != wire::PacketView::Kind::kTcp || v.tcp.payload().empty())
+        return true;  // quote data segments only: their sequence numbers are in flight
+      static constexpr uint8_t kCodes[4] = {
+          wire::icmp_code::kPortUnreachable, wire::icmp_code::kProtocolUnreachable,
+          wire::icmp_code::kHostUnreachable, wire::icmp_code::kFragmentationNeeded};
+      std::vector<uint8_t> icmp(pkt.size() + 64);
+      const size_t n = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254),
+                                                    kCodes[f->sent % 4], 68, pkt);
+      if (n) w->inject(0, std::span<const uint8_t>(icmp.data(), n));
+      ++f->sent;
+      f->next = f->next + every;
+      return true;
     });
   }
   if (spec.server_vanish_at != Duration::max()) {

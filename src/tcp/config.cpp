@@ -24,6 +24,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.liveness_deadline = false;
   c.user_timeout_from_first_rto = true;
   c.persist_probe = PersistProbe::kSeqMinusOne;
+  c.icmp_handshake_abort_any = true;  // tcp_v4_err: SYN_SENT/SYN_RECV done on any unreachable
   return c;
 }
 
@@ -174,6 +175,17 @@ const std::vector<Knob>& knobs() {
       bool_knob("nodelay", &TcpConfig::nodelay),
       duration_knob("msl", &TcpConfig::msl),
       duration_knob("challenge_ack_interval", &TcpConfig::challenge_ack_interval),
+      {"icmp.handshake_abort",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "hard") {
+           c.icmp_handshake_abort_any = false;
+         } else if (v == "any") {
+           c.icmp_handshake_abort_any = true;
+         } else {
+           return "expects hard or any";
+         }
+         return {};
+       }},
   };
   return k;
 }

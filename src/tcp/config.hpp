@@ -114,6 +114,12 @@ struct TcpConfig {
       Duration::millis(500);  // at most one challenge ACK per interval
                               // (linux: tcp_invalid_ratelimit)
 
+  // --- ICMP destination unreachable, RFC 1122 §4.2.3.9 / RFC 5927 ---
+  // In SYN-SENT and SYN-RECEIVED: false aborts only on RFC 1122's hard codes
+  // 2 and 3 (protocol, port); true aborts on every code but frag-needed, as
+  // Linux's tcp_v4_err does (linux profile). Synchronized states never abort.
+  bool icmp_handshake_abort_any = false;
+
   static TcpConfig rfc();
   static TcpConfig linux_profile();
   // A profile by name ("rfc", "linux"); false if unknown.

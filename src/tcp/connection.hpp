@@ -90,6 +90,12 @@ struct ConnectionStats {
   uint64_t segments_dropped = 0;  // unacceptable or refused inbound segments
   // Replies to out-of-window segments not sent (Linux tcp_invalid_ratelimit).
   uint64_t invalid_acks_suppressed = 0;
+  // ICMP (connection_icmp.cpp). Quoting no sequence number in flight: the
+  // RFC 5927 §4.1 check, Linux's OutOfWindowIcmps.
+  uint64_t icmp_out_of_window = 0;
+  // In the window but not acted on: an unknown code, or a frag-needed that
+  // would not lower the path MTU.
+  uint64_t icmp_ignored = 0;
 };
 
 // Every sequence, timestamp, window and timer variable of a connection, by
@@ -408,6 +414,11 @@ class Connection {
   // Abortive close (RFC 2525 §2.17): close_and_stop_reading() was called, so
   // new data that arrives can never be read.
   bool reads_stopped_ = false;
+  // Path MTU discovery (RFC 1191, connection_icmp.cpp).
+  void on_frag_needed(Instant now, uint16_t next_hop_mtu);
+  void expire_path_mtu(Instant now);  // RFC 1191 §6.3: checked when sending
+  uint32_t pmtu_ = 0;                 // learned from frag-needed; 0: none, the MSS rules
+  Instant pmtu_since_;                // last frag-needed that set or confirmed pmtu_
 };
 
 }  // namespace vigil::tcp

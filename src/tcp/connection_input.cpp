@@ -710,6 +710,8 @@ StateDigest Connection::state_digest() const {
   put("user_timeout_start", ut_clock_ ? t(ut_clock_->start) : -1);
   put("user_timeout_cause", ut_clock_ ? static_cast<int64_t>(ut_clock_->cause) : -1);
   put("user_timeout", user_timeout_.ns());
+  put("pmtu", pmtu_);
+  put("pmtu_since", t(pmtu_since_));
   return d;
 }
 

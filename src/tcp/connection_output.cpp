@@ -117,6 +117,7 @@ size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack,
 }
 
 size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
+  expire_path_mtu(now);  // RFC 1191 §6.3, connection_icmp.cpp
   if (rst_pending_) {
     rst_pending_ = false;
     Event e;

@@ -102,6 +102,8 @@ std::string_view timer_name(RetransmitTimer t) {
       return "fast";
     case RetransmitTimer::kSack:
       return "sack";
+    case RetransmitTimer::kPmtu:
+      return "pmtu";
   }
   return "";
 }
@@ -126,6 +128,16 @@ std::string errno_name(int err) {
       return "ECONNABORTED";
     case EPROTO:
       return "EPROTO";
+    case ENOPROTOOPT:  // the ICMP errnos of Linux's icmp_err_convert[]
+      return "ENOPROTOOPT";
+    case EMSGSIZE:
+      return "EMSGSIZE";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    case EHOSTDOWN:
+      return "EHOSTDOWN";
+    case ENONET:
+      return "ENONET";
     default:
       return "E" + std::to_string(err);
   }

@@ -60,8 +60,9 @@ std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
 
 // kFast: the segment at SND.UNA after duplicate ACKs (RFC 5681 §3.2) or a
 // partial ACK (RFC 6582); kSack: a hole above SND.UNA that the SACK
-// scoreboard deems lost (RFC 6675 NextSeg rule 1).
-enum class RetransmitTimer : uint8_t { kNone, kRto, kTlp, kFast, kSack };
+// scoreboard deems lost (RFC 6675 NextSeg rule 1); kPmtu: what was in
+// flight when a frag-needed lowered the path MTU, resent smaller (RFC 1191).
+enum class RetransmitTimer : uint8_t { kNone, kRto, kTlp, kFast, kSack, kPmtu };
 std::string_view timer_name(RetransmitTimer t);
 
 struct Event {

@@ -329,32 +329,6 @@ TEST(StallGuardNat, StallsWithoutTheGuardCompletesWithIt) {
   }
 }
 
-TEST(IcmpUnreachable, SoftCodesAreRememberedHardCodesAbort) {
-  {
-    const auto r = run("icmp-unreachable");  // host unreachable: soft
-    const auto& c = endpoint(r, "client");
-    // One ICMP per transmission (the original and 15 retransmissions), none
-    // fatal; the R2 timeout then reports the ICMP's errno (RFC 1122 §4.2.3.9).
-    EXPECT_EQ(times(r, "client", EventType::kIcmpReceived).size(), 16u);
-    EXPECT_EQ(c.err, EHOSTUNREACH);
-    EXPECT_EQ(c.reason, CloseReason::kRetransmission);
-    EXPECT_EQ(c.time, ms(2000 + 663000));
-  }
-  {
-    const auto r = run("icmp-unreachable", "rfc", {{"icmp.code", "net"}});
-    EXPECT_EQ(endpoint(r, "client").err, ENETUNREACH);
-  }
-  for (const char* code : {"port", "protocol"}) {
-    const auto r = run("icmp-unreachable", "rfc", {{"icmp.code", code}});
-    const auto& c = endpoint(r, "client");
-    // Hard errors abort at once: the write at 2 s, the router's answer
-    // back 20 ms later.
-    EXPECT_EQ(c.err, ECONNREFUSED) << code;
-    EXPECT_EQ(c.reason, CloseReason::kIcmp) << code;
-    EXPECT_EQ(c.time, ms(2020)) << code;
-  }
-}
-
 TEST(WindowProbeDeadlock, Rfc2525Recipe212Completes) {
   for (const char* profile : {"rfc", "linux"}) {
     const auto r = run("window-probe-deadlock", profile);

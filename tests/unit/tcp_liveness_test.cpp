@@ -312,21 +312,6 @@ TEST(Rfc2525Bug, NoRtoBackoffRetransmitsEverySecond) {
     EXPECT_EQ(times[i], at_ms((static_cast<int64_t>(i) + 1) * kS));
 }
 
-TEST(Icmp, SoftErrorTurnsTheTimeoutIntoEhostunreach) {
-  Harness h;
-  h.to_established_active(at_ms(0));
-  h.conn().send(at_ms(0), std::vector<uint8_t>(10, 1));
-  auto out = h.drain(at_ms(0));
-  ASSERT_EQ(out.size(), 1u);
-  // A host-unreachable quoting our outstanding segment: remembered, not fatal
-  // (RFC 1122 §4.2.3.9).
-  h.conn().on_icmp(at_ms(100), Harness::icmp_quoting(kIss + 1, wire::icmp_code::kHostUnreachable));
-  EXPECT_EQ(h.conn().state(), State::kEstablished);
-  run_silent(h, at_ms(10000 * kS));
-  EXPECT_EQ(h.conn().error().err, EHOSTUNREACH);
-  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kRetransmission);
-}
-
 TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
   tcp::TcpConfig c = plain_config();
   c.user_timeout = Duration::seconds(30);
@@ -371,30 +356,6 @@ TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
     h.input(at_ms(1), sa);
     EXPECT_EQ(h.conn().user_timeout(), Duration::seconds(30));
   }
-}
-
-TEST(Icmp, FragmentationNeededShrinksTheSegmentsAndResends) {
-  tcp::TcpConfig c = plain_config();
-  c.mss = 1460;
-  Harness h(c);
-  h.conn().open_active(at_ms(0));
-  h.drain(at_ms(0));
-  Seg sa = h.syn_ack();
-  sa.opt.mss = 1460;
-  h.input(at_ms(1), sa);
-  h.conn().send(at_ms(2), std::vector<uint8_t>(3000, 7));
-  auto out = h.drain(at_ms(2));
-  ASSERT_FALSE(out.empty());
-  ASSERT_EQ(out[0].data.size(), 1460u);
-  // A router says the path MTU is 576 (RFC 1191): MSS becomes 576 - 40.
-  h.conn().on_icmp(at_ms(3), Harness::icmp_quoting(kIss + 1, wire::icmp_code::kFragmentationNeeded,
-                                                   576, out[0].data));
-  EXPECT_EQ(h.conn().send_mss(), 536u);
-  EXPECT_EQ(h.conn().state(), State::kEstablished);  // not an error (RFC 1122 §4.2.3.9)
-  out = h.drain(at_ms(3));
-  ASSERT_FALSE(out.empty());
-  EXPECT_EQ(out[0].seq, kIss + 1);  // what was lost goes again, smaller
-  EXPECT_EQ(out[0].data.size(), 536u);
 }
 
 }  // namespace
