@@ -53,6 +53,7 @@ enum class TimerKind : uint8_t {
   kUserTimeout,  // RFC 5482: data, zero-window probing or keepalive unanswered too long
   kLiveness,     // vigil: nothing heard for idle + interval * count
   kStallGuard,   // iPXE-style pure ACK on a quiet established connection
+  kFinWait2,     // Linux tcp_fin_timeout: FIN-WAIT-2 ends after this long
   kCount,
 };
 std::string_view timer_kind_name(TimerKind k);
@@ -68,8 +69,9 @@ struct ConnectionError {
 
 // What the user timeout (RFC 5482) is timing.
 enum class UserTimeoutCause : uint8_t {
-  kData,        // sent data unacknowledged
-  kZeroWindow,  // zero-window probes unanswered
+  kData,               // sent data unacknowledged
+  kZeroWindow,         // zero-window probes unanswered (rfc)
+  kZeroWindowEpisode,  // linux: the window has stayed zero since the first probe
 };
 
 struct ConnectionStats {
@@ -229,7 +231,7 @@ class Connection {
   void note_segment_arrived(Instant now);
   void heard_from_peer(Instant now, uint32_t window);
   void note_ack_progress(Instant now);
-  void note_send_from_idle(Instant now, bool carries_data);
+  void note_send_from_idle(Instant now);
   void note_window_opened();
   void arm_liveness_timers(Instant now);
   // Retransmission, SYN included.
@@ -239,6 +241,8 @@ class Connection {
   // Persist.
   void start_persist(Instant now);
   void arm_persist(Instant now);
+  Duration persist_interval() const;
+  bool orphan_probe_limit_reached() const;
   void maybe_arm_persist(Instant now);
   void on_persist_timeout(Instant now);
   // Keepalive.
@@ -261,6 +265,8 @@ class Connection {
   void arm_time_wait(Instant now);
   void enter_time_wait(Instant now);
   void on_time_wait_timeout(Instant now);
+  void arm_fin_wait2(Instant now);
+  void on_fin_wait2_timeout(Instant now);
 
   TcpConfig cfg_;
   FourTuple tuple_;
