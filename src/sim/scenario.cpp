@@ -640,11 +640,15 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   cb.pattern_seed = params.seed * 2 + 1;
   cb.close_after_send = spec.client_closes;
   cb.send_from = Instant::zero() + spec.client_write_at;
+  // A side that expects nothing from its peer closes as an application
+  // does with close(): it lets the connection go (an orphan, as on Linux).
+  cb.orphan_on_close = spec.server_bytes == 0;
   PeerBehaviour sb;
   sb.bytes_to_send = spec.server_bytes;
   sb.pattern_seed = params.seed * 2 + 2;
   sb.close_after_send = spec.server_closes;  // otherwise when the client has
   sb.send_from = Instant::zero() + spec.server_write_at;
+  sb.orphan_on_close = spec.client_bytes == 0;
   if (spec.server_trickle_at != Duration::max()) {
     sb.trickle_at = Instant::zero() + spec.server_trickle_at;
     sb.trickle_bytes = spec.server_trickle_bytes;

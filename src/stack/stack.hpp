@@ -102,6 +102,9 @@ class Stack {
   size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
   size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
   void close(Instant now, ConnId id);
+  // close() and let go: the application reads nothing more (Linux's close();
+  // the connection becomes an orphan, tcp::Connection::orphan).
+  void close_orphan(Instant now, ConnId id);
   void abort(Instant now, ConnId id);
   // The application is done with `id`: it is freed once CLOSED.
   void release(ConnId id);

@@ -121,6 +121,12 @@ class Connection {
   void close(Instant now);
   // RFC 9293 ABORT: send RST where the state calls for one, then CLOSED.
   void abort(Instant now);
+  // The application has closed and let go of the connection: it will read
+  // nothing more (Linux's close(), an orphan, SOCK_DEAD; close() alone is a
+  // half-close). The linux profile's orphan rules then apply:
+  // fin_wait2_timeout and orphan_retries (connection_liveness.cpp).
+  void orphan(Instant now);
+  bool orphaned() const { return orphaned_; }
 
   // Opt-in TSO-style sends (off by default, so the simulator is unchanged):
   // new data may go in one segment of up to `bytes` (whole multiples of the
@@ -292,6 +298,7 @@ class Connection {
   uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
   SendBuffer snd_buf_;
   bool fin_queued_ = false;  // application called close()
+  bool orphaned_ = false;    // ...and let go of the connection (orphan())
   bool fin_sent_ = false;
   uint32_t fin_seq_ = 0;
 

@@ -323,7 +323,7 @@ bool Connection::orphan_probe_limit_reached() const {
   // interval reaches rto.max it ends at that expiry even though every probe
   // was answered (answers do not reset the back-off, rule 8 of
   // docs/linux-measurements.md). RFC 9293 has no orphans: rfc leaves it off.
-  if (cfg_.orphan_retries < 0 || !fin_queued_) return false;
+  if (cfg_.orphan_retries < 0 || !orphaned_) return false;
   Duration when = rtt_.rto();
   for (uint32_t i = 0; i < persist_.backoff && when < cfg_.rto_max; ++i) when = when * 2;
   const bool alive = when < cfg_.rto_max;
@@ -595,11 +595,20 @@ void Connection::on_time_wait_timeout(Instant now) { set_state(now, State::kClos
 // ever; Linux ends an orphan's after tcp_fin_timeout (60 s), silently.
 
 void Connection::arm_fin_wait2(Instant now) {
-  if (state_ == State::kFinWait2 && cfg_.fin_wait2_timeout > Duration::zero()) {
+  // Linux arms it only for an orphan (tcp_close, or the ACK of an orphan's
+  // FIN in tcp_rcv_state_process); a half-closed socket waits for ever.
+  if (state_ == State::kFinWait2 && orphaned_ && cfg_.fin_wait2_timeout > Duration::zero()) {
     arm(TimerKind::kFinWait2, now + cfg_.fin_wait2_timeout);
   } else {
     disarm(TimerKind::kFinWait2);
   }
+}
+
+void Connection::orphan(Instant now) {
+  if (orphaned_) return;
+  close(now);
+  orphaned_ = true;
+  if (state_ == State::kFinWait2) arm_fin_wait2(now);  // tcp_close in FIN-WAIT-2
 }
 
 void Connection::on_fin_wait2_timeout(Instant now) {

@@ -566,7 +566,7 @@ TEST(Orphan, LinuxOrphanRetriesEndAZeroWindowAfterTheApplicationClosed) {
     c.orphan_retries = 0;
     Harness h(c);
     open_into_zero_window(h);
-    h.conn().close(at_ms(0));  // the application closes: an orphan
+    h.conn().orphan(at_ms(0));  // the application closes and lets go: an orphan
     uint32_t probes = 0;
     for (int guard = 0; guard < 1000; ++guard) {
       const Instant t = h.conn().next_deadline();
@@ -589,12 +589,28 @@ TEST(Orphan, LinuxOrphanRetriesEndAZeroWindowAfterTheApplicationClosed) {
   }
 }
 
+TEST(FinWait2, AHalfClosedConnectionThatStillReadsWaitsForEver) {
+  // close() alone is a half-close (the application may still read): Linux
+  // arms tcp_fin_timeout only for orphans, so neither does vigil.
+  tcp::TcpConfig c = plain_config();
+  c.fin_wait2_timeout = Duration::seconds(60);
+  Harness h(c);
+  h.to_established_active(at_ms(0));
+  h.conn().close(at_ms(1000));
+  h.drain(at_ms(1000));
+  h.input(at_ms(1100), h.ack(kIss + 2));
+  ASSERT_EQ(h.conn().state(), State::kFinWait2);
+  EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kFinWait2).is_never());
+  h.conn().orphan(at_ms(5000));  // now it lets go: 60 s from here
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kFinWait2), at_ms(65000));
+}
+
 TEST(Orphan, RfcHasNoOrphanRule) {
   // RFC 9293 has no orphans: answered probes keep a closed-by-the-
   // application connection open (rfc default orphan_retries off).
   Harness h(plain_config());
   open_into_zero_window(h);
-  h.conn().close(at_ms(0));
+  h.conn().orphan(at_ms(0));
   for (int guard = 0; guard < 1000; ++guard) {
     const Instant t = h.conn().next_deadline();
     if (t > at_ms(5000 * kS)) break;
@@ -616,7 +632,7 @@ TEST(FinWait2, LinuxEndsItAfterTcpFinTimeoutRfcWaitsForEver) {
     if (linux_rule) c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
     Harness h(c);
     h.to_established_active(at_ms(0));
-    h.conn().close(at_ms(1000));
+    h.conn().orphan(at_ms(1000));  // Linux's close(): the timer is for orphans
     h.drain(at_ms(1000));
     h.input(at_ms(1100), h.ack(kIss + 2));  // our FIN acknowledged: FIN-WAIT-2
     ASSERT_EQ(h.conn().state(), State::kFinWait2);
