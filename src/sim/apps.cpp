@@ -85,6 +85,8 @@ void StreamPeer::poll(stack::Stack& s, Instant now) {
     closed_ = true;
     if (b_.abort_instead_of_close) {
       s.abort(now, *id_);
+    } else if (b_.orphan_on_close) {
+      s.close_orphan(now, *id_);
     } else {
       s.close(now, *id_);
     }

@@ -33,6 +33,9 @@ struct PeerBehaviour {
   bool close_after_send = true;         // close() once everything is written
   bool close_on_eof = true;             // close() when the peer's FIN arrives
   bool abort_instead_of_close = false;
+  // close() as Linux's close() (an orphan: nothing more will be read), for a
+  // peer that expects no data; otherwise a half-close that keeps reading.
+  bool orphan_on_close = false;
   Instant read_pause_from = Instant::never();   // stop reading at...
   Instant read_pause_until = Instant::never();  // ...and resume at
   size_t read_chunk = 64 * 1024;

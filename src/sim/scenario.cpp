@@ -29,6 +29,7 @@ struct Spec {
   bool server_listens = true;
   // The server vanishes (both directions blackholed) from this time on.
   Duration server_vanish_at = Duration::max();
+  Duration server_return_at = Duration::max();  // ...until this time (max: for good)
   Duration server_read_pause_from = Duration::max();
   Duration server_read_pause_until = Duration::max();
   Duration server_write_at = Duration::zero();
@@ -176,6 +177,30 @@ const std::vector<ScenarioDef>& definitions() {
          s.tcp.user_timeout = Duration::seconds(30);
          s.limit = Duration::seconds(3600);
        }},
+      {{"outage-user-timeout-heals",
+        "seed 001: a 12 h user timeout and an outage from 0.3 s to 11 h into a 1 MB upload: "
+        "retransmissions continue past R2, the link heals and the upload completes intact"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.client_bytes = 1'000'000;
+         s.client_closes = true;
+         s.link.rate_bps = 10'000'000;
+         s.server_vanish_at = Duration::millis(300);
+         s.server_return_at = Duration::seconds(11 * 3600);
+         s.tcp.user_timeout = Duration::seconds(12 * 3600);
+         s.limit = Duration::seconds(13 * 3600);
+       }},
+      {{"outage-user-timeout-expires",
+        "outage-user-timeout-heals, but the outage never ends: the 12 h user timeout, not R2, "
+        "ends the upload"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.client_bytes = 1'000'000;
+         s.link.rate_bps = 10'000'000;
+         s.server_vanish_at = Duration::millis(300);
+         s.tcp.user_timeout = Duration::seconds(12 * 3600);
+         s.limit = Duration::seconds(13 * 3600);
+       }},
       {{"zero-window-persist",
         "the server stops reading for an hour, then resumes: probes back off to the cap, "
         "nothing aborts, 1 MB arrives intact"},
@@ -186,6 +211,23 @@ const std::vector<ScenarioDef>& definitions() {
          s.server_read_pause_from = Duration::zero();
          s.server_read_pause_until = Duration::seconds(3600);
          s.limit = Duration::seconds(7200);
+       }},
+      {{"zero-window-keepalive-10h",
+        "the server stops reading for 10 hours while the client runs keepalive 30 s/5 s/3 "
+        "with the liveness deadline on: every zero-window probe is answered, so nothing "
+        "may abort; 1 MB arrives intact"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.client_bytes = 1'000'000;
+         s.client_closes = true;
+         s.server_read_pause_from = Duration::zero();
+         s.server_read_pause_until = Duration::seconds(10 * 3600);
+         s.tcp.keepalive = true;
+         s.tcp.keepalive_idle = Duration::seconds(30);
+         s.tcp.keepalive_interval = Duration::seconds(5);
+         s.tcp.keepalive_count = 3;
+         s.tcp.liveness_deadline = true;
+         s.limit = Duration::seconds(11 * 3600);
        }},
       {{"zero-window-dead-receiver",
         "the server stops reading, then vanishes at 60 s: zero-window probes go unanswered "
@@ -678,8 +720,11 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   }
   if (spec.server_vanish_at != Duration::max()) {
     const Instant from = Instant::zero() + spec.server_vanish_at;
-    world.link(0).add_blackhole(from, Instant::never());
-    world.link(1).add_blackhole(from, Instant::never());
+    const Instant until = spec.server_return_at == Duration::max()
+                              ? Instant::never()
+                              : Instant::zero() + spec.server_return_at;
+    world.link(0).add_blackhole(from, until);
+    world.link(1).add_blackhole(from, until);
   }
   if (pcap) world.set_capture(pcap.get(), spec.capture_host);
 
@@ -696,11 +741,15 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     // so whatever the server sent is still unread when it closes.
     if (cb.abort_mode == PeerBehaviour::AbortMode::kUnread) cb.read_pause_from = Instant::zero();
   }
+  // A side that expects nothing from its peer closes as an application
+  // does with close(): it lets the connection go (an orphan, as on Linux).
+  cb.orphan_on_close = spec.server_bytes == 0;
   PeerBehaviour sb;
   sb.bytes_to_send = spec.server_bytes;
   sb.pattern_seed = params.seed * 2 + 2;
   sb.close_after_send = spec.server_closes;  // otherwise when the client has
   sb.send_from = Instant::zero() + spec.server_write_at;
+  sb.orphan_on_close = spec.client_bytes == 0;
   if (spec.server_trickle_at != Duration::max()) {
     sb.trickle_at = Instant::zero() + spec.server_trickle_at;
     sb.trickle_bytes = spec.server_trickle_bytes;

@@ -163,6 +163,13 @@ void Stack::close(Instant now, ConnId id) {
   touch(id);
 }
 
+void Stack::close_orphan(Instant now, ConnId id) {
+  auto it = slots_.find(id);
+  if (it == slots_.end()) return;
+  it->second.conn->orphan(now);
+  touch(id);
+}
+
 void Stack::abort(Instant now, ConnId id) {
   auto it = slots_.find(id);
   if (it == slots_.end()) return;

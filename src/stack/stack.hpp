@@ -102,6 +102,9 @@ class Stack {
   size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
   size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
   void close(Instant now, ConnId id);
+  // close() and let go: the application reads nothing more (Linux's close();
+  // the connection becomes an orphan, tcp::Connection::orphan).
+  void close_orphan(Instant now, ConnId id);
   void abort(Instant now, ConnId id);
   // close(2): the application reads no more; unread data means RST (RFC 2525 §2.17).
   void close_and_stop_reading(Instant now, ConnId id);

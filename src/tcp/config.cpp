@@ -25,6 +25,9 @@ TcpConfig TcpConfig::linux_profile() {
   c.user_timeout_from_first_rto = true;
   c.persist_probe = PersistProbe::kSeqMinusOne;
   c.icmp_handshake_abort_any = true;  // tcp_v4_err: SYN_SENT/SYN_RECV done on any unreachable
+  c.user_timeout_zero_window_episode = true;    // icsk_probes_tstamp (Linux 5.11+)
+  c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
+  c.orphan_retries = 0;                         // tcp_orphan_retries
   return c;
 }
 
@@ -183,6 +186,20 @@ const std::vector<Knob>& knobs() {
            c.icmp_handshake_abort_any = true;
          } else {
            return "expects hard or any";
+         }
+         return {};
+       }},
+      bool_knob("user_timeout.zero_window_episode", &TcpConfig::user_timeout_zero_window_episode),
+      duration_knob("fin_wait2_timeout", &TcpConfig::fin_wait2_timeout),
+      {"orphan_retries",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         uint64_t x = 0;
+         if (v == "off") {
+           c.orphan_retries = -1;
+         } else if (parse_u64(v, 255, &x)) {
+           c.orphan_retries = static_cast<int32_t>(x);
+         } else {
+           return "expects off or a count from 0 to 255 (0: Linux's 8 while alive)";
          }
          return {};
        }},

@@ -94,6 +94,12 @@ struct TcpConfig {
   Duration user_timeout_lower = Duration::seconds(100);   // L_LIMIT (RFC 5482 §3.1: R2-like floor)
   Duration user_timeout_upper = Duration::seconds(3600);  // U_LIMIT
 
+  // What the user timeout bounds in a zero window: rfc, probes that go
+  // unanswered (an answer stops the clock; RFC 5482 speaks of
+  // unacknowledged data); linux (5.11 and later, icsk_probes_tstamp), the
+  // zero window itself, from its first probe until it opens, answered or not.
+  bool user_timeout_zero_window_episode = false;
+
   // --- Persist, RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1 ---
   // kData: one byte of new data at SND.NXT (BSD, the RFC's probe).
   // kSeqMinusOne: SEG.SEQ = SND.UNA - 1 with no data, as Linux sends it.
@@ -108,6 +114,14 @@ struct TcpConfig {
   // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,
   // MSL = 2 minutes). linux: 30 s, giving Linux's fixed 60 s TIME_WAIT.
   Duration msl = Duration::seconds(120);
+  // Linux tcp_fin_timeout: FIN-WAIT-2 ends (silently, no RST) this long
+  // after it began. RFC 9293 has no such timer: zero (off) in rfc; linux 60 s.
+  Duration fin_wait2_timeout = Duration::zero();
+  // Linux tcp_orphan_retries for a connection the application has closed
+  // while data waits behind a zero window (tcp_probe_timer): 0 means 8
+  // while the probe interval is below rto.max, and the end once it is not.
+  // -1: off (rfc: RFC 9293 has no orphans). linux: 0, the sysctl default.
+  int32_t orphan_retries = -1;
 
   // --- RFC 5961 ---
   Duration challenge_ack_interval =

@@ -30,6 +30,8 @@ std::string_view timer_kind_name(TimerKind k) {
       return "liveness";
     case TimerKind::kStallGuard:
       return "stall_guard";
+    case TimerKind::kFinWait2:
+      return "fin_wait2";
     case TimerKind::kCount:
       break;
   }
@@ -99,6 +101,7 @@ void Connection::set_state(Instant now, State s) {
     timers_.fill(Instant::never());
   } else {
     arm_liveness_timers(now);
+    arm_fin_wait2(now);
   }
 }
 

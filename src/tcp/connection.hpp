@@ -56,6 +56,7 @@ enum class TimerKind : uint8_t {
   kUserTimeout,  // RFC 5482: data, zero-window probing or keepalive unanswered too long
   kLiveness,     // vigil: nothing heard for idle + interval * count
   kStallGuard,   // iPXE-style pure ACK on a quiet established connection
+  kFinWait2,     // Linux tcp_fin_timeout: FIN-WAIT-2 ends after this long
   kCount,
 };
 std::string_view timer_kind_name(TimerKind k);
@@ -71,8 +72,9 @@ struct ConnectionError {
 
 // What the user timeout (RFC 5482) is timing.
 enum class UserTimeoutCause : uint8_t {
-  kData,        // sent data unacknowledged
-  kZeroWindow,  // zero-window probes unanswered
+  kData,               // sent data unacknowledged
+  kZeroWindow,         // zero-window probes unanswered (rfc)
+  kZeroWindowEpisode,  // linux: the window has stayed zero since the first probe
 };
 
 struct ConnectionStats {
@@ -148,6 +150,12 @@ class Connection {
   // socket; RFC 1122 §4.2.2.13's half-duplex close). With received data
   // unread: RST|ACK at once and CLOSED (RFC 2525 §2.17); otherwise close().
   void close_and_stop_reading(Instant now);
+  // The application has closed and let go of the connection: it will read
+  // nothing more (Linux's close(), an orphan, SOCK_DEAD; close() alone is a
+  // half-close). The linux profile's orphan rules then apply:
+  // fin_wait2_timeout and orphan_retries (connection_liveness.cpp).
+  void orphan(Instant now);
+  bool orphaned() const { return orphaned_; }
 
   // Opt-in TSO-style sends (off by default, so the simulator is unchanged):
   // new data may go in one segment of up to `bytes` (whole multiples of the
@@ -263,7 +271,7 @@ class Connection {
   void note_segment_arrived(Instant now);
   void heard_from_peer(Instant now, uint32_t window);
   void note_ack_progress(Instant now);
-  void note_send_from_idle(Instant now, bool carries_data);
+  void note_send_from_idle(Instant now);
   void note_window_opened();
   void arm_liveness_timers(Instant now);
   // Retransmission, SYN included.
@@ -273,6 +281,8 @@ class Connection {
   // Persist.
   void start_persist(Instant now);
   void arm_persist(Instant now);
+  Duration persist_interval() const;
+  bool orphan_probe_limit_reached() const;
   void maybe_arm_persist(Instant now);
   void on_persist_timeout(Instant now);
   // Keepalive.
@@ -295,6 +305,8 @@ class Connection {
   void arm_time_wait(Instant now);
   void enter_time_wait(Instant now);
   void on_time_wait_timeout(Instant now);
+  void arm_fin_wait2(Instant now);
+  void on_fin_wait2_timeout(Instant now);
 
   TcpConfig cfg_;
   FourTuple tuple_;
@@ -320,6 +332,7 @@ class Connection {
   uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
   SendBuffer snd_buf_;
   bool fin_queued_ = false;  // application called close()
+  bool orphaned_ = false;    // ...and let go of the connection (orphan())
   bool fin_sent_ = false;
   uint32_t fin_seq_ = 0;
 

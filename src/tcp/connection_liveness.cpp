@@ -10,6 +10,7 @@
 //   liveness deadline   arm_liveness_deadline()       on_liveness_deadline()
 //   stall guard         arm_stall_guard()             on_stall_guard() (never kills)
 //   TIME-WAIT           arm_time_wait()               on_time_wait_timeout()
+//   FIN-WAIT-2          arm_fin_wait2()               on_fin_wait2_timeout()
 //
 // Deaths no timer decides: die_reset() (a RST, or a refused SYN) and a hard
 // ICMP error (on_icmp). fail() records the error; only these call it.
@@ -50,6 +51,8 @@ std::string_view cause_words(UserTimeoutCause c) {
       return "data unacknowledged";
     case UserTimeoutCause::kZeroWindow:
       return "zero-window probes unanswered";
+    case UserTimeoutCause::kZeroWindowEpisode:
+      return "the peer's window closed (zero-window probing since the first probe)";
   }
   return "?";
 }
@@ -94,6 +97,10 @@ void Connection::on_timer(Instant now) {
     disarm(TimerKind::kStallGuard);
     on_stall_guard(now);
   }
+  if (state_ != State::kClosed && due(TimerKind::kFinWait2)) {
+    disarm(TimerKind::kFinWait2);
+    on_fin_wait2_timeout(now);
+  }
 }
 
 void Connection::fail(Instant now, int err, CloseReason reason, std::string detail) {
@@ -122,10 +129,13 @@ int Connection::timeout_errno() const {
 }
 
 void Connection::queue_abort_rst() {
-  // RFC 1122 leaves it open; Linux resets (tcp_send_active_reset), so do we.
+  // RFC 1122 leaves it open; Linux resets, so do we, in its shape:
+  // tcp_send_active_reset() sends RST|ACK with SEQ = SND.NXT and
+  // ACK = RCV.NXT (measured: docs/linux-measurements.md, scenario 1).
   rst_pending_ = true;
   rst_seq_ = snd_max_;
-  rst_with_ack_ = false;
+  rst_ack_ = rcv_nxt_;
+  rst_with_ack_ = true;
 }
 
 std::string Connection::soft_error_note() const {
@@ -165,6 +175,8 @@ void Connection::heard_from_peer(Instant now, uint32_t window) {
     e.count = persist_.unanswered;
     emit(e);
     persist_.unanswered = 0;
+    // rfc: the user timeout bounds unanswered probes, so an answer stops it.
+    // linux (kZeroWindowEpisode) keeps timing the zero window.
     if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kZeroWindow) stop_user_timeout();
   }
 }
@@ -183,13 +195,12 @@ void Connection::note_ack_progress(Instant now) {
   }
 }
 
-void Connection::note_send_from_idle(Instant now, bool carries_data) {
+void Connection::note_send_from_idle(Instant now) {
   // The oldest unacknowledged segment goes out now (R2's clock); rfc starts
-  // the user timeout with it.
+  // the user timeout with it. A lone FIN counts too: the user timeout
+  // replaces R2 for it as for data, so its clock must run.
   rtx_.head_tx = now;
-  if (!cfg_.user_timeout_from_first_rto && carries_data) {
-    start_user_timeout(now, UserTimeoutCause::kData);
-  }
+  if (!cfg_.user_timeout_from_first_rto) start_user_timeout(now, UserTimeoutCause::kData);
 }
 
 void Connection::arm_liveness_timers(Instant now) {
@@ -215,9 +226,25 @@ bool Connection::retry_limit_reached(Instant now, bool handshake) const {
   const Duration elapsed = now - rtx_.head_tx;
   if (handshake) {
     if (cfg_.retries_syn_time > Duration::zero()) return elapsed >= cfg_.retries_syn_time;
+    // The count rule: tcp_syn_retries (plus the linear ones in SYN-SENT)
+    // retransmissions, then give up at the next expiry.
     const uint32_t linear = state_ == State::kSynSent ? cfg_.syn_linear_timeouts : 0;
-    return rtx_.count > cfg_.retries_syn + linear;
+    if (rtx_.count > cfg_.retries_syn + linear) return true;
+    // linux: Linux's tcp_write_timeout() also applies the time rule,
+    // retransmits_timed_out(syn_retries) with the 1 s initial RTO as the
+    // base, counted from the first SYN (retrans_stamp is set by
+    // tcp_connect). It ignores the linear timeouts, so with TCP_SYNCNT=2
+    // it cuts in at 1+2+4 = 7 s, after 5 retransmissions (measured 7.141 s,
+    // docs/linux-measurements.md 6b).
+    return cfg_.linux_retry_model &&
+           elapsed >= linux_model_timeout(cfg_.retries_syn, cfg_.rto_initial, cfg_.rto_max);
   }
+  // A user timeout replaces R2 for data, in both profiles: Linux's
+  // tcp_write_timeout() passes icsk_user_timeout to retransmits_timed_out()
+  // as the time limit instead of tcp_retries2's, and RFC 5482 §3 makes the
+  // user timeout the time after which the connection gives up. Its own
+  // timer (on_user_timeout) decides, at exactly the timeout.
+  if (user_timeout_ > Duration::zero()) return false;
   if (cfg_.retries_data_time > Duration::zero()) return elapsed >= cfg_.retries_data_time;
   if (cfg_.linux_retry_model) {
     return elapsed >= linux_model_timeout(cfg_.retries_data, cfg_.rto_min, cfg_.rto_max);
@@ -278,11 +305,33 @@ void Connection::on_retransmit_timeout(Instant now) {
 // ---------------------------------------------------------------------------
 // Persist (RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1).
 
-void Connection::arm_persist(Instant now) {
+Duration Connection::persist_interval() const {
   // RFC 1122 §4.2.2.17: probe intervals back off exponentially, capped.
   Duration next = rtt_.rto();
   for (uint32_t i = 0; i < persist_.backoff && next < cfg_.rto_max; ++i) next = next * 2;
-  arm(TimerKind::kPersist, now + (persist_.backoff > 0 ? std::min(next, cfg_.rto_max) : next));
+  return persist_.backoff > 0 ? std::min(next, cfg_.rto_max) : next;
+}
+
+void Connection::arm_persist(Instant now) { arm(TimerKind::kPersist, now + persist_interval()); }
+
+bool Connection::orphan_probe_limit_reached() const {
+  // Linux's tcp_probe_timer() for an orphan (the application has closed,
+  // SOCK_DEAD) with data behind a zero window. The socket is "alive" while
+  // RTO << backoff is below TCP_RTO_MAX; tcp_orphan_retries() reads a
+  // sysctl of 0 as 8 while alive and 0 once not. So: 8 unanswered probes in
+  // a row end it while the interval is short, and once the backed-off
+  // interval reaches rto.max it ends at that expiry even though every probe
+  // was answered (answers do not reset the back-off, rule 8 of
+  // docs/linux-measurements.md). RFC 9293 has no orphans: rfc leaves it off.
+  if (cfg_.orphan_retries < 0 || !orphaned_) return false;
+  Duration when = rtt_.rto();
+  for (uint32_t i = 0; i < persist_.backoff && when < cfg_.rto_max; ++i) when = when * 2;
+  const bool alive = when < cfg_.rto_max;
+  uint32_t max_probes = static_cast<uint32_t>(cfg_.orphan_retries);
+  if (soft_error_ && !alive) max_probes = 0;
+  if (max_probes == 0 && alive) max_probes = 8;
+  if (!alive && persist_.backoff >= max_probes) return true;
+  return persist_.unanswered >= max_probes;
 }
 
 void Connection::start_persist(Instant now) {
@@ -303,6 +352,9 @@ void Connection::maybe_arm_persist(Instant now) {
 void Connection::note_window_opened() {
   disarm(TimerKind::kPersist);
   persist_.backoff = 0;
+  // The zero-window episode is over (Linux's tcp_ack_probe clears
+  // icsk_probes_tstamp when the window opens).
+  if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kZeroWindowEpisode) stop_user_timeout();
 }
 
 void Connection::on_persist_timeout(Instant now) {
@@ -326,9 +378,26 @@ void Connection::on_persist_timeout(Instant now) {
     fail(now, timeout_errno(), CloseReason::kPersist, detail + soft_error_note());
     return;
   }
+  if (orphan_probe_limit_reached()) {
+    char detail[200];
+    std::snprintf(detail, sizeof detail,
+                  "orphan: closed by the application with data behind a zero window; %u "
+                  "probes sent, %u unanswered, interval at %.1f s",
+                  persist_.backoff, persist_.unanswered, persist_interval().secs());
+    fail(now, timeout_errno(), CloseReason::kOrphan, detail + soft_error_note());
+    return;
+  }
   if (persist_.unanswered == 0) persist_.first_unanswered = now;
   ++persist_.unanswered;
-  start_user_timeout(now, UserTimeoutCause::kZeroWindow);
+  // rfc: the user timeout bounds probes that go unanswered (RFC 5482 speaks
+  // of unacknowledged data); an answer stops it. linux (5.11 and later,
+  // icsk_probes_tstamp in tcp_probe_timer): it bounds the zero window
+  // itself, from the first probe of the episode until the window opens,
+  // answered or not; the probe timer is clamped to it, so death comes at
+  // exactly first probe + user timeout.
+  start_user_timeout(now, cfg_.user_timeout_zero_window_episode
+                              ? UserTimeoutCause::kZeroWindowEpisode
+                              : UserTimeoutCause::kZeroWindow);
   probe_pending_ = true;
   ++persist_.backoff;
   arm_persist(now);
@@ -435,12 +504,29 @@ void Connection::on_liveness_deadline(Instant now) {
   // Whichever mechanism is probing now is the one that failed to hear back.
   CloseReason reason = CloseReason::kKeepalive;
   std::string what = "keepalive probing";
+  bool asking = ka_.probes_out > 0;
   if (armed(TimerKind::kPersist) || persist_.unanswered > 0) {
     reason = CloseReason::kPersist;
     what = "zero-window probing";
+    asking = persist_.unanswered > 0;
   } else if (flight_size() > 0) {
     reason = CloseReason::kRetransmission;
     what = "retransmitting (" + std::to_string(rtx_.count) + " timeouts)";
+    asking = true;
+  }
+  if (!asking) {
+    // The peer is quiet but nothing of ours awaits an answer: every probe
+    // so far was answered, the next is simply further off than the
+    // deadline (persist backs off to rto.max whatever the answers). RFC
+    // 1122 §4.2.2.17: a sender must stay open while its probes are
+    // answered. Look again one keepalive interval after the next probe
+    // goes out; an answer before then re-arms the deadline as usual.
+    Instant next = Instant::never();
+    for (auto k : {TimerKind::kPersist, TimerKind::kKeepalive, TimerKind::kRetransmit}) {
+      next = std::min(next, timer_deadline(k));
+    }
+    if (!next.is_never()) arm(TimerKind::kLiveness, next + cfg_.keepalive_interval);
+    return;
   }
   queue_abort_rst();
   fail(now, timeout_errno(), reason,
@@ -496,12 +582,44 @@ void Connection::enter_time_wait(Instant now) {
   set_state(now, State::kTimeWait);
   for (auto k : {TimerKind::kRetransmit, TimerKind::kPersist, TimerKind::kDelayedAck,
                  TimerKind::kUserTimeout, TimerKind::kKeepalive, TimerKind::kLiveness,
-                 TimerKind::kStallGuard}) {
+                 TimerKind::kStallGuard, TimerKind::kFinWait2}) {
     disarm(k);
   }
   arm_time_wait(now);
 }
 
 void Connection::on_time_wait_timeout(Instant now) { set_state(now, State::kClosed); }
+
+// ---------------------------------------------------------------------------
+// FIN-WAIT-2 (Linux tcp_fin_timeout): RFC 9293 lets FIN-WAIT-2 last for
+// ever; Linux ends an orphan's after tcp_fin_timeout (60 s), silently.
+
+void Connection::arm_fin_wait2(Instant now) {
+  // Linux arms it only for an orphan (tcp_close, or the ACK of an orphan's
+  // FIN in tcp_rcv_state_process); a half-closed socket waits for ever.
+  if (state_ == State::kFinWait2 && orphaned_ && cfg_.fin_wait2_timeout > Duration::zero()) {
+    arm(TimerKind::kFinWait2, now + cfg_.fin_wait2_timeout);
+  } else {
+    disarm(TimerKind::kFinWait2);
+  }
+}
+
+void Connection::orphan(Instant now) {
+  if (orphaned_) return;
+  close(now);
+  orphaned_ = true;
+  if (state_ == State::kFinWait2) arm_fin_wait2(now);  // tcp_close in FIN-WAIT-2
+}
+
+void Connection::on_fin_wait2_timeout(Instant now) {
+  if (state_ != State::kFinWait2) return;
+  // No RST (Linux frees the FIN-WAIT-2 time-wait socket when
+  // tcp_fin_timeout runs out). Linux's application has closed and sees no
+  // error; a vigil application may still be reading, so it gets ETIMEDOUT
+  // rather than an EOF the peer never sent.
+  fail(now, ETIMEDOUT, CloseReason::kFinWait2Timeout,
+       "FIN-WAIT-2 timeout: no FIN from the peer for " + secs(cfg_.fin_wait2_timeout) +
+           " after ours was acknowledged");
+}
 
 }  // namespace vigil::tcp

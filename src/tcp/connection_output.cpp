@@ -387,7 +387,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     e.rto = rtt_.rto();
     emit(e);
   } else {
-    if (inflight == 0) note_send_from_idle(now, len > 0);
+    if (inflight == 0) note_send_from_idle(now);
     if (!rtt_timing_ && !ts_enabled_ && len > 0) {
       rtt_timing_ = true;
       rtt_seq_ = snd_nxt_;

@@ -50,6 +50,10 @@ std::string_view reason_name(CloseReason r) {
       return "refused";
     case CloseReason::kIcmp:
       return "icmp";
+    case CloseReason::kOrphan:
+      return "orphan";
+    case CloseReason::kFinWait2Timeout:
+      return "fin_wait2_timeout";
   }
   return "";
 }

@@ -36,6 +36,8 @@ enum class CloseReason : uint8_t {
   kReset,
   kRefused,
   kIcmp,
+  kOrphan,           // closed by the application, dropped by Linux's orphan rules
+  kFinWait2Timeout,  // FIN-WAIT-2 outlived fin_wait2_timeout (tcp_fin_timeout)
 };
 std::string_view reason_name(CloseReason r);  // "retransmission"; "" for kNone
 

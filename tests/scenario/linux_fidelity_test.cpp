@@ -69,6 +69,20 @@ TEST(LinuxFidelity, SynBlackholeSynRetries6WithLinearTimeouts) {
   expect_within_5_percent(r.connections[0].time.secs(), 133.987, "death");
 }
 
+TEST(LinuxFidelity, SynBlackholeSyncnt2TimeRule) {
+  // Measured (TCP_SYNCNT 2, tcp_syn_linear_timeouts 4): 5 SYN
+  // retransmissions 1 s apart, ETIMEDOUT at 7.141 s: the time rule (7 s
+  // from the first SYN) cuts in before the count (2 + 4 = 6).
+  const auto r = run("syn-blackhole", {{"retries.syn", "2"}});
+  const auto syn = times_s(r, EventType::kSynRetransmit);
+  const double linux_syn[] = {1.029, 2.053, 3.077, 4.101, 5.125};
+  ASSERT_EQ(syn.size(), 5u);
+  for (size_t i = 0; i < syn.size(); ++i)
+    expect_within_5_percent(syn[i], linux_syn[i], "SYN retransmission");
+  EXPECT_EQ(r.connections[0].err, ETIMEDOUT);
+  expect_within_5_percent(r.connections[0].time.secs(), 7.141, "death");
+}
+
 TEST(LinuxFidelity, UserTimeoutCountsFromTheFirstRtoRetransmission) {
   // Measured (TCP_USER_TIMEOUT 3000 ms, tail-loss probe off): ETIMEDOUT
   // 3.004 s after the first RTO retransmission, no RST.

@@ -293,6 +293,131 @@ TEST(Bugs, UnknownBugNamesTheChoices) {
   EXPECT_NE(err.find("valid bugs: short-keepalive-timeout"), std::string::npos) << err;
 }
 
+// Seed 001: "specify a timeout of 12 hours and when they come back the
+// connection will still function". The outage runs from 0.3 s to 11 h; R2
+// would have ended the upload after 663 s (rfc) or 924.6 s (linux).
+TEST(OutageUserTimeout, TwelveHourUserTimeoutOutlivesAnElevenHourOutage) {
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("outage-user-timeout-heals", profile);
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_NE(c.reason, CloseReason::kRetransmission) << profile << " " << c.detail;
+    EXPECT_NE(c.reason, CloseReason::kUserTimeout) << profile << " " << c.detail;
+    EXPECT_EQ(s.bytes_received, 1'000'000u) << profile;
+    EXPECT_EQ(s.sha256_received, c.sha256_sent) << profile;
+    // Retransmissions went on through the outage, well past R2.
+    const auto rt = times(r, "client", EventType::kRetransmit);
+    ASSERT_FALSE(rt.empty()) << profile;
+    EXPECT_GE(rt.back(), ms(11 * 3600 * 1000)) << profile;
+  }
+}
+
+TEST(OutageUserTimeout, WithoutHealingTheUserTimeoutNotR2Ends) {
+  // linux: the clock starts at the first RTO retransmission (Linux's
+  // retrans_stamp), so death is exactly 12 h after it. rfc: it starts at
+  // the last ACK that made progress, which arrived within one 10 ms delay
+  // (plus serialisation) of the outage at 0.3 s.
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("outage-user-timeout-expires", profile);
+    const auto& c = endpoint(r, "client");
+    EXPECT_EQ(c.err, ETIMEDOUT) << profile;
+    EXPECT_EQ(c.reason, CloseReason::kUserTimeout) << profile << " " << c.detail;
+    const Duration ut = Duration::seconds(12 * 3600);
+    if (std::string(profile) == "linux") {
+      const auto backoff = times(r, "client", EventType::kRtoBackoff);
+      ASSERT_FALSE(backoff.empty());
+      EXPECT_EQ(c.time, backoff.front() + ut);
+    } else {
+      EXPECT_GE(c.time, ms(300) + ut);
+      EXPECT_LE(c.time, ms(311) + ut);
+    }
+  }
+}
+
+TEST(ZeroWindowKeepalive10h, AnsweredProbesOutliveAShortLivenessDeadline) {
+  // Keepalive 30 s/5 s/3 with the liveness deadline on in both profiles: the
+  // deadline (45 s) is shorter than the persist interval at the cap (60 s
+  // rfc, 120 s linux), but every probe is answered, so nothing may end the
+  // connection (RFC 1122 §4.2.2.17). Before the fix: abort at ~109.5 s.
+  for (const char* profile : {"rfc", "linux"}) {
+    const auto r = run("zero-window-keepalive-10h", profile);
+    const auto& c = endpoint(r, "client");
+    const auto& s = endpoint(r, "server");
+    EXPECT_EQ(c.err, 0) << profile << " " << c.detail;
+    EXPECT_TRUE(times(r, "client", EventType::kAbort).empty()) << profile;
+    const auto probes = times(r, "client", EventType::kZeroWindowProbe);
+    ASSERT_FALSE(probes.empty());
+    EXPECT_GT(probes.back(), ms(35800 * 1000)) << profile;
+    EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+    EXPECT_EQ(s.bytes_received, 1'000'000u) << profile;
+    EXPECT_EQ(s.sha256_received, c.sha256_sent) << profile;
+  }
+}
+
+TEST(ZeroWindowPersist, LinuxUserTimeoutEndsAZeroWindowEvenWhileProbesAreAnswered) {
+  // Linux 5.11+ (icsk_probes_tstamp, tcp_probe_timer): the clock starts at
+  // the episode's first probe and the probe timer is clamped to it, so death
+  // is exactly first probe + 30 s. rfc keeps RFC 5482's reading (unanswered
+  // probes only): answered probes keep it open.
+  const auto r = run("zero-window-persist", "linux", {{"user_timeout", "30s"}});
+  const auto probes = times(r, "client", EventType::kZeroWindowProbe);
+  ASSERT_FALSE(probes.empty());
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, CloseReason::kUserTimeout);
+  EXPECT_EQ(c.time, probes.front() + Duration::seconds(30));
+  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+  const auto rfc = run("zero-window-persist", "rfc", {{"user_timeout", "30s"}});
+  EXPECT_EQ(endpoint(rfc, "client").err, 0) << endpoint(rfc, "client").detail;
+}
+
+TEST(SynBlackhole, LinuxTimeRuleCutsInBeforeTheCount) {
+  // TCP_SYNCNT 2 with 4 linear timeouts: the count rule allows 2 + 4 = 6
+  // retransmissions, but Linux's time rule (retransmits_timed_out with
+  // tcp_syn_retries 2 from a 1 s base: 1 + 2 + 4 = 7 s from the first SYN)
+  // ends it at the expiry at 7 s, after 5 retransmissions at 1, 2, 3, 4, 5 s
+  // (measured: 7.141 s, docs/linux-measurements.md 6b).
+  const auto r = run("syn-blackhole", "linux", {{"retries.syn", "2"}});
+  const auto syn = times(r, "client", EventType::kSynRetransmit);
+  EXPECT_EQ(syn, (std::vector<Instant>{ms(1000), ms(2000), ms(3000), ms(4000), ms(5000)}));
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.time, ms(7000));
+}
+
+TEST(FinWait2, LinuxEndsFinWait2After60sRfcWaits) {
+  // 1000 bytes fit the window; the client closes, its FIN is acknowledged at
+  // 40 ms and the server never closes. linux: tcp_fin_timeout 60 s, no RST.
+  const auto r = run("zero-window-persist", "linux", {{"bytes", "1000"}});
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.reason, CloseReason::kFinWait2Timeout) << c.detail;
+  EXPECT_EQ(c.time, ms(40 + 60 * 1000));
+  EXPECT_TRUE(times(r, "client", EventType::kRstSent).empty());
+  // rfc: FIN-WAIT-2 lasts until the server reads its EOF and closes at
+  // 3600 s; TIME-WAIT (2 x 120 s) then ends it cleanly at 3840.01 s.
+  const auto rfc = run("zero-window-persist", "rfc", {{"bytes", "1000"}});
+  EXPECT_EQ(endpoint(rfc, "client").err, 0);
+  EXPECT_EQ(endpoint(rfc, "client").time, ms(3840 * 1000 + 10));
+}
+
+TEST(Orphan, LinuxOrphanBehindAnsweredZeroWindowEndsWhenTheIntervalReachesTheCap) {
+  // 140 kB: the client queues it all and closes (an orphan) while 8 kB
+  // still wait behind the zero window. Probes are answered; Linux's
+  // tcp_probe_timer ends the orphan at the first expiry where RTO << backoff
+  // >= 120 s: RTO is half the first gap, so 10 probes (RTO << 9 < 120 s)
+  // then death one cap (120 s) after the last.
+  const auto r = run("zero-window-persist", "linux", {{"bytes", "140000"}});
+  const auto probes = times(r, "client", EventType::kZeroWindowProbe);
+  ASSERT_EQ(probes.size(), 10u);
+  const Duration rto = (probes[1] - probes[0]) / 2;
+  EXPECT_LT(rto * 512, Duration::seconds(120));
+  EXPECT_GE(rto * 1024, Duration::seconds(120));
+  const auto& c = endpoint(r, "client");
+  EXPECT_EQ(c.reason, CloseReason::kOrphan) << c.detail;
+  EXPECT_EQ(c.time, probes.back() + Duration::seconds(120));
+  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), 10u);
+}
+
 }  // namespace
 }  // namespace vigil::sim
 

@@ -57,7 +57,11 @@ TEST(Keepalive, DeadPeerRfcDefaultsProbesFrom7200sAbortAt7875s) {
     EXPECT_TRUE(sent[k].second.data.empty());
   }
   EXPECT_EQ(sent[9].first, at_ms(7875 * kS));
-  EXPECT_EQ(sent[9].second.flags, fl::kRst);
+  // Linux's tcp_send_active_reset(): RST|ACK, SEQ = SND.NXT, ACK = RCV.NXT
+  // (measured: docs/linux-measurements.md scenario 1, "R.").
+  EXPECT_EQ(sent[9].second.flags, fl::kRst | fl::kAck);
+  EXPECT_EQ(sent[9].second.seq, kIss + 1);
+  EXPECT_EQ(sent[9].second.ack, kIrs + 1);
   EXPECT_EQ(h.conn().state(), State::kClosed);
   EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kKeepalive);
@@ -138,7 +142,8 @@ TEST(LivenessDeadline, RetransmissionCannotHideADeadPeer) {
   const auto sent = run_silent(h, at_ms(1000 * kS));
   ASSERT_FALSE(sent.empty());
   EXPECT_EQ(sent.back().first, at_ms(110 * kS));
-  EXPECT_EQ(sent.back().second.flags, fl::kRst);
+  EXPECT_EQ(sent.back().second.flags, fl::kRst | fl::kAck);  // as Linux's active reset
+  EXPECT_EQ(sent.back().second.ack, kIrs + 1);
   EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kRetransmission);
   EXPECT_EQ(h.conn().error().time, at_ms(110 * kS));
@@ -218,7 +223,7 @@ TEST(UserTimeout, BoundsUnansweredKeepalivesInsteadOfTheCount) {
   EXPECT_EQ(sent[0].first, at_ms(10 * kS));
   EXPECT_EQ(sent[1].first, at_ms(15 * kS));
   EXPECT_EQ(sent[2].first, at_ms(20 * kS));
-  EXPECT_EQ(sent[2].second.flags, fl::kRst);
+  EXPECT_EQ(sent[2].second.flags, fl::kRst | fl::kAck);
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kUserTimeout);
 }
 
@@ -355,6 +360,252 @@ TEST(UserTimeoutOption, SentOnSynAndAdoptedPerRfc5482) {
     sa.opt.user_timeout = 0x8000 | 5;
     h.input(at_ms(1), sa);
     EXPECT_EQ(h.conn().user_timeout(), Duration::seconds(30));
+  }
+}
+
+// --- A user timeout replaces R2 for data (issue 9, point 1) ---
+
+TEST(UserTimeout, ReplacesR2ForDataRfc) {
+  // Seed 001: a user timeout longer than R2 keeps the connection trying.
+  // RFC 5482 §3 makes it the time to give up; Linux's tcp_write_timeout()
+  // uses it instead of tcp_retries2. Data at 0.5 s into silence:
+  // retransmissions at 1.5, 3.5, 7.5, 15.5, 31.5, 63.5 s (RTO 1 s doubling)
+  // then every 60 s (rto.max): R2 (15) would end it at 63.5 + 10 x 60 =
+  // 663.5 s. With a 2000 s user timeout it ends at 0.5 + 2000 s, after
+  // 6 + 32 retransmissions (the last at 63.5 + 32 x 60 = 1983.5 s).
+  tcp::TcpConfig c = plain_config();
+  c.user_timeout = Duration::seconds(2000);
+  Harness h(c);
+  h.to_established_active(at_ms(0));
+  h.conn().send(at_ms(500), std::vector<uint8_t>(10, 1));
+  h.drain(at_ms(500));
+  run_silent(h, at_ms(10000 * kS));
+  EXPECT_EQ(h.conn().error().time, at_ms(2000 * kS + 500));
+  EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kUserTimeout);
+  EXPECT_EQ(h.rec().count(tcp::EventType::kRetransmit), 38u);
+}
+
+TEST(UserTimeout, ReplacesR2ForDataLinux) {
+  // linux: R2 is the time 15 timeouts take (here 1 s doubling to 60 s:
+  // 663 s from the original send, 663.5 s); the user timeout starts at the
+  // first RTO retransmission (1.5 s) and replaces it: death at 2001.5 s,
+  // after the same 38 retransmissions (the 39th would be at 2043.5 s).
+  tcp::TcpConfig c = plain_config();
+  c.linux_retry_model = true;
+  c.user_timeout_from_first_rto = true;
+  c.user_timeout = Duration::seconds(2000);
+  Harness h(c);
+  h.to_established_active(at_ms(0));
+  h.conn().send(at_ms(500), std::vector<uint8_t>(10, 1));
+  h.drain(at_ms(500));
+  run_silent(h, at_ms(10000 * kS));
+  EXPECT_EQ(h.conn().error().time, at_ms(2001 * kS + 500));
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kUserTimeout);
+  EXPECT_EQ(h.rec().count(tcp::EventType::kRetransmit), 38u);
+}
+
+// --- The liveness deadline never ends a connection whose probes are
+// answered (issue 9, point 2) ---
+
+// A window-0 SYN-ACK, then 100 bytes waiting: only persist probes move.
+void open_into_zero_window(Harness& h) {
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.window = 0;
+  h.input(at_ms(0), sa);
+  h.conn().send(at_ms(0), std::vector<uint8_t>(100, 1));
+  h.drain(at_ms(0));
+}
+
+TEST(LivenessDeadline, TenHoursOfAnsweredZeroWindowProbesThenTheDeadPeerDies) {
+  // Keepalive 30 s + 3 x 5 s: the deadline is 45 s after the peer was last
+  // heard. Probes back off 1, 2, 4 ... 32 s then 60 s (rto.max), so from the
+  // 7th on they are further apart than 45 s. Every probe is answered 10 ms
+  // later (RFC 1122 §4.2.2.17: the sender must stay open), so the deadline
+  // must never fire. Probes at 1, 3, 7, 15, 31, 63 s, then 63 + 60 n s: 604
+  // up to 10 h (63 + 598 x 60 = 35943 s).
+  Harness h(keepalive_config(30, 5, 3));
+  open_into_zero_window(h);
+  int64_t answered = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    const Instant t = h.conn().next_deadline();
+    if (t > at_ms(36000 * kS)) break;
+    for (const auto& s : h.fire(t)) {
+      ASSERT_EQ(s.data.size(), 1u) << t.secs();  // only zero-window probes go out
+      Seg a = h.ack(kIss + 1);
+      a.window = 0;
+      h.input(t + Duration::millis(10), a);
+      ++answered;
+    }
+    ASSERT_EQ(h.conn().state(), State::kEstablished) << t.secs() << " " << h.conn().error().detail;
+  }
+  EXPECT_EQ(answered, 604);
+  EXPECT_EQ(h.rec().count(tcp::EventType::kZeroWindowProbeAck), 604u);
+  // Now the peer dies. Last heard 35943.01 s; the deadline at 35988.01 s
+  // finds no probe outstanding and looks again one interval after the next
+  // probe (36003 s): at 36008 s that probe is unanswered. Dead, with RST|ACK.
+  const auto sent = run_silent(h, at_ms(40000 * kS));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].first, at_ms(36003 * kS));
+  EXPECT_EQ(sent[1].first, at_ms(36008 * kS));
+  EXPECT_EQ(sent[1].second.flags, fl::kRst | fl::kAck);
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kPersist);
+  EXPECT_EQ(h.conn().error().time, at_ms(36008 * kS));
+}
+
+// --- linux: the user timeout bounds a zero window, answered or not
+// (issue 9, point 8) ---
+
+TEST(UserTimeout, LinuxBoundsTheZeroWindowEpisodeFromItsFirstProbe) {
+  // Linux 5.11+ tcp_probe_timer: icsk_probes_tstamp is set at the first
+  // probe and cleared only when the window opens; the probe timer is clamped
+  // to it. Probes at 1, 3, 7, 15 s, all answered; user timeout 30 s from
+  // the first probe: death at 31 s (the 31 s probe is never sent). rfc
+  // (episode off): an answer stops the clock, so it lives on.
+  for (bool episode : {true, false}) {
+    tcp::TcpConfig c = plain_config();
+    c.persist_probe = tcp::TcpConfig::PersistProbe::kSeqMinusOne;
+    c.user_timeout = Duration::seconds(30);
+    c.user_timeout_zero_window_episode = episode;
+    Harness h(c);
+    open_into_zero_window(h);
+    for (int guard = 0; guard < 1000; ++guard) {
+      const Instant t = h.conn().next_deadline();
+      if (t > at_ms(300 * kS)) break;
+      for (const auto& s : h.fire(t)) {
+        EXPECT_EQ(s.seq, kIss);  // SND.UNA - 1
+        Seg a = h.ack(kIss + 1);
+        a.window = 0;
+        h.input(t + Duration::millis(10), a);
+      }
+      if (h.conn().state() == State::kClosed) break;
+    }
+    if (episode) {
+      EXPECT_EQ(h.conn().error().time, at_ms(31 * kS));
+      EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
+      EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kUserTimeout);
+      EXPECT_EQ(h.rec().count(tcp::EventType::kZeroWindowProbe), 4u);
+    } else {
+      EXPECT_EQ(h.conn().state(), State::kEstablished);
+    }
+  }
+}
+
+TEST(UserTimeout, LinuxZeroWindowEpisodeEndsWhenTheWindowOpens) {
+  tcp::TcpConfig c = plain_config();
+  c.user_timeout_from_first_rto = true;  // as linux: sending data starts no clock
+  c.persist_probe = tcp::TcpConfig::PersistProbe::kSeqMinusOne;
+  c.user_timeout = Duration::seconds(30);
+  c.user_timeout_zero_window_episode = true;
+  Harness h(c);
+  open_into_zero_window(h);
+  h.fire(at_ms(1 * kS));  // first probe: the episode's clock starts
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout), at_ms(31 * kS));
+  Seg a = h.ack(kIss + 1);
+  a.window = 0;
+  h.input(at_ms(1 * kS + 10), a);  // answered, window still 0: still timing
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout), at_ms(31 * kS));
+  a.window = 1000;
+  h.input(at_ms(2 * kS), a);  // the window opens: the episode is over
+  EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout).is_never());
+}
+
+// --- Orphans behind a zero window (issue 9, point 13) ---
+
+TEST(Orphan, LinuxOrphanRetriesEndAZeroWindowAfterTheApplicationClosed) {
+  // Linux tcp_probe_timer() for an orphan: "alive" while RTO << backoff is
+  // below rto.max; tcp_orphan_retries 0 reads as 8 while alive, 0 once not.
+  // RTO 1 s, rto.max 600 s: probes at 1, 3, 7, ..., 511 s (interval 2^k).
+  // Unanswered: the 9th expiry (511 s) finds 8 out: dead after 8 probes,
+  // where R2 would allow 15. Answered: the count never grows, but the
+  // 11th expiry (1023 + 600 = 1623 s) finds backoff 10 (1024 s >= 600 s):
+  // not alive, so dead after 10 probes even though all were answered.
+  for (bool answered : {false, true}) {
+    tcp::TcpConfig c = plain_config();
+    c.rto_max = Duration::seconds(600);
+    c.orphan_retries = 0;
+    Harness h(c);
+    open_into_zero_window(h);
+    h.conn().orphan(at_ms(0));  // the application closes and lets go: an orphan
+    uint32_t probes = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+      const Instant t = h.conn().next_deadline();
+      if (t > at_ms(10000 * kS)) break;
+      for (const auto& s : h.fire(t)) {
+        if (s.data.size() != 1) continue;
+        ++probes;
+        if (!answered) continue;
+        Seg a = h.ack(kIss + 1);
+        a.window = 0;
+        h.input(t + Duration::millis(10), a);
+      }
+      if (h.conn().state() == State::kClosed) break;
+    }
+    EXPECT_EQ(probes, answered ? 10u : 8u);
+    EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kOrphan);
+    EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
+    EXPECT_EQ(h.conn().error().time, at_ms((answered ? 1623 : 511) * kS));
+    // Without close() (not an orphan) the same probes go on: R2 or never.
+  }
+}
+
+TEST(FinWait2, AHalfClosedConnectionThatStillReadsWaitsForEver) {
+  // close() alone is a half-close (the application may still read): Linux
+  // arms tcp_fin_timeout only for orphans, so neither does vigil.
+  tcp::TcpConfig c = plain_config();
+  c.fin_wait2_timeout = Duration::seconds(60);
+  Harness h(c);
+  h.to_established_active(at_ms(0));
+  h.conn().close(at_ms(1000));
+  h.drain(at_ms(1000));
+  h.input(at_ms(1100), h.ack(kIss + 2));
+  ASSERT_EQ(h.conn().state(), State::kFinWait2);
+  EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kFinWait2).is_never());
+  h.conn().orphan(at_ms(5000));  // now it lets go: 60 s from here
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kFinWait2), at_ms(65000));
+}
+
+TEST(Orphan, RfcHasNoOrphanRule) {
+  // RFC 9293 has no orphans: answered probes keep a closed-by-the-
+  // application connection open (rfc default orphan_retries off).
+  Harness h(plain_config());
+  open_into_zero_window(h);
+  h.conn().orphan(at_ms(0));
+  for (int guard = 0; guard < 1000; ++guard) {
+    const Instant t = h.conn().next_deadline();
+    if (t > at_ms(5000 * kS)) break;
+    for (const auto& s : h.fire(t)) {
+      (void)s;
+      Seg a = h.ack(kIss + 1);
+      a.window = 0;
+      h.input(t + Duration::millis(10), a);
+    }
+  }
+  EXPECT_EQ(h.conn().state(), State::kFinWait1);
+}
+
+// --- FIN-WAIT-2 timeout (issue 9, point 13) ---
+
+TEST(FinWait2, LinuxEndsItAfterTcpFinTimeoutRfcWaitsForEver) {
+  for (bool linux_rule : {true, false}) {
+    tcp::TcpConfig c = plain_config();
+    if (linux_rule) c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
+    Harness h(c);
+    h.to_established_active(at_ms(0));
+    h.conn().orphan(at_ms(1000));  // Linux's close(): the timer is for orphans
+    h.drain(at_ms(1000));
+    h.input(at_ms(1100), h.ack(kIss + 2));  // our FIN acknowledged: FIN-WAIT-2
+    ASSERT_EQ(h.conn().state(), State::kFinWait2);
+    const auto sent = run_silent(h, at_ms(100000 * kS));
+    EXPECT_TRUE(sent.empty());  // silently: no RST (Linux frees the socket)
+    if (linux_rule) {
+      EXPECT_EQ(h.conn().state(), State::kClosed);
+      EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kFinWait2Timeout);
+      EXPECT_EQ(h.conn().error().time, at_ms(61100));  // 1.1 s + 60 s
+    } else {
+      EXPECT_EQ(h.conn().state(), State::kFinWait2);
+    }
   }
 }
 
