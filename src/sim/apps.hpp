@@ -48,7 +48,7 @@ struct PeerBehaviour {
   enum class AbortMode : uint8_t { kLinger0, kUnread };
   Instant abort_at = Instant::never();
   AbortMode abort_mode = AbortMode::kLinger0;
-  uint16_t local_port = 0;                // ClientApp: connect from this port (0: ephemeral)
+  uint16_t local_port = 0;  // ClientApp: connect from this port (0: ephemeral)
 };
 
 // Drives one connection of a host's stack according to a PeerBehaviour.

@@ -314,7 +314,7 @@ const std::vector<ScenarioDef>& definitions() {
          s.client_abort_after = Duration::seconds(9);
          s.client_abort_mode = PeerBehaviour::AbortMode::kUnread;
          s.limit = Duration::seconds(60);
-        }},
+       }},
       {{"simultaneous-open",
         "RFC 9293 figure 8: both hosts connect() to each other's fixed port at the same time, "
         "then send 1000 bytes each way and close"},

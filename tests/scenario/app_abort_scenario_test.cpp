@@ -77,17 +77,23 @@ const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host)
 
 // The probe schedule: the persist timer starts with the window closing at W
 // and backs off from the RTO (RFC 1122 §4.2.2.17, Linux tcp_probe_timer):
-// probe k (1-based) at W + rto * (2^k - 1). Each is answered 2 ms later.
-void expect_schedule(const AbortRun& run, Duration rto, size_t probes_before_9s) {
+// probe k (1-based) at W + rto * (2^k - 1). Each is answered 2 ms later,
+// except probe `unanswered` (1-based; 0: none): a linux-profile receiver
+// does not answer an out-of-window probe within 500 ms of its last such
+// reply (tcp_invalid_ratelimit), as measured (docs/linux-measurements.md 7a).
+void expect_schedule(const AbortRun& run, Duration rto, size_t probes_before_9s,
+                     size_t unanswered = 0) {
   const auto probes = times(run.r, "client", EventType::kZeroWindowProbe);
   const auto answers = times(run.r, "client", EventType::kZeroWindowProbeAck);
   ASSERT_EQ(probes.size(), probes_before_9s);
-  ASSERT_EQ(answers.size(), probes_before_9s);  // all answered
+  ASSERT_EQ(answers.size(), probes_before_9s - (unanswered ? 1 : 0));
   ASSERT_GT(run.server_zero_window, Instant::zero());
+  size_t a = 0;
   for (size_t k = 1; k <= probes.size(); ++k) {
     const Instant want = run.server_zero_window + rto * ((int64_t{1} << k) - 1);
     EXPECT_EQ(probes[k - 1], want) << "probe " << k;
-    EXPECT_EQ(answers[k - 1], want + Duration::millis(2)) << "answer " << k;
+    if (k == unanswered) continue;
+    EXPECT_EQ(answers[a++], want + Duration::millis(2)) << "answer " << k;
   }
   // The RST falls between probes: the next was due after 9 s.
   const Instant next = run.server_zero_window + rto * ((int64_t{1} << (probes.size() + 1)) - 1);
@@ -129,7 +135,7 @@ TEST(ZeroWindowAppAbort, LinuxUnreadGreetingRstAt9sBetweenAnsweredProbes) {
     EXPECT_NEAR((rto * (int64_t{1} << k)).secs(), seed_gap, seed_gap * 0.2) << k;
   }
   // W + rto * (2^5 - 1) < 9 s < W + rto * (2^6 - 1): five probes before the RST.
-  expect_schedule(run1, rto, 5);
+  expect_schedule(run1, rto, 5, 2);
   expect_ends(r);
   const auto& c = endpoint(r, "client");
   EXPECT_EQ(c.detail, "closed with 4000 bytes unread: RST instead of FIN (RFC 2525 §2.17)");
@@ -139,7 +145,7 @@ TEST(ZeroWindowAppAbort, LinuxUnreadGreetingRstAt9sBetweenAnsweredProbes) {
 TEST(ZeroWindowAppAbort, LinuxLinger0SameWireNothingUnread) {
   const AbortRun run1 = run("linux", "linger0");
   const Duration rto = endpoint(run1.r, "client").final_rto;
-  expect_schedule(run1, rto, 5);
+  expect_schedule(run1, rto, 5, 2);
   expect_ends(run1.r);
   const auto& c = endpoint(run1.r, "client");
   EXPECT_EQ(c.detail, "");

@@ -348,7 +348,11 @@ TEST(ZeroWindowKeepalive10h, AnsweredProbesOutliveAShortLivenessDeadline) {
     const auto probes = times(r, "client", EventType::kZeroWindowProbe);
     ASSERT_FALSE(probes.empty());
     EXPECT_GT(probes.back(), ms(35800 * 1000)) << profile;
-    EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+    // linux: the second probe comes within 500 ms of the first answer and
+    // is not answered (tcp_invalid_ratelimit, measured: linux-measurements 7a).
+    const size_t unanswered = std::string(profile) == "linux" ? 1 : 0;
+    EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size() - unanswered)
+        << profile;
     EXPECT_EQ(s.bytes_received, 1'000'000u) << profile;
     EXPECT_EQ(s.sha256_received, c.sha256_sent) << profile;
   }
@@ -366,7 +370,10 @@ TEST(ZeroWindowPersist, LinuxUserTimeoutEndsAZeroWindowEvenWhileProbesAreAnswere
   EXPECT_EQ(c.err, ETIMEDOUT);
   EXPECT_EQ(c.reason, CloseReason::kUserTimeout);
   EXPECT_EQ(c.time, probes.front() + Duration::seconds(30));
-  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size());
+  // All answered but the second (tcp_invalid_ratelimit), as measured on
+  // Linux (docs/linux-measurements.md row 9: death 3.033 s after the first
+  // probe with a 3 s user timeout, probe 2 unanswered).
+  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), probes.size() - 1);
   const auto rfc = run("zero-window-persist", "rfc", {{"user_timeout", "30s"}});
   EXPECT_EQ(endpoint(rfc, "client").err, 0) << endpoint(rfc, "client").detail;
 }
@@ -415,7 +422,11 @@ TEST(Orphan, LinuxOrphanBehindAnsweredZeroWindowEndsWhenTheIntervalReachesTheCap
   const auto& c = endpoint(r, "client");
   EXPECT_EQ(c.reason, CloseReason::kOrphan) << c.detail;
   EXPECT_EQ(c.time, probes.back() + Duration::seconds(120));
-  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), 10u);
+  // As measured on Linux 6.18 (docs/linux-measurements.md row 10): 10 probes,
+  // all answered but the second (tcp_invalid_ratelimit), gone one 120 s cap
+  // after the last (227.7 + 120 s), no RST.
+  EXPECT_EQ(times(r, "client", EventType::kZeroWindowProbeAck).size(), 9u);
+  EXPECT_TRUE(times(r, "client", EventType::kRstSent).empty());
 }
 
 }  // namespace
