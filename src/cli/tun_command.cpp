@@ -755,12 +755,18 @@ int run_tun(const std::vector<std::string>& args) {
   }
   if (!user_timeout.empty())
     sets.insert(sets.begin(), {"user_timeout", with_unit(user_timeout, "ms")});
+  // Each value is checked against its range (docs/knobs.md), then the rules
+  // between knobs once all are set, so the order of the flags does not matter.
   for (const auto& [key, val] : sets) {
-    const std::string err = cfg.set(key, val);
+    const std::string err = cfg.set_one(key, val);
     if (!err.empty()) {
       std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
       return 2;
     }
+  }
+  if (const std::string err = cfg.validate(); !err.empty()) {
+    std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+    return 2;
   }
 
   // The device, the loop, the stack.
