@@ -803,6 +803,15 @@ int run_tun(const std::vector<std::string>& args) {
     }
     loop.set_capture(&*pcap);
   }
+  // A capture that could not be written completely (a full disk shows at
+  // the last flush) fails the run: exit 1 with the file and the reason.
+  auto close_pcap = [&pcap](int rc) {
+    if (pcap && !pcap->close()) {
+      std::fprintf(stderr, "vigil tun: %s\n", pcap->error().c_str());
+      return rc == 0 ? 1 : rc;
+    }
+    return rc;
+  };
   std::fprintf(stderr, "vigil tun: %s up: kernel %s, vigil %s, mtu %llu\n", tun.name().c_str(),
                peer->to_string().c_str(), local->to_string().c_str(),
                static_cast<unsigned long long>(mtu));
@@ -820,7 +829,7 @@ int run_tun(const std::vector<std::string>& args) {
       return 1;
     }
     app.finish();
-    return 0;
+    return close_pcap(0);
   }
   ClientApp app(*remote, send_bytes, cfg);
   const link::LoopExit how = loop.run(app);
@@ -828,7 +837,7 @@ int run_tun(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
     return 1;
   }
-  return app.finish(st);
+  return close_pcap(app.finish(st));
 }
 
 }  // namespace vigil::cli

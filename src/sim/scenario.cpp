@@ -711,7 +711,9 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   add_endpoint("client", client, ca->peer(), ca->open_error());
   add_endpoint("server", server, sa->peer(), "");
   if (pcap) {
-    pcap->flush();
+    // A full disk shows at the last flush: report it (exit 1), not a
+    // truncated capture as a success.
+    if (!pcap->close()) return pcap->error();
     r.packets_captured = pcap->packets_written();
     r.pcap_path = params.pcap_path;
   }

@@ -65,6 +65,32 @@ range_check "tun --set stall_guard.period=1ns" "stall_guard.period expects 0 (of
   "${tun[@]}" --set stall_guard.period=1ns
 range_check "tun --set rto.min=90s" "rto.min (90s) must not exceed rto.max (60s)" "${tun[@]}" --set rto.min=90s
 
+# Write errors (issue 12 point 6): /dev/full fails every write with ENOSPC;
+# the run must exit 1 naming the file and the reason, never 0.
+if [ -w /dev/full ]; then
+  err=$("$vigil" sim handshake-close --pcap /dev/full 2>&1 >/dev/null); rc=$?
+  check "--pcap /dev/full exits 1 naming the file and ENOSPC" \
+    '[ $rc -eq 1 ] && grep -qF "cannot write pcap file /dev/full: No space left on device" <<<"$err"'
+  err=$("$vigil" sim handshake-close --json 2>&1 >/dev/full); rc=$?
+  check "--json to /dev/full exits 1" \
+    '[ $rc -eq 1 ] && grep -qF "vigil sim: cannot write standard output: No space left on device" <<<"$err"'
+  err=$("$vigil" sim handshake-close 2>&1 >/dev/full); rc=$?
+  check "timeline to /dev/full exits 1" '[ $rc -eq 1 ] && grep -qF "No space left on device" <<<"$err"'
+  err=$("$vigil" sim --list 2>&1 >/dev/full); rc=$?
+  check "--list to /dev/full exits 1" '[ $rc -eq 1 ] && grep -qF "No space left on device" <<<"$err"'
+  tmp=$(mktemp -d)
+  "$vigil" sim handshake-close --pcap "$tmp/hc.pcap" >/dev/null
+  err=$("$vigil" analyze "$tmp/hc.pcap" --html /dev/full 2>&1 >/dev/null); rc=$?
+  check "analyze --html /dev/full exits 1" \
+    '[ $rc -eq 1 ] && grep -qF "cannot write /dev/full: No space left on device" <<<"$err"'
+  err=$("$vigil" analyze "$tmp/hc.pcap" --json 2>&1 >/dev/full); rc=$?
+  check "analyze --json to /dev/full exits 1" \
+    '[ $rc -eq 1 ] && grep -qF "vigil analyze: cannot write standard output: No space left on device" <<<"$err"'
+  rm -rf "$tmp"
+else
+  echo "note: no writable /dev/full; write-error checks not run"
+fi
+
 "$vigil" bogus >/dev/null 2>&1; rc=$?
 check "unknown command exits 2" '[ $rc -eq 2 ]'
 
