@@ -18,4 +18,4 @@ scripts/build.sh build -DCMAKE_CXX_COMPILER=g++
 echo "== clang++ build with ASan+UBSan"
 scripts/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++ -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j "$jobs" -L unit)
+  ctest --output-on-failure -j "$jobs" -L 'unit|scenario')

@@ -10,13 +10,44 @@
 
 namespace vigil {
 
+// Saturating int64 arithmetic: a result past either end sticks at
+// INT64_MAX / INT64_MIN instead of wrapping. Timer deadlines are sums and
+// products of user-supplied durations (keepalive.interval * count,
+// 2 * msl), and a wrapped sum is a deadline in the past: the connection
+// would die at once instead of never (issue 9 point 4).
+namespace time_detail {
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kMax : kMin;
+  return r;
+}
+constexpr int64_t sat_sub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? kMax : kMin;
+  return r;
+}
+constexpr int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? kMin : kMax;
+  return r;
+}
+}  // namespace time_detail
+
+// Every operator saturates (see time_detail); Duration::max() is the
+// largest duration and adding it to an Instant gives Instant::never().
 class Duration {
  public:
   constexpr Duration() = default;
   static constexpr Duration nanos(int64_t n) { return Duration(n); }
-  static constexpr Duration micros(int64_t n) { return Duration(n * 1000); }
-  static constexpr Duration millis(int64_t n) { return Duration(n * 1000 * 1000); }
-  static constexpr Duration seconds(int64_t n) { return Duration(n * 1000 * 1000 * 1000); }
+  static constexpr Duration micros(int64_t n) { return Duration(time_detail::sat_mul(n, 1000)); }
+  static constexpr Duration millis(int64_t n) {
+    return Duration(time_detail::sat_mul(n, 1000 * 1000));
+  }
+  static constexpr Duration seconds(int64_t n) {
+    return Duration(time_detail::sat_mul(n, 1000 * 1000 * 1000));
+  }
   static constexpr Duration zero() { return Duration(0); }
   static constexpr Duration max() { return Duration(std::numeric_limits<int64_t>::max()); }
 
@@ -25,18 +56,19 @@ class Duration {
   constexpr int64_t ms() const { return ns_ / (1000 * 1000); }
   constexpr double secs() const { return static_cast<double>(ns_) / 1e9; }
 
-  constexpr Duration operator+(Duration o) const { return Duration(ns_ + o.ns_); }
-  constexpr Duration operator-(Duration o) const { return Duration(ns_ - o.ns_); }
-  constexpr Duration operator*(int64_t k) const { return Duration(ns_ * k); }
-  constexpr Duration operator/(int64_t k) const { return Duration(ns_ / k); }
-  constexpr Duration& operator+=(Duration o) {
-    ns_ += o.ns_;
-    return *this;
+  constexpr Duration operator+(Duration o) const {
+    return Duration(time_detail::sat_add(ns_, o.ns_));
   }
-  constexpr Duration& operator-=(Duration o) {
-    ns_ -= o.ns_;
-    return *this;
+  constexpr Duration operator-(Duration o) const {
+    return Duration(time_detail::sat_sub(ns_, o.ns_));
   }
+  constexpr Duration operator*(int64_t k) const { return Duration(time_detail::sat_mul(ns_, k)); }
+  // INT64_MIN / -1 is the one quotient that overflows.
+  constexpr Duration operator/(int64_t k) const {
+    return k == -1 ? Duration(time_detail::sat_mul(ns_, -1)) : Duration(ns_ / k);
+  }
+  constexpr Duration& operator+=(Duration o) { return *this = *this + o; }
+  constexpr Duration& operator-=(Duration o) { return *this = *this - o; }
   constexpr auto operator<=>(const Duration&) const = default;
 
  private:
@@ -58,12 +90,19 @@ class Instant {
   constexpr double secs() const { return static_cast<double>(ns_) / 1e9; }
   constexpr bool is_never() const { return ns_ == std::numeric_limits<int64_t>::max(); }
 
+  // never() is absorbing: a disarmed deadline moved by any amount stays
+  // disarmed. A sum past the end of the time line is never() too.
   constexpr Instant operator+(Duration d) const {
     if (is_never() || d == Duration::max()) return never();
-    return Instant(ns_ + d.ns());
+    return Instant(time_detail::sat_add(ns_, d.ns()));
   }
-  constexpr Instant operator-(Duration d) const { return Instant(ns_ - d.ns()); }
-  constexpr Duration operator-(Instant o) const { return Duration::nanos(ns_ - o.ns_); }
+  constexpr Instant operator-(Duration d) const {
+    if (is_never()) return never();
+    return Instant(time_detail::sat_sub(ns_, d.ns()));
+  }
+  constexpr Duration operator-(Instant o) const {
+    return Duration::nanos(time_detail::sat_sub(ns_, o.ns_));
+  }
   constexpr auto operator<=>(const Instant&) const = default;
 
  private:

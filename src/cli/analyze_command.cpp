@@ -62,7 +62,7 @@ class Out {
     if (s.size() > kSize - len_) {
       flush();
       if (s.size() > kSize) {
-        std::fwrite(s.data(), 1, s.size(), stdout);
+        write(s.data(), s.size());
         return;
       }
     }
@@ -76,15 +76,22 @@ class Out {
   }
   void commit(char* end) { len_ = static_cast<size_t>(end - buf_.get()); }
   void flush() {
-    if (len_ > 0) std::fwrite(buf_.get(), 1, len_, stdout);
+    if (len_ > 0) write(buf_.get(), len_);
     len_ = 0;
   }
+  // errno of the first write that failed (0: none), kept because later
+  // calls overwrite errno.
+  int error() const { return error_; }
   static constexpr size_t kLine = 1024;
 
  private:
   static constexpr size_t kSize = 1 << 20;
+  void write(const char* p, size_t n) {
+    if (std::fwrite(p, 1, n, stdout) != n && error_ == 0) error_ = errno;
+  }
   std::unique_ptr<char[]> buf_;
   size_t len_ = 0;
+  int error_ = 0;
 };
 
 char* put_str(char* p, std::string_view s) {
@@ -593,16 +600,21 @@ int run_analyze(const std::vector<std::string>& args) {
     out.put(o);
   }
   out.flush();
-  std::fflush(stdout);
-
   int rc = 0;
+  if (std::fflush(stdout) != 0 || out.error() != 0) {
+    std::fprintf(stderr, "vigil analyze: cannot write standard output: %s\n",
+                 std::strerror(out.error() != 0 ? out.error() : errno));
+    rc = 1;
+  }
+
   if (html_file) {
     const std::string page = report->render(path, flows, stories);
     const bool wrote = std::fwrite(page.data(), 1, page.size(), html_file.get()) == page.size();
+    const int write_errno = errno;
     const bool closed = std::fclose(html_file.release()) == 0;
     if (!wrote || !closed) {
       std::fprintf(stderr, "vigil analyze: cannot write %s: %s\n", html_path.c_str(),
-                   std::strerror(errno));
+                   std::strerror(wrote ? errno : write_errno));
       rc = 1;
     }
   }

@@ -1,4 +1,5 @@
 // The `vigil` command: one binary, subcommands.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -31,14 +32,27 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
-  if (cmd == "sim") return vigil::cli::run_sim(args);
-  if (cmd == "analyze") return vigil::cli::run_analyze(args);
-  if (cmd == "tun") return vigil::cli::run_tun(args);
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+  int rc = 2;
+  if (cmd == "sim") {
+    rc = vigil::cli::run_sim(args);
+  } else if (cmd == "analyze") {
+    rc = vigil::cli::run_analyze(args);
+  } else if (cmd == "tun") {
+    rc = vigil::cli::run_tun(args);
+  } else if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(stdout);
-    return 0;
+    rc = 0;
+  } else {
+    std::fprintf(stderr, "vigil: unknown command '%s'; valid commands: sim, analyze, tun, help\n",
+                 cmd.c_str());
+    return 2;
   }
-  std::fprintf(stderr, "vigil: unknown command '%s'; valid commands: sim, analyze, tun, help\n",
-               cmd.c_str());
-  return 2;
+  // The last net under every command's output (--list, --keys, help ...):
+  // output that did not reach its file is a failure, not a success.
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout)) && rc == 0) {
+    std::fprintf(stderr, "vigil %s: cannot write standard output: %s\n", cmd.c_str(),
+                 std::strerror(errno));
+    rc = 1;
+  }
+  return rc;
 }

@@ -1,5 +1,7 @@
 // `vigil sim`: list and run simulator scenarios.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -126,7 +128,10 @@ int run_sim(const std::vector<std::string>& args) {
     return usage_error ? 2 : 1;
   }
   const std::string text = json ? render_json(result) : render_timeline(result, verbose);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "vigil sim: cannot write standard output: %s\n", std::strerror(errno));
+    return 1;
+  }
   return 0;
 }
 

@@ -47,9 +47,12 @@ void tun_usage(FILE* f) {
       "                             wall-clock ns timestamps; with --offload a super-segment\n"
       "                             is one record, as tcpdump on the device shows it)\n"
       "  --profile rfc|linux        default knob values (default rfc)\n"
-      "  --keepalive IDLE,INTVL,CNT turn keepalive on (seconds, or durations like 500ms)\n"
-      "  --user-timeout MS          RFC 5482 / TCP_USER_TIMEOUT in milliseconds\n"
-      "  --set key=value            change any knob (`vigil sim --keys` lists them)\n"
+      "  --keepalive IDLE,INTVL,CNT turn keepalive on (seconds, or durations like 90s);\n"
+      "                             IDLE and INTVL 1s..32767s, CNT 1..127, as Linux\n"
+      "  --user-timeout MS          RFC 5482 / TCP_USER_TIMEOUT in milliseconds, 0 (off)\n"
+      "                             to 2147483647\n"
+      "  --set key=value            change any knob (`vigil sim --keys` lists them; ranges\n"
+      "                             in docs/knobs.md); out of range: exit 2\n"
       "  --read-pause-after N       serve discard|echo: stop reading each connection after N\n"
       "                             bytes (its receive window closes) ...\n"
       "  --read-pause D             ... for D (default 10s; bare numbers are seconds), then read "
@@ -770,12 +773,18 @@ int run_tun(const std::vector<std::string>& args) {
   }
   if (!user_timeout.empty())
     sets.insert(sets.begin(), {"user_timeout", with_unit(user_timeout, "ms")});
+  // Each value is checked against its range (docs/knobs.md), then the rules
+  // between knobs once all are set, so the order of the flags does not matter.
   for (const auto& [key, val] : sets) {
-    const std::string err = cfg.set(key, val);
+    const std::string err = cfg.set_one(key, val);
     if (!err.empty()) {
       std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
       return 2;
     }
+  }
+  if (const std::string err = cfg.validate(); !err.empty()) {
+    std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+    return 2;
   }
 
   // The device, the loop, the stack.
@@ -812,6 +821,15 @@ int run_tun(const std::vector<std::string>& args) {
     }
     loop.set_capture(&*pcap);
   }
+  // A capture that could not be written completely (a full disk shows at
+  // the last flush) fails the run: exit 1 with the file and the reason.
+  auto close_pcap = [&pcap](int rc) {
+    if (pcap && !pcap->close()) {
+      std::fprintf(stderr, "vigil tun: %s\n", pcap->error().c_str());
+      return rc == 0 ? 1 : rc;
+    }
+    return rc;
+  };
   std::fprintf(stderr, "vigil tun: %s up: kernel %s, vigil %s, mtu %llu\n", tun.name().c_str(),
                peer->to_string().c_str(), local->to_string().c_str(),
                static_cast<unsigned long long>(mtu));
@@ -829,7 +847,7 @@ int run_tun(const std::vector<std::string>& args) {
       return 1;
     }
     app.finish();
-    return 0;
+    return close_pcap(0);
   }
   ClientApp app(*remote, send_bytes, cfg, static_cast<uint16_t>(local_port.value_or(0)));
   const link::LoopExit how = loop.run(app);
@@ -837,7 +855,7 @@ int run_tun(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
     return 1;
   }
-  return app.finish(st);
+  return close_pcap(app.finish(st));
 }
 
 }  // namespace vigil::cli

@@ -212,10 +212,10 @@ LoopExit EventLoop::run(LoopApp& app, Duration stop_grace) {
     if (!wake.is_never()) {
       const Duration left = wake - now();
       // Round up so a deadline is never missed by sleeping too little.
-      timeout_ms =
-          left <= Duration::zero()
-              ? 0
-              : static_cast<int>(std::min<int64_t>((left.ns() + 999'999) / 1'000'000, 60'000));
+      timeout_ms = left <= Duration::zero()
+                       ? 0
+                       : static_cast<int>(std::min<int64_t>(
+                             (left + Duration::nanos(999'999)).ns() / 1'000'000, 60'000));
     }
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);

@@ -45,14 +45,22 @@ PcapWriter::PcapWriter(const std::string& path) : path_(path) {
   if (std::fwrite(hdr, sizeof hdr, 1, file_) != 1) fail("write", errno);
 }
 
-PcapWriter::~PcapWriter() {
-  if (file_ != nullptr) std::fclose(file_);  // also flushes
+PcapWriter::~PcapWriter() { close(); }
+
+bool PcapWriter::close() {
+  if (file_ != nullptr) {
+    // fclose() writes what is still buffered, so it can fail with ENOSPC.
+    if (std::fclose(file_) != 0) fail("close", errno);
+    file_ = nullptr;
+  }
+  return error_.empty();
 }
 
 void PcapWriter::fail(const char* what, int err) {
   // Keep the first error: later ones are usually consequences of it.
-  if (error_.empty())
-    error_ = std::string("pcap ") + what + " " + path_ + ": " + std::strerror(err);
+  if (error_.empty()) {
+    error_ = "cannot write pcap file " + path_ + ": " + std::strerror(err) + " (at " + what + ")";
+  }
 }
 
 void PcapWriter::write(Instant t, std::span<const uint8_t> packet) {

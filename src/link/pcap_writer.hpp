@@ -34,7 +34,7 @@ class PcapWriter {
   explicit PcapWriter(const std::string& path);
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
-  ~PcapWriter();  // flushes and closes
+  ~PcapWriter();  // closes if close() was not called; errors are lost then
 
   bool ok() const { return file_ != nullptr && error_.empty(); }
   const std::string& error() const { return error_; }
@@ -43,6 +43,11 @@ class PcapWriter {
   // file (incl_len = 65535) but keep their real orig_len.
   void write(Instant t, std::span<const uint8_t> packet);
   void flush();
+  // Flushes and closes the file. False, with error() naming the file and
+  // strerror, if any write, flush or the close failed (a full disk shows
+  // only here, when the buffer reaches the device): the caller must report
+  // it rather than leave a truncated capture looking complete.
+  bool close();
   uint64_t packets_written() const { return packets_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -369,7 +370,10 @@ bool parse_rate(std::string v, uint64_t* out) {
   }
   double x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size() || x < 0 || !std::isfinite(x)) return false;
+  // Past 1e18 llround() has no defined result; no rate is that fast.
+  if (ec != std::errc() || p != v.data() + v.size() || x < 0 || !std::isfinite(x) ||
+      x * mult > 1e18)
+    return false;
   *out = static_cast<uint64_t>(std::llround(x * mult));
   return true;
 }
@@ -412,18 +416,41 @@ bool parse_bytes(std::string v, uint64_t* out) {
     if (mult != 1) v.pop_back();
   }
   uint64_t x = 0;
-  if (!parse_u64(v, &x)) return false;
+  if (!parse_u64(v, &x) || x > UINT64_MAX / mult) return false;
   *out = x * mult;
   return true;
 }
 
 using Setter = std::function<std::string(Spec&, const std::string&)>;
 
+// Ranges of the scenario keys (docs/knobs.md): wide enough for any network
+// a scenario models, bounded so that a run stays finite in time and memory.
+struct SpecDurationRange {
+  Duration lo;
+  Duration hi;
+};
+std::string describe(const SpecDurationRange& r) {
+  return "a duration from " + format_duration(r.lo) + " to " + format_duration(r.hi);
+}
+// One-way delay and reorder delay: RFC 6298 §2.5's 60 s RTO ceiling; a
+// longer delay makes every segment a timeout.
+constexpr SpecDurationRange kLinkDelayRange{Duration::zero(), Duration::seconds(60)};
+// Virtual time: 30 days holds the longest liveness question (hours of
+// keepalive or user timeout); at least 1 ms so a run does something.
+constexpr SpecDurationRange kLimitRange{Duration::millis(1), Duration::seconds(30 * 24 * 3600)};
+constexpr SpecDurationRange kStartRange{Duration::zero(), Duration::seconds(30 * 24 * 3600)};
+constexpr uint64_t kMaxStreamBytes = 10'000'000'000;  // 10 GB: 80 s at 1 Gbit/s
+constexpr uint64_t kMinRate = 1000;                   // 1 kbit/s: 12 s per 1500-byte packet
+constexpr uint64_t kMaxRate = 100'000'000'000;        // 100 Gbit/s
+constexpr uint64_t kMinQueue = 1500;                  // one full-sized packet
+constexpr uint64_t kMaxQueue = 1'000'000'000;         // 1 GB
+
 const std::map<std::string, Setter>& spec_setters() {
-  auto duration = [](Duration Spec::*f) -> Setter {
-    return [f](Spec& s, const std::string& v) -> std::string {
+  auto duration = [](Duration Spec::*f, SpecDurationRange r) -> Setter {
+    return [f, r](Spec& s, const std::string& v) -> std::string {
       Duration d;
-      if (!parse_duration(v, &d)) return "expects a duration with a unit, such as 20ms or 1s";
+      if (!parse_duration(v, &d) || d < r.lo || d > r.hi)
+        return "expects " + describe(r) + ", with a unit such as 20ms or 1s";
       s.*f = d;
       return {};
     };
@@ -431,7 +458,8 @@ const std::map<std::string, Setter>& spec_setters() {
   auto link_duration = [](Duration LinkConfig::*f) -> Setter {
     return [f](Spec& s, const std::string& v) -> std::string {
       Duration d;
-      if (!parse_duration(v, &d)) return "expects a duration with a unit, such as 20ms or 1s";
+      if (!parse_duration(v, &d) || d > kLinkDelayRange.hi)
+        return "expects " + describe(kLinkDelayRange) + ", with a unit such as 20ms or 1s";
       s.link.*f = d;
       return {};
     };
@@ -444,7 +472,10 @@ const std::map<std::string, Setter>& spec_setters() {
   };
   auto byte_count = [](uint64_t Spec::*f) -> Setter {
     return [f](Spec& s, const std::string& v) -> std::string {
-      if (!parse_bytes(v, &(s.*f))) return "expects a byte count such as 1000, 64k or 10MB";
+      uint64_t b = 0;
+      if (!parse_bytes(v, &b) || b > kMaxStreamBytes)
+        return "expects a byte count from 0 to 10G, such as 1000, 64k or 10MB";
+      s.*f = b;
       return {};
     };
   };
@@ -452,14 +483,17 @@ const std::map<std::string, Setter>& spec_setters() {
       {"link.delay", link_duration(&LinkConfig::delay)},
       {"link.rate",
        [](Spec& s, const std::string& v) -> std::string {
-         if (!parse_rate(v, &s.link.rate_bps))
-           return "expects bits per second such as 10M or 1G (0: unlimited)";
+         uint64_t r = 0;
+         if (!parse_rate(v, &r) || (r != 0 && (r < kMinRate || r > kMaxRate)))
+           return "expects 0 (unlimited) or bits per second from 1k to 100G, such as 10M";
+         s.link.rate_bps = r;
          return {};
        }},
       {"link.queue",
        [](Spec& s, const std::string& v) -> std::string {
          uint64_t b = 0;
-         if (!parse_bytes(v, &b)) return "expects a byte count such as 64k (0: unlimited)";
+         if (!parse_bytes(v, &b) || (b != 0 && (b < kMinQueue || b > kMaxQueue)))
+           return "expects 0 (unlimited) or a byte count from 1500 to 1G, such as 64k";
          s.link.queue_limit_bytes = static_cast<size_t>(b);
          return {};
        }},
@@ -470,9 +504,9 @@ const std::map<std::string, Setter>& spec_setters() {
       {"link.corrupt", link_probability(&LinkConfig::corrupt)},
       {"bytes", byte_count(&Spec::client_bytes)},
       {"reply_bytes", byte_count(&Spec::server_bytes)},
-      {"client_start", duration(&Spec::client_start)},
-      {"limit", duration(&Spec::limit)},
-      {"app.abort_after", duration(&Spec::client_abort_after)},
+      {"client_start", duration(&Spec::client_start, kStartRange)},
+      {"limit", duration(&Spec::limit, kLimitRange)},
+      {"app.abort_after", duration(&Spec::client_abort_after, kStartRange)},
       {"app.abort_mode",
        [](Spec& s, const std::string& v) -> std::string {
          if (v == "linger0") {
@@ -484,7 +518,7 @@ const std::map<std::string, Setter>& spec_setters() {
          }
          return {};
        }},
-      {"icmp.from", duration(&Spec::icmp_from)},
+      {"icmp.from", duration(&Spec::icmp_from, kStartRange)},
       {"icmp.code",
        [](Spec& s, const std::string& v) -> std::string {
          if (v == "net") {
@@ -634,9 +668,13 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
       if (std::find(knobs.begin(), knobs.end(), key) == knobs.end()) {
         return "unknown key '" + key + "'; valid keys: " + join_names(settable_keys());
       }
-      err = spec.tcp.set(key, value);
+      err = spec.tcp.set_one(key, value);
     }
     if (!err.empty()) return err;
+  }
+  // Rules between knobs once all are set, so --set order does not matter.
+  if (!params.sets.empty()) {
+    if (std::string err = spec.tcp.validate(); !err.empty()) return err;
   }
 
   std::unique_ptr<link::PcapWriter> pcap;
@@ -839,7 +877,9 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     add_endpoint("server", server, sa->peer(), "");
   }
   if (pcap) {
-    pcap->flush();
+    // A full disk shows at the last flush: report it (exit 1), not a
+    // truncated capture as a success.
+    if (!pcap->close()) return pcap->error();
     r.packets_captured = pcap->packets_written();
     r.pcap_path = params.pcap_path;
   }

@@ -83,11 +83,34 @@ Knob uint_knob(const char* name, T TcpConfig::*field, uint64_t lo, uint64_t hi) 
           }};
 }
 
-Knob duration_knob(const char* name, Duration TcpConfig::*field) {
+// A duration knob accepts [lo, hi], and also 0 when zero_is_off (the knob
+// is switched off by 0, as TCP_USER_TIMEOUT is). `why` names the source of
+// the range for the error message. The bounds keep every timer finite and
+// positive: a zero period re-arms at the same instant for ever (1 ns ran
+// out of memory; issue 9 point 5); docs/knobs.md justifies each one.
+struct DurationRange {
+  Duration lo;
+  Duration hi;
+  bool zero_is_off = false;
+  const char* why = nullptr;
+};
+
+std::string describe(const DurationRange& r) {
+  std::string s = r.zero_is_off ? "0 (off) or a duration from " : "a duration from ";
+  s += format_duration(r.lo) + " to " + format_duration(r.hi);
+  if (r.why != nullptr) s += std::string(" (") + r.why + ")";
+  return s;
+}
+
+bool in_range(Duration d, const DurationRange& r) {
+  return (r.zero_is_off && d == Duration::zero()) || (d >= r.lo && d <= r.hi);
+}
+
+Knob duration_knob(const char* name, Duration TcpConfig::*field, DurationRange range) {
   return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
             Duration d;
-            if (!parse_duration(std::string(v), &d)) {
-              return "expects a duration with a unit, such as 200ms, 75s or 15us";
+            if (!parse_duration(std::string(v), &d) || !in_range(d, range)) {
+              return "expects " + describe(range) + ", with a unit such as 200ms or 75s";
             }
             c.*field = d;
             return {};
@@ -97,20 +120,22 @@ Knob duration_knob(const char* name, Duration TcpConfig::*field) {
 // A retry limit as a count ("15") or as a time ("100s"); setting one
 // clears the other. A count keeps the profile's reading of it (linux: the
 // time that many timeouts take); a time is used as given.
-Knob retries_knob(const char* name, uint32_t TcpConfig::*count, Duration TcpConfig::*time) {
+Knob retries_knob(const char* name, uint32_t TcpConfig::*count, Duration TcpConfig::*time,
+                  uint64_t max_count, DurationRange range) {
   return {name, [=](TcpConfig& c, std::string_view v) -> std::string {
             uint64_t x = 0;
-            if (parse_u64(v, 255, &x) && x >= 1) {
+            if (parse_u64(v, max_count, &x) && x >= 1) {
               c.*count = static_cast<uint32_t>(x);
               c.*time = Duration::zero();
               return {};
             }
             Duration d;
-            if (parse_duration(std::string(v), &d) && d > Duration::zero()) {
+            if (parse_duration(std::string(v), &d) && in_range(d, range)) {
               c.*time = d;
               return {};
             }
-            return "expects a count from 1 to 255 or a duration such as 100s";
+            return "expects a count from 1 to " + std::to_string(max_count) + " or " +
+                   describe(range);
           }};
 }
 
@@ -121,6 +146,44 @@ Knob bool_knob(const char* name, bool TcpConfig::*field) {
           }};
 }
 
+// The ranges (docs/knobs.md has the table and the reasons).
+constexpr int64_t kIntMaxMs = 2147483647;  // INT_MAX: TCP_USER_TIMEOUT is an int of ms
+// RTO bounds: 1 ms is the clock granularity G (RFC 6298 §2.2) and the
+// smallest rto_min Linux's per-route RTAX_RTO_MIN takes; 120 s is Linux's
+// TCP_RTO_MAX, the ceiling of every RTO there.
+const DurationRange kRtoRange{Duration::millis(1), Duration::seconds(120), false, nullptr};
+// rto.max: RFC 6298 §2.5 allows a ceiling; Linux's tcp_rto_max_ms takes
+// 1 s to 120 s.
+const DurationRange kRtoMaxRange{Duration::seconds(1), Duration::seconds(120), false,
+                                 "Linux tcp_rto_max_ms"};
+// Linux MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL: 32767 s, at least 1 s.
+const DurationRange kKeepIdleRange{Duration::seconds(1), Duration::seconds(32767), false,
+                                   "Linux TCP_KEEPIDLE"};
+const DurationRange kKeepIntvlRange{Duration::seconds(1), Duration::seconds(32767), false,
+                                    "Linux TCP_KEEPINTVL"};
+// The stall guard is a keepalive-like period: same bounds, 0 for off.
+const DurationRange kStallGuardRange{Duration::seconds(1), Duration::seconds(32767), true, nullptr};
+// Linux TCP_USER_TIMEOUT: 0 (off) to INT_MAX ms; a retry time uses the same ceiling.
+const DurationRange kUserTimeoutOffRange{Duration::millis(1), Duration::millis(kIntMaxMs), true,
+                                         "Linux TCP_USER_TIMEOUT"};
+const DurationRange kUserTimeoutRange{Duration::millis(1), Duration::millis(kIntMaxMs), false,
+                                      nullptr};
+// RFC 5482 §3: the option carries at most 32767 minutes.
+const DurationRange kUtoLimitRange{Duration::seconds(1), Duration::seconds(32767 * 60), false,
+                                   "RFC 5482 §3: at most 32767 minutes"};
+// RFC 5681 §4.2: an ACK MUST be generated within 500 ms.
+const DurationRange kDelayedAckRange{Duration::millis(1), Duration::millis(500), false,
+                                     "RFC 5681 §4.2"};
+// RFC 9293 §3.4.2 takes MSL = 2 minutes, Linux 30 s; an hour bounds
+// TIME-WAIT to 2 hours.
+const DurationRange kMslRange{Duration::seconds(1), Duration::seconds(3600), false, nullptr};
+// RFC 5961 §7 / Linux tcp_invalid_ratelimit; 0 sends every challenge ACK.
+const DurationRange kChallengeAckRange{Duration::millis(1), Duration::seconds(60), true, nullptr};
+// Linux caps TCP_LINGER2 at TCP_FIN_TIMEOUT_MAX (120 s); 0 here is off
+// (RFC 9293 has no FIN-WAIT-2 timer).
+const DurationRange kFinWait2Range{Duration::seconds(1), Duration::seconds(120), true,
+                                   "Linux TCP_FIN_TIMEOUT_MAX"};
+
 const std::vector<Knob>& knobs() {
   static const std::vector<Knob> k = {
       uint_knob("mss", &TcpConfig::mss, 88, 65495),
@@ -130,24 +193,26 @@ const std::vector<Knob>& knobs() {
       bool_knob("timestamps", &TcpConfig::timestamps),
       bool_knob("sack", &TcpConfig::sack),
       uint_knob("initial_window", &TcpConfig::initial_window_segments, 1, 100),
-      duration_knob("rto.initial", &TcpConfig::rto_initial),
-      duration_knob("rto.min", &TcpConfig::rto_min),
-      duration_knob("rto.max", &TcpConfig::rto_max),
-      retries_knob("retries.data", &TcpConfig::retries_data, &TcpConfig::retries_data_time),
-      retries_knob("retries.syn", &TcpConfig::retries_syn, &TcpConfig::retries_syn_time),
-      uint_knob("retries.syn_linear", &TcpConfig::syn_linear_timeouts, 0, 255),
+      duration_knob("rto.initial", &TcpConfig::rto_initial, kRtoRange),
+      duration_knob("rto.min", &TcpConfig::rto_min, kRtoRange),
+      duration_knob("rto.max", &TcpConfig::rto_max, kRtoMaxRange),
+      retries_knob("retries.data", &TcpConfig::retries_data, &TcpConfig::retries_data_time, 255,
+                   kUserTimeoutRange),
+      retries_knob("retries.syn", &TcpConfig::retries_syn, &TcpConfig::retries_syn_time, 127,
+                   kUserTimeoutRange),
+      uint_knob("retries.syn_linear", &TcpConfig::syn_linear_timeouts, 0, 127),
       bool_knob("keepalive.enabled", &TcpConfig::keepalive),
-      duration_knob("keepalive.idle", &TcpConfig::keepalive_idle),
-      duration_knob("keepalive.interval", &TcpConfig::keepalive_interval),
-      uint_knob("keepalive.count", &TcpConfig::keepalive_count, 1, 1000),
+      duration_knob("keepalive.idle", &TcpConfig::keepalive_idle, kKeepIdleRange),
+      duration_knob("keepalive.interval", &TcpConfig::keepalive_interval, kKeepIntvlRange),
+      uint_knob("keepalive.count", &TcpConfig::keepalive_count, 1, 127),
       uint_knob("keepalive.probe_bytes", &TcpConfig::keepalive_probe_bytes, 0, 1),
       bool_knob("liveness_deadline", &TcpConfig::liveness_deadline),
-      duration_knob("stall_guard.period", &TcpConfig::stall_guard_period),
-      duration_knob("user_timeout", &TcpConfig::user_timeout),
+      duration_knob("stall_guard.period", &TcpConfig::stall_guard_period, kStallGuardRange),
+      duration_knob("user_timeout", &TcpConfig::user_timeout, kUserTimeoutOffRange),
       bool_knob("user_timeout.from_first_rto", &TcpConfig::user_timeout_from_first_rto),
       bool_knob("user_timeout.option", &TcpConfig::user_timeout_option),
-      duration_knob("user_timeout.lower", &TcpConfig::user_timeout_lower),
-      duration_knob("user_timeout.upper", &TcpConfig::user_timeout_upper),
+      duration_knob("user_timeout.lower", &TcpConfig::user_timeout_lower, kUtoLimitRange),
+      duration_knob("user_timeout.upper", &TcpConfig::user_timeout_upper, kUtoLimitRange),
       {"loss_recovery",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "sack") {
@@ -174,10 +239,11 @@ const std::vector<Knob>& knobs() {
       bool_knob("bug.extra_additive_constant", &TcpConfig::bug_extra_additive_constant),
       bool_knob("bug.no_window_deflation", &TcpConfig::bug_no_window_deflation),
       bool_knob("bug.probe_window_negative", &TcpConfig::bug_probe_window_negative),
-      duration_knob("delayed_ack", &TcpConfig::delayed_ack),
+      duration_knob("delayed_ack", &TcpConfig::delayed_ack, kDelayedAckRange),
       bool_knob("nodelay", &TcpConfig::nodelay),
-      duration_knob("msl", &TcpConfig::msl),
-      duration_knob("challenge_ack_interval", &TcpConfig::challenge_ack_interval),
+      duration_knob("msl", &TcpConfig::msl, kMslRange),
+      duration_knob("challenge_ack_interval", &TcpConfig::challenge_ack_interval,
+                    kChallengeAckRange),
       {"icmp.handshake_abort",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "hard") {
@@ -190,7 +256,7 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("user_timeout.zero_window_episode", &TcpConfig::user_timeout_zero_window_episode),
-      duration_knob("fin_wait2_timeout", &TcpConfig::fin_wait2_timeout),
+      duration_knob("fin_wait2_timeout", &TcpConfig::fin_wait2_timeout, kFinWait2Range),
       {"orphan_retries",
        [](TcpConfig& c, std::string_view v) -> std::string {
          uint64_t x = 0;
@@ -209,18 +275,43 @@ const std::vector<Knob>& knobs() {
 
 }  // namespace
 
-std::string TcpConfig::set(std::string_view key, std::string_view value) {
+std::string TcpConfig::set_one(std::string_view key, std::string_view value) {
   for (const auto& k : knobs()) {
     if (key == k.name) {
       std::string err = k.set(*this, value);
       if (!err.empty()) return std::string(key) + " " + err + ", got '" + std::string(value) + "'";
-      if (rto_min > rto_max) return "rto.min must not exceed rto.max";
       return {};
     }
   }
   std::string msg = "unknown knob '" + std::string(key) + "'; valid knobs:";
   for (const auto& k : knobs()) msg += std::string(" ") + k.name;
   return msg;
+}
+
+std::string TcpConfig::validate() const {
+  if (rto_min > rto_max) {
+    return "rto.min (" + format_duration(rto_min) + ") must not exceed rto.max (" +
+           format_duration(rto_max) + ")";
+  }
+  // An initial RTO above the ceiling would shrink at its first back-off.
+  if (rto_initial > rto_max) {
+    return "rto.initial (" + format_duration(rto_initial) + ") must not exceed rto.max (" +
+           format_duration(rto_max) + ")";
+  }
+  // RFC 5482 §3.1: min(U_LIMIT, max(..., L_LIMIT)) needs L_LIMIT <= U_LIMIT.
+  if (user_timeout_lower > user_timeout_upper) {
+    return "user_timeout.lower (" + format_duration(user_timeout_lower) +
+           ") must not exceed user_timeout.upper (" + format_duration(user_timeout_upper) + ")";
+  }
+  return {};
+}
+
+std::string TcpConfig::set(std::string_view key, std::string_view value) {
+  TcpConfig next = *this;
+  std::string err = next.set_one(key, value);
+  if (err.empty()) err = next.validate();
+  if (err.empty()) *this = std::move(next);
+  return err;
 }
 
 const std::vector<std::string>& TcpConfig::knob_names() {

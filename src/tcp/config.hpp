@@ -140,8 +140,16 @@ struct TcpConfig {
   static bool from_profile(std::string_view name, TcpConfig* out);
 
   // Sets a knob by its contract name ("rto.min", "mss" ...). Returns an
-  // empty string on success, otherwise a message that says what was wrong.
+  // empty string on success, otherwise a message that names the knob's
+  // range (docs/knobs.md) or the cross-field rule it breaks; on error the
+  // config is unchanged.
   std::string set(std::string_view key, std::string_view value);
+  // The range check of set() alone, for a caller that sets several knobs
+  // and then calls validate() once, so their order does not matter.
+  std::string set_one(std::string_view key, std::string_view value);
+  // The rules between knobs: rto.min <= rto.max, rto.initial <= rto.max,
+  // user_timeout.lower <= user_timeout.upper. Empty when they hold.
+  std::string validate() const;
   static const std::vector<std::string>& knob_names();
 };
 

@@ -172,8 +172,10 @@ TEST(ZeroWindowAppAbort, KnobsRejectBadValues) {
   EXPECT_EQ(run_scenario("zero-window-app-abort", p, &r),
             "app.abort_mode expects linger0 or unread, got 'later'");
   p.sets = {{"app.abort_after", "9"}};
-  EXPECT_EQ(run_scenario("zero-window-app-abort", p, &r),
-            "app.abort_after expects a duration with a unit, such as 20ms or 1s, got '9'");
+  EXPECT_EQ(
+      run_scenario("zero-window-app-abort", p, &r),
+      "app.abort_after expects a duration from 0s to 2592000s, with a unit such as 20ms or 1s, "
+      "got '9'");
 }
 
 // A connection that ended before the application's deadline is left alone.

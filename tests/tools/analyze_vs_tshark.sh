@@ -5,6 +5,8 @@
 # (seed 003); real keepalive probes must be labelled keepalive by both.
 set -euo pipefail
 vigil=$1
+# ctest reports exit 77 as skipped (SKIP_RETURN_CODE), not passed.
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed (scripts/setup.sh installs it)"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0; pass=0

@@ -177,6 +177,46 @@ TEST(PcapWriter, UnwritablePathReportsError) {
   EXPECT_EQ(w.packets_written(), 0u);
 }
 
+// /dev/full accepts open(2) and fails every write(2) with ENOSPC: a full
+// disk. The writer buffers 1 MB, so a short capture fails only when the
+// buffer reaches the device, at close(); that is where it must be reported
+// (issue 12 point 6: `vigil sim --pcap` on a full disk said success).
+TEST(PcapWriter, FullDiskFailsAtCloseNamingFileAndErrno) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
+  PcapWriter w("/dev/full");
+  ASSERT_TRUE(w.ok()) << w.error();  // the header is still in the buffer
+  const std::vector<uint8_t> pkt = ipv4_packet(40, 1);
+  w.write(Instant::from_ns(5), pkt);
+  EXPECT_FALSE(w.close());
+  EXPECT_EQ(w.error(), std::string("cannot write pcap file /dev/full: ") + std::strerror(ENOSPC) +
+                           " (at close)");
+  EXPECT_FALSE(w.ok());
+  EXPECT_FALSE(w.close());  // closing twice keeps the answer
+}
+
+TEST(PcapWriter, FullDiskFailsAtFlushAndAtAWriteThatOverflowsTheBuffer) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
+  PcapWriter f("/dev/full");
+  const std::vector<uint8_t> pkt = ipv4_packet(40, 1);
+  f.write(Instant::zero(), pkt);
+  f.flush();
+  EXPECT_FALSE(f.ok());
+  EXPECT_EQ(f.error(), std::string("cannot write pcap file /dev/full: ") + std::strerror(ENOSPC) +
+                           " (at flush)");
+  EXPECT_FALSE(f.close());
+
+  // 1 MB of 65535-byte packets fills the buffer: some write fails, and every
+  // packet after it is not counted.
+  PcapWriter w("/dev/full");
+  const std::vector<uint8_t> big(65535, 0x45);
+  for (int i = 0; i < 40; ++i) w.write(Instant::zero(), big);
+  EXPECT_FALSE(w.ok());
+  EXPECT_EQ(w.error(), std::string("cannot write pcap file /dev/full: ") + std::strerror(ENOSPC) +
+                           " (at write)");
+  EXPECT_LT(w.packets_written(), 40u);
+  EXPECT_FALSE(w.close());
+}
+
 // Cross-check with a real reader when one is installed.
 TEST(PcapWriter, TcpdumpReadsFile) {
   const char* tcpdump = "/usr/bin/tcpdump";

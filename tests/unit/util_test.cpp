@@ -23,6 +23,97 @@ std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+// ---- saturating arithmetic (issue 9 point 4) ------------------------------
+// Every sum and product of durations sticks at the INT64 end it would pass,
+// so a deadline built from huge knobs is "never", not a wrapped past time.
+
+constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kI64Min = std::numeric_limits<int64_t>::min();
+
+TEST(Saturation, DurationAddAtTheEdges) {
+  EXPECT_EQ((Duration::max() + Duration::nanos(1)).ns(), kI64Max);
+  EXPECT_EQ((Duration::nanos(kI64Max - 1) + Duration::nanos(1)).ns(), kI64Max);
+  EXPECT_EQ((Duration::nanos(kI64Max - 1) + Duration::nanos(2)).ns(), kI64Max);
+  EXPECT_EQ((Duration::nanos(kI64Min) + Duration::nanos(-1)).ns(), kI64Min);
+  EXPECT_EQ((Duration::nanos(kI64Min + 1) + Duration::nanos(-1)).ns(), kI64Min);
+  // Inside the range nothing changes, negatives included.
+  EXPECT_EQ((Duration::seconds(2) + Duration::millis(-500)).ns(), 1'500'000'000);
+  Duration d = Duration::nanos(kI64Max - 5);
+  d += Duration::seconds(1);
+  EXPECT_EQ(d.ns(), kI64Max);
+}
+
+TEST(Saturation, DurationSubtractAtTheEdges) {
+  EXPECT_EQ((Duration::nanos(kI64Min) - Duration::nanos(1)).ns(), kI64Min);
+  EXPECT_EQ((Duration::max() - Duration::nanos(-1)).ns(), kI64Max);
+  EXPECT_EQ((Duration::zero() - Duration::nanos(kI64Min)).ns(), kI64Max);
+  EXPECT_EQ((Duration::zero() - Duration::max()).ns(), -kI64Max);
+  Duration d = Duration::nanos(kI64Min + 2);
+  d -= Duration::seconds(1);
+  EXPECT_EQ(d.ns(), kI64Min);
+}
+
+TEST(Saturation, DurationMultiplyAtTheEdges) {
+  // keepalive.interval = 300000 h times keepalive.count = 9: 9.72e18 ns,
+  // past INT64_MAX (9.22e18); it wrapped to -8.7e18 before.
+  const Duration interval = Duration::seconds(300000LL * 3600);
+  EXPECT_EQ((interval * 9).ns(), kI64Max);
+  // msl = 2000000 h doubled for TIME-WAIT: 1.44e19 ns.
+  EXPECT_EQ((Duration::seconds(2000000LL * 3600) * 2).ns(), kI64Max);
+  EXPECT_EQ((Duration::max() * 2).ns(), kI64Max);
+  EXPECT_EQ((Duration::max() * -2).ns(), kI64Min);
+  EXPECT_EQ((Duration::nanos(kI64Min) * -1).ns(), kI64Max);
+  EXPECT_EQ((Duration::nanos(-3) * kI64Max).ns(), kI64Min);
+  EXPECT_EQ((Duration::max() * 1).ns(), kI64Max);
+  EXPECT_EQ((Duration::max() * 0).ns(), 0);
+  // 2^62 * 2 = 2^63 is one past INT64_MAX; 2^62 * -2 = INT64_MIN exactly.
+  EXPECT_EQ((Duration::nanos(int64_t{1} << 62) * 2).ns(), kI64Max);
+  EXPECT_EQ((Duration::nanos(int64_t{1} << 62) * -2).ns(), kI64Min);
+  EXPECT_EQ((Duration::seconds(3) * 4).ns(), 12'000'000'000);
+  EXPECT_EQ((Duration::nanos(kI64Min) / -1).ns(), kI64Max);
+}
+
+TEST(Saturation, DurationConstructorsSaturate) {
+  // 9223372037 s is the first whole second past INT64_MAX ns.
+  EXPECT_EQ(Duration::seconds(9'223'372'036).ns(), 9'223'372'036'000'000'000);
+  EXPECT_EQ(Duration::seconds(9'223'372'037).ns(), kI64Max);
+  EXPECT_EQ(Duration::seconds(-9'223'372'037).ns(), kI64Min);
+  EXPECT_EQ(Duration::millis(kI64Max / 1000).ns(), kI64Max);
+  EXPECT_EQ(Duration::micros(kI64Min).ns(), kI64Min);
+}
+
+TEST(Saturation, InstantPlusDuration) {
+  const Instant t = Instant::from_ns(20'000'000);  // 0.02 s, just after a handshake
+  // The keepalive deadline of issue 9: now + idle + interval * count.
+  const Duration idle = Duration::seconds(7200);
+  const Duration interval = Duration::seconds(300000LL * 3600);
+  EXPECT_TRUE((t + (idle + interval * 9)).is_never());
+  EXPECT_TRUE((t + Duration::max()).is_never());
+  EXPECT_TRUE((Instant::from_ns(kI64Max - 10) + Duration::nanos(11)).is_never());
+  EXPECT_TRUE((Instant::from_ns(1) + Duration::nanos(kI64Max - 1)).is_never());
+  EXPECT_EQ((Instant::from_ns(1) + Duration::nanos(kI64Max - 2)).ns(), kI64Max - 1);
+  EXPECT_EQ((Instant::from_ns(kI64Min + 1) + Duration::nanos(-2)).ns(), kI64Min);
+  EXPECT_EQ((Instant::from_ns(5) + Duration::nanos(-7)).ns(), -2);
+}
+
+TEST(Saturation, NeverIsAbsorbing) {
+  EXPECT_TRUE((Instant::never() + Duration::nanos(1)).is_never());
+  EXPECT_TRUE((Instant::never() + Duration::zero()).is_never());
+  EXPECT_TRUE((Instant::never() + Duration::nanos(-1)).is_never());
+  EXPECT_TRUE((Instant::never() + Duration::nanos(kI64Min)).is_never());
+  EXPECT_TRUE((Instant::never() - Duration::seconds(1)).is_never());
+  EXPECT_TRUE((Instant::never() - Duration::max()).is_never());
+}
+
+TEST(Saturation, InstantMinus) {
+  EXPECT_EQ((Instant::from_ns(kI64Min + 1) - Duration::nanos(2)).ns(), kI64Min);
+  EXPECT_TRUE((Instant::zero() - Duration::nanos(kI64Min)).is_never());
+  EXPECT_EQ((Instant::from_ns(10) - Duration::nanos(3)).ns(), 7);
+  EXPECT_EQ((Instant::never() - Instant::from_ns(-1)).ns(), kI64Max);
+  EXPECT_EQ((Instant::from_ns(kI64Min) - Instant::from_ns(1)).ns(), kI64Min);
+  EXPECT_EQ((Instant::from_ns(3) - Instant::from_ns(10)).ns(), -7);
+}
+
 // ---- format_seconds -------------------------------------------------------
 
 TEST(FormatSeconds, Zero) { EXPECT_EQ(format_seconds(Instant::zero()), "0.000000"); }
