@@ -669,6 +669,8 @@ TEST(StackFlood, SixtyThousandSpoofedSynsLetLegitimateHandshakesThrough) {
   EXPECT_EQ(server.stats().syn_cookies_invalid, 0u);
   EXPECT_LE(peak_conns, max_conns);
   EXPECT_LE(peak_bytes, max_bytes);
+  RecordProperty("established", static_cast<int>(established));
+  RecordProperty("cookies_sent", static_cast<int>(server.stats().syn_cookies_sent));
   RecordProperty("peak_connections", static_cast<int>(peak_conns));
   RecordProperty("peak_bytes", static_cast<int>(peak_bytes));
 }
