@@ -26,11 +26,13 @@ Stack::Stack(const StackConfig& config, util::Rng rng, tcp::EventSink* sink, Ins
       sink_(sink),
       wheel_(start),
       reset_bufs_(kMaxPendingResets),
-      reset_lens_(kMaxPendingResets) {
+      reset_lens_(kMaxPendingResets),
+      reset_is_rst_(kMaxPendingResets) {
   for (size_t i = 0; i < secret_.size(); i += 8) {
     const uint64_t r = rng_.next_u64();
     for (size_t k = 0; k < 8; ++k) secret_[i + k] = static_cast<uint8_t>(r >> (8 * k));
   }
+  cookies_ = SynCookies(secret_);
 }
 
 Stack::~Stack() {
@@ -64,12 +66,13 @@ uint32_t Stack::ts_offset_for(const FourTuple& t) const {
   return static_cast<uint32_t>(util::siphash24(secret_, b));
 }
 
-ConnId Stack::create(Instant now, const tcp::TcpConfig& config, const FourTuple& tuple) {
+ConnId Stack::create(Instant now, const tcp::TcpConfig& config, const FourTuple& tuple,
+                     std::optional<uint32_t> iss) {
   const ConnId id = next_id_++;
   auto [it, inserted] = slots_.try_emplace(id);
   Slot& slot = it->second;
-  slot.conn = std::make_unique<Connection>(config, tuple, isn_for(tuple, now), ts_offset_for(tuple),
-                                           id, sink_);
+  slot.conn = std::make_unique<Connection>(config, tuple, iss ? *iss : isn_for(tuple, now),
+                                           ts_offset_for(tuple), id, sink_);
   if (cfg_.tso_limit) slot.conn->set_tso_limit(cfg_.tso_limit);
   slot.timer.owner = id;
   demux_[tuple] = id;
@@ -79,6 +82,14 @@ ConnId Stack::create(Instant now, const tcp::TcpConfig& config, const FourTuple&
 
 std::optional<ConnId> Stack::connect(Instant now, tcp::Endpoint remote, OpenError* err,
                                      const tcp::TcpConfig* config, uint16_t local_port) {
+  if (at_cap()) {
+    if (err) {
+      err->message = "connection cap reached: " + std::to_string(slots_.size()) +
+                     " connections allocated (max_connections " +
+                     std::to_string(cfg_.max_connections) + ")";
+    }
+    return std::nullopt;
+  }
   FourTuple t;
   t.local.addr = cfg_.address;
   t.remote = remote;
@@ -127,6 +138,10 @@ bool Stack::listen(uint16_t port, size_t backlog, OpenError* err, const tcp::Tcp
   }
   Listener& l = listeners_[port];
   l.config = config ? *config : cfg_.tcp;
+  // A passive connection's only handshake state is SYN-RECEIVED: its SYN
+  // retry limit is the SYN-ACK limit (StackConfig::synack_retries).
+  l.config.retries_syn = cfg_.synack_retries;
+  l.config.retries_syn_time = Duration::zero();
   l.backlog = std::max<size_t>(backlog, 1);
   return true;
 }
@@ -196,6 +211,17 @@ const Connection* Stack::connection(ConnId id) const {
   return it == slots_.end() ? nullptr : it->second.conn.get();
 }
 
+size_t Stack::syn_queue_length(uint16_t port) const {
+  auto it = listeners_.find(port);
+  return it == listeners_.end() ? 0 : it->second.embryonic;
+}
+
+size_t Stack::held_bytes() const {
+  size_t n = 0;
+  for (const auto& [id, slot] : slots_) n += sizeof(Connection) + slot.conn->buffer_bytes();
+  return n;
+}
+
 std::vector<ConnId> Stack::connection_ids() const {
   std::vector<ConnId> ids;
   ids.reserve(slots_.size());
@@ -223,7 +249,10 @@ void Stack::queue_if_accepted(ConnId id, Slot& slot) {
     auto l = listeners_.find(*slot.listener_port);
     if (l != listeners_.end() && c.established_once() &&
         std::find(l->second.ready.begin(), l->second.ready.end(), id) == l->second.ready.end()) {
-      if (l->second.embryonic) --l->second.embryonic;
+      if (slot.half_open) {
+        slot.half_open = false;
+        --l->second.embryonic;
+      }
       l->second.ready.push_back(id);
     }
   }
@@ -247,7 +276,8 @@ void Stack::settle(ConnId id, Slot& slot) {
       const auto pos = std::find(q.begin(), q.end(), id);
       if (pos != q.end()) {
         q.erase(pos);
-      } else if (l->second.embryonic) {
+      } else if (slot.half_open) {
+        slot.half_open = false;
         --l->second.embryonic;
       }
     }
@@ -296,27 +326,51 @@ void Stack::receive(Instant now, std::span<const uint8_t> datagram, bool verify_
   FourTuple t;
   t.local = {pkt.ip.dst(), seg.dst_port()};
   t.remote = {pkt.ip.src(), seg.src_port()};
-  if (auto it = demux_.find(t); it != demux_.end()) {
-    slots_.at(it->second).conn->on_segment(now, seg);
-    touch(it->second);
-    return;
-  }
   namespace flags = wire::tcp_flags;
   auto l = listeners_.find(seg.dst_port());
-  if (l != listeners_.end() && seg.has(flags::kSyn) && !seg.has(flags::kAck) &&
-      !seg.has(flags::kRst)) {
-    Listener& lst = l->second;
-    if (lst.ready.size() + lst.embryonic >= lst.backlog) {
-      ++stats_.syn_backlog_drops;  // as Linux: drop, the client retries
+  std::optional<uint32_t> reuse_iss;
+  if (auto it = demux_.find(t); it != demux_.end()) {
+    const ConnId old = it->second;
+    Slot& os = slots_.at(old);
+    if (l == listeners_.end() || !os.conn->time_wait_accepts_syn(seg)) {
+      os.conn->on_segment(now, seg);
+      touch(old);
       return;
     }
-    const ConnId id = create(now, lst.config, t);
-    Slot& slot = slots_.at(id);
-    slot.listener_port = seg.dst_port();
-    ++lst.embryonic;
-    slot.conn->open_passive(now);
-    slot.conn->on_segment(now, seg);
-    touch(id);
+    // RFC 6191 / Linux tcp_timewait_state_process: a newer SYN ends
+    // TIME-WAIT (quietly) and opens a new incarnation through the listener,
+    // with an ISS above the old SND.NXT so old duplicates cannot be taken
+    // for new data (RFC 9293 §3.4.1, RFC 6191 §2). Linux's choice of
+    // SND.NXT + 65535 + 2 clears any window the old peer may still use.
+    reuse_iss = os.conn->snd_nxt() + 65535 + 2;
+    os.conn->abort(now);
+    demux_.erase(it);
+    os.in_demux = false;
+    touch(old);
+    ++stats_.time_wait_reuses;
+  }
+  const bool syn = seg.has(flags::kSyn) && !seg.has(flags::kAck) && !seg.has(flags::kRst);
+  if (syn) {
+    // SYNs no connection may come from (issue 12 hole 4): counted, no reply.
+    if (seg.has(flags::kFin)) {
+      ++stats_.syn_fin_drops;  // Linux tcp_rcv_state_process (LISTEN): SYN+FIN discarded
+      return;
+    }
+    if (seg.src_port() == 0 || seg.dst_port() == 0) {
+      ++stats_.syn_port_zero_drops;  // port 0 is reserved, never a real endpoint
+      return;
+    }
+    if (pkt.ip.src() == pkt.ip.dst() && seg.src_port() == seg.dst_port()) {
+      ++stats_.land_drops;  // LAND: a SYN "from" the socket it is sent to
+      return;
+    }
+  }
+  if (l != listeners_.end() && syn) {
+    listener_syn(now, pkt, seg.dst_port(), l->second, t, reuse_iss);
+    return;
+  }
+  if (l != listeners_.end() && seg.has(flags::kAck) && !seg.has(flags::kSyn) &&
+      !seg.has(flags::kRst) && cookie_ack(now, pkt, seg.dst_port(), l->second, t)) {
     return;
   }
   if (l != listeners_.end() && !seg.has(flags::kSyn) && !seg.has(flags::kAck) &&
@@ -325,12 +379,154 @@ void Stack::receive(Instant now, std::span<const uint8_t> datagram, bool verify_
     return;
   }
   ++stats_.no_connection;
+  reply_reset(pkt);
+}
+
+void Stack::reply_reset(const wire::PacketView& pkt) {
   std::array<uint8_t, 64> reply{};
-  const size_t n = tcp::build_reset_reply(reply, pkt.ip, seg);
+  const size_t n = tcp::build_reset_reply(reply, pkt.ip, pkt.tcp);
   if (n) queue_reset(std::span<const uint8_t>(reply.data(), n));
 }
 
-void Stack::queue_reset(std::span<const uint8_t> reply) {
+void Stack::listener_syn(Instant now, const wire::PacketView& pkt, uint16_t port, Listener& lst,
+                         const FourTuple& t, std::optional<uint32_t> iss) {
+  if (lst.ready.size() >= lst.backlog) {
+    // Accept queue full: drop, as Linux (tcp_conn_request); the client retries.
+    ++stats_.syn_backlog_drops;
+    return;
+  }
+  if (at_cap()) {
+    ++stats_.connections_refused_cap;  // a clean refusal: RST/ACK, the client gives up at once
+    reply_reset(pkt);
+    return;
+  }
+  if (lst.embryonic >= cfg_.syn_backlog) {
+    if (cfg_.syn_cookies) {
+      send_cookie(now, pkt, lst, t);
+    } else {
+      ++stats_.syn_queue_drops;
+    }
+    return;
+  }
+  const ConnId id = create(now, lst.config, t, iss);
+  Slot& slot = slots_.at(id);
+  slot.listener_port = port;
+  slot.half_open = true;
+  ++lst.embryonic;
+  slot.conn->open_passive(now);
+  slot.conn->on_segment(now, pkt.tcp);
+  touch(id);
+}
+
+namespace {
+// RFC 7323 §2.3, as tcp::Connection picks its own shift: the smallest that
+// lets the window field cover the receive buffer, at most 14.
+uint8_t window_shift_for(uint32_t buffer) {
+  uint8_t shift = 0;
+  while (shift < 14 && (buffer >> shift) > 65535) ++shift;
+  return shift;
+}
+}  // namespace
+
+void Stack::send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
+                        const FourTuple& t) {
+  const wire::TcpView& seg = pkt.tcp;
+  const tcp::TcpConfig& c = lst.config;
+  const auto& o = seg.options();
+  const uint8_t idx = SynCookies::mss_index(o.has_mss ? o.mss : 536);
+  wire::Ipv4Fields ip;
+  ip.src = t.local.addr;
+  ip.dst = t.remote.addr;
+  wire::TcpFields f;
+  f.src_port = t.local.port;
+  f.dst_port = t.remote.port;
+  f.seq = cookies_.make(t, seg.seq(), now, idx);
+  f.ack = seg.seq() + 1;
+  f.flags = wire::tcp_flags::kSyn | wire::tcp_flags::kAck;
+  f.window = static_cast<uint16_t>(std::min<uint32_t>(c.recv_buffer, 65535));  // never scaled
+  wire::TcpOptions opt;
+  opt.has_mss = true;
+  opt.mss = c.mss;
+  // Window scale and SACK ride in the TSval, so without timestamps they are
+  // not offered (Linux: tcp_conn_request clears the options then).
+  const bool ts = c.timestamps && o.has_timestamps;
+  const bool ws = ts && c.window_scaling && o.has_window_scale;
+  const bool sack = ts && c.sack && o.sack_permitted;
+  if (ws) {
+    opt.has_window_scale = true;
+    opt.window_scale = window_shift_for(c.recv_buffer);
+  }
+  opt.sack_permitted = sack;
+  if (ts) {
+    opt.has_timestamps = true;
+    // The connection's own TS clock (tcp::Connection::ts_now), so TSval
+    // runs on without a jump once the connection exists.
+    const uint32_t ts_now = ts_offset_for(t) + static_cast<uint32_t>(now.ns() / 1'000'000);
+    opt.ts_val = SynCookies::encode_ts(ts_now, ws, std::min<uint8_t>(o.window_scale, 14), sack);
+    opt.ts_ecr = o.ts_val;
+  }
+  std::array<uint8_t, 64> reply{};
+  const size_t n = wire::build_ipv4_tcp(reply, ip, f, opt);
+  if (n == 0) return;
+  lst.last_cookie = now;
+  ++stats_.syn_cookies_sent;
+  queue_reset(std::span<const uint8_t>(reply.data(), n), false);
+}
+
+bool Stack::cookie_ack(Instant now, const wire::PacketView& pkt, uint16_t port, Listener& lst,
+                       const FourTuple& t) {
+  // Only while cookies may be out (Linux tcp_synq_no_recent_overflow): an
+  // ACK to a listener that sent none is answered with a RST as before.
+  if (!cfg_.syn_cookies || lst.last_cookie.is_never() ||
+      now - lst.last_cookie >= SynCookies::kPeriod * 2) {
+    return false;
+  }
+  const wire::TcpView& seg = pkt.tcp;
+  const auto& o = seg.options();
+  const uint32_t irs = seg.seq() - 1;
+  const auto idx = cookies_.check(t, irs, seg.ack() - 1, now);
+  std::optional<SynCookies::TsOptions> tso;
+  bool ok = idx.has_value();
+  if (ok && o.has_timestamps) {
+    // The TSecr must echo a TSval we could have sent: not ahead of our clock.
+    const uint32_t ts_now = ts_offset_for(t) + static_cast<uint32_t>(now.ns() / 1'000'000);
+    tso = SynCookies::decode_ts(o.ts_ecr);
+    ok = tso.has_value() && static_cast<int32_t>(o.ts_ecr - ts_now) <= 0;
+  }
+  if (!ok) {
+    ++stats_.syn_cookies_invalid;
+    return false;  // answered with a RST, as any stray ACK to a listener
+  }
+  if (lst.ready.size() >= lst.backlog) {
+    ++stats_.syn_backlog_drops;  // as Linux: dropped; the client's next segment retries
+    return true;
+  }
+  if (at_cap()) {
+    ++stats_.connections_refused_cap;
+    reply_reset(pkt);
+    return true;
+  }
+  tcp::CookieOpen co;
+  co.irs = irs;
+  co.mss = SynCookies::kMssTable[*idx];
+  co.timestamps = lst.config.timestamps && o.has_timestamps;
+  if (co.timestamps) {
+    co.wscale_ok = tso->wscale;
+    co.snd_wscale = tso->shift;
+    co.sack = tso->sack;
+  }
+  co.window_sent = static_cast<uint16_t>(std::min<uint32_t>(lst.config.recv_buffer, 65535));
+  const ConnId id = create(now, lst.config, t, seg.ack() - 1);
+  Slot& slot = slots_.at(id);
+  slot.listener_port = port;
+  slot.conn->open_from_cookie(now, co, seg);
+  if (!seg.payload().empty() || seg.has(wire::tcp_flags::kFin)) slot.conn->on_segment(now, seg);
+  ++stats_.syn_cookies_valid;
+  touch(id);
+  return true;
+}
+
+void Stack::queue_reset(std::span<const uint8_t> reply, bool rst) {
   if (reset_count_ == kMaxPendingResets) {
     ++stats_.resets_queue_full;
     return;
@@ -338,6 +534,7 @@ void Stack::queue_reset(std::span<const uint8_t> reply) {
   const size_t slot = (reset_head_ + reset_count_) % kMaxPendingResets;
   std::copy(reply.begin(), reply.end(), reset_bufs_[slot].begin());
   reset_lens_[slot] = static_cast<uint8_t>(reply.size());
+  reset_is_rst_[slot] = rst ? 1 : 0;
   ++reset_count_;
 }
 
@@ -362,10 +559,11 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_
   if (partial_csum) *partial_csum = false;
   if (reset_count_ > 0) {
     const size_t n = reset_lens_[reset_head_];
+    const bool rst = reset_is_rst_[reset_head_] != 0;
     std::copy_n(reset_bufs_[reset_head_].begin(), n, buf.begin());
     reset_head_ = (reset_head_ + 1) % kMaxPendingResets;
     --reset_count_;
-    ++stats_.resets_sent;
+    if (rst) ++stats_.resets_sent;
     ++stats_.datagrams_out;
     return n;
   }

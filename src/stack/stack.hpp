@@ -1,6 +1,7 @@
 // A TCP/IPv4 stack instance: many connections, 4-tuple demultiplexing,
-// listeners with an accept backlog, ephemeral ports, RFC 6528 ISNs, and a
-// timer wheel holding one deadline per connection. Still sans-IO: the
+// listeners with an accept queue and a separate SYN queue (SYN cookies when
+// it is full, RFC 4987), a connection cap, ephemeral ports, RFC 6528 ISNs,
+// and a timer wheel holding one deadline per connection. Still sans-IO: the
 // driver feeds datagrams and time in and takes datagrams out.
 #pragma once
 
@@ -15,12 +16,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "stack/syn_cookie.hpp"
 #include "stack/timer_wheel.hpp"
 #include "tcp/config.hpp"
 #include "tcp/connection.hpp"
 #include "tcp/events.hpp"
 #include "util/rng.hpp"
 #include "wire/drop.hpp"
+#include "wire/packet.hpp"
 
 namespace vigil::stack {
 
@@ -36,19 +39,45 @@ struct StackConfig {
   // with IFF_VNET_HDR): tcp::Connection::set_tso_limit for every
   // connection. 0 (default): one MSS per segment, as on a real wire.
   uint32_t tso_limit = 0;
+
+  // --- Listener defences (RFC 4987; issue 12 hole 4) ---
+  // Half-open (SYN-RECEIVED) connections per listener, counted apart from
+  // the accept queue listen() sizes, as Linux keeps its SYN queue apart
+  // from the accept queue (tcp_max_syn_backlog vs somaxconn).
+  size_t syn_backlog = 256;
+  // SYN-ACK retransmissions before a half-open connection is dropped (Linux
+  // tcp_synack_retries): with a 1 s initial RTO doubling, SYN-ACKs at 0, 1,
+  // 3, 7, 15, 31 s and the end at 63 s (RFC 4987 §3.2 "reducing SYN-RECEIVED
+  // timer"); RFC 1122's 3-minute SYN floor still holds for our own SYNs.
+  uint32_t synack_retries = 5;
+  // RFC 4987 §3.6: answer SYNs with a stateless cookie SYN-ACK while the
+  // SYN queue is full (Linux tcp_syncookies=1); off: such SYNs are dropped.
+  bool syn_cookies = true;
+  // Connections allocated at once, half-open and closed-not-released
+  // included. Beyond it a SYN gets a RST and connect() fails. 0: no cap.
+  size_t max_connections = 16384;
 };
 
 struct StackStats {
   uint64_t datagrams_in = 0;
   uint64_t datagrams_out = 0;
-  uint64_t not_for_us = 0;          // destination is not our address
-  uint64_t martian_source = 0;      // 0/8, 127/8, 224/3+ source (RFC 1122 §3.2.1.3)
-  uint64_t listen_no_syn = 0;       // segment without SYN/ACK/RST to a listener: dropped
-  uint64_t no_connection = 0;       // TCP segment for no connection or listener
-  uint64_t resets_sent = 0;         // RSTs for closed ports (RFC 9293 §3.10.7.1)
-  uint64_t resets_queue_full = 0;   // RST replies dropped: reply queue full
-  uint64_t syn_backlog_drops = 0;   // SYNs dropped: listener backlog full
-  uint64_t icmp_no_connection = 0;  // ICMP quoting no connection of ours
+  uint64_t not_for_us = 0;               // destination is not our address
+  uint64_t martian_source = 0;           // 0/8, 127/8, 224/3+ source (RFC 1122 §3.2.1.3)
+  uint64_t listen_no_syn = 0;            // segment without SYN/ACK/RST to a listener: dropped
+  uint64_t no_connection = 0;            // TCP segment for no connection or listener
+  uint64_t resets_sent = 0;              // RSTs for closed ports (RFC 9293 §3.10.7.1)
+  uint64_t resets_queue_full = 0;        // RST replies dropped: reply queue full
+  uint64_t syn_backlog_drops = 0;        // SYNs (and cookie ACKs) dropped: accept queue full
+  uint64_t syn_queue_drops = 0;          // SYNs dropped: SYN queue full and cookies off
+  uint64_t syn_cookies_sent = 0;         // cookie SYN-ACKs (SYN queue full)
+  uint64_t syn_cookies_valid = 0;        // ACKs whose cookie validated: connection created
+  uint64_t syn_cookies_invalid = 0;      // ACKs to a listener whose cookie failed: RST
+  uint64_t syn_fin_drops = 0;            // SYN+FIN for no connection: dropped, no reply
+  uint64_t syn_port_zero_drops = 0;      // SYN from or to port 0: dropped, no reply
+  uint64_t land_drops = 0;               // SYN from our own address and port (LAND): dropped
+  uint64_t connections_refused_cap = 0;  // SYNs refused with RST: max_connections reached
+  uint64_t time_wait_reuses = 0;         // TIME-WAIT ended by a newer SYN (RFC 6191)
+  uint64_t icmp_no_connection = 0;       // ICMP quoting no connection of ours
   uint64_t connections_opened = 0;
   uint64_t connections_reaped = 0;
 };
@@ -118,6 +147,13 @@ class Stack {
   const StackStats& stats() const { return stats_; }
   const StackConfig& config() const { return cfg_; }
   size_t live_connections() const { return demux_.size(); }
+  // Connections allocated (not reaped), half-open and closed included.
+  size_t allocated_connections() const { return slots_.size(); }
+  // Half-open connections in `port`'s SYN queue (0 without a listener).
+  size_t syn_queue_length(uint16_t port) const;
+  // Heap bytes the connections hold: each Connection plus its buffers.
+  size_t held_bytes() const;
+  const SynCookies& syn_cookies() const { return cookies_; }
 
  private:
   struct Slot {
@@ -127,30 +163,43 @@ class Stack {
     bool dirty = false;
     bool in_demux = true;
     std::optional<uint16_t> listener_port;  // passive, not yet accepted
+    bool half_open = false;                 // counted in its listener's SYN queue
   };
   struct Listener {
     tcp::TcpConfig config;
     size_t backlog = 0;
-    std::deque<ConnId> ready;  // established, waiting for accept()
-    size_t embryonic = 0;      // in SYN-RECEIVED
+    std::deque<ConnId> ready;                // established, waiting for accept()
+    size_t embryonic = 0;                    // in SYN-RECEIVED: the SYN queue
+    Instant last_cookie = Instant::never();  // last cookie SYN-ACK sent
   };
   struct TupleHash {
     size_t operator()(const tcp::FourTuple& t) const;
   };
 
-  ConnId create(Instant now, const tcp::TcpConfig& config, const tcp::FourTuple& tuple);
+  ConnId create(Instant now, const tcp::TcpConfig& config, const tcp::FourTuple& tuple,
+                std::optional<uint32_t> iss = std::nullopt);
+  bool at_cap() const { return cfg_.max_connections && slots_.size() >= cfg_.max_connections; }
+  void listener_syn(Instant now, const wire::PacketView& pkt, uint16_t port, Listener& lst,
+                    const tcp::FourTuple& t, std::optional<uint32_t> iss);
+  void send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
+                   const tcp::FourTuple& t);
+  bool cookie_ack(Instant now, const wire::PacketView& pkt, uint16_t port, Listener& lst,
+                  const tcp::FourTuple& t);
+  void reply_reset(const wire::PacketView& pkt);
   void touch(ConnId id);  // re-arm its timer, queue it for output, settle lifecycle
   void settle(ConnId id, Slot& slot);
   void queue_if_accepted(ConnId id, Slot& slot);
   uint32_t isn_for(const tcp::FourTuple& t, Instant now) const;
   uint32_t ts_offset_for(const tcp::FourTuple& t) const;
-  void queue_reset(std::span<const uint8_t> reply);
+  // Stateless replies: RSTs, and cookie SYN-ACKs (rst = false).
+  void queue_reset(std::span<const uint8_t> reply, bool rst = true);
   void on_tcp(Instant now, std::span<const uint8_t> datagram);
 
   StackConfig cfg_;
   util::Rng rng_;
   tcp::EventSink* sink_;
   std::array<uint8_t, 16> secret_{};  // RFC 6528 secret key
+  SynCookies cookies_;
   TimerWheel wheel_;
   ConnId next_id_ = 1;
   std::map<ConnId, Slot> slots_;  // ordered: deterministic iteration
@@ -162,6 +211,7 @@ class Stack {
   static constexpr size_t kMaxPendingResets = 64;
   std::vector<std::array<uint8_t, 64>> reset_bufs_;
   std::vector<uint8_t> reset_lens_;
+  std::vector<uint8_t> reset_is_rst_;
   size_t reset_head_ = 0, reset_count_ = 0;
   wire::DropCounters drops_;
   StackStats stats_;

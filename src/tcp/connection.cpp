@@ -97,6 +97,8 @@ void Connection::set_state(Instant now, State s) {
     if (rtx_.syn_timed_out) rtt_.reset_to(cfg_.rto_syn_fallback);
     if (fin_queued_) set_state(now, State::kFinWait1);  // close() during SYN-RECEIVED
   }
+  // Issue 12 "Memory": a closed connection keeps no buffer it cannot use.
+  if (s == State::kClosed || s == State::kTimeWait) release_buffers();
   if (s == State::kClosed) {
     timers_.fill(Instant::never());
   } else {
@@ -141,6 +143,8 @@ size_t Connection::recv(Instant now, std::span<uint8_t> out) {
   const uint32_t adv_before = seq_diff(rcv_adv_, rcv_nxt_) > 0 ? rcv_adv_ - rcv_nxt_ : 0;
   const size_t n = rcv_buf_.read(out);
   if (n == 0) return 0;
+  if (state_ == State::kClosed || state_ == State::kTimeWait)
+    rcv_buf_.release();  // last bytes read
   // Tell the peer when reading opened the window enough to matter: always
   // when it was smaller than a segment (the zero-window case), otherwise
   // every two segments' worth, as BSD does. RFC 1122 §4.2.3.3 SWS rules

@@ -113,6 +113,18 @@ struct StateDigest {
   int64_t value(std::string_view name) const;  // -1 if there is no such field
 };
 
+// What a validated SYN cookie (RFC 4987 §3.6) recovered of the peer's SYN:
+// the stack decodes it from the returning ACK, the connection opens from it.
+struct CookieOpen {
+  uint32_t irs = 0;          // the peer's ISN: SEG.SEQ - 1 of the ACK
+  uint16_t mss = 536;        // from the cookie's MSS table index
+  bool wscale_ok = false;    // the SYN carried window scale (needs timestamps)
+  uint8_t snd_wscale = 0;    // its shift
+  bool sack = false;         // the SYN carried SACK-permitted (needs timestamps)
+  bool timestamps = false;   // the SYN carried timestamps (the ACK's TSecr echoes ours)
+  uint16_t window_sent = 0;  // the window our cookie SYN-ACK offered
+};
+
 class Connection {
  public:
   // `iss` comes from the stack's RFC 6528 generator; `ts_offset` is the
@@ -210,6 +222,18 @@ class Connection {
   uint32_t pipe() const { return rec_.sb.pipe(snd_una_, snd_max_, rec_.high_rxt, snd_mss_); }
   StateDigest state_digest() const;  // connection_input.cpp, next to the rule it checks
 
+  // --- Listener support: SYN cookies, TIME-WAIT reuse, memory (connection_open.cpp) ---
+  // Opens ESTABLISHED from the ACK that returned a valid SYN cookie; this
+  // connection's ISS must be the cookie. The stack then feeds the ACK's text
+  // and FIN, if any, through on_segment().
+  void open_from_cookie(Instant now, const CookieOpen& c, const wire::TcpView& ack);
+  // RFC 6191 / Linux tcp_timewait_state_process: in TIME-WAIT, a SYN whose
+  // sequence number or (timestamps in use) TSval is newer than the old
+  // connection's may start a new incarnation of the 4-tuple.
+  bool time_wait_accepts_syn(const wire::TcpView& syn) const;
+  // Heap bytes the buffers hold now (0 before the first byte and once closed).
+  size_t buffer_bytes() const { return snd_buf_.allocated_bytes() + rcv_buf_.allocated_bytes(); }
+
  private:
   // --- input steps (connection_input.cpp) ---
   void input_listen(Instant now, const wire::TcpView& seg);
@@ -266,6 +290,8 @@ class Connection {
   void die_reset(Instant now, int err, CloseReason reason, std::string detail);
   int timeout_errno() const;
   void queue_abort_rst();
+  // Frees buffer storage nothing can use any more (CLOSED, TIME-WAIT).
+  void release_buffers();
   std::string soft_error_note() const;
   // What the input and output paths report.
   void note_segment_arrived(Instant now);

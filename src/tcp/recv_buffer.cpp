@@ -5,10 +5,16 @@
 
 namespace vigil::tcp {
 
-RecvBuffer::RecvBuffer(size_t capacity) : data_(capacity) { ranges_.reserve(kMaxRanges + 1); }
+RecvBuffer::RecvBuffer(size_t capacity) : capacity_(capacity) {}
+
+void RecvBuffer::release() {
+  if (readable() != 0 || !ranges_.empty()) return;
+  data_.reset();
+  std::vector<Range>().swap(ranges_);
+}
 
 void RecvBuffer::copy_in(uint64_t pos, std::span<const uint8_t> bytes) {
-  const size_t cap = data_.size();
+  const size_t cap = capacity_;
   size_t idx = static_cast<size_t>(pos % cap);
   const size_t first = std::min(bytes.size(), cap - idx);
   std::memcpy(&data_[idx], bytes.data(), first);
@@ -17,7 +23,7 @@ void RecvBuffer::copy_in(uint64_t pos, std::span<const uint8_t> bytes) {
 
 RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_t> bytes) {
   InsertResult r;
-  if (data_.empty()) return r;
+  if (capacity_ == 0) return r;
   uint64_t begin = pos;
   uint64_t end = pos + bytes.size();
   if (begin < next_pos_) begin = next_pos_;  // already have these
@@ -25,6 +31,12 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
   if (begin >= end) return r;
   const auto slice =
       bytes.subspan(static_cast<size_t>(begin - pos), static_cast<size_t>(end - begin));
+  if (!data_) {
+    // First byte: allocate the ring (default-initialised, not zero-filled:
+    // only stored bytes are read) and the range table, once.
+    data_.reset(new uint8_t[capacity_]);
+    ranges_.reserve(kMaxRanges + 1);
+  }
 
   if (begin == next_pos_) {
     copy_in(begin, slice);
@@ -67,7 +79,7 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
 size_t RecvBuffer::read(std::span<uint8_t> out) {
   const size_t n = std::min(out.size(), readable());
   if (n == 0) return 0;
-  const size_t cap = data_.size();
+  const size_t cap = capacity_;
   const size_t idx = static_cast<size_t>(read_pos_ % cap);
   const size_t first = std::min(n, cap - idx);
   std::memcpy(out.data(), &data_[idx], first);

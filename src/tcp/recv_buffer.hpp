@@ -1,10 +1,13 @@
 // The receive buffer: in-order bytes waiting for the application plus
-// out-of-order bytes held for reassembly, in one fixed ring allocated once.
+// out-of-order bytes held for reassembly, in one fixed ring allocated when
+// the first byte arrives (a half-open connection holds none, issue 12 hole
+// 4) and freed by release() once the connection is done with it.
 // Positions are 64-bit stream offsets (bytes since the first data byte), so
 // nothing here wraps; the connection maps them to sequence numbers.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -18,14 +21,18 @@ class RecvBuffer {
 
   explicit RecvBuffer(size_t capacity);
 
-  size_t capacity() const { return data_.size(); }
+  size_t capacity() const { return capacity_; }
+  // Heap bytes held now: the ring and the range table, once allocated.
+  size_t allocated_bytes() const {
+    return (data_ ? capacity_ : 0) + ranges_.capacity() * sizeof(Range);
+  }
   uint64_t read_pos() const { return read_pos_; }  // next byte the app reads
   uint64_t next_pos() const { return next_pos_; }  // RCV.NXT as a stream offset
   size_t readable() const { return static_cast<size_t>(next_pos_ - read_pos_); }
   // Room beyond RCV.NXT that the window may offer.
-  size_t free_space() const { return data_.size() - readable(); }
+  size_t free_space() const { return capacity_ - readable(); }
   // Stream offset of the first byte that does not fit.
-  uint64_t limit_pos() const { return read_pos_ + data_.size(); }
+  uint64_t limit_pos() const { return read_pos_ + capacity_; }
 
   struct InsertResult {
     size_t stored = 0;         // new bytes stored (in order or not)
@@ -37,6 +44,9 @@ class RecvBuffer {
   InsertResult insert(uint64_t pos, std::span<const uint8_t> bytes);
 
   size_t read(std::span<uint8_t> out);
+  // Frees the storage when it holds nothing (no unread and no out-of-order
+  // bytes); a later insert allocates it again.
+  void release();
 
   struct Range {
     uint64_t begin = 0, end = 0;
@@ -49,7 +59,8 @@ class RecvBuffer {
  private:
   void copy_in(uint64_t pos, std::span<const uint8_t> bytes);
 
-  std::vector<uint8_t> data_;
+  std::unique_ptr<uint8_t[]> data_;  // capacity_ bytes once allocated, never zero-filled
+  size_t capacity_;
   uint64_t read_pos_ = 0;
   uint64_t next_pos_ = 0;
   std::vector<Range> ranges_;  // disjoint, sorted by begin, all > next_pos_
