@@ -96,5 +96,56 @@ TEST(LinuxFidelity, UserTimeoutCountsFromTheFirstRtoRetransmission) {
   EXPECT_TRUE(times_s(r, EventType::kRstSent).empty());
 }
 
+TEST(LinuxFidelity, UserTimeoutEndsAZeroWindowWhoseProbesAreAnswered) {
+  // Measured (TCP_USER_TIMEOUT 3000 ms set once the window was closed; the
+  // peer alive): probes 0.224, 0.664, 1.560 s, the second unanswered
+  // (tcp_invalid_ratelimit), ETIMEDOUT 3.033 s after the first probe, no
+  // RST (docs/linux-measurements.md row 9).
+  const auto r = run("zero-window-persist", {{"user_timeout", "3s"}});
+  const auto probes = times_s(r, EventType::kZeroWindowProbe);
+  ASSERT_EQ(probes.size(), 3u);
+  EXPECT_EQ(times_s(r, EventType::kZeroWindowProbeAck).size(), 2u);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, tcp::CloseReason::kUserTimeout);
+  expect_within_5_percent(c.time.secs() - probes.front(), 3.033, "death after the first probe");
+  EXPECT_TRUE(times_s(r, EventType::kRstSent).empty());
+}
+
+TEST(LinuxFidelity, OrphanBehindAnAnsweredZeroWindow) {
+  // Measured (the application close()s with data behind the zero window):
+  // 10 probes, all answered but the second, then the socket is gone one
+  // 120 s interval after the last (227.7 + 120 s; polled gone by 348.6 s),
+  // no RST (docs/linux-measurements.md row 10). 140 kB: the client queues
+  // it all and closes while data still waits behind the window.
+  const auto r = run("zero-window-persist", {{"bytes", "140000"}});
+  const auto probes = times_s(r, EventType::kZeroWindowProbe);
+  ASSERT_EQ(probes.size(), 10u);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.reason, tcp::CloseReason::kOrphan);
+  expect_within_5_percent(c.time.secs() - probes.back(), 120.0, "death after the last probe");
+  expect_within_5_percent(probes.back() - probes.front(), 227.7 - 0.224, "last probe");
+  EXPECT_TRUE(times_s(r, EventType::kRstSent).empty());
+}
+
+TEST(LinuxFidelity, FinWait2OrphanEndsAfterTcpFinTimeout) {
+  // Measured (tcp_fin_timeout 60): the client's FIN acknowledged, the server
+  // never closes; the client is gone 60.13 s after its FIN, silently
+  // (docs/linux-measurements.md row 11). 1000 bytes fit the window, so the
+  // FIN goes at once.
+  const auto r = run("zero-window-persist", {{"bytes", "1000"}});
+  double fin_wait1 = -1;
+  for (const auto& e : r.events) {
+    if (r.hosts[e.host].name == "client" && e.event.type == EventType::kStateChange &&
+        e.event.to == tcp::State::kFinWait1)
+      fin_wait1 = e.event.time.secs();
+  }
+  ASSERT_GE(fin_wait1, 0);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.reason, tcp::CloseReason::kFinWait2Timeout);
+  expect_within_5_percent(c.time.secs() - fin_wait1, 60.13, "FIN-WAIT-2 end after the FIN");
+  EXPECT_TRUE(times_s(r, EventType::kRstSent).empty());
+}
+
 }  // namespace
 }  // namespace vigil::sim
