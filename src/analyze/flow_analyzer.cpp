@@ -369,6 +369,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
   }
   pl.rel_seq = seq - S.base;
   pl.rel_ack = ackf ? ack - P.base : 0;
+  pl.ack_flag = ackf;
   for (uint8_t i = 0; i < t.options().sack_count && i < 4; ++i) {
     pl.rel_sack[i][0] = t.options().sack[i].left - P.base;
     pl.rel_sack[i][1] = t.options().sack[i].right - P.base;

@@ -28,8 +28,9 @@ struct PacketLabels {
   LabelSet labels = 0;
   uint32_t rel_seq = 0;  // relative to the direction's ISN (as Wireshark shows it)
   uint32_t rel_ack = 0;
-  uint32_t len = 0;     // payload bytes
-  uint32_t window = 0;  // scaled, when the scale is known
+  uint32_t len = 0;       // payload bytes
+  uint32_t window = 0;    // scaled, when the scale is known
+  bool ack_flag = false;  // the ACK bit: a RST without it may be a no-connection reply
   // SACK blocks (RFC 2018) in this segment, relative to the peer's ISN like
   // rel_ack: [left, right) pairs.
   uint8_t sack_count = 0;

@@ -200,6 +200,13 @@ struct FlowStory {
   uint32_t max_seg[2] = {0, 0};
   uint64_t last_data_frame[2] = {0, 0};
   std::optional<Finding> unread_rst;  // RFC 2525 §2.17, judged at the RST
+  // The packet before the current one: its direction, ACK bit and ACK, so a
+  // RST can be recognised as the reply of a host that no longer has the
+  // connection (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>).
+  int prev_dir = -1;
+  bool prev_ack_flag = false;
+  uint32_t prev_rel_ack = 0;
+  uint64_t prev_frame = 0;
 
   void judge_reset(const PacketLabels& p);
   std::string reset_ending() const;
@@ -480,12 +487,23 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
 
   last_from[d] = p.time;
   last_from_frame[d] = p.frame;
+  prev_dir = d;
+  prev_ack_flag = p.ack_flag;
+  prev_rel_ack = p.rel_ack;
+  prev_frame = p.frame;
 }
 
 // The RST from side d that ended the flow (p), judged at once from the
 // per-side scalars: the zero-window context, and the unread data.
 void FlowStory::judge_reset(const PacketLabels& p) {
   const int d = p.dir, o = 1 - p.dir;
+  // An application's abortive close sends RST|ACK at SND.NXT (Linux
+  // tcp_send_active_reset, BSD tcp_drop); a bare RST at exactly the ACK of
+  // the peer's segment just before it is a host answering for a connection
+  // it no longer has (RFC 9293 §3.10.7.1): its own timer or an earlier
+  // abort ended it, not this RST.
+  const uint64_t answers =
+      !p.ack_flag && prev_dir == o && prev_ack_flag && p.rel_seq == prev_rel_ack ? prev_frame : 0;
   if (zw[d] || zw[o]) {
     const Story::Persist& z = zw[d] ? *zw[d] : *zw[o];
     Story::Reset r;
@@ -498,6 +516,7 @@ void FlowStory::judge_reset(const PacketLabels& p) {
     const int prober = r.prober ? d : o;
     if (zw_answered_probe[prober] == z.last_frame) r.last_answer_frame = zw_answer_frame[prober];
     r.since_last_probe = p.time - z.end;
+    r.answers_frame = answers;
     if (r.prober) {
       // RFC 1122 §4.2.2.17 / Linux tcp_probe_timer: each interval doubles
       // (above 60 s it may be at the cap, so the same gap again counts too).
@@ -543,13 +562,22 @@ void FlowStory::judge_reset(const PacketLabels& p) {
         f.frames.push_back(wnd_last_frame[d]);
       }
       f.frames.push_back(p.frame);
-      f.confidence = wnd_last[d] == 0 ? 0.9 : 0.7;
+      f.confidence = answers != 0 ? 0.5 : wnd_last[d] == 0 ? 0.9 : 0.7;
       f.detail = std::string("the ") + side(d) + " acknowledged " + std::to_string(delivered) +
                  " bytes of the " + side(o) + "'s data and its window stayed below its largest (" +
                  std::to_string(wnd_last[d]) + " of " + std::to_string(wnd_max[d]) +
                  (wnd_last[d] == 0 ? ", closed" : "") + "): at least " + std::to_string(held) +
-                 " bytes unread; it sent RST, no FIN: an abortive close that discarded them "
-                 "(close with data unread, RFC 1122 §4.2.2.13)";
+                 " bytes unread; ";
+      if (answers != 0) {
+        f.detail += "its bare RST answered frame " + std::to_string(answers) +
+                    " at that segment's ACK, as a host with no such connection does (RFC 9293 "
+                    "§3.10.7.1): the connection had already ended there with the data unread "
+                    "(its own timeout, or an earlier abortive close)";
+      } else {
+        f.detail +=
+            "it sent RST, no FIN: an abortive close that discarded them "
+            "(close with data unread, RFC 1122 §4.2.2.13)";
+      }
       unread_rst = std::move(f);
     }
   }
@@ -560,6 +588,14 @@ std::string FlowStory::reset_ending() const {
   const std::string me = side(r.dir), peer = side(1 - r.dir);
   const std::string n = std::to_string(r.probes) + (r.probes == 1 ? " probe" : " probes");
   const std::string at = "RST at frame " + std::to_string(r.frame);
+  if (r.answers_frame != 0) {
+    return at + " from the " + me + " in reply to the " + peer + "'s segment at frame " +
+           std::to_string(r.answers_frame) +
+           " (no ACK bit, SEQ = that segment's ACK: RFC 9293 §3.10.7.1's answer from a host "
+           "with no such connection) during zero-window probing (" +
+           n + "): the connection had already ended on the " + me +
+           "'s side, by its own timeout or an earlier abortive close; this RST only reports it";
+  }
   if (!r.prober) {
     return at + " from the " + me + " while it answered the " + peer + "'s zero-window probes (" +
            n + ", its window closed): not a TCP timer; the " + me +

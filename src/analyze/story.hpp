@@ -91,6 +91,10 @@ struct Story {
     Duration since_last_probe;       // RST time - last probe
     Duration next_probe_after;       // the back-off's next gap; zero: unknown
     std::string timing;  // "between_probes", "probe_expiry", "unknown", "" (answering side)
+    // Nonzero: the RST answered the peer's segment at this frame as a host
+    // with no such connection does (no ACK bit, SEQ = that segment's ACK,
+    // RFC 9293 §3.10.7.1): the connection had already ended on its side.
+    uint64_t answers_frame = 0;
   };
   std::optional<Reset> reset;
 

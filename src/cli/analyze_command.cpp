@@ -277,6 +277,12 @@ void json_story(util::JsonWriter& j, const analyze::Story& s) {
     } else {
       j.null();
     }
+    j.key("answers_frame");
+    if (r.answers_frame != 0) {
+      j.value(r.answers_frame);
+    } else {
+      j.null();
+    }
     j.key("timing");
     if (r.timing.empty()) {
       j.null();

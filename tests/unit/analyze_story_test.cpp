@@ -612,6 +612,42 @@ TEST(StoryResetTest, RstBetweenProbesIsTheApplication) {
 // The answering side resets with its window closed: its application
 // closed with a full buffer unread, RFC 2525 §2.17 (high confidence). It
 // acknowledged all 1010 bytes the client sent (10 in start(), then 1000).
+// The zero-window side answers a probe with a bare RST at exactly the
+// probe's ACK (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>), as a host does
+// that no longer has the connection (RFC 2525 §2.12's faulty server after
+// its own timeout, vigil sim window-probe-deadlock-blocked --bug
+// window-probe-deadlock): the RST reports an end, it is not an abort.
+TEST(StoryResetTest, BareRstAnsweringAProbeIsANoConnectionReply) {
+  Crafted c;
+  zero_window_probing(&c);
+  c.add(true, 2010, 5011, Crafted::kAck, 0, 3.6);   // frame 15: the next probe
+  c.add(false, 5011, 0, Crafted::kRst, 0, 3.6001);  // frame 16: bare RST at its ACK
+  const auto st = c.finish();
+  ASSERT_TRUE(st[0].reset.has_value());
+  const auto& x = *st[0].reset;
+  EXPECT_FALSE(x.prober);
+  EXPECT_EQ(x.answers_frame, 15u);
+  EXPECT_EQ(st[0].ending,
+            "RST at frame 16 from the server in reply to the client's segment at frame 15 (no ACK "
+            "bit, SEQ = that segment's ACK: RFC 9293 §3.10.7.1's answer from a host with no such "
+            "connection) during zero-window probing (4 probes): the connection had already ended "
+            "on the server's side, by its own timeout or an earlier abortive close; this RST only "
+            "reports it");
+  const Finding* f = unread_finding(st[0]);
+  ASSERT_NE(f, nullptr);
+  EXPECT_DOUBLE_EQ(f->confidence, 0.5);
+  // The same RST with the ACK bit, at SND.NXT, is the server's own abort.
+  Crafted c2;
+  zero_window_probing(&c2);
+  c2.add(true, 2010, 5011, Crafted::kAck, 0, 3.6);
+  c2.add(false, 5011, 2011, Crafted::kRst | Crafted::kAck, 0, 3.6001);
+  const auto st2 = c2.finish();
+  ASSERT_TRUE(st2[0].reset.has_value());
+  EXPECT_EQ(st2[0].reset->answers_frame, 0u);
+  ASSERT_NE(unread_finding(st2[0]), nullptr);
+  EXPECT_DOUBLE_EQ(unread_finding(st2[0])->confidence, 0.9);
+}
+
 TEST(StoryResetTest, AnsweringSideResetsWithClosedWindow) {
   Crafted c;
   zero_window_probing(&c);
