@@ -418,28 +418,13 @@ void Stack::listener_syn(Instant now, const wire::PacketView& pkt, uint16_t port
   touch(id);
 }
 
-namespace {
-// RFC 7323 §2.3, as tcp::Connection picks its own shift: the smallest that
-// lets the window field cover the receive buffer, at most 14.
-uint8_t window_shift_for(uint32_t buffer) {
-  uint8_t shift = 0;
-  while (shift < 14 && (buffer >> shift) > 65535) ++shift;
-  return shift;
-}
-}  // namespace
-
 void Stack::send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
                         const FourTuple& t) {
   const wire::TcpView& seg = pkt.tcp;
   const tcp::TcpConfig& c = lst.config;
   const auto& o = seg.options();
   const uint8_t idx = SynCookies::mss_index(o.has_mss ? o.mss : 536);
-  wire::Ipv4Fields ip;
-  ip.src = t.local.addr;
-  ip.dst = t.remote.addr;
-  wire::TcpFields f;
-  f.src_port = t.local.port;
-  f.dst_port = t.remote.port;
+  auto [ip, f] = tcp::header_fields(t);
   f.seq = cookies_.make(t, seg.seq(), now, idx);
   f.ack = seg.seq() + 1;
   f.flags = wire::tcp_flags::kSyn | wire::tcp_flags::kAck;
@@ -454,7 +439,7 @@ void Stack::send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
   const bool sack = ts && c.sack && o.sack_permitted;
   if (ws) {
     opt.has_window_scale = true;
-    opt.window_scale = window_shift_for(c.recv_buffer);
+    opt.window_scale = tcp::window_shift_for(c.recv_buffer);
   }
   opt.sack_permitted = sack;
   if (ts) {

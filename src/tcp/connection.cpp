@@ -38,15 +38,11 @@ std::string_view timer_kind_name(TimerKind k) {
   return "?";
 }
 
-namespace {
-// RFC 7323 §2.3: the smallest shift that lets the window field cover the
-// whole receive buffer, at most 14.
 uint8_t window_shift_for(uint32_t buffer) {
   uint8_t shift = 0;
   while (shift < 14 && (buffer >> shift) > 65535) ++shift;
   return shift;
 }
-}  // namespace
 
 Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t iss,
                        uint32_t ts_offset, uint64_t id, EventSink* sink)

@@ -44,6 +44,14 @@ struct FourTuple {
   auto operator<=>(const FourTuple&) const = default;
 };
 
+// The IP and TCP header fields that address a segment from `t.local` to
+// `t.remote`: a connection's own segments and the stack's SYN cookies.
+std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields(const FourTuple& t);
+
+// RFC 7323 §2.3: the smallest window shift that lets the 16-bit window field
+// cover the whole receive buffer, at most 14.
+uint8_t window_shift_for(uint32_t buffer);
+
 // The named timers (DESIGN.md principle 4). Each has one function that arms
 // it and one that decides its verdict, all in connection_liveness.cpp; the
 // connection exposes the earliest through next_deadline().
@@ -258,7 +266,9 @@ class Connection {
                std::span<const uint8_t> b, Instant now, bool syn_options);
   size_t build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack);
   // This connection's addresses and ports, for the IP and TCP headers.
-  std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields() const;
+  std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields() const {
+    return tcp::header_fields(tuple_);
+  }
   size_t transmit_data(Instant now, std::span<uint8_t> buf);
   size_t transmit_probe(Instant now, std::span<uint8_t> buf);
   size_t retransmit_range(Instant now, std::span<uint8_t> buf, uint32_t seq, uint32_t len,

@@ -27,13 +27,13 @@ uint16_t Connection::window_field() {
   return static_cast<uint16_t>(std::min<uint32_t>(field, 65535));
 }
 
-std::pair<wire::Ipv4Fields, wire::TcpFields> Connection::header_fields() const {
+std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields(const FourTuple& tuple) {
   wire::Ipv4Fields ip;
-  ip.src = tuple_.local.addr;
-  ip.dst = tuple_.remote.addr;
+  ip.src = tuple.local.addr;
+  ip.dst = tuple.remote.addr;
   wire::TcpFields t;
-  t.src_port = tuple_.local.port;
-  t.dst_port = tuple_.remote.port;
+  t.src_port = tuple.local.port;
+  t.dst_port = tuple.remote.port;
   return {ip, t};
 }
 
