@@ -646,6 +646,63 @@ std::vector<Row> stack_rows() {
        {},
        [](Ctx& c) { c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 1500, c.iss + 1)); },
        CONN(icmp_ignored)},
+      {"SYN with the SYN queue full (cookies on)", "syn_cookies_sent",
+       [](stack::StackConfig& cfg) { cfg.syn_backlog = 1; },
+       [](Ctx& c) {  // a half-open connection fills the 1-slot SYN queue
+         Seg g;
+         g.sport = 6001;
+         g.seq = kIrs;
+         g.flags = fl::kSyn;
+         c.feed(build(g));
+       },
+       [](Ctx& c) {
+         Seg g;
+         g.sport = 6002;
+         g.seq = kIrs;
+         g.flags = fl::kSyn;
+         c.feed(build(g));
+       },
+       STACK(syn_cookies_sent)},
+      {"RST owed with the reply queue full",
+       "resets_queue_full",
+       {},
+       [](Ctx& c) {  // 64 (Stack::kMaxPendingResets) RSTs owed, none taken out
+         for (uint16_t i = 0; i < 64; ++i) {  // Stack::kMaxPendingResets
+           Seg g;
+           g.sport = static_cast<uint16_t>(7000 + i);
+           g.dport = 81;
+           c.s->receive(c.now, build(g));
+         }
+         EXPECT_EQ(c.st().resets_queue_full, 0u);
+       },
+       [](Ctx& c) {
+         Seg g;
+         g.sport = 8000;
+         g.dport = 81;
+         c.feed(build(g));
+       },
+       STACK(resets_queue_full)},
+      {"pure ACK outside the receive window",
+       "segments_dropped",
+       {},
+       {},
+       [](Ctx& c) {
+         Seg g = c.in_window();
+         g.seq = kIrs + 1 + 1'000'000;
+         c.feed(build(g));
+       },
+       CONN(segments_dropped)},
+      {"SYN failing PAWS",
+       "challenge_acks_sent",
+       {},
+       {},
+       [](Ctx& c) {
+         Seg g = c.in_window();
+         g.flags = fl::kSyn;
+         g.ts_val = kPeerTs - 10;
+         c.feed(build(g));
+       },
+       CONN(challenge_acks_sent)},
   };
 }
 
@@ -670,6 +727,32 @@ TEST(BadInput, FragNeededBelow552IsFlooredNotIgnored) {
   c->feed(c->icmp(wire::icmp_code::kFragmentationNeeded, 68, c->iss + 1));
   EXPECT_EQ(c->s->connection(c->id)->send_mss(), 500u);
   EXPECT_EQ(c->conn().icmp_ignored, 0u);
+}
+
+TEST(BadInput, FragNeededDuringTheHandshakeIsIgnored) {
+  // Our SYN is at most 60 bytes of TCP: no IPv4 link (MTU >= 68) refused it.
+  testing::Harness h;
+  h.to_syn_sent();
+  const uint64_t before = h.conn().stats().icmp_ignored;
+  h.conn().on_icmp(
+      testing::at_ms(5),
+      testing::Harness::icmp_quoting(testing::kIss, wire::icmp_code::kFragmentationNeeded, 68));
+  EXPECT_EQ(h.conn().stats().icmp_ignored, before + 1);
+  EXPECT_EQ(h.conn().state(), tcp::State::kSynSent);
+}
+
+TEST(BadInput, UnreachableInFlightIsASoftErrorNotAnAbort) {
+  // RFC 5927 §4.2: in a synchronized state port, protocol and host
+  // unreachable are soft errors; no drop counter moves and the connection
+  // stays ESTABLISHED.
+  for (uint8_t code : {wire::icmp_code::kPortUnreachable, wire::icmp_code::kProtocolUnreachable,
+                       wire::icmp_code::kHostUnreachable}) {
+    auto c = make_ctx({});
+    c->feed(c->icmp(code, 0, c->iss + 1));
+    EXPECT_EQ(c->s->connection(c->id)->state(), tcp::State::kEstablished) << int{code};
+    EXPECT_EQ(c->conn().icmp_out_of_window + c->conn().icmp_ignored + c->conn().segments_dropped,
+              0u);
+  }
 }
 
 TEST(BadInput, EveryAnalyzerRowMovesItsCounterByExactlyOne) {
