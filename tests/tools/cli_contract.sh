@@ -214,5 +214,20 @@ for c in r["connections"]:
     assert c["outcome"]["established"] and c["outcome"]["error"] is None, c["outcome"]
 PY
 [ $? -eq 0 ] && pass=$((pass+1))
+# docs/bad-input.md and tests/unit/bad_input_test.cpp stay in step: every
+# counter the table names is the counter of a row of the test.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+python3 - "$src/docs/bad-input.md" "$src/tests/unit/bad_input_test.cpp" <<'PY' || { echo "FAIL: bad-input.md rows without a test"; fail=$((fail+1)); }
+import re, sys
+doc, test = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+names = set()
+for line in doc.splitlines():
+    if line.startswith("|") and line.count("|") == 4:  # input | behaviour | counter
+        names |= set(re.findall(r"`([a-z_0-9]+)`", line.split("|")[3]))
+events = {"icmp_received", "retransmit", "pmtu"}  # events named in the "none" rows
+missing = sorted(n for n in names - events if '"%s"' % n not in test)
+assert len(names) > 30 and not missing, missing
+PY
+[ $? -eq 0 ] && pass=$((pass+1))
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
