@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "util/json.hpp"
 
@@ -103,6 +105,65 @@ std::string link_text(const sim::LinkStats& s) {
   return buf;
 }
 
+// Every counter of tcp::ConnectionStats and stack::StackStats, by the name
+// --json uses (docs/sim-json.md). The size checks fail the build when a
+// counter is added to either struct and not here, so none goes unreported.
+using Counters = std::vector<std::pair<const char*, uint64_t>>;
+
+Counters connection_counters(const tcp::ConnectionStats& s) {
+  static_assert(sizeof(tcp::ConnectionStats) == 15 * sizeof(uint64_t),
+                "a ConnectionStats counter is missing from connection_counters()");
+  return {{"segments_sent", s.segments_sent},
+          {"segments_received", s.segments_received},
+          {"retransmitted_segments", s.retransmitted_segments},
+          {"fast_retransmits", s.fast_retransmits},
+          {"timeouts", s.timeouts},
+          {"dup_acks_received", s.dup_acks_received},
+          {"challenge_acks_sent", s.challenge_acks_sent},
+          {"challenge_acks_suppressed", s.challenge_acks_suppressed},
+          {"out_of_order_segments", s.out_of_order_segments},
+          {"bytes_acked", s.bytes_acked},
+          {"bytes_delivered", s.bytes_delivered},
+          {"segments_dropped", s.segments_dropped},
+          {"invalid_acks_suppressed", s.invalid_acks_suppressed},
+          {"icmp_out_of_window", s.icmp_out_of_window},
+          {"icmp_ignored", s.icmp_ignored}};
+}
+
+Counters stack_counters(const stack::StackStats& s) {
+  static_assert(sizeof(stack::StackStats) == 21 * sizeof(uint64_t),
+                "a StackStats counter is missing from stack_counters()");
+  return {{"datagrams_in", s.datagrams_in},
+          {"datagrams_out", s.datagrams_out},
+          {"not_for_us", s.not_for_us},
+          {"martian_source", s.martian_source},
+          {"listen_no_syn", s.listen_no_syn},
+          {"no_connection", s.no_connection},
+          {"resets_sent", s.resets_sent},
+          {"resets_queue_full", s.resets_queue_full},
+          {"syn_backlog_drops", s.syn_backlog_drops},
+          {"syn_queue_drops", s.syn_queue_drops},
+          {"syn_cookies_sent", s.syn_cookies_sent},
+          {"syn_cookies_valid", s.syn_cookies_valid},
+          {"syn_cookies_invalid", s.syn_cookies_invalid},
+          {"syn_fin_drops", s.syn_fin_drops},
+          {"syn_port_zero_drops", s.syn_port_zero_drops},
+          {"land_drops", s.land_drops},
+          {"connections_refused_cap", s.connections_refused_cap},
+          {"time_wait_reuses", s.time_wait_reuses},
+          {"icmp_no_connection", s.icmp_no_connection},
+          {"connections_opened", s.connections_opened},
+          {"connections_reaped", s.connections_reaped}};
+}
+
+std::string nonzero_text(const Counters& cs) {
+  std::string out;
+  for (const auto& [name, n] : cs) {
+    if (n) out += " " + std::string(name) + "=" + std::to_string(n);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_timeline(const ScenarioResult& r, bool verbose) {
@@ -154,6 +215,10 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
            std::to_string(e.stats.retransmitted_segments) + " (fast " +
            std::to_string(e.stats.fast_retransmits) + ", timeouts " +
            std::to_string(e.stats.timeouts) + ")\n";
+    // The rest of the counters, zeros left out (--json has them all).
+    Counters rest = connection_counters(e.stats);
+    rest.erase(rest.begin(), rest.begin() + 5);  // the five above
+    if (const std::string t = nonzero_text(rest); !t.empty()) out += "    counters:" + t + "\n";
   }
   // Does each stream arrive intact? Compare what one side wrote with what
   // the other read.
@@ -188,6 +253,9 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
     }
     out += "\n";
   }
+  out += "\nStacks (counters, zeros left out)\n";
+  for (const auto& h : r.hosts)
+    out += "  " + h.name + ":" + nonzero_text(stack_counters(h.stats)) + "\n";
   out += "\nVirtual time " + format_seconds(r.end) + " s\n";
   if (!r.pcap_path.empty()) {
     out += "pcap written to " + r.pcap_path + " (" + std::to_string(r.packets_captured) +
@@ -248,15 +316,7 @@ std::string render_json(const ScenarioResult& r) {
     j.key("time_s").raw_number(format_seconds(e.time));
     j.end_object();
     j.key("stats").begin_object();
-    j.key("segments_sent").value(e.stats.segments_sent);
-    j.key("segments_received").value(e.stats.segments_received);
-    j.key("retransmitted_segments").value(e.stats.retransmitted_segments);
-    j.key("fast_retransmits").value(e.stats.fast_retransmits);
-    j.key("timeouts").value(e.stats.timeouts);
-    j.key("dup_acks_received").value(e.stats.dup_acks_received);
-    j.key("challenge_acks_sent").value(e.stats.challenge_acks_sent);
-    j.key("out_of_order_segments").value(e.stats.out_of_order_segments);
-    j.key("segments_dropped").value(e.stats.segments_dropped);
+    for (const auto& [name, n] : connection_counters(e.stats)) j.key(name).value(n);
     j.key("final_rto_s").raw_number(format_seconds(Instant::zero() + e.final_rto));
     j.end_object();
     j.end_object();
@@ -336,6 +396,9 @@ std::string render_json(const ScenarioResult& r) {
     j.end_object();
     j.key("resets_sent").value(hr.stats.resets_sent);
     j.key("no_connection").value(hr.stats.no_connection);
+    j.key("stack").begin_object();
+    for (const auto& [name, n] : stack_counters(hr.stats)) j.key(name).value(n);
+    j.end_object();
     j.key("link_out").begin_object();
     const auto& s = r.link_stats[h];
     j.key("offered").value(s.offered);

@@ -775,8 +775,10 @@ int run_tun(const std::vector<std::string>& args) {
     sets.insert(sets.begin(), {"user_timeout", with_unit(user_timeout, "ms")});
   // Each value is checked against its range (docs/knobs.md), then the rules
   // between knobs once all are set, so the order of the flags does not matter.
+  stack::StackConfig sc;
   for (const auto& [key, val] : sets) {
-    const std::string err = cfg.set_one(key, val);
+    const std::string err =
+        key.starts_with("stack.") ? sc.set_one(key, val) : cfg.set_one(key, val);
     if (!err.empty()) {
       std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
       return 2;
@@ -799,7 +801,6 @@ int run_tun(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
     return 1;
   }
-  stack::StackConfig sc;
   sc.address = *local;
   sc.tcp = cfg;
   if (offload) sc.tso_limit = 65535;  // the device segments at each connection's MSS

@@ -19,6 +19,7 @@ namespace {
 // Everything a scenario can vary; profiles and --set edit it before the run.
 struct Spec {
   tcp::TcpConfig tcp;
+  stack::StackConfig stack;  // both hosts' listener defences (--set stack.*)
   LinkConfig link;
   uint64_t client_bytes = 0;  // client -> server
   uint64_t server_bytes = 0;  // server -> client
@@ -637,6 +638,7 @@ std::vector<std::pair<std::string, std::string>> bug_list() {
 std::vector<std::string> settable_keys() {
   std::vector<std::string> keys = tcp::TcpConfig::knob_names();
   for (const auto& [k, setter] : spec_setters()) keys.push_back(k);
+  for (const auto& k : stack::StackConfig::knob_names()) keys.push_back(k);
   return keys;
 }
 
@@ -663,6 +665,10 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     if (it != spec_setters().end()) {
       err = it->second(spec, value);
       if (!err.empty()) err = key + " " + err + ", got '" + value + "'";
+    } else if (std::find(stack::StackConfig::knob_names().begin(),
+                         stack::StackConfig::knob_names().end(),
+                         key) != stack::StackConfig::knob_names().end()) {
+      err = spec.stack.set_one(key, value);
     } else {
       const auto& knobs = tcp::TcpConfig::knob_names();
       if (std::find(knobs.begin(), knobs.end(), key) == knobs.end()) {
@@ -684,7 +690,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   }
 
   World world(params.seed);
-  stack::StackConfig client_cfg;
+  stack::StackConfig client_cfg = spec.stack;
   client_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 1);
   client_cfg.tcp = spec.tcp;
   if (spec.client_tweak) spec.client_tweak(client_cfg.tcp);

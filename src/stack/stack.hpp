@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,6 +57,12 @@ struct StackConfig {
   // Connections allocated at once, half-open and closed-not-released
   // included. Beyond it a SYN gets a RST and connect() fails. 0: no cap.
   size_t max_connections = 16384;
+
+  // `--set stack.KEY=VALUE` (vigil sim and vigil tun): the four listener
+  // defences above, each checked against its range (docs/knobs.md). Returns
+  // "" or the error naming the range; an unknown key lists the valid ones.
+  std::string set_one(std::string_view key, std::string_view value);
+  static const std::vector<std::string>& knob_names();  // "stack.syn_backlog", ...
 };
 
 struct StackStats {

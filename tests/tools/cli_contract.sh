@@ -52,6 +52,24 @@ range_check "limit=0s" "limit expects a duration from 1ms to 2592000s" \
   "$vigil" sim bulk --set limit=0s
 range_check "rto.min above rto.max" "rto.min (90s) must not exceed rto.max (60s)" \
   "$vigil" sim bulk --set rto.min=90s
+# Stack knobs (StackConfig; docs/knobs.md "Stack").
+range_check "stack.syn_backlog=65536" "stack.syn_backlog expects a whole number from 0 to 65535" \
+  "$vigil" sim handshake-close --set stack.syn_backlog=65536
+range_check "stack.synack_retries=256" "stack.synack_retries expects a whole number from 0 to 255 (Linux tcp_synack_retries)" \
+  "$vigil" sim handshake-close --set stack.synack_retries=256
+range_check "stack.synack_retries=-1" "stack.synack_retries expects a whole number from 0 to 255" \
+  "$vigil" sim handshake-close --set stack.synack_retries=-1
+range_check "stack.max_connections=1048577" "stack.max_connections expects a whole number from 0 to 1048576 (0: no cap; Linux fs.nr_open)" \
+  "$vigil" sim handshake-close --set stack.max_connections=1048577
+range_check "stack.syn_cookies=maybe" "stack.syn_cookies expects true or false" \
+  "$vigil" sim handshake-close --set stack.syn_cookies=maybe
+range_check "stack.nosuch=1" "valid keys:" "$vigil" sim handshake-close --set stack.nosuch=1
+out=$("$vigil" sim --keys); rc=$?
+check "--keys lists the stack knobs" \
+  '[ $rc -eq 0 ] && grep -q "stack.syn_backlog" <<<"$out" && grep -q "stack.synack_retries" <<<"$out" && grep -q "stack.syn_cookies" <<<"$out" && grep -q "stack.max_connections" <<<"$out"'
+err=$("$vigil" sim handshake-close --set stack.syn_backlog=65535 --set stack.synack_retries=255 \
+  --set stack.max_connections=0 --set stack.syn_cookies=off 2>&1 >/dev/null); rc=$?
+check "stack knobs at their bounds are taken (exit 0)" '[ $rc -eq 0 ]'
 err=$("$vigil" sim handshake-close --set rto.min=90s --set rto.max=100s 2>&1 >/dev/null); rc=$?
 check "cross-field rules wait for every --set (exit 0)" '[ $rc -eq 0 ]'
 # vigil tun refuses before it opens any device, so no root is needed here.
@@ -64,6 +82,14 @@ range_check "tun --user-timeout 2147483648" "user_timeout expects 0 (off) or a d
 range_check "tun --set stall_guard.period=1ns" "stall_guard.period expects 0 (off) or a duration from 1s to 32767s" \
   "${tun[@]}" --set stall_guard.period=1ns
 range_check "tun --set rto.min=90s" "rto.min (90s) must not exceed rto.max (60s)" "${tun[@]}" --set rto.min=90s
+range_check "tun --set stack.syn_backlog=65536" "stack.syn_backlog expects a whole number from 0 to 65535" \
+  "${tun[@]}" --set stack.syn_backlog=65536
+range_check "tun --set stack.synack_retries=256" "stack.synack_retries expects a whole number from 0 to 255" \
+  "${tun[@]}" --set stack.synack_retries=256
+range_check "tun --set stack.max_connections=x" "stack.max_connections expects a whole number from 0 to 1048576" \
+  "${tun[@]}" --set stack.max_connections=x
+range_check "tun --set stack.syn_cookies=2" "stack.syn_cookies expects true or false" \
+  "${tun[@]}" --set stack.syn_cookies=2
 
 # Write errors (issue 12 point 6): /dev/full fails every write with ENOSPC;
 # the run must exit 1 naming the file and the reason, never 0.
@@ -113,6 +139,94 @@ assert r["events"], "no events"
 for e in r["events"]:
     assert isinstance(e["time_s"], (int, float)) and isinstance(e["conn"], str) and e["type"], e
 assert r["events"][0] == {"time_s": 0.0, "conn": "client:1", "type": "state", "from": "CLOSED", "to": "SYN-SENT"}, r["events"][0]
+PY
+[ $? -eq 0 ] && pass=$((pass+1))
+
+# Every ConnectionStats and StackStats counter in --json (docs/sim-json.md),
+# with values derived from what the scenario does.
+json=$("$vigil" sim icmp-forged --json); rc=$?
+check "icmp-forged --json exits 0" '[ $rc -eq 0 ]'
+python3 - "$json" <<'PY' || { echo "FAIL: icmp-forged counters"; fail=$((fail+1)); }
+import json, sys
+r = json.loads(sys.argv[1])
+conn_keys = ["segments_sent", "segments_received", "retransmitted_segments", "fast_retransmits",
+             "timeouts", "dup_acks_received", "challenge_acks_sent", "challenge_acks_suppressed",
+             "out_of_order_segments", "bytes_acked", "bytes_delivered", "segments_dropped",
+             "invalid_acks_suppressed", "icmp_out_of_window", "icmp_ignored"]
+stack_keys = ["datagrams_in", "datagrams_out", "not_for_us", "martian_source", "listen_no_syn",
+              "no_connection", "resets_sent", "resets_queue_full", "syn_backlog_drops",
+              "syn_queue_drops", "syn_cookies_sent", "syn_cookies_valid", "syn_cookies_invalid",
+              "syn_fin_drops", "syn_port_zero_drops", "land_drops", "connections_refused_cap",
+              "time_wait_reuses", "icmp_no_connection", "connections_opened", "connections_reaped"]
+c, s = r["connections"]
+for e in (c, s):
+    missing = [k for k in conn_keys if not isinstance(e["stats"].get(k), int)]
+    assert not missing, missing
+hosts = {h["name"]: h["stack"] for h in r["hosts"]}
+for name, st in hosts.items():
+    missing = [k for k in stack_keys if not isinstance(st.get(k), int)]
+    assert not missing, (name, missing)
+# The forger sends 16 ICMP errors quoting client data segments (codes
+# port, protocol, host, frag-needed). Each either quotes a sequence number
+# still in flight (an icmp_received event) or an already acknowledged one
+# (icmp_out_of_window, RFC 5927 §4.1, also a dropped segment). None is
+# ignored: every code is a known one, and after the first frag-needed
+# lowers the MTU to the 552 floor, the next ones (MTU 68 -> 552 again)
+# confirm it rather than being ignored.
+acted = sum(1 for e in r["events"] if e["type"] == "icmp_received" and e["conn"] == c["id"])
+cs, ss = c["stats"], s["stats"]
+assert acted + cs["icmp_out_of_window"] == 16, (acted, cs["icmp_out_of_window"])
+assert cs["icmp_out_of_window"] >= 1, cs  # the ICMP that quotes acknowledged data: non-zero here
+assert cs["segments_dropped"] >= cs["icmp_out_of_window"], cs
+assert cs["icmp_ignored"] == 0, cs
+assert ss["icmp_out_of_window"] == 0 and ss["icmp_ignored"] == 0, ss  # nothing forged to the server
+# 2 MB from client to server, all acknowledged and delivered.
+assert cs["bytes_acked"] == 2000000 and ss["bytes_delivered"] == 2000000, (cs, ss)
+assert cs["bytes_delivered"] == 0 and ss["bytes_acked"] == 0, (cs, ss)
+# Stack counters: no link loss, so each host receives what the other sent,
+# and the client also the 16 forged datagrams; one connection each, no ICMP
+# quoting an unknown connection.
+hc, hs = hosts["client"], hosts["server"]
+assert hc["datagrams_in"] == hs["datagrams_out"] + 16, (hc, hs)
+assert hs["datagrams_in"] == hc["datagrams_out"], (hc, hs)
+assert hc["datagrams_out"] == cs["segments_sent"] and hs["datagrams_out"] == ss["segments_sent"]
+assert hc["connections_opened"] == 1 and hs["connections_opened"] == 1
+assert hc["icmp_no_connection"] == 0
+PY
+[ $? -eq 0 ] && pass=$((pass+1))
+out=$("$vigil" sim icmp-forged); rc=$?
+check "icmp-forged text names the ICMP and stack counters" \
+  '[ $rc -eq 0 ] && grep -q "counters:.*icmp_out_of_window=[1-9]" <<<"$out" && grep -q "client: datagrams_in=" <<<"$out"'
+
+# stack.syn_backlog=0: the SYN queue is always full, so the server answers
+# the one SYN with a cookie SYN-ACK (RFC 4987 §3.6) and the client's ACK
+# validates it: exactly one of each, and no half-open connection queued.
+json=$("$vigil" sim handshake-close --set stack.syn_backlog=0 --json); rc=$?
+check "syn_backlog=0 exits 0" '[ $rc -eq 0 ]'
+python3 - "$json" <<'PY' || { echo "FAIL: stack.syn_backlog=0 cookies"; fail=$((fail+1)); }
+import json, sys
+r = json.loads(sys.argv[1])
+hosts = {h["name"]: h["stack"] for h in r["hosts"]}
+s = hosts["server"]
+assert s["syn_cookies_sent"] == 1 and s["syn_cookies_valid"] == 1 and s["syn_cookies_invalid"] == 0, s
+assert hosts["client"]["syn_cookies_sent"] == 0, hosts["client"]
+for c in r["connections"]:
+    assert c["outcome"]["established"] and c["outcome"]["error"] is None, c["outcome"]
+PY
+[ $? -eq 0 ] && pass=$((pass+1))
+# docs/bad-input.md and tests/unit/bad_input_test.cpp stay in step: every
+# counter the table names is the counter of a row of the test.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+python3 - "$src/docs/bad-input.md" "$src/tests/unit/bad_input_test.cpp" <<'PY' || { echo "FAIL: bad-input.md rows without a test"; fail=$((fail+1)); }
+import re, sys
+doc, test = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+names = set()
+for line in doc.splitlines():
+    if line.startswith("|") and line.count("|") == 4:  # input | behaviour | counter
+        names |= set(re.findall(r"`([a-z_0-9]+)`", line.split("|")[3]))
+events = {"icmp_received", "retransmit", "pmtu"}  # events named in the "none" rows
+missing = sorted(n for n in names - events if '"%s"' % n not in test)
+assert len(names) > 30 and not missing, missing
 PY
 [ $? -eq 0 ] && pass=$((pass+1))
 echo "$pass passed, $fail failed"
