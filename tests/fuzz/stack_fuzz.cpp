@@ -128,10 +128,13 @@ class World {
     if (ctl & 8) {
       const Instant t = us_.next_deadline();
       if (!t.is_never() && t - now_ < Duration::seconds(3600)) {
-        VIGIL_FUZZ_CHECK(t >= now_);
-        now_ = t;
+        // A deadline already passed (time advanced without timers) runs
+        // late, as under a busy event loop; time never goes back.
+        if (t > now_) now_ = t;
         us_.on_timers(now_);
         drain();
+        // Nothing is still due: a driver looping on next_deadline() would spin.
+        VIGIL_FUZZ_CHECK(us_.next_deadline() > now_);
       }
     }
     if (ctl & 16) application();
