@@ -13,6 +13,12 @@ Reads classic pcap files of link type 228 (raw IPv4, what `vigil sim
   connection/  the same segments as connection_fuzz.cpp records, once for
                each of a few starting states.
 File names are content hashes, so seeding twice adds nothing new.
+
+The corpus in tests/fuzz/corpus/ came from these captures (`vigil sim NAME
+--pcap F`): handshake-close; bulk-lossy --set bytes=20k; zero-window-persist
+--set limit=120s; keepalive-dead-peer --set limit=120s; simultaneous-open;
+icmp-forged --set limit=1s; closed-port-rst; window-probe-deadlock --set
+limit=30s.
 """
 import hashlib
 import os

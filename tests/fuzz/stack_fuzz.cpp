@@ -5,7 +5,7 @@
 // sequence of records, each fed to Stack::receive:
 //   ctl (1 byte), length (2 bytes, big-endian), datagram (length bytes)
 // ctl bits: 0 skip checksum verification; 1 rewrite the addresses and ports
-// to the live connection's; 2 rewrite SEQ/ACK relative to its RCV.NXT and
+// to the live connection's; 2 (with 1) rewrite SEQ/ACK relative to its RCV.NXT and
 // SND.UNA (low 16 bits as a signed offset); 3 run timers at the next
 // deadline; 4 the application reads, accepts, sends and releases; 5-7 time
 // advance before the datagram (0-7 squared x 10 ms).
