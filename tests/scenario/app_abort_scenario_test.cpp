@@ -14,6 +14,7 @@
 
 #include "analyze/capture_reader.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "scenario_helpers.hpp"
 #include "sim/scenario.hpp"
 
 namespace vigil::sim {
@@ -55,24 +56,6 @@ AbortRun run(const std::string& profile, const std::string& mode) {
     }
   }
   return out;
-}
-
-Instant ms(int64_t v) { return Instant::zero() + Duration::millis(v); }
-
-std::vector<Instant> times(const ScenarioResult& r, const std::string& host, EventType t) {
-  std::vector<Instant> v;
-  for (const auto& e : r.events) {
-    if (r.hosts[e.host].name == host && e.event.type == t) v.push_back(e.event.time);
-  }
-  return v;
-}
-
-const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host) {
-  for (const auto& e : r.connections) {
-    if (e.host == host) return e;
-  }
-  ADD_FAILURE() << "no endpoint " << host;
-  return r.connections.at(0);
 }
 
 // The probe schedule: the persist timer starts with the window closing at W

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analyze/capture_reader.hpp"
+#include "scenario_helpers.hpp"
 #include "sim/scenario.hpp"
 #include "wire/packet.hpp"
 
@@ -33,22 +34,12 @@ ScenarioResult run(const std::string& name, const std::string& profile = "rfc",
   return r;
 }
 
-Instant ms(int64_t v) { return Instant::zero() + Duration::millis(v); }
-
 std::vector<tcp::Event> client_events(const ScenarioResult& r, EventType t) {
   std::vector<tcp::Event> v;
   for (const auto& e : r.events) {
     if (r.hosts[e.host].name == "client" && e.event.type == t) v.push_back(e.event);
   }
   return v;
-}
-
-const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host) {
-  for (const auto& e : r.connections) {
-    if (e.host == host) return e;
-  }
-  ADD_FAILURE() << "no endpoint " << host;
-  return r.connections.at(0);
 }
 
 TEST(IcmpUnreachable, EstablishedEveryCodeIsSoftAndBecomesTheR2Errno) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "scenario_helpers.hpp"
 #include "sim/scenario.hpp"
 
 namespace vigil::sim {
@@ -27,24 +28,6 @@ ScenarioResult run(const std::string& name, const std::string& profile = "rfc",
   ScenarioResult r;
   EXPECT_EQ(run_scenario(name, p, &r), "");
   return r;
-}
-
-Instant ms(int64_t v) { return Instant::zero() + Duration::millis(v); }
-
-std::vector<Instant> times(const ScenarioResult& r, const std::string& host, EventType t) {
-  std::vector<Instant> v;
-  for (const auto& e : r.events) {
-    if (r.hosts[e.host].name == host && e.event.type == t) v.push_back(e.event.time);
-  }
-  return v;
-}
-
-const EndpointResult& endpoint(const ScenarioResult& r, const std::string& host) {
-  for (const auto& e : r.connections) {
-    if (e.host == host) return e;
-  }
-  ADD_FAILURE() << "no endpoint " << host;
-  return r.connections.at(0);
 }
 
 std::vector<Duration> gaps(const std::vector<Instant>& t) {
