@@ -9,6 +9,7 @@
 
 #include "link/pcap_writer.hpp"
 #include "sim/apps.hpp"
+#include "util/knobs.hpp"
 #include "wire/icmp.hpp"
 #include "wire/packet.hpp"
 
@@ -337,11 +338,6 @@ const std::vector<ScenarioDef>& definitions() {
   return defs;
 }
 
-bool parse_u64(std::string_view v, uint64_t* out) {
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-  return ec == std::errc() && p == v.data() + v.size();
-}
-
 // "10M", "10Mbit", "1.5G", "64k", "1000": bits per second.
 bool parse_rate(std::string v, uint64_t* out) {
   for (const char* suffix : {"bit/s", "bps", "bit"}) {
@@ -417,7 +413,7 @@ bool parse_bytes(std::string v, uint64_t* out) {
     if (mult != 1) v.pop_back();
   }
   uint64_t x = 0;
-  if (!parse_u64(v, &x) || x > UINT64_MAX / mult) return false;
+  if (!util::parse_u64(v, UINT64_MAX, &x) || x > UINT64_MAX / mult) return false;
   *out = x * mult;
   return true;
 }

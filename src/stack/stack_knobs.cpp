@@ -1,26 +1,14 @@
 // `--set stack.*`: the StackConfig listener defences (issue 12 hole 4) by
 // name, with ranges after Linux's sysctls (docs/knobs.md has the table).
-#include <charconv>
-#include <functional>
-
 #include "stack/stack.hpp"
+#include "util/knobs.hpp"
 
 namespace vigil::stack {
 
 namespace {
 
-bool parse_u64(std::string_view v, uint64_t max, uint64_t* out) {
-  uint64_t x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size() || x > max) return false;
-  *out = x;
-  return true;
-}
-
-struct StackKnob {
-  const char* name;
-  std::function<std::string(StackConfig&, std::string_view)> set;
-};
+using util::parse_u64;
+using StackKnob = util::Knob<StackConfig>;
 
 template <typename T>
 StackKnob count_knob(const char* name, T StackConfig::*field, uint64_t hi, const char* why) {
@@ -48,13 +36,7 @@ const std::vector<StackKnob>& knobs() {
                  "Linux tcp_synack_retries"),
       {"stack.syn_cookies",
        [](StackConfig& c, std::string_view v) -> std::string {
-         if (v == "1" || v == "true" || v == "on" || v == "yes") {
-           c.syn_cookies = true;
-         } else if (v == "0" || v == "false" || v == "off" || v == "no") {
-           c.syn_cookies = false;
-         } else {
-           return "expects true or false";
-         }
+         if (!util::parse_bool(v, &c.syn_cookies)) return "expects true or false";
          return {};
        }},
       // 1048576: Linux's default fs.nr_open, the most descriptors (so
@@ -68,24 +50,11 @@ const std::vector<StackKnob>& knobs() {
 }  // namespace
 
 std::string StackConfig::set_one(std::string_view key, std::string_view value) {
-  for (const auto& k : knobs()) {
-    if (key == k.name) {
-      std::string err = k.set(*this, value);
-      if (!err.empty()) return std::string(key) + " " + err + ", got '" + std::string(value) + "'";
-      return {};
-    }
-  }
-  std::string msg = "unknown knob '" + std::string(key) + "'; valid stack knobs:";
-  for (const auto& k : knobs()) msg += std::string(" ") + k.name;
-  return msg;
+  return util::set_knob(knobs(), *this, key, value, "stack knobs");
 }
 
 const std::vector<std::string>& StackConfig::knob_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (const auto& k : knobs()) v.emplace_back(k.name);
-    return v;
-  }();
+  static const std::vector<std::string> names = util::knob_names(knobs());
   return names;
 }
 

@@ -1,7 +1,6 @@
 #include "tcp/config.hpp"
 
-#include <charconv>
-#include <functional>
+#include "util/knobs.hpp"
 
 namespace vigil::tcp {
 
@@ -45,30 +44,9 @@ bool TcpConfig::from_profile(std::string_view name, TcpConfig* out) {
 
 namespace {
 
-bool parse_u64(std::string_view v, uint64_t max, uint64_t* out) {
-  uint64_t x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size() || x > max) return false;
-  *out = x;
-  return true;
-}
-
-bool parse_bool(std::string_view v, bool* out) {
-  if (v == "1" || v == "true" || v == "on" || v == "yes") {
-    *out = true;
-    return true;
-  }
-  if (v == "0" || v == "false" || v == "off" || v == "no") {
-    *out = false;
-    return true;
-  }
-  return false;
-}
-
-struct Knob {
-  const char* name;
-  std::function<std::string(TcpConfig&, std::string_view)> set;
-};
+using util::parse_bool;
+using util::parse_u64;
+using Knob = util::Knob<TcpConfig>;
 
 template <typename T>
 Knob uint_knob(const char* name, T TcpConfig::*field, uint64_t lo, uint64_t hi) {
@@ -276,16 +254,7 @@ const std::vector<Knob>& knobs() {
 }  // namespace
 
 std::string TcpConfig::set_one(std::string_view key, std::string_view value) {
-  for (const auto& k : knobs()) {
-    if (key == k.name) {
-      std::string err = k.set(*this, value);
-      if (!err.empty()) return std::string(key) + " " + err + ", got '" + std::string(value) + "'";
-      return {};
-    }
-  }
-  std::string msg = "unknown knob '" + std::string(key) + "'; valid knobs:";
-  for (const auto& k : knobs()) msg += std::string(" ") + k.name;
-  return msg;
+  return util::set_knob(knobs(), *this, key, value, "knobs");
 }
 
 std::string TcpConfig::validate() const {
@@ -315,11 +284,7 @@ std::string TcpConfig::set(std::string_view key, std::string_view value) {
 }
 
 const std::vector<std::string>& TcpConfig::knob_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n;
-    for (const auto& k : knobs()) n.emplace_back(k.name);
-    return n;
-  }();
+  static const std::vector<std::string> names = util::knob_names(knobs());
   return names;
 }
 
