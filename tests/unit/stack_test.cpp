@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "stack_harness.hpp"
 #include "tcp_harness.hpp"
 #include "util/rng.hpp"
 #include "wire/bytes.hpp"
@@ -35,107 +36,12 @@ namespace fl = wire::tcp_flags;
 using tcp::State;
 using testing::plain_config;
 using testing::Recorder;
-using Bytes = std::vector<uint8_t>;
+using namespace harness;  // NOLINT(google-build-using-namespace): the shared test harness
 
-constexpr wire::Ipv4Addr kA = wire::Ipv4Addr::of(10, 0, 0, 1);  // the stack under test
-constexpr wire::Ipv4Addr kB = wire::Ipv4Addr::of(10, 0, 0, 2);  // peer / fake remote
 constexpr wire::Ipv4Addr kOther = wire::Ipv4Addr::of(10, 0, 0, 3);
 
 // An arbitrary origin, away from zero so nothing depends on it.
 constexpr Instant kT0 = Instant::zero() + Duration::seconds(100);
-
-StackConfig config_for(wire::Ipv4Addr addr) {
-  StackConfig c;
-  c.address = addr;
-  c.tcp = plain_config();  // MSS option only: segments are easy to check
-  return c;
-}
-
-// ---- Building and decoding datagrams ----------------------------------------
-
-struct TcpSpec {
-  wire::Ipv4Addr src = kB, dst = kA;
-  uint16_t sport = 0, dport = 0;
-  uint32_t seq = 0, ack = 0;
-  uint8_t flags = 0;
-  uint16_t window = 65535;
-  Bytes payload;
-  wire::TcpOptions opt;
-};
-
-Bytes build(const TcpSpec& s) {
-  Bytes buf(70000);
-  wire::Ipv4Fields ip;
-  ip.src = s.src;
-  ip.dst = s.dst;
-  wire::TcpFields t;
-  t.src_port = s.sport;
-  t.dst_port = s.dport;
-  t.seq = s.seq;
-  t.ack = s.ack;
-  t.flags = s.flags;
-  t.window = s.window;
-  const size_t n = wire::build_ipv4_tcp(buf, ip, t, s.opt, s.payload);
-  EXPECT_GT(n, 0u);
-  buf.resize(n);
-  return buf;
-}
-
-TcpSpec syn_spec(uint16_t sport, uint16_t dport, uint32_t seq) {
-  TcpSpec s;
-  s.sport = sport;
-  s.dport = dport;
-  s.seq = seq;
-  s.flags = fl::kSyn;
-  s.opt.has_mss = true;
-  s.opt.mss = 1000;
-  return s;
-}
-
-// A decoded copy of one datagram a stack sent.
-struct Out {
-  Bytes raw;
-  wire::Ipv4Addr src, dst;
-  uint16_t sport = 0, dport = 0;
-  uint32_t seq = 0, ack = 0;
-  uint8_t flags = 0;
-  Bytes payload;
-};
-
-Out decode(std::span<const uint8_t> dg) {
-  Out o;
-  o.raw.assign(dg.begin(), dg.end());
-  wire::PacketView pkt;
-  EXPECT_EQ(wire::parse_packet(o.raw, &pkt), wire::Drop::kNone) << "stack sent a bad datagram";
-  EXPECT_EQ(pkt.kind, wire::PacketView::Kind::kTcp);
-  o.src = pkt.ip.src();
-  o.dst = pkt.ip.dst();
-  o.sport = pkt.tcp.src_port();
-  o.dport = pkt.tcp.dst_port();
-  o.seq = pkt.tcp.seq();
-  o.ack = pkt.tcp.ack();
-  o.flags = pkt.tcp.flags();
-  o.payload.assign(pkt.tcp.payload().begin(), pkt.tcp.payload().end());
-  return o;
-}
-
-// Everything `s` owes at `now`.
-std::vector<Out> drain(Stack& s, Instant now) {
-  std::vector<Out> out;
-  Bytes buf(70000);
-  for (int guard = 0; guard < 100000; ++guard) {
-    const size_t n = s.poll_transmit(now, buf);
-    if (n == 0) return out;
-    out.push_back(decode(std::span<const uint8_t>(buf.data(), n)));
-  }
-  ADD_FAILURE() << "poll_transmit never went quiet";
-  return out;
-}
-
-std::vector<Out> deliver(Stack& s, Instant now, const Bytes& dg) {
-  s.receive(now, dg);
-  return drain(s, now);
-}
 
 Bytes pattern(size_t n, uint8_t seed) {
   Bytes b(n);
