@@ -6,6 +6,10 @@
 #   connection  segment sequences and timers into a Connection in each state
 #   analyze     capture files through `vigil analyze`'s pipeline
 # usage: scripts/fuzz.sh TARGET [SECONDS=300] [BUILD_DIR=build-fuzz]
+#        scripts/fuzz.sh TARGET --runs N [BUILD_DIR=build-fuzz]
+# The second form is what CI runs: it replays the repository corpus, then
+# makes exactly N mutations from a fixed seed (-seed=1), so a CI result is
+# reproducible on any machine. Timed runs use a random seed to find new bugs.
 # Seeds: tests/fuzz/corpus/TARGET (kept in the repository; analyze seeds
 # from fresh simulator captures). New inputs go to BUILD_DIR/corpus/TARGET.
 # Prints a progress line every 10 s, then executions and findings; exits 1
@@ -13,8 +17,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh wire|stack|connection|analyze [SECONDS] [BUILD_DIR]}
-seconds=${2:-300}
-dir=${3:-build-fuzz}
+runs=
+if [ "${2:-}" = --runs ]; then
+  runs=${3:?usage: scripts/fuzz.sh TARGET --runs N [BUILD_DIR]}
+  dir=${4:-build-fuzz}
+  seconds=0
+else
+  seconds=${2:-300}
+  dir=${3:-build-fuzz}
+fi
 case "$target" in wire | stack | connection | analyze) ;; *)
   echo "fuzz: unknown target '$target' (wire, stack, connection, analyze)" >&2
   exit 2
@@ -43,9 +54,17 @@ else
 fi
 
 log="$dir/fuzz-$target.log"
-echo "fuzz $target: ${seconds} s, corpus $work ($(ls "$work" | wc -l) files) + ${seeds[*]:-no seeds}"
+if [ -n "$runs" ]; then
+  budget=(-seed=1 -runs="$runs")
+  label="$runs runs"
+  echo "fuzz $target: $runs runs from seed 1, corpus $work ($(ls "$work" | wc -l) files) + ${seeds[*]:-no seeds}"
+else
+  budget=(-max_total_time="$seconds")
+  label="$seconds s"
+  echo "fuzz $target: ${seconds} s, corpus $work ($(ls "$work" | wc -l) files) + ${seeds[*]:-no seeds}"
+fi
 set +e
-"$dir/vigil_fuzz_$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+"$dir/vigil_fuzz_$target" "${budget[@]}" -max_len=65536 -timeout=10 \
   -print_final_stats=1 -artifact_prefix="$findings/" "$work" "${seeds[@]}" >"$log" 2>&1 &
 pid=$!
 start=$SECONDS
@@ -55,7 +74,7 @@ while kill -0 "$pid" 2>/dev/null; do
   tick=$((tick + 1))
   if ((tick % 10 == 0)); then
     line=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-    printf 'fuzz %s: %3d/%d s  %s\n' "$target" $((SECONDS - start)) "$seconds" "${line:-starting}"
+    printf 'fuzz %s: %3d/%s  %s\n' "$target" $((SECONDS - start)) "$label" "${line:-starting}"
   fi
 done
 wait "$pid"

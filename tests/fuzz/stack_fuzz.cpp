@@ -66,11 +66,16 @@ Snapshot snapshot(const stack::Stack& s) {
   return x;
 }
 
+// The connection that sent a segment. A CLOSED connection the application
+// has not released yet keeps its 4-tuple but has left the demultiplexer, so
+// a new SYN on the same tuple makes a second connection (or gets a stateless
+// SYN cookie): a closed connection sends nothing, so it is never the sender.
 const tcp::Connection* find(const stack::Stack& s, const wire::TcpView& t, wire::Ipv4Addr dst) {
   for (const stack::ConnId id : s.connection_ids()) {
     const tcp::Connection* c = s.connection(id);
     if (c != nullptr && c->tuple().local.port == t.src_port() &&
-        c->tuple().remote.port == t.dst_port() && c->tuple().remote.addr == dst)
+        c->tuple().remote.port == t.dst_port() && c->tuple().remote.addr == dst &&
+        c->state() != tcp::State::kClosed)
       return c;
   }
   return nullptr;
