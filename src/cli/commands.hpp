@@ -8,6 +8,7 @@
 namespace vigil::cli {
 
 int run_sim(const std::vector<std::string>& args);
+int run_sim_fuzz(const std::vector<std::string>& args);  // vigil sim fuzz
 int run_analyze(const std::vector<std::string>& args);
 int run_tun(const std::vector<std::string>& args);
 

@@ -16,6 +16,7 @@ namespace {
 void sim_usage(FILE* f) {
   std::fprintf(f,
                "usage: vigil sim --list\n"
+               "       vigil sim fuzz --seeds A..B [--json] [--jobs N] (vigil sim fuzz --help)\n"
                "       vigil sim NAME [--seed N] [--profile rfc|linux] [--pcap FILE] [--json]\n"
                "                      [--verbose] [--bug NAME ...] [--set key=value ...]\n"
                "\n"
@@ -35,6 +36,8 @@ void sim_usage(FILE* f) {
 }  // namespace
 
 int run_sim(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "fuzz")
+    return run_sim_fuzz(std::vector<std::string>(args.begin() + 1, args.end()));
   sim::ScenarioParams params;
   std::string name;
   bool json = false, verbose = false;

@@ -631,6 +631,10 @@ std::vector<std::pair<std::string, std::string>> bug_list() {
   return v;
 }
 
+std::string apply_scenario_bug(const std::string& name, tcp::TcpConfig* cfg) {
+  return apply_bug(name, cfg);
+}
+
 std::vector<std::string> settable_keys() {
   std::vector<std::string> keys = tcp::TcpConfig::knob_names();
   for (const auto& [k, setter] : spec_setters()) keys.push_back(k);

@@ -79,5 +79,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
 std::vector<std::string> settable_keys();
 // The RFC 2525 problems --bug can switch on: name and description.
 std::vector<std::pair<std::string, std::string>> bug_list();
+// Switches on bug `name` (one of bug_list()) in `cfg`; "" or the error.
+std::string apply_scenario_bug(const std::string& name, tcp::TcpConfig* cfg);
 
 }  // namespace vigil::sim

@@ -32,6 +32,13 @@ void World::inject(size_t to_host, std::span<const uint8_t> packet) {
   if (l) l->send(now_, packet);
 }
 
+void World::deliver(size_t to_host, std::span<const uint8_t> packet) {
+  if (to_host == capture_host_) observe(1 - to_host, packet);
+  if (delivery_hook_) delivery_hook_(now_, to_host, packet, false);
+  hosts_.at(to_host)->stack().receive(now_, packet);
+  if (delivery_hook_) delivery_hook_(now_, to_host, packet, true);
+}
+
 void World::add_app(size_t host, std::unique_ptr<App> app) {
   apps_.emplace_back(host, std::move(app));
 }
@@ -86,8 +93,7 @@ Instant World::run(Instant limit) {
       Instant at;
       while (links_[from]->pop_arrival(now_, pkt, &at)) {
         if (filters_[from] && !filters_[from](now_, pkt)) continue;
-        if (to == capture_host_) observe(from, pkt);
-        hosts_[to]->stack().receive(now_, pkt);
+        deliver(to, pkt);
       }
     }
     for (auto& h : hosts_) h->stack().on_timers(now_);

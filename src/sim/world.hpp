@@ -94,6 +94,14 @@ class World {
     observer_ = std::move(f);
   }
   void add_app(size_t host, std::unique_ptr<App> app);
+  // Called around every packet a host receives: before (after = false) and
+  // after (after = true) its stack takes it. For checkers (sim fuzz).
+  using DeliveryHook =
+      std::function<void(Instant, size_t to_host, std::span<const uint8_t>, bool after)>;
+  void set_delivery_hook(DeliveryHook h) { delivery_hook_ = std::move(h); }
+  // Hands `packet` to `to_host` now, as if it had just arrived off the link
+  // (capture and hook included): an injector on the receiver's wire.
+  void deliver(size_t to_host, std::span<const uint8_t> packet);
 
   // Runs until nothing is left to happen or virtual time passes `limit`.
   // Returns the time of the last thing that happened.
@@ -121,6 +129,7 @@ class World {
   link::PcapWriter* capture_ = nullptr;
   size_t capture_host_ = 0;
   std::function<void(Instant, size_t, std::span<const uint8_t>)> observer_;
+  DeliveryHook delivery_hook_;
   std::vector<RecordedEvent> events_;
   std::vector<uint8_t> tx_buf_;
   std::vector<uint8_t> rx_buf_;

@@ -454,8 +454,11 @@ void Connection::on_keepalive_timeout(Instant now) {
     }
     return;
   }
-  // Probes only while nothing is outstanding and nothing waits to be sent.
-  if (flight_size() > 0 || seq_diff(send_buffer_end(), snd_nxt_) > 0 || fin_queued_) {
+  // Probes only while nothing is outstanding and nothing waits to be sent:
+  // a FIN waits only until it is sent (then flight_size() counts it until
+  // acknowledged), so FIN-WAIT-2 probes as RFC 1122 §4.2.3.6 asks.
+  if (flight_size() > 0 || seq_diff(send_buffer_end(), snd_nxt_) > 0 ||
+      (fin_queued_ && !fin_sent_)) {
     arm_keepalive(now, KeepaliveArm::kBusy);
     return;
   }

@@ -70,6 +70,33 @@ TEST(Keepalive, DeadPeerRfcDefaultsProbesFrom7200sAbortAt7875s) {
   EXPECT_EQ(h.rec().count(tcp::EventType::kKeepaliveProbe), 9u);
 }
 
+TEST(Keepalive, ProbesInFinWait2OnceOurFinIsAcknowledged) {
+  // Found by `vigil sim fuzz --seeds 261`: after close() the FIN stayed
+  // "queued" once acknowledged, so the keepalive timer took it for data
+  // waiting to go and rescheduled itself for ever; the half-closed
+  // connection outlived its dead peer. RFC 1122 §4.2.3.6 keeps probing in
+  // FIN-WAIT-2 (Linux's tcp_keepalive_timer too, packets_out being 0).
+  tcp::TcpConfig c = keepalive_config(60, 10, 3);
+  c.liveness_deadline = false;  // keepalive's own verdict
+  Harness h(c);
+  h.to_established_active(at_ms(0));
+  h.conn().close(at_ms(1000));
+  h.drain(at_ms(1000));
+  h.input(at_ms(1100), h.ack(kIss + 2));  // our FIN acknowledged: heard at 1.1 s
+  ASSERT_EQ(h.conn().state(), State::kFinWait2);
+  const auto sent = run_silent(h, at_ms(1000 * kS));
+  // Probes at 1.1 + 60 + (k-1) * 10 s: 61.1, 71.1, 81.1 s; RST at 91.1 s.
+  ASSERT_EQ(sent.size(), 4u);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(sent[k].first, at_ms(61100 + 10000 * static_cast<int64_t>(k))) << "probe " << k + 1;
+    EXPECT_EQ(sent[k].second.seq, kIss + 1);  // SND.NXT - 1, SND.NXT past our FIN
+  }
+  EXPECT_EQ(sent[3].second.flags, fl::kRst | fl::kAck);
+  EXPECT_EQ(h.conn().error().err, ETIMEDOUT);
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kKeepalive);
+  EXPECT_EQ(h.conn().error().time, at_ms(91100));
+}
+
 TEST(Keepalive, AnsweredProbesGoOnForeverEachAfterAFullIdle) {
   Harness h(keepalive_config(10, 2, 3));
   h.to_established_active(at_ms(0));
