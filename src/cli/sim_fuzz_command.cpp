@@ -206,8 +206,7 @@ int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>
             const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
             if (t1 == std::string::npos || t2 == std::string::npos) continue;
             parse_u64(line.substr(2, t1 - 2), &seed);
-            failures->push_back(
-                {seed, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
+            failures->push_back({seed, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
           }
         }
         continue;
@@ -248,8 +247,9 @@ int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>
   }
   progress.clear();
   *seeds_run = done;
-  std::stable_sort(failures->begin(), failures->end(),
-                   [](const sim::FuzzFailure& a, const sim::FuzzFailure& b) { return a.seed < b.seed; });
+  std::stable_sort(
+      failures->begin(), failures->end(),
+      [](const sim::FuzzFailure& a, const sim::FuzzFailure& b) { return a.seed < b.seed; });
   return 0;
 }
 
@@ -286,7 +286,8 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
         return 2;
       }
       if (o.first > o.last) {
-        std::fprintf(stderr, "vigil sim fuzz: --seeds %s is empty: the first seed is above the last\n",
+        std::fprintf(stderr,
+                     "vigil sim fuzz: --seeds %s is empty: the first seed is above the last\n",
                      v->c_str());
         return 2;
       }
@@ -345,7 +346,8 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
   }
   const bool one = o.first == o.last;
   if ((o.verbose || !o.run.pcap_path.empty()) && !one) {
-    std::fprintf(stderr, "vigil sim fuzz: --verbose and --pcap take a single seed (--seeds N..N)\n");
+    std::fprintf(stderr,
+                 "vigil sim fuzz: --verbose and --pcap take a single seed (--seeds N..N)\n");
     return 2;
   }
 
@@ -396,11 +398,12 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
       text += "seed " + std::to_string(f.seed) + ": " + f.invariant + ": " + f.detail + "\n";
       text += "  replay: " + replay_command(f.seed, o) + "\n";
     }
-    text += "seeds run: " + std::to_string(seeds_run) + ", failures: " +
-            std::to_string(failures.size()) + "\n";
+    text += "seeds run: " + std::to_string(seeds_run) +
+            ", failures: " + std::to_string(failures.size()) + "\n";
   }
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-    std::fprintf(stderr, "vigil sim fuzz: cannot write standard output: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "vigil sim fuzz: cannot write standard output: %s\n",
+                 std::strerror(errno));
     return 1;
   }
   return failures.empty() ? 0 : 1;

@@ -120,9 +120,9 @@ enum AttackKind : uint8_t {
   kIcmp,         // unreachable of every code and frag-needed, quoting data in flight
   kAttackKinds,
 };
-constexpr const char* kAttackNames[kAttackKinds] = {
-    "blind-rst", "rst-in-window", "syn",    "data-bad-ack", "poisoned-ts",
-    "paws-old",  "no-ack",        "blind-data", "icmp"};
+constexpr const char* kAttackNames[kAttackKinds] = {"blind-rst",    "rst-in-window", "syn",
+                                                    "data-bad-ack", "poisoned-ts",   "paws-old",
+                                                    "no-ack",       "blind-data",    "icmp"};
 
 struct AttackDraw {
   bool on = false;
@@ -181,9 +181,9 @@ Duration liveness_bound(const tcp::TcpConfig& c, uint32_t synack_retries) {
 // 6 losses of the same segment or probe in a row (0.06^6 ~ 5e-8).
 bool robust(const tcp::TcpConfig& c) {
   if (c.user_timeout > Duration::zero() && c.user_timeout < Duration::seconds(120)) return false;
-  if (c.keepalive && (c.keepalive_count < 6 || c.keepalive_idle + c.keepalive_interval *
-                                                                      c.keepalive_count <
-                                                  Duration::seconds(120)))
+  if (c.keepalive &&
+      (c.keepalive_count < 6 ||
+       c.keepalive_idle + c.keepalive_interval * c.keepalive_count < Duration::seconds(120)))
     return false;
   return c.retries_data >= 8 && c.retries_data_time == Duration::zero();
 }
@@ -251,10 +251,9 @@ SideDraw draw_side(util::Rng& r, const std::string& profile) {
   s.bytes = pick(r, kBytes);
   if (s.bytes > 1000) s.bytes += r.uniform(1000);
   s.send_from = r.chance(0.7) ? Duration::zero() : uniform_ms(r, 0, 5000);
-  static constexpr CloseMode kModes[] = {CloseMode::kAfterSend, CloseMode::kAfterSend,
-                                         CloseMode::kOnEof,     CloseMode::kOrphan,
-                                         CloseMode::kNever,     CloseMode::kAbort,
-                                         CloseMode::kStopReading};
+  static constexpr CloseMode kModes[] = {
+      CloseMode::kAfterSend, CloseMode::kAfterSend, CloseMode::kOnEof,      CloseMode::kOrphan,
+      CloseMode::kNever,     CloseMode::kAbort,     CloseMode::kStopReading};
   s.close = pick(r, kModes);
   if (s.close == CloseMode::kAbort || s.close == CloseMode::kStopReading)
     s.abort_after = uniform_ms(r, 0, 20'000);
@@ -276,8 +275,8 @@ Draw draw_world(uint64_t seed) {
   if (p == 1) {
     d.partition.kind = PartitionDraw::kHeals;
     d.partition.from = uniform_ms(r, 0, 20'000);
-    d.partition.until = d.partition.from + (r.chance(0.5) ? uniform_ms(r, 100, 1800)
-                                                          : uniform_ms(r, 1800, 120'000));
+    d.partition.until = d.partition.from +
+                        (r.chance(0.5) ? uniform_ms(r, 100, 1800) : uniform_ms(r, 1800, 120'000));
   } else if (p == 2) {
     d.partition.kind = PartitionDraw::kForever;
     d.partition.from = uniform_ms(r, 0, 20'000);
@@ -329,8 +328,7 @@ Draw draw_world(uint64_t seed) {
 
 class Peer : public App {
  public:
-  Peer(World& w, size_t host, const ConnDraw& c, int role, uint64_t send_seed,
-       uint64_t expect_seed)
+  Peer(World& w, size_t host, const ConnDraw& c, int role, uint64_t send_seed, uint64_t expect_seed)
       : w_(w),
         host_(host),
         c_(c),
@@ -404,7 +402,8 @@ void Peer::poll(Instant now) {
       out_.fill(chunk_);
       chunk_pos_ = 0;
     }
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(s_.bytes - sent, chunk_.size() - chunk_pos_));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(s_.bytes - sent, chunk_.size() - chunk_pos_));
     const size_t n = st.send(now, *id_, std::span<const uint8_t>(&chunk_[chunk_pos_], want));
     if (n == 0) break;
     chunk_pos_ += n;
@@ -495,8 +494,12 @@ Instant Peer::next_wake() const {
 
 class Runner {
  public:
-  Runner(uint64_t seed, const FuzzOptions& opt) : seed_(seed), opt_(opt), d_(draw_world(seed)),
-      world_(seed ^ 0x5eedf00dULL), arng_(seed ^ 0xa77ac4ULL) {}
+  Runner(uint64_t seed, const FuzzOptions& opt)
+      : seed_(seed),
+        opt_(opt),
+        d_(draw_world(seed)),
+        world_(seed ^ 0x5eedf00dULL),
+        arng_(seed ^ 0xa77ac4ULL) {}
   FuzzSeedResult run();
 
  private:
@@ -573,7 +576,8 @@ void Runner::check_memory(size_t host) {
   const stack::Stack& s = world_.host(host).stack();
   const size_t n = s.allocated_connections();
   if (n > kStackCap)
-    fail(kInvMemory, fmt("host %zu holds %zu connections, above the cap of %zu", host, n, kStackCap));
+    fail(kInvMemory,
+         fmt("host %zu holds %zu connections, above the cap of %zu", host, n, kStackCap));
   size_t bound = n * per_conn_bytes_;
   if (opt_.fault == FuzzFault::kMemoryCap) bound /= 1000;
   if (s.held_bytes() > bound)
@@ -591,8 +595,8 @@ void Runner::on_delivery(Instant now, size_t to, std::span<const uint8_t> pkt, b
     }
     before_.peer = nullptr;
     wire::PacketView v;
-    if (wire::parse_packet(pkt, &v) != wire::Drop::kNone || v.kind != wire::PacketView::Kind::kTcp ||
-        v.ip.dst() != kAddr[to])
+    if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+        v.kind != wire::PacketView::Kind::kTcp || v.ip.dst() != kAddr[to])
       return;
     Peer* p = find_peer(to, v.tcp, v.ip.src());
     if (!p) return;
@@ -656,8 +660,8 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
   AttackKind kind = kinds[arng_.uniform(kinds.size())];
   if (c.state() == tcp::State::kTimeWait && kind == kSyn) kind = kBlindRst;
   if ((kind == kPawsOld || kind == kPoisonedTs) && !ts) kind = kDataBadAck;
-  const bool accept_fault = opt_.fault == FuzzFault::kAcceptForged && !forged_accept_done_ &&
-                            wnd > 0 && kind != kIcmp;
+  const bool accept_fault =
+      opt_.fault == FuzzFault::kAcceptForged && !forged_accept_done_ && wnd > 0 && kind != kIcmp;
 
   wire::Ipv4Fields ip;
   ip.src = c.tuple().remote.addr;
@@ -677,7 +681,8 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
   };
   auto in_window = [&](size_t n) {
     if (wnd == 0) return rcv_nxt;
-    return rcv_nxt + static_cast<uint32_t>(arng_.uniform(std::max<uint64_t>(1, wnd - std::min<uint32_t>(wnd, n) + 1)));
+    return rcv_nxt + static_cast<uint32_t>(arng_.uniform(
+                         std::max<uint64_t>(1, wnd - std::min<uint32_t>(wnd, n) + 1)));
   };
   const char* what = kAttackNames[kind];
   if (accept_fault) {
@@ -758,8 +763,9 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
         wire::TcpFields q;
         q.src_port = c.tuple().local.port;
         q.dst_port = c.tuple().remote.port;
-        q.seq = snd_max != snd_una ? snd_una + static_cast<uint32_t>(arng_.uniform(snd_max - snd_una))
-                                   : arng_.next_u32();
+        q.seq = snd_max != snd_una
+                    ? snd_una + static_cast<uint32_t>(arng_.uniform(snd_max - snd_una))
+                    : arng_.next_u32();
         q.ack = rcv_nxt;
         q.flags = wire::tcp_flags::kAck;
         uint8_t quoted[64];
@@ -778,7 +784,8 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
         if (after && (after->state() == tcp::State::kClosed || after->error().err != 0))
           fail(kInvDiesAnswering,
                fmt("at %.6f s a forged ICMP unreachable code %u quoting seq %u ended %s: %s",
-                   now.secs(), code, q.seq, conn_name(victim).c_str(), after->error().detail.c_str()));
+                   now.secs(), code, q.seq, conn_name(victim).c_str(),
+                   after->error().detail.c_str()));
         // Linux's min_pmtu (552) floors what frag-needed may do (issue 12 hole 3).
         if (after && after->send_mss() < 552 - 40 - 40 && after->send_mss() < c.config().mss)
           fail(kInvRejectedSegment,
@@ -880,18 +887,20 @@ std::string Runner::describe() const {
   s += fmt("profile %s; run limit %s\n", d_.profile.c_str(), secs(d_.limit).c_str());
   for (int h = 0; h < 2; ++h) {
     const LinkConfig& l = d_.link[h];
-    s += fmt("link %d->%d: delay %s, rate %s, queue %zu B, loss %.3f, reorder %.3f (+%s), "
-             "duplicate %.3f, corrupt %.4f\n",
-             h, 1 - h, secs(l.delay).c_str(),
-             l.rate_bps ? fmt("%llu bit/s", static_cast<unsigned long long>(l.rate_bps)).c_str()
-                        : "unlimited",
-             l.queue_limit_bytes, l.loss, l.reorder, secs(l.reorder_extra).c_str(), l.duplicate,
-             l.corrupt);
+    s +=
+        fmt("link %d->%d: delay %s, rate %s, queue %zu B, loss %.3f, reorder %.3f (+%s), "
+            "duplicate %.3f, corrupt %.4f\n",
+            h, 1 - h, secs(l.delay).c_str(),
+            l.rate_bps ? fmt("%llu bit/s", static_cast<unsigned long long>(l.rate_bps)).c_str()
+                       : "unlimited",
+            l.queue_limit_bytes, l.loss, l.reorder, secs(l.reorder_extra).c_str(), l.duplicate,
+            l.corrupt);
   }
   static constexpr const char* kPart[] = {"none", "heals", "forever"};
   s += fmt("partition: %s", kPart[d_.partition.kind]);
   if (d_.partition.kind != PartitionDraw::kNone)
-    s += fmt(" from %s until %s", secs(d_.partition.from).c_str(), secs(d_.partition.until).c_str());
+    s +=
+        fmt(" from %s until %s", secs(d_.partition.from).c_str(), secs(d_.partition.until).c_str());
   s += fmt("\nlisteners: syn_backlog %zu, syn cookies %s, cap %zu\n", d_.syn_backlog,
            d_.syn_cookies ? "on" : "off", kStackCap);
   for (size_t i = 0; i < d_.conns.size(); ++i) {
@@ -909,10 +918,11 @@ std::string Runner::describe() const {
       if (x.pause_from != Duration::max())
         s += fmt(", stops reading +%s..+%s", secs(x.pause_from).c_str(),
                  secs(x.pause_until).c_str());
-      s += fmt("\n    mss %u, sndbuf %u, rcvbuf %u, ts %d, sack %d, wscale %d, nodelay %d, "
-               "user_timeout %s, liveness_deadline %d",
-               t.mss, t.send_buffer, t.recv_buffer, t.timestamps, t.sack, t.window_scaling,
-               t.nodelay, secs(t.user_timeout).c_str(), t.liveness_deadline);
+      s +=
+          fmt("\n    mss %u, sndbuf %u, rcvbuf %u, ts %d, sack %d, wscale %d, nodelay %d, "
+              "user_timeout %s, liveness_deadline %d",
+              t.mss, t.send_buffer, t.recv_buffer, t.timestamps, t.sack, t.window_scaling,
+              t.nodelay, secs(t.user_timeout).c_str(), t.liveness_deadline);
       if (t.keepalive)
         s += fmt(", keepalive %s/%s/%u", secs(t.keepalive_idle).c_str(),
                  secs(t.keepalive_interval).c_str(), t.keepalive_count);
@@ -959,6 +969,12 @@ void Runner::final_checks(FuzzSeedResult& r) {
         if (c->error().err)
           r.summary += fmt(", %s (%s) at %.3f s", std::strerror(c->error().err),
                            tcp::reason_name(c->error().reason).data(), c->error().time.secs());
+        for (size_t k = 0; k < static_cast<size_t>(tcp::TimerKind::kCount); ++k) {
+          const Instant t = c->timer_deadline(static_cast<tcp::TimerKind>(k));
+          if (!t.is_never())
+            r.summary += fmt(", %s timer %.3f s",
+                             tcp::timer_kind_name(static_cast<tcp::TimerKind>(k)).data(), t.secs());
+        }
       } else {
         r.summary += me.open_error.empty() ? "no connection" : "connect failed: " + me.open_error;
       }
@@ -977,9 +993,9 @@ void Runner::final_checks(FuzzSeedResult& r) {
       // A transfer both ends report successful is complete: the sender
       // closed and its connection ended cleanly, the receiver read EOF.
       const tcp::Connection* pc = conn[1 - s];
-      const bool sender_ok = pc && peer.graceful && !peer.abortive && pc->error().err == 0 &&
-                             (pc->state() == tcp::State::kTimeWait ||
-                              pc->state() == tcp::State::kClosed);
+      const bool sender_ok =
+          pc && peer.graceful && !peer.abortive && pc->error().err == 0 &&
+          (pc->state() == tcp::State::kTimeWait || pc->state() == tcp::State::kClosed);
       const bool receiver_ok = c && me.eof && c->error().err == 0;
       if (sender_ok && receiver_ok && me.received != peer.sent)
         fail(kInvTransferComplete,
@@ -994,19 +1010,19 @@ void Runner::final_checks(FuzzSeedResult& r) {
         const tcp::StateDigest dg = c->state_digest();
         const tcp::State st = c->state();
         const tcp::TcpConfig& cfg = cd.side[s].tcp;
-        const bool outstanding =
-            st == tcp::State::kSynSent || st == tcp::State::kSynReceived ||
-            st == tcp::State::kFinWait1 || st == tcp::State::kClosing ||
-            st == tcp::State::kLastAck || st == tcp::State::kTimeWait ||
-            dg.value("snd_una") != dg.value("snd_max") || dg.value("snd_buf_size") > 0;
-        const bool probing = cfg.keepalive && (st == tcp::State::kEstablished ||
-                                               st == tcp::State::kCloseWait ||
-                                               st == tcp::State::kFinWait2);
+        const bool outstanding = st == tcp::State::kSynSent || st == tcp::State::kSynReceived ||
+                                 st == tcp::State::kFinWait1 || st == tcp::State::kClosing ||
+                                 st == tcp::State::kLastAck || st == tcp::State::kTimeWait ||
+                                 dg.value("snd_una") != dg.value("snd_max") ||
+                                 dg.value("snd_buf_size") > 0;
+        const bool probing =
+            cfg.keepalive && (st == tcp::State::kEstablished || st == tcp::State::kCloseWait ||
+                              st == tcp::State::kFinWait2);
         const bool orphan_timer = c->orphaned() && st == tcp::State::kFinWait2 &&
                                   cfg.fin_wait2_timeout > Duration::zero();
         if (outstanding || probing || orphan_timer) {
-          const Instant t0 = std::max({Instant::zero() + d_.partition.from, me.last_action,
-                                       peer.last_action});
+          const Instant t0 =
+              std::max({Instant::zero() + d_.partition.from, me.last_action, peer.last_action});
           const Duration bound = liveness_bound(cfg, 5);
           if (end - t0 > bound)
             fail(kInvLivenessBound,
@@ -1014,11 +1030,13 @@ void Runner::final_checks(FuzzSeedResult& r) {
                      "(last application call %.3f s), and its configuration bounds its life to %s",
                      i, s == 0 ? "client" : "server", tcp::state_name(st).data(), end.secs(),
                      d_.partition.from.secs(), t0.secs(), secs(bound).c_str()) +
-                     fmt(" (SND.UNA %u, SND.MAX %u, %lld bytes queued, SND.WND %u, next timer %s)",
-                         c->snd_una(), static_cast<uint32_t>(dg.value("snd_max")),
+                     fmt(" (SND.UNA %u, SND.NXT %u, SND.MAX %u, %lld bytes queued, SND.WND %u, "
+                         "next timer %s)",
+                         c->snd_una(), c->snd_nxt(), static_cast<uint32_t>(dg.value("snd_max")),
                          static_cast<long long>(dg.value("snd_buf_size")), c->snd_wnd(),
-                         c->next_deadline().is_never() ? "never"
-                                                       : fmt("%.3f s", c->next_deadline().secs()).c_str()));
+                         c->next_deadline().is_never()
+                             ? "never"
+                             : fmt("%.3f s", c->next_deadline().secs()).c_str()));
         }
       }
       // None dies while its peer is reachable and answering.
@@ -1027,7 +1045,8 @@ void Runner::final_checks(FuzzSeedResult& r) {
         const bool allowed =
             ((why == tcp::CloseReason::kReset || why == tcp::CloseReason::kRefused) && abortive) ||
             why == tcp::CloseReason::kOrphan || why == tcp::CloseReason::kFinWait2Timeout ||
-            (why == tcp::CloseReason::kUserTimeout && cd.side[s].tcp.user_timeout_zero_window_episode &&
+            (why == tcp::CloseReason::kUserTimeout &&
+             cd.side[s].tcp.user_timeout_zero_window_episode &&
              cd.side[1 - s].pause_from != Duration::max()) ||
             me.abortive;
         if (!allowed)
@@ -1107,9 +1126,8 @@ FuzzSeedResult Runner::run() {
   if (d_.attack.on) {
     attack_left_ = d_.attack.budget;
     for (size_t h = 0; h < 2; ++h)
-      world_.set_filter(h, [this, h](Instant now, std::vector<uint8_t>& pkt) {
-        return attack(now, h, pkt);
-      });
+      world_.set_filter(
+          h, [this, h](Instant now, std::vector<uint8_t>& pkt) { return attack(now, h, pkt); });
     if (d_.attack.syn_flood)
       world_.add_app(0, std::make_unique<FloodApp>(Instant::zero() + d_.attack.flood_at,
                                                    [this](Instant now) { flood(now); }));

@@ -54,13 +54,13 @@ struct FuzzFailure {
 struct FuzzSeedResult {
   uint64_t seed = 0;
   std::vector<FuzzFailure> failures;
-  std::string params;       // what was drawn, one item per line
-  std::string summary;      // how each connection ended, one per line
-  std::string events;       // every stack event, one per line
-  uint64_t injected = 0;    // attacker packets delivered
-  uint64_t packets = 0;     // packets delivered in all
-  Instant end;              // virtual time the run stopped
-  std::string error;        // an I/O failure (pcap), not an invariant
+  std::string params;     // what was drawn, one item per line
+  std::string summary;    // how each connection ended, one per line
+  std::string events;     // every stack event, one per line
+  uint64_t injected = 0;  // attacker packets delivered
+  uint64_t packets = 0;   // packets delivered in all
+  Instant end;            // virtual time the run stopped
+  std::string error;      // an I/O failure (pcap), not an invariant
 };
 
 // Runs one seed. Never throws for any seed.

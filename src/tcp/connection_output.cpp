@@ -215,8 +215,13 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   e.seq = snd_una_;
   e.len = len;
   if (snd_wnd_ == 0) emit(e);  // the SWS override is a plain send, not a probe
+  const bool sws_override = snd_wnd_ != 0;
+  if (sws_override && flight_size() == 0) note_send_from_idle(now);
   snd_nxt_ = seq_max(snd_nxt_, snd_una_ + len);
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  // ...so, as for any data, RFC 6298 §5.1: start the retransmission timer
+  // (persist has stopped: the window is open).
+  if (sws_override && !armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);
   return build(buf, flags::kAck | flags::kPsh, snd_una_, a, b, now, false);
 }
 

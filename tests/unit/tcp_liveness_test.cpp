@@ -294,6 +294,37 @@ TEST(Persist, UnansweredProbesAbortAfterR2AnsweredOnesNever) {
   }
 }
 
+TEST(Persist, SwsOverrideSendArmsTheRetransmissionTimer) {
+  // Found by `vigil sim fuzz --seeds 293`: data sent by the SWS override
+  // (RFC 1122 §4.2.3.4) armed no timer, so when it was lost (there, the peer
+  // vanished) nothing ever retransmitted it and the connection lived for
+  // ever. RFC 6298 §5.1: every send of data starts the timer if it is off.
+  Harness h;
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.window = 2000;
+  h.input(at_ms(0), sa);
+  h.conn().send(at_ms(0), std::vector<uint8_t>(5000, 1));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), 2u);  // 2 x 1000 bytes fill the window
+  Seg a = h.ack(kIss + 2001);
+  a.window = 300;  // below one MSS and below half the largest window (1000)
+  h.input(at_ms(100), a);
+  EXPECT_TRUE(h.drain(at_ms(100)).empty());  // held back by the sender's SWS rule
+  // The override comes one RTO (1 s, the RFC 6298 floor) after the hold.
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kPersist), at_ms(1100));
+  const auto out = h.fire(at_ms(1100));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, kIss + 2001);
+  EXPECT_EQ(out[0].data.size(), 300u);
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kRetransmit), at_ms(2100));
+  // Unanswered, it is retransmitted until R2 (15 timeouts) ends the connection.
+  const auto sent = run_silent(h, at_ms(100000 * kS));
+  EXPECT_EQ(h.conn().state(), State::kClosed);
+  EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kRetransmission);
+  EXPECT_EQ(sent.front().first, at_ms(2100));
+  EXPECT_EQ(sent.front().second.seq, kIss + 2001);
+}
+
 TEST(Persist, LinuxShapedProbeIsSndUnaMinusOneWithoutData) {
   tcp::TcpConfig c = plain_config();
   c.persist_probe = tcp::TcpConfig::PersistProbe::kSeqMinusOne;
