@@ -1041,14 +1041,22 @@ void Runner::final_checks(FuzzSeedResult& r) {
       }
       // None dies while its peer is reachable and answering.
       if (answering && robust(cd.side[0].tcp) && robust(cd.side[1].tcp) && c->error().err != 0) {
+        // A death the configuration asks for; then the peer's RST (its
+        // stack answers for a connection it no longer has) follows from it.
+        auto chosen = [&](int k) {
+          const tcp::Connection* x = conn[k];
+          if (!x || x->error().err == 0) return false;
+          const tcp::CloseReason w = x->error().reason;
+          return side[k]->abortive || w == tcp::CloseReason::kOrphan ||
+                 w == tcp::CloseReason::kFinWait2Timeout ||
+                 (w == tcp::CloseReason::kUserTimeout &&
+                  cd.side[k].tcp.user_timeout_zero_window_episode &&
+                  cd.side[1 - k].pause_from != Duration::max());
+        };
         const tcp::CloseReason why = c->error().reason;
         const bool allowed =
-            ((why == tcp::CloseReason::kReset || why == tcp::CloseReason::kRefused) && abortive) ||
-            why == tcp::CloseReason::kOrphan || why == tcp::CloseReason::kFinWait2Timeout ||
-            (why == tcp::CloseReason::kUserTimeout &&
-             cd.side[s].tcp.user_timeout_zero_window_episode &&
-             cd.side[1 - s].pause_from != Duration::max()) ||
-            me.abortive;
+            chosen(s) || ((why == tcp::CloseReason::kReset || why == tcp::CloseReason::kRefused) &&
+                          (abortive || chosen(1 - s)));
         if (!allowed)
           fail(kInvDiesAnswering,
                fmt("conn %zu %s died at %.3f s while its peer was reachable (loss+corruption <= "

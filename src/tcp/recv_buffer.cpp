@@ -8,9 +8,11 @@ namespace vigil::tcp {
 RecvBuffer::RecvBuffer(size_t capacity) : capacity_(capacity) {}
 
 void RecvBuffer::release() {
-  if (readable() != 0 || !ranges_.empty()) return;
-  data_.reset();
+  // Called once nothing more can arrive (CLOSED, TIME-WAIT): out-of-order
+  // bytes can never become readable then, so only readable bytes keep it.
   std::vector<Range>().swap(ranges_);
+  if (readable() != 0) return;
+  data_.reset();
 }
 
 void RecvBuffer::copy_in(uint64_t pos, std::span<const uint8_t> bytes) {

@@ -44,8 +44,9 @@ class RecvBuffer {
   InsertResult insert(uint64_t pos, std::span<const uint8_t> bytes);
 
   size_t read(std::span<uint8_t> out);
-  // Frees the storage when it holds nothing (no unread and no out-of-order
-  // bytes); a later insert allocates it again.
+  // For a connection nothing more can arrive on (CLOSED, TIME-WAIT): drops
+  // the out-of-order bytes, which can never become readable, and frees the
+  // storage once no unread byte is left.
   void release();
 
   struct Range {

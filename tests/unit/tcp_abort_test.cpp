@@ -162,3 +162,35 @@ TEST(AbortiveClose, DataAfterPlainCloseIsStillReceived) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+TEST(ClosedMemory, OutOfOrderBytesAreFreedWhenNothingCanFillTheHole) {
+  // Found by `vigil sim fuzz` (seed 4 among others): a connection reset
+  // while holding out-of-order bytes kept its whole receive ring for ever,
+  // though no byte of it could ever be read (release() kept it for the
+  // out-of-order ranges). Issue 12: a closed connection frees what it held.
+  for (bool readable : {false, true}) {
+    Harness h;
+    h.to_established_active(at_ms(0));
+    if (readable) h.input(at_ms(10), h.data(kIrs + 1, kIss + 1, 100));
+    const uint32_t next = kIrs + 1 + (readable ? 100 : 0);
+    h.input(at_ms(20), h.data(next + 1000, kIss + 1, 500));  // a hole of 1000 bytes before it
+    ASSERT_GT(h.conn().buffer_bytes(), 0u);
+    Seg rst = h.ack(kIss + 1, next - kIrs);
+    rst.flags = fl::kRst;
+    h.input(at_ms(30), rst);
+    ASSERT_EQ(h.conn().state(), State::kClosed);
+    if (readable) {
+      // The 100 in-order bytes stay readable; reading them frees the ring.
+      EXPECT_GT(h.conn().buffer_bytes(), 0u);
+      std::vector<uint8_t> buf(1000);
+      EXPECT_EQ(h.conn().recv(at_ms(40), buf), 100u);
+    }
+    EXPECT_EQ(h.conn().buffer_bytes(), 0u) << (readable ? "after reading" : "at once");
+  }
+}
+
+}  // namespace
+}  // namespace vigil::testing
