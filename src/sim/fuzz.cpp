@@ -553,6 +553,7 @@ tcp::TcpConfig Runner::stack_config(tcp::TcpConfig c) const {
     c.liveness_deadline = false;
     c.msl = Duration::seconds(1'000'000);
   }
+  if (opt_.fault == FuzzFault::kFragile) c.user_timeout = Duration::millis(1);
   return c;
 }
 
@@ -1187,19 +1188,21 @@ const char* fuzz_fault_name(FuzzFault f) {
       return "memory-bound";
     case FuzzFault::kRejectedChanges:
       return "rejected-changes";
+    case FuzzFault::kFragile:
+      return "fragile";
   }
   return "";
 }
 
 std::vector<std::string> fuzz_fault_names() {
   std::vector<std::string> v;
-  for (int f = 1; f <= static_cast<int>(FuzzFault::kRejectedChanges); ++f)
+  for (int f = 1; f <= static_cast<int>(FuzzFault::kFragile); ++f)
     v.emplace_back(fuzz_fault_name(static_cast<FuzzFault>(f)));
   return v;
 }
 
 bool parse_fuzz_fault(const std::string& name, FuzzFault* out) {
-  for (int f = 1; f <= static_cast<int>(FuzzFault::kRejectedChanges); ++f) {
+  for (int f = 1; f <= static_cast<int>(FuzzFault::kFragile); ++f) {
     if (name == fuzz_fault_name(static_cast<FuzzFault>(f))) {
       *out = static_cast<FuzzFault>(f);
       return true;

@@ -33,6 +33,7 @@ enum class FuzzFault : uint8_t {
   kCheckAbort,       // an internal check fails (the process aborts)
   kMemoryCap,        // the memory bound is one connection lower than the stack's cap
   kRejectedChanges,  // the checker perturbs a digest after a rejected segment
+  kFragile,          // the stacks run with a 1 ms user timeout
 };
 // Names for --fault; empty string for kNone.
 const char* fuzz_fault_name(FuzzFault f);
