@@ -92,7 +92,9 @@ std::string replay_command(uint64_t seed, const Options& o) {
     if (!r.error.empty())
       std::fprintf(out, "F %llu\t%s\t%s\n", static_cast<unsigned long long>(s), "io",
                    flat(r.error).c_str());
-    std::fprintf(out, "D %llu\n", static_cast<unsigned long long>(s));
+    std::fprintf(out, "D %llu %llu %llu\n", static_cast<unsigned long long>(s),
+                 static_cast<unsigned long long>(r.packets),
+                 static_cast<unsigned long long>(r.injected));
     std::fflush(out);
     if (last - s < step) break;
   }
@@ -156,7 +158,13 @@ bool spawn(Worker& w, const Options& o) {
 }
 
 // Runs every seed over `jobs` workers; collects failures by seed.
-int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>* failures) {
+struct Totals {
+  uint64_t packets = 0;   // delivered, over every seed
+  uint64_t injected = 0;  // of them forged by the attackers
+};
+
+int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>* failures,
+            Totals* totals) {
   const uint64_t total = o.last - o.first + 1;
   const uint64_t jobs = std::min<uint64_t>(o.jobs, total);
   std::vector<Worker> ws(jobs);
@@ -198,7 +206,11 @@ int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>
             w.in_seed = true;
             w.current = seed;
           } else if (line.size() > 2 && line[0] == 'D') {
-            parse_u64(line.substr(2), &seed);
+            unsigned long long sd = 0, pk = 0, inj = 0;
+            std::sscanf(line.c_str() + 2, "%llu %llu %llu", &sd, &pk, &inj);
+            seed = sd;
+            totals->packets += pk;
+            totals->injected += inj;
             w.in_seed = false;
             w.next = seed + w.step;
             ++done;
@@ -352,6 +364,7 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
   }
 
   uint64_t seeds_run = 0;
+  Totals totals;
   std::vector<sim::FuzzFailure> failures;
   std::string text;
   if (one && (o.verbose || !o.run.pcap_path.empty())) {
@@ -363,6 +376,8 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
     }
     seeds_run = 1;
     failures = r.failures;
+    totals.packets = r.packets;
+    totals.injected = r.injected;
     if (!o.json) {
       text += "seed " + std::to_string(o.first) + " draws:\n" + r.params;
       char buf[160];
@@ -373,7 +388,7 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
       text += buf + r.summary;
       if (!r.events.empty()) text += "events:\n" + r.events;
     }
-  } else if (run_all(o, &seeds_run, &failures) != 0) {
+  } else if (run_all(o, &seeds_run, &failures, &totals) != 0) {
     return 1;
   }
 
@@ -381,6 +396,8 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
     util::JsonWriter j;
     j.begin_object();
     j.key("seeds_run").value(seeds_run);
+    j.key("packets_delivered").value(totals.packets);
+    j.key("attacker_packets").value(totals.injected);
     j.key("failures").begin_array();
     for (const auto& f : failures) {
       j.begin_object();
@@ -399,7 +416,9 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
       text += "  replay: " + replay_command(f.seed, o) + "\n";
     }
     text += "seeds run: " + std::to_string(seeds_run) +
-            ", failures: " + std::to_string(failures.size()) + "\n";
+            ", failures: " + std::to_string(failures.size()) + " (" +
+            std::to_string(totals.packets) + " packets delivered, " +
+            std::to_string(totals.injected) + " from attackers)\n";
   }
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
     std::fprintf(stderr, "vigil sim fuzz: cannot write standard output: %s\n",

@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "link/pcap_writer.hpp"
+#include "sim/attacker.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
 #include "tcp/seq.hpp"
@@ -108,7 +110,7 @@ struct PartitionDraw {
   Duration from = Duration::max(), until = Duration::max();
 };
 
-enum AttackKind : uint8_t {
+enum Forgery : uint8_t {
   kBlindRst,     // RST far outside the window
   kRstInWindow,  // RST in the window, not at RCV.NXT (RFC 5961 §3.2)
   kSyn,          // SYN in a synchronized state (RFC 5961 §4.2)
@@ -118,18 +120,19 @@ enum AttackKind : uint8_t {
   kNoAck,        // data in the window without ACK (RFC 9293 §3.10.7.4 step 5)
   kBlindData,    // random sequence and acknowledgement numbers
   kIcmp,         // unreachable of every code and frag-needed, quoting data in flight
-  kAttackKinds,
+  kOffPath,      // sim::Attacker's forgeries (src/sim/attacker.hpp), guessed window or blind
+  kForgeries,
 };
-constexpr const char* kAttackNames[kAttackKinds] = {"blind-rst",    "rst-in-window", "syn",
-                                                    "data-bad-ack", "poisoned-ts",   "paws-old",
-                                                    "no-ack",       "blind-data",    "icmp"};
+constexpr const char* kForgeryNames[kForgeries] = {
+    "blind-rst", "rst-in-window", "syn",        "data-bad-ack", "poisoned-ts",
+    "paws-old",  "no-ack",        "blind-data", "icmp",         "attacker"};
 
 struct AttackDraw {
   bool on = false;
   uint32_t budget = 0;
   double per_packet = 0;
   Duration from = Duration::max(), until = Duration::max();
-  uint32_t kinds = 0;  // bit per AttackKind
+  uint32_t kinds = 0;  // bit per Forgery
   uint32_t syn_flood = 0;
   Duration flood_at = Duration::max();
 };
@@ -303,9 +306,9 @@ Draw draw_world(uint64_t seed) {
     a.on = true;
     a.budget = 10 + static_cast<uint32_t>(r.uniform(300));
     a.per_packet = 0.05 + r.next_double() * 0.5;
-    a.from = uniform_ms(r, 0, 10'000);
+    a.from = uniform_ms(r, 0, 3000);
     a.until = a.from + uniform_ms(r, 1000, 600'000);
-    while (a.kinds == 0) a.kinds = static_cast<uint32_t>(r.uniform(1u << kAttackKinds));
+    while (a.kinds == 0) a.kinds = static_cast<uint32_t>(r.uniform(1u << kForgeries));
     if (r.chance(0.3)) {
       a.syn_flood = 1 + static_cast<uint32_t>(r.uniform(100));  // below the cap
       a.flood_at = uniform_ms(r, 0, 3000);
@@ -508,6 +511,11 @@ class Runner {
   void on_delivery(Instant now, size_t to, std::span<const uint8_t> pkt, bool after);
   bool attack(Instant now, size_t from, std::vector<uint8_t>& pkt);
   void forge(Instant now, size_t victim_host, Peer& victim);
+  void forge_off_path(Instant now, size_t victim_host, Peer& victim);
+  void deliver_forged_tcp(Instant now, size_t v, Peer& victim, std::span<const uint8_t> pkt,
+                          const char* what);
+  void deliver_forged_icmp(Instant now, size_t v, Peer& victim, std::span<const uint8_t> pkt,
+                           uint8_t code, uint16_t mtu, uint32_t quoted_seq);
   void flood(Instant now);
   void check_memory(size_t host);
   void final_checks(FuzzSeedResult& r);
@@ -520,6 +528,7 @@ class Runner {
   World world_;
   util::Rng arng_;  // the attacker's choices
   std::vector<Peer*> peers_;
+  std::map<const Peer*, std::unique_ptr<Attacker>> attackers_;  // one per victim, made on demand
   std::vector<FuzzFailure> failures_;
   uint32_t attack_left_ = 0;
   uint64_t injected_ = 0, packets_ = 0;
@@ -655,10 +664,10 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
   const auto ts_recent = static_cast<uint32_t>(dg.value("ts_recent"));
   const bool ts = c.timestamps_enabled() && dg.value("ts_recent_valid") == 1;
 
-  std::vector<AttackKind> kinds;
-  for (uint8_t k = 0; k < kAttackKinds; ++k)
-    if (d_.attack.kinds & (1u << k)) kinds.push_back(static_cast<AttackKind>(k));
-  AttackKind kind = kinds[arng_.uniform(kinds.size())];
+  std::vector<Forgery> kinds;
+  for (uint8_t k = 0; k < kForgeries; ++k)
+    if (d_.attack.kinds & (1u << k)) kinds.push_back(static_cast<Forgery>(k));
+  Forgery kind = kinds[arng_.uniform(kinds.size())];
   if (c.state() == tcp::State::kTimeWait && kind == kSyn) kind = kBlindRst;
   if ((kind == kPawsOld || kind == kPoisonedTs) && !ts) kind = kDataBadAck;
   const bool accept_fault =
@@ -685,7 +694,11 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
     return rcv_nxt + static_cast<uint32_t>(arng_.uniform(
                          std::max<uint64_t>(1, wnd - std::min<uint32_t>(wnd, n) + 1)));
   };
-  const char* what = kAttackNames[kind];
+  if (kind == kOffPath && !accept_fault) {
+    forge_off_path(now, v, victim);
+    return;
+  }
+  const char* what = kForgeryNames[kind];
   if (accept_fault) {
     // An acceptable segment: data at RCV.NXT with a good ACK and timestamp.
     what = "acceptable-data (fault)";
@@ -778,21 +791,7 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
         const size_t n = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 9, 9, 9), code,
                                                       mtu, std::span<const uint8_t>(quoted, qn));
         if (n == 0) return;
-        const stack::ConnId id = *victim.id_;
-        ++injected_;
-        world_.deliver(v, std::span<const uint8_t>(icmp, n));
-        const tcp::Connection* after = world_.host(v).stack().connection(id);
-        if (after && (after->state() == tcp::State::kClosed || after->error().err != 0))
-          fail(kInvDiesAnswering,
-               fmt("at %.6f s a forged ICMP unreachable code %u quoting seq %u ended %s: %s",
-                   now.secs(), code, q.seq, conn_name(victim).c_str(),
-                   after->error().detail.c_str()));
-        // Linux's min_pmtu (552) floors what frag-needed may do (issue 12 hole 3).
-        if (after && after->send_mss() < 552 - 40 - 40 && after->send_mss() < c.config().mss)
-          fail(kInvRejectedSegment,
-               fmt("at %.6f s a forged frag-needed (MTU %u) took %s's MSS to %u, below the "
-                   "552-byte path MTU floor",
-                   now.secs(), mtu, conn_name(victim).c_str(), after->send_mss()));
+        deliver_forged_icmp(now, v, victim, std::span<const uint8_t>(icmp, n), code, mtu, q.seq);
         return;
       }
       default:
@@ -803,18 +802,101 @@ void Runner::forge(Instant now, size_t v, Peer& victim) {
   uint8_t out[256];
   const size_t n = wire::build_ipv4_tcp(out, ip, f, o, std::span<const uint8_t>(payload, len));
   if (n == 0) return;
+  deliver_forged_tcp(now, v, victim, std::span<const uint8_t>(out, n), what);
+}
+
+void Runner::deliver_forged_icmp(Instant now, size_t v, Peer& victim, std::span<const uint8_t> pkt,
+                                 uint8_t code, uint16_t mtu, uint32_t quoted_seq) {
+  const stack::ConnId id = *victim.id_;
+  const uint32_t mss = victim.conn()->config().mss;
+  ++injected_;
+  world_.deliver(v, pkt);
+  const tcp::Connection* after = world_.host(v).stack().connection(id);
+  if (after && (after->state() == tcp::State::kClosed || after->error().err != 0))
+    fail(kInvDiesAnswering,
+         fmt("at %.6f s a forged ICMP unreachable code %u quoting seq %u ended %s: %s", now.secs(),
+             code, quoted_seq, conn_name(victim).c_str(), after->error().detail.c_str()));
+  // Linux's min_pmtu (552) floors what frag-needed may do (issue 12 hole 3).
+  if (after && after->send_mss() < 552 - 40 - 40 && after->send_mss() < mss)
+    fail(kInvRejectedSegment,
+         fmt("at %.6f s a forged frag-needed (MTU %u) took %s's MSS to %u, below the "
+             "552-byte path MTU floor",
+             now.secs(), mtu, conn_name(victim).c_str(), after->send_mss()));
+}
+
+void Runner::deliver_forged_tcp(Instant now, size_t v, Peer& victim, std::span<const uint8_t> pkt,
+                                const char* what) {
+  const tcp::Connection& c = *victim.conn();
+  const tcp::StateDigest dg = c.state_digest();
+  wire::PacketView pv;
+  if (wire::parse_packet(pkt, &pv) != wire::Drop::kNone) return;
+  const wire::TcpView& t = pv.tcp;
   const stack::ConnId id = *victim.id_;
   const uint64_t dropped = c.stats().segments_dropped;
+  const uint32_t rcv_nxt = c.rcv_nxt(), wnd = c.rcv_wnd(), snd_una = c.snd_una();
   ++injected_;
-  world_.deliver(v, std::span<const uint8_t>(out, n));
+  world_.deliver(v, pkt);
   const tcp::Connection* after = world_.host(v).stack().connection(id);
   if (!after || after->stats().segments_dropped == dropped)
     fail(kInvRejectedSegment,
          fmt("at %.6f s %s took a forged %s segment (seq %u, ack %u, flags 0x%02x, %zu bytes, "
              "TSval %u) that RFC 9293/5961/7323 say to reject: RCV.NXT %u, RCV.WND %u, "
              "SND.UNA %u, SND.MAX %u, TS.Recent %u",
-             now.secs(), conn_name(victim).c_str(), what, f.seq, f.ack, f.flags, len, o.ts_val,
-             rcv_nxt, wnd, snd_una, snd_max, ts_recent));
+             now.secs(), conn_name(victim).c_str(), what, t.seq(), t.ack(), t.flags(),
+             t.payload().size(), t.options().ts_val, rcv_nxt, wnd, snd_una,
+             static_cast<uint32_t>(dg.value("snd_max")),
+             static_cast<uint32_t>(dg.value("ts_recent"))));
+}
+
+// Would RFC 9293/5961/7323 accept this segment (it would then legitimately
+// change state)? Conservative: anything near acceptable counts.
+bool rfc_acceptable(const tcp::Connection& c, const wire::TcpView& t) {
+  const tcp::StateDigest dg = c.state_digest();
+  const uint32_t rcv_nxt = c.rcv_nxt(), wnd = c.rcv_wnd();
+  if (t.has(wire::tcp_flags::kRst)) return t.seq() == rcv_nxt;  // RFC 5961 §3.2
+  if (t.has(wire::tcp_flags::kSyn)) return false;  // RFC 5961 §4.2: always a challenge
+  if (!t.has(wire::tcp_flags::kAck)) return false;
+  const auto snd_max = static_cast<uint32_t>(dg.value("snd_max"));
+  const auto max_snd_wnd = static_cast<uint32_t>(dg.value("max_snd_wnd"));
+  const bool ack_ok =
+      tcp::seq_ge(t.ack(), c.snd_una() - max_snd_wnd) && tcp::seq_le(t.ack(), snd_max);
+  const bool paws_fail =
+      c.timestamps_enabled() && dg.value("ts_recent_valid") == 1 && t.options().has_timestamps &&
+      tcp::seq_lt(t.options().ts_val, static_cast<uint32_t>(dg.value("ts_recent")));
+  const uint32_t len = std::max<uint32_t>(t.seg_len(), 1);
+  const bool seq_ok = tcp::seq_in(t.seq(), rcv_nxt, rcv_nxt + wnd + 1) ||
+                      tcp::seq_in(t.seq() + len - 1, rcv_nxt, rcv_nxt + wnd + 1);
+  return ack_ok && !paws_fail && seq_ok;
+}
+
+void Runner::forge_off_path(Instant now, size_t v, Peer& victim) {
+  const tcp::Connection& c = *victim.conn();
+  std::unique_ptr<Attacker>& a = attackers_[&victim];
+  if (!a) {
+    AttackerConfig cfg;
+    cfg.victim_host = v;
+    cfg.tuple = c.tuple();
+    cfg.timestamps = c.timestamps_enabled();
+    a = std::make_unique<Attacker>(world_, cfg, arng_.fork());
+  }
+  const auto k = static_cast<AttackKind>(arng_.uniform(kAttackKinds));
+  std::optional<WindowGuess> g;
+  if (arng_.chance(0.8)) g = guess_from(c);  // the rest blind
+  uint8_t out[256];
+  const size_t n = a->forge(k, g, out);
+  wire::PacketView pv;
+  if (n == 0 || wire::parse_packet(std::span<const uint8_t>(out, n), &pv) != wire::Drop::kNone)
+    return;
+  const std::span<const uint8_t> pkt(out, n);
+  if (pv.kind == wire::PacketView::Kind::kIcmpUnreachable) {
+    deliver_forged_icmp(now, v, victim, pkt, pv.icmp.code(), pv.icmp.next_hop_mtu(),
+                        pv.icmp.quoted_seq());
+    return;
+  }
+  // A blind guess that lands as an acceptable segment is not the RFCs' to
+  // stop (odds ~2^-40 for data): left out.
+  if (rfc_acceptable(c, pv.tcp)) return;
+  deliver_forged_tcp(now, v, victim, pkt, attack_kind_name(k));
 }
 
 bool Runner::attack(Instant now, size_t from, std::vector<uint8_t>& pkt) {
@@ -934,8 +1016,8 @@ std::string Runner::describe() const {
   if (a.on) {
     s += fmt("attacker: %u packets, %.2f per segment seen, %s..%s, kinds:", a.budget, a.per_packet,
              secs(a.from).c_str(), secs(a.until).c_str());
-    for (uint8_t k = 0; k < kAttackKinds; ++k)
-      if (a.kinds & (1u << k)) s += std::string(" ") + kAttackNames[k];
+    for (uint8_t k = 0; k < kForgeries; ++k)
+      if (a.kinds & (1u << k)) s += std::string(" ") + kForgeryNames[k];
     if (a.syn_flood) s += fmt("; SYN flood of %u at %s", a.syn_flood, secs(a.flood_at).c_str());
     s += "\n";
   } else {

@@ -15,7 +15,7 @@ out=$("$vigil" sim fuzz --seeds 1..2000 --json --jobs 2); rc=$?
 end=$(date +%s.%N)
 echo "2000 seeds: $(echo "$end - $start" | bc) s"
 check "2000 seeds exit 0" '[ $rc -eq 0 ]'
-check "2000 seeds, no failure" 'python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d == {\"seeds_run\": 2000, \"failures\": []}, d" "$out"'
+check "2000 seeds, no failure" 'python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert set(d) == {\"seeds_run\", \"packets_delivered\", \"attacker_packets\", \"failures\"}, d; assert d[\"seeds_run\"] == 2000 and d[\"failures\"] == [], d; assert d[\"attacker_packets\"] > 0, d" "$out"'
 
 bad() {  # description, expected message, args...
   local what=$1 msg=$2; shift 2
@@ -42,7 +42,7 @@ check "crashes exit 1" '[ $rc -eq 1 ]'
 check "each crashed seed is reported with its replay command" 'python3 -c "
 import json,sys
 d=json.loads(sys.argv[1])
-assert set(d) == {\"seeds_run\", \"failures\"}, d
+assert set(d) == {\"seeds_run\", \"packets_delivered\", \"attacker_packets\", \"failures\"}, d
 assert d[\"seeds_run\"] == 3, d
 assert [f[\"seed\"] for f in d[\"failures\"]] == [3, 4, 5], d
 for f in d[\"failures\"]:
@@ -57,7 +57,7 @@ out=$("$vigil" sim fuzz --seeds 1..3 --fault memory-bound --jobs 1); rc=$?
 check "failures exit 1" '[ $rc -eq 1 ]'
 check "text names seed and invariant" 'grep -q "^seed 1: memory-bound: host " <<<"$out"'
 check "text gives the replay command" 'grep -qF "  replay: vigil sim fuzz --seeds 1..1 --fault memory-bound --verbose" <<<"$out"'
-check "text ends with the totals" '[ "$(tail -1 <<<"$out")" = "seeds run: 3, failures: 3" ]'
+check "text ends with the totals" 'grep -q "^seeds run: 3, failures: 3 ([0-9]* packets delivered, [0-9]* from attackers)$" <<<"$(tail -1 <<<"$out")"'
 
 # A seed replays exactly: same text, same capture.
 "$vigil" sim fuzz --seeds 8 --verbose --pcap "$tmp/a.pcap" >"$tmp/a.txt"; rc_a=$?
