@@ -184,6 +184,12 @@ Duration liveness_bound(const tcp::TcpConfig& c, uint32_t synack_retries) {
 // 6 losses of the same segment or probe in a row (0.06^6 ~ 5e-8).
 bool robust(const tcp::TcpConfig& c) {
   if (c.user_timeout > Duration::zero() && c.user_timeout < Duration::seconds(120)) return false;
+  // With a user timeout keepalive ignores its count (Linux): one lost probe
+  // kills once the peer has been silent for the user timeout, so the user
+  // timeout must leave room for 6 probes after the idle time.
+  if (c.keepalive && c.user_timeout > Duration::zero() &&
+      c.user_timeout < c.keepalive_idle + c.keepalive_interval * 6)
+    return false;
   if (c.keepalive &&
       (c.keepalive_count < 6 ||
        c.keepalive_idle + c.keepalive_interval * c.keepalive_count < Duration::seconds(120)))
@@ -1137,9 +1143,19 @@ void Runner::final_checks(FuzzSeedResult& r) {
                   cd.side[1 - k].pause_from != Duration::max());
         };
         const tcp::CloseReason why = c->error().reason;
+        // Under a SYN flood the listener's defences may cost a handshake:
+        // with cookies, a data segment that overtakes the cookie-carrying ACK
+        // fails validation and gets a RST (as on Linux, whose cookie covers
+        // SEG.SEQ - 1); without them, SYNs are dropped while the queue is full.
+        const stack::StackStats& server_stats = world_.host(1 - cd.client_host).stack().stats();
+        const bool flood_cost =
+            (why == tcp::CloseReason::kReset && server_stats.syn_cookies_invalid > 0) ||
+            (why == tcp::CloseReason::kRetransmission && !c->established_once() &&
+             server_stats.syn_queue_drops > 0);
         const bool allowed =
-            chosen(s) || ((why == tcp::CloseReason::kReset || why == tcp::CloseReason::kRefused) &&
-                          (abortive || chosen(1 - s)));
+            chosen(s) || flood_cost ||
+            ((why == tcp::CloseReason::kReset || why == tcp::CloseReason::kRefused) &&
+             (abortive || chosen(1 - s)));
         if (!allowed)
           fail(kInvDiesAnswering,
                fmt("conn %zu %s died at %.3f s while its peer was reachable (loss+corruption <= "

@@ -411,6 +411,10 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     // replaces retransmission until it reopens (RFC 1122 §4.2.2.17).
     snd_nxt_ = snd_una_;
     disarm(TimerKind::kRetransmit);
+    // ...and the user timeout's data clock stops with it: from here it
+    // bounds unanswered probes (rfc) or the zero window (linux), never
+    // probes the peer answers (docs/liveness.md; vigil sim fuzz seed 25235).
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kData) stop_user_timeout();
     maybe_arm_persist(now);
   }
 

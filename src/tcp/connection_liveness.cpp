@@ -283,7 +283,12 @@ void Connection::on_retransmit_timeout(Instant now) {
   // Linux starts TCP_USER_TIMEOUT's clock at the first timeout retransmission.
   // Measured on Linux 6.18 (docs/linux-measurements.md): the abort comes
   // exactly user_timeout after the first RTO retransmission.
-  if (cfg_.user_timeout_from_first_rto) start_user_timeout(now, UserTimeoutCause::kData);
+  // rfc starts it when data leaves with nothing outstanding; data that left
+  // otherwise (a zero-window probe byte whose clock an answer stopped) has
+  // none yet, and as the user timeout replaces R2 it would be resent for
+  // ever (vigil sim fuzz seed 19366): its first timeout starts it.
+  // (A no-op when the clock runs.)
+  start_user_timeout(now, UserTimeoutCause::kData);
   // RFC 5681 §3.1 and RFC 6582 §4: loss window, and dup ACKs caused by the
   // retransmissions must not trigger another fast retransmit.
   cc_->on_retransmit_timeout(flight_size());

@@ -254,6 +254,43 @@ TEST(UserTimeout, BoundsUnansweredKeepalivesInsteadOfTheCount) {
   EXPECT_EQ(h.conn().error().reason, tcp::CloseReason::kUserTimeout);
 }
 
+TEST(UserTimeout, RfcDataClockStopsWhenTheWindowClosesAnsweredProbesLiveOn) {
+  // Found by `vigil sim fuzz --seeds 25235`: the data clock started when data
+  // went out kept running through a zero window whose probes the peer
+  // answered, and killed the connection user_timeout later. rfc bounds only
+  // unanswered probes there (docs/liveness.md); an answered probe is the
+  // peer acknowledging all it can take (RFC 1122 §4.2.2.17).
+  tcp::TcpConfig c = plain_config();
+  c.user_timeout = Duration::seconds(30);
+  Harness h(c);
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.window = 2000;
+  h.input(at_ms(0), sa);
+  h.conn().send(at_ms(0), std::vector<uint8_t>(3000, 1));
+  ASSERT_EQ(h.drain(at_ms(0)).size(), 2u);
+  EXPECT_EQ(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout), at_ms(30000));
+  Seg a = h.ack(kIss + 1001);
+  a.window = 0;  // took 1000 bytes, buffer full: the window closes
+  h.input(at_ms(100), a);
+  EXPECT_TRUE(h.conn().timer_deadline(tcp::TimerKind::kUserTimeout).is_never());
+  // Ten minutes of probes, each answered at once with the window still shut.
+  int answered = 0;
+  for (int guard = 0; guard < 1000; ++guard) {
+    const Instant t = h.conn().next_deadline();
+    if (t > at_ms(600 * kS)) break;
+    for (const auto& s : h.fire(t)) {
+      if (s.seq == kIss + 1001) {
+        h.input(t, a);
+        ++answered;
+      }
+    }
+    ASSERT_EQ(h.conn().state(), State::kEstablished) << "at " << t.secs() << " s";
+  }
+  EXPECT_GE(answered, 10);
+  EXPECT_EQ(h.conn().error().err, 0);
+}
+
 TEST(Persist, UnansweredProbesAbortAfterR2AnsweredOnesNever) {
   for (bool answered : {false, true}) {
     Harness h;
