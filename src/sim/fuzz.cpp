@@ -218,7 +218,11 @@ T pick(util::Rng& r, const T (&table)[N]) {
 LinkConfig draw_link(util::Rng& r) {
   LinkConfig l;
   static constexpr int64_t kDelays[] = {1, 2, 5, 10, 20, 50, 100, 200};
-  l.delay = Duration::millis(pick(r, kDelays)) + uniform_ms(r, 0, 5);
+  // One draw per statement: the order of operands (and of arguments) is
+  // unspecified in C++, and g++ and clang differ, so two draws in one
+  // expression would give a seed different worlds under each.
+  l.delay = Duration::millis(pick(r, kDelays));
+  l.delay += uniform_ms(r, 0, 5);
   static constexpr uint64_t kRates[] = {0, 0, 256'000, 1'000'000, 10'000'000, 100'000'000};
   l.rate_bps = pick(r, kRates);
   static constexpr size_t kQueues[] = {0, 16 * 1024, 64 * 1024, 256 * 1024};
@@ -931,8 +935,9 @@ void Runner::flood(Instant now) {
     if (c.simultaneous) continue;
     const size_t server = 1 - c.client_host;
     wire::Ipv4Fields ip;
-    ip.src = wire::Ipv4Addr::of(198, 18, static_cast<uint8_t>(arng_.uniform(256)),
-                                static_cast<uint8_t>(1 + arng_.uniform(254)));
+    const auto b3 = static_cast<uint8_t>(arng_.uniform(256));  // one draw per statement
+    const auto b4 = static_cast<uint8_t>(1 + arng_.uniform(254));
+    ip.src = wire::Ipv4Addr::of(198, 18, b3, b4);
     ip.dst = kAddr[server];
     ip.ttl = kForgedTtl;
     wire::TcpFields f;

@@ -60,12 +60,12 @@ TEST(SimFuzz, Seed19366UserTimeoutBoundsDataSentAsAProbe) {
   // rfc, user timeout 446 s: a zero-window probe byte's clock stopped when
   // the probe was answered, the window opened, the peer vanished at 19.75 s,
   // and as the user timeout replaces R2 the data was resent every 60 s for
-  // ever (liveness-bound at 1399 s). The first timeout (at 19.372 s) now
-  // starts the clock: ETIMEDOUT at 19.372 + 446 = 465.372 s.
+  // ever (liveness-bound at 1399 s). The first timeout after the probe (at
+  // 19.345 s) now starts the clock: ETIMEDOUT at 19.345 + 446 = 465.345 s.
   const FuzzSeedResult r = run_fuzz_seed(19366, {});
   for (const auto& f : r.failures) ADD_FAILURE() << f.invariant << ": " << f.detail;
   EXPECT_NE(r.summary.find("conn 0 server: CLOSED, sent 20575, received 0 + EOF, Connection timed "
-                           "out (user_timeout) at 465.372 s"),
+                           "out (user_timeout) at 465.345 s"),
             std::string::npos)
       << r.summary;
 }
