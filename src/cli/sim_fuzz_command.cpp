@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -116,6 +117,10 @@ class Progress {
   Progress(uint64_t total) : total_(total), on_(isatty(STDERR_FILENO) == 1) {}
   void update(uint64_t done, size_t failures) {
     if (!on_) return;
+    // At most ten redraws a second (and the last one).
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
     const int width = 40;
     const int filled = static_cast<int>(total_ ? done * width / total_ : width);
     std::string bar(static_cast<size_t>(filled), '#');
@@ -132,6 +137,7 @@ class Progress {
  private:
   uint64_t total_;
   bool on_;
+  std::chrono::steady_clock::time_point last_{};
 };
 
 bool spawn(Worker& w, const Options& o) {
