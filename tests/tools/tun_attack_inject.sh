@@ -19,8 +19,8 @@
 # in-flight frag-needed: no lower than the 552-byte MTU floor); vigil saw
 # the forgeries (its counters). Prints one line of figures per kind.
 #
-# COUNT (default 1000; scripts/attack-tun.sh runs 10,000) and RATE
-# (forgeries per second per kind, default 20000) come from the environment.
+# ATTACK_COUNT (default 1000; scripts/attack-tun.sh runs 10,000) and
+# ATTACK_RATE (forgeries per second, default 20000) come from the environment.
 # Needs root and /dev/net/tun; otherwise it skips (exit 77).
 # usage: bash tun_attack_inject.sh path/to/vigil   (VIGIL_ATTACK=path/to/vigil_attack)
 set -u
@@ -31,8 +31,8 @@ if [ ! -x "$ATTACK" ]; then
   echo "FAIL $TEST: the injector $ATTACK is not built (cmake --build build --target vigil_attack)"
   exit 1
 fi
-COUNT=${COUNT:-1000}
-RATE=${RATE:-20000}
+COUNT=${ATTACK_COUNT:-1000}
+RATE=${ATTACK_RATE:-20000}
 KINDS=(rst syn data badack-ts icmp fragneeded-blind fragneeded)
 
 START=$(date +%s.%N)
