@@ -6,8 +6,8 @@
 # vigil_attack (tests/tools/vigil_attack.cpp, a raw socket in the same
 # namespace) sends FLOOD_RATE SYNs a second for FLOOD_SECONDS from random addresses in
 # 198.18.0.0/15, with Linux's SYN options. Meanwhile a Linux client
-# (python's socket module) fetches 1000 bytes over a new connection every
-# 50 ms, 5 s at most each (Linux retransmits a lost SYN after 1 s), until
+# (python's socket module, 4 threads) each fetch 1000 bytes over a new
+# connection every 50 ms, 5 s at most each (Linux retransmits a lost SYN after 1 s), until
 # the flood is over.
 #
 # Asserted: at least 99 % of the legitimate fetches complete (each needs a
@@ -69,33 +69,42 @@ PIDS+=("$FPID")
 (while kill -0 "$FPID" 2>/dev/null; do rss_kb; sleep 0.2; done >"$WORK/rss.samples") &
 SPID=$!
 PIDS+=("$SPID")
-# The legitimate client: Linux's TCP through python's socket module (one
-# process: spawning curl 20 times a second is too slow on a busy machine).
+# The legitimate clients: Linux's TCP through python's socket module, four
+# threads (one process: spawning curl 80 times a second is too slow on a
+# busy machine).
 # One line per attempt: the HTTP status (0: failed) and the connect time.
 cat >"$WORK/legit.py" <<'PY'
-import os, socket, sys, time
+import os, socket, sys, threading, time
 stop, out = sys.argv[1], open(sys.argv[2], "w", buffering=1)
-while not os.path.exists(stop):
-    t0 = time.monotonic()
-    status, connect = 0, -1.0
-    try:
-        s = socket.create_connection(("10.99.0.2", 8080), timeout=5)
-        connect = time.monotonic() - t0
-        s.settimeout(max(0.1, 5 - connect))
-        s.sendall(b"GET /bytes/1000 HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        s.close()
-        if data.startswith(b"HTTP/1.1 200") and len(data.split(b"\r\n\r\n", 1)[-1]) == 1000:
-            status = 200
-    except Exception:
-        pass
-    out.write("%d %.4f\n" % (status, connect))
-    time.sleep(0.05)
+lock = threading.Lock()
+def loop():
+    while not os.path.exists(stop):
+        t0 = time.monotonic()
+        status, connect = 0, -1.0
+        try:
+            s = socket.create_connection(("10.99.0.2", 8080), timeout=5)
+            connect = time.monotonic() - t0
+            s.settimeout(max(0.1, 5 - connect))
+            s.sendall(b"GET /bytes/1000 HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+            s.close()
+            if data.startswith(b"HTTP/1.1 200") and len(data.split(b"\r\n\r\n", 1)[-1]) == 1000:
+                status = 200
+        except Exception:
+            pass
+        with lock:
+            out.write("%d %.4f\n" % (status, connect))
+        time.sleep(0.05)
+threads = [threading.Thread(target=loop) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
 PY
 sleep 0.2  # the flood is under way
 ip netns exec "$NS" "$PYTHON" "$WORK/legit.py" "$WORK/stop" "$WORK/fetches" 2>"$WORK/legit.err" &
@@ -134,15 +143,17 @@ print("vigil: SYN cookies sent %d, valid %d, invalid %d; SYN queue drops %d, acc
       "connections opened %d" % (st["syn_cookies_sent"], st["syn_cookies_valid"], st["syn_cookies_invalid"],
                                  st["syn_queue_drops"], st["syn_backlog_drops"], st["connections_opened"]))
 if connect:
-    print("legitimate handshakes: %d completed of %d attempted (%.1f %%); connect time median %.3f s, max %.3f s"
-          % (len(ok), len(rows), 100.0 * len(ok) / max(1, len(rows)), connect[len(connect) // 2], connect[-1]))
+    print("legitimate handshakes: %d completed of %d attempted (%.1f %%); connect time median %.3f s, "
+          "max %.3f s; %d needed a SYN retransmission (connect > 0.9 s)"
+          % (len(ok), len(rows), 100.0 * len(ok) / max(1, len(rows)), connect[len(connect) // 2],
+             connect[-1], sum(1 for c in connect if c > 0.9)))
 else:
     print("legitimate handshakes: 0 completed of %d attempted" % len(rows))
 print("vigil RSS: %d kB before, %d kB at most, %d kB after" % (before, peak, after))
 def check(name, cond, detail):
     print(("PASS " + name) if cond else ("FAIL %s: %s" % (name, detail)))
 check("at least 99 % of legitimate handshakes complete under the flood",
-      len(rows) >= 10 and len(ok) >= 0.99 * len(rows), "%d of %d" % (len(ok), len(rows)))
+      len(rows) >= 4 and len(ok) >= 0.99 * len(rows), "%d of %d" % (len(ok), len(rows)))
 check("vigil's memory stays bounded (RSS grows < 16 MB)", peak - before < 16 * 1024,
       "%d kB -> %d kB" % (before, peak))
 check("the flood reached vigil: SYN cookies were sent", st["syn_cookies_sent"] > 0,

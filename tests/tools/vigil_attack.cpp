@@ -11,14 +11,16 @@
 //     side of it. The attacker is blind: it uses what it sees only to put
 //     its guesses where a blind in-window attack would have to land (in the
 //     window, RFC 5961 §1.1), never the exact value a reset needs.
-//       rst       RST, SEQ = RCV.NXT + 1..window-1 (half with ACK)
+//       rst       RST, SEQ in the upper half of the window (half with ACK)
 //       syn       SYN, SEQ = RCV.NXT + 0..window-1
-//       data      1..100 bytes of 0xEE in the window, ACK outside RFC 5961
+//       data      1..100 bytes of 0xEE, half covering RCV.NXT, half
+//                 anywhere in the window, with an ACK outside RFC 5961
 //                 §5.2's [SND.UNA - MAX.SND.WND, SND.NXT] (half ahead of
-//                 SND.NXT, half below SND.UNA - 16 MB), the peer's TSval
-//       badack-ts an ACK (half with 1..100 bytes) in the window, ACK as
-//                 for data, TSval 2^29..2^31 ahead of the peer's (RFC 7323
-//                 §4.3: it must not become TS.Recent)
+//                 SND.NXT, half below SND.UNA - 16 MB) and the peer's TSval
+//       badack-ts a pure ACK at RCV.NXT or 1..100 bytes covering it (where
+//                 RFC 7323 §4.3 takes TS.Recent from), ACK as for data,
+//                 TSval 2^29..2^31 ahead of the peer's: it must not become
+//                 TS.Recent, or every genuine segment would fail PAWS
 //       icmp      ICMP destination unreachable, codes 0..15 but 4 in turn,
 //                 quoting a segment of vigil's that is in flight
 //       fragneeded-blind  frag-needed, next-hop MTU 68..1499, quoting a
@@ -308,7 +310,9 @@ int run_inject(const Options& o) {
       uint32_t seq = v.rcv_nxt + below(wnd), ack = v.snd_una, tsval = v.peer_tsval;
       size_t payload = 0;
       if (kind == "rst") {
-        seq = v.rcv_nxt + 1 + below(wnd - 1);  // never RCV.NXT itself
+        // The upper half of the window: RCV.NXT itself (which resets) only
+        // if the view were half a window stale.
+        seq = v.rcv_nxt + wnd / 2 + below(wnd - wnd / 2);
         flags = (rng() & 1) ? 0x14 : 0x04;
       } else if (kind == "syn") {
         flags = 0x02;
@@ -317,8 +321,15 @@ int run_inject(const Options& o) {
         payload = 1 + below(100);
         flags = 0x18;
         ack = bad_ack();
+        // Half where the next bytes belong (covering RCV.NXT: taken at
+        // once if accepted), half anywhere in the window.
+        if (rng() & 1) seq = v.rcv_nxt - below(static_cast<uint32_t>(payload));
       } else {  // badack-ts
+        // Where TS.Recent would be taken from (RFC 7323 §4.3: the segment
+        // covers Last.ACK.sent = RCV.NXT): a pure ACK at RCV.NXT, or data
+        // that covers it.
         payload = (rng() & 1) ? 1 + below(100) : 0;
+        seq = v.rcv_nxt - below(static_cast<uint32_t>(payload));
         ack = bad_ack();
         tsval = v.peer_tsval + (1u << 29) + below((1u << 31) - (1u << 29));
       }
