@@ -35,8 +35,11 @@ COUNT=${ATTACK_COUNT:-1000}
 RATE=${ATTACK_RATE:-20000}
 KINDS=(rst syn data badack-ts icmp fragneeded-blind fragneeded)
 
-START=$(date +%s.%N)
-elapsed() { python3 -c "print('%.1f' % ($(date +%s.%N) - $START))"; }
+START=$(date +%s%N)
+elapsed() {  # seconds since START, to 0.1 s
+  local ds=$((($(date +%s%N) - START) / 100000000))
+  echo "$((ds / 10)).$((ds % 10))"
+}
 NS="vga-$$"
 DEV="va$$"
 new_ns "$NS"
@@ -51,56 +54,68 @@ if ! wait_for_dev "$NS" "$DEV"; then
   finish
 fi
 
-# The client: writes random bytes at ~1 MB/s until $2/stop exists, then
-# half-closes and reads the echo to its end. Writes its local port to
-# $2/port first, its result line to stdout.
+# The clients, one process (python starts slowly on a busy machine), one
+# connection per directory given: each writes random bytes at ~1 MB/s
+# until DIR/stop exists, then half-closes and reads the echo to its end.
+# Writes DIR/port (its local port) once connected, DIR/client.out (its
+# result line) at the end.
 cat >"$WORK/client.py" <<'PY'
 import hashlib, os, socket, sys, threading, time
-d = sys.argv[1]
-s = socket.create_connection(("10.99.0.2", 7), timeout=30)
-open(d + "/port", "w").write(str(s.getsockname()[1]))
-sent_h, recv_h = hashlib.sha256(), hashlib.sha256()
-got = [0, None]
-def reader():
+def client(d):
+    sent_h, recv_h = hashlib.sha256(), hashlib.sha256()
+    n, got, err = 0, [0, None], None
     try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                return
-            recv_h.update(b)
-            got[0] += len(b)
+        s = socket.create_connection(("10.99.0.2", 7), timeout=30)
     except Exception as e:
-        got[1] = repr(e)
-t = threading.Thread(target=reader)
-t.start()
-n, err = 0, None
-try:
-    while not os.path.exists(d + "/stop"):
-        b = os.urandom(32768)
-        s.sendall(b)
-        sent_h.update(b)
-        n += len(b)
-        time.sleep(0.03)
-    s.shutdown(socket.SHUT_WR)
-except Exception as e:
-    err = repr(e)
-t.join(30)
-err = err or got[1] or ("echo incomplete" if t.is_alive() else None)
-print("sent %d %s received %d %s error %s" % (n, sent_h.hexdigest(), got[0], recv_h.hexdigest(), err))
+        open(d + "/client.out", "w").write("connect failed %r\n" % e)
+        return
+    open(d + "/port", "w").write(str(s.getsockname()[1]))
+    def reader():
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    return
+                recv_h.update(b)
+                got[0] += len(b)
+        except Exception as e:
+            got[1] = repr(e)
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        while not os.path.exists(d + "/stop"):
+            b = os.urandom(32768)
+            s.sendall(b)
+            sent_h.update(b)
+            n += len(b)
+            time.sleep(0.03)
+        s.shutdown(socket.SHUT_WR)
+    except Exception as e:
+        err = repr(e)
+    t.join(30)
+    err = err or got[1] or ("echo incomplete" if t.is_alive() else None)
+    open(d + "/client.out", "w").write("sent %d %s received %d %s error %s\n" % (
+        n, sent_h.hexdigest(), got[0], recv_h.hexdigest(), err))
+threads = [threading.Thread(target=client, args=(d,)) for d in sys.argv[1:]]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
 PY
 
 # One connection per kind, all at once; the baseline is left alone.
-declare -A CPID PORT
+declare -A PORT
+dirs=()
 for kind in none "${KINDS[@]}"; do
   mkdir -p "$WORK/$kind"
-  ip netns exec "$NS" timeout 120 "$PYTHON" "$WORK/client.py" "$WORK/$kind" \
-    >"$WORK/$kind/client.out" 2>"$WORK/$kind/client.err" &
-  CPID[$kind]=$!
-  PIDS+=("${CPID[$kind]}")
+  dirs+=("$WORK/$kind")
 done
+ip netns exec "$NS" timeout 120 "$PYTHON" "$WORK/client.py" "${dirs[@]}" 2>"$WORK/client.err" &
+CPID=$!
+PIDS+=("$CPID")
 for kind in none "${KINDS[@]}"; do
-  if ! wait_for_file "$WORK/$kind/port"; then
-    fail "$kind: client connects" "$(cat "$WORK/$kind/client.err")"
+  if ! wait_for_file "$WORK/$kind/port" 100; then
+    fail "$kind: client connects" "$(cat "$WORK/client.err" "$WORK/$kind/client.out" 2>/dev/null)"
     finish
   fi
   PORT[$kind]=$(cat "$WORK/$kind/port")
@@ -109,19 +124,20 @@ echo "timing: clients connected at $(elapsed) s"
 sleep 0.5  # the transfers are under way
 # One kind after the other, so that the device queue to vigil is not
 # flooded by all of them at once.
-t0=$(date +%s.%N)
+t0=$(elapsed)
 for kind in "${KINDS[@]}"; do
   ip netns exec "$NS" "$ATTACK" inject --dev "$DEV" --vigil 10.99.0.2:7 \
     --peer "10.99.0.1:${PORT[$kind]}" --kind "$kind" --count "$COUNT" --rate "$RATE" \
     --seed "$((${#kind} + COUNT))" >"$WORK/$kind/attack.out" 2>"$WORK/$kind/attack.err"
 done
-took=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
+t1=$(elapsed)
+took="from $t0 s to $t1 s"
 sleep 0.5  # the transfers go on after the attack
 for kind in none "${KINDS[@]}"; do touch "$WORK/$kind/stop"; done
-for kind in none "${KINDS[@]}"; do wait "${CPID[$kind]}"; done
+wait "$CPID"
 echo "timing: clients done at $(elapsed) s"
 # Datagrams the kernel could not queue to vigil (the TUN queue was full).
-TX_DROPPED=$(ip -n "$NS" -s -j link show dev "$DEV" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])')
+TX_DROPPED=$(tx_dropped "$NS" "$DEV")
 kill -TERM "$VPID"
 wait "$VPID"
 vrc=$?
@@ -132,7 +148,7 @@ check "vigil exits 0 and writes --stats" "$([ "$vrc" = 0 ] && [ -s "$WORK/stats.
 # per-connection line and its --stats record, then PASS or FAIL with the
 # reasons (one python for all: its start-up is slow on a busy machine).
 echo "timing: vigil stopped at $(elapsed) s"
-echo "figures (COUNT=$COUNT per kind at RATE=$RATE/s, one kind after the other, attack took $took s;"
+echo "figures (COUNT=$COUNT per kind at RATE=$RATE/s, one kind after the other, attack ran $took;"
 echo "  the kernel dropped $TX_DROPPED datagrams to vigil, its TUN queue full):"
 python3 - "$WORK" "$COUNT" none "${KINDS[@]}" >"$WORK/figures.txt" <<'PY'
 import json, re, sys

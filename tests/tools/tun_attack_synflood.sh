@@ -117,7 +117,7 @@ wait "$LPID"
 wait "$SPID"
 sleep 1
 RSS_AFTER=$(rss_kb)
-TX_DROPPED=$(ip -n "$NS" -s -j link show dev "$DEV" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])')
+TX_DROPPED=$(tx_dropped "$NS" "$DEV")
 kill -TERM "$VPID"
 wait "$VPID"
 vrc=$?
