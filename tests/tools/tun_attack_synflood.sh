@@ -125,9 +125,11 @@ check "the injector ran" "$([ "$frc" = 0 ]; echo $?)" "exit $frc: $(cat "$WORK/f
 check "vigil exits 0 and writes --stats" "$([ "$vrc" = 0 ] && [ -s "$WORK/stats.json" ]; echo $?)" \
   "exit $vrc: $(cat "$WORK/vigil.err")"
 
-python3 - "$WORK" "$RSS_BEFORE" "$RSS_AFTER" "$TX_DROPPED" "$RATE" "$SECS" >"$WORK/figures.txt" <<'PY'
+python3 - "$WORK" "$RSS_BEFORE" "$RSS_AFTER" "$TX_DROPPED" "$RATE" "$SECS" \
+  "$(sanitized && echo yes || echo no)" >"$WORK/figures.txt" <<'PY'
 import json, sys
 work, before, after, dropped, rate, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+sanitized = sys.argv[7] == "yes"
 fl = open(work + "/flood.out").read().split()
 sent, took, achieved, errors = (int(fl[1]), float(fl[3]), int(fl[5]), int(fl[7])) if len(fl) >= 8 else (0, 0, 0, 0)
 st = json.load(open(work + "/stats.json"))["stack"]
@@ -154,8 +156,11 @@ def check(name, cond, detail):
     print(("PASS " + name) if cond else ("FAIL %s: %s" % (name, detail)))
 check("at least 99 % of legitimate handshakes complete under the flood",
       len(rows) >= 4 and len(ok) >= 0.99 * len(rows), "%d of %d" % (len(ok), len(rows)))
-check("vigil's memory stays bounded (RSS grows < 16 MB)", peak - before < 16 * 1024,
-      "%d kB -> %d kB" % (before, peak))
+if not sanitized:
+    check("vigil's memory stays bounded (RSS grows < 16 MB)", peak - before < 16 * 1024,
+          "%d kB -> %d kB" % (before, peak))
+else:
+    print("NOTE memory bound not checked: vigil is built with AddressSanitizer")
 check("the flood reached vigil: SYN cookies were sent", st["syn_cookies_sent"] > 0,
       "syn_cookies_sent %d" % st["syn_cookies_sent"])
 PY

@@ -172,3 +172,7 @@ expect() {
 tx_dropped() {
   ip -n "$1" -s link show dev "$2" | awk '/TX:/ {getline; print $4; exit}'
 }
+
+# sanitized: 0 when $VIGIL is built with AddressSanitizer, whose redzones
+# and quarantine of freed memory make resident-memory bounds meaningless.
+sanitized() { grep -q -a __asan_init "$VIGIL"; }
