@@ -128,6 +128,22 @@ else:
     print("NOTE memory bound not checked: vigil is built with AddressSanitizer")
 PY
 cat "$WORK/figures.txt"
+
+# --stats to a full disk: the server still stops, but exits 1 naming the
+# file and the reason (issue 12 point 6: every write path checks errors).
+if [ -w /dev/full ]; then
+  ip netns exec "$NS" "$VIGIL" tun --dev "${DEV}f" --local 10.99.1.2 --peer 10.99.1.1 \
+    --stats /dev/full serve echo --port 7 >/dev/null 2>"$WORK/full.err" &
+  FULL=$!
+  PIDS+=("$FULL")
+  wait_for_dev "$NS" "${DEV}f"
+  kill -TERM "$FULL"
+  wait "$FULL"
+  rc=$?
+  check "--stats /dev/full: exit 1 naming the file and ENOSPC" \
+    "$([ "$rc" = 1 ] && grep -qF "cannot write /dev/full: No space left on device" "$WORK/full.err"; echo $?)" \
+    "exit $rc: $(cat "$WORK/full.err")"
+fi
 PASSED=$((PASSED + $(grep -c "^PASS " "$WORK/figures.txt")))
 FAILED=$((FAILED + $(grep -c "^FAIL " "$WORK/figures.txt")))
 finish
