@@ -52,6 +52,8 @@ if ! wait_for_dev "$NS" "$DEV"; then
   finish
 fi
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$VPID/status" 2>/dev/null || echo 0; }
+# CPU time vigil has used (user + system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$VPID/stat" 2>/dev/null || echo 0; }
 URL=http://10.99.0.2:8080/bytes/1000
 fetch() { in_ns curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_connect}\n' "$URL"; }
 
@@ -60,6 +62,7 @@ fetch() { in_ns curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_connec
 warm=$(fetch)
 check "a fetch before the flood" "$([ "${warm%% *}" = 200 ]; echo $?)" "curl: '$warm'"
 RSS_BEFORE=$(rss_kb)
+CPU_BEFORE=$(cpu_ticks)
 
 ip netns exec "$NS" "$ATTACK" synflood --dst 10.99.0.2:8080 --rate "$RATE" \
   --seconds "$SECS" >"$WORK/flood.out" 2>"$WORK/flood.err" &
@@ -112,6 +115,7 @@ LPID=$!
 PIDS+=("$LPID")
 wait "$FPID"
 frc=$?
+CPU_USED=$(($(cpu_ticks) - CPU_BEFORE))
 touch "$WORK/stop"
 wait "$LPID"
 wait "$SPID"
@@ -126,10 +130,11 @@ check "vigil exits 0 and writes --stats" "$([ "$vrc" = 0 ] && [ -s "$WORK/stats.
   "exit $vrc: $(cat "$WORK/vigil.err")"
 
 python3 - "$WORK" "$RSS_BEFORE" "$RSS_AFTER" "$TX_DROPPED" "$RATE" "$SECS" \
-  "$(sanitized && echo yes || echo no)" >"$WORK/figures.txt" <<'PY'
+  "$(sanitized && echo yes || echo no)" "$CPU_USED" "$(getconf CLK_TCK)" >"$WORK/figures.txt" <<'PY'
 import json, sys
 work, before, after, dropped, rate, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 sanitized = sys.argv[7] == "yes"
+cpu = int(sys.argv[8]) / int(sys.argv[9])
 fl = open(work + "/flood.out").read().split()
 sent, took, achieved, errors = (int(fl[1]), float(fl[3]), int(fl[5]), int(fl[7])) if len(fl) >= 8 else (0, 0, 0, 0)
 st = json.load(open(work + "/stats.json"))["stack"]
@@ -139,8 +144,10 @@ connect = sorted(float(r[1]) for r in ok)
 samples = [int(x) for x in open(work + "/rss.samples").read().split() if x.isdigit()]
 peak = max(samples + [before, after])
 print("SYN flood: asked %s/s for %s s; sent %d SYNs in %.1f s = %d/s (send errors %d); "
-      "the kernel dropped %d datagrams to vigil (TUN queue full); vigil read %d datagrams"
-      % (rate, secs, sent, took, achieved, errors, dropped, st["datagrams_in"]))
+      "the kernel dropped %d datagrams to vigil (TUN queue full); vigil read %d datagrams, "
+      "using %.1f s of CPU (%.0f %% of one core)"
+      % (rate, secs, sent, took, achieved, errors, dropped, st["datagrams_in"], cpu,
+         100 * cpu / max(took, 0.001)))
 print("vigil: SYN cookies sent %d, valid %d, invalid %d; SYN queue drops %d, accept queue drops %d; "
       "connections opened %d" % (st["syn_cookies_sent"], st["syn_cookies_valid"], st["syn_cookies_invalid"],
                                  st["syn_queue_drops"], st["syn_backlog_drops"], st["connections_opened"]))
