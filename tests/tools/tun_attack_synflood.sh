@@ -119,7 +119,7 @@ CPU_USED=$(($(cpu_ticks) - CPU_BEFORE))
 touch "$WORK/stop"
 wait "$LPID"
 wait "$SPID"
-sleep 1
+sleep 0.3
 RSS_AFTER=$(rss_kb)
 TX_DROPPED=$(tx_dropped "$NS" "$DEV")
 kill -TERM "$VPID"
