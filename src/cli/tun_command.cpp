@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <random>
@@ -13,10 +15,12 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/counters.hpp"
 #include "link/event_loop.hpp"
 #include "link/tun_device.hpp"
 #include "stack/stack.hpp"
 #include "tcp/events.hpp"
+#include "util/json.hpp"
 #include "util/sha256.hpp"
 
 namespace vigil::cli {
@@ -59,7 +63,9 @@ void tun_usage(FILE* f) {
       "on\n"
       "  --offload on|off           IFF_VNET_HDR: 64 KB TCP super-segments and partial\n"
       "                             checksums both ways (default off; docs/tun-throughput.md)\n"
-      "  --no-hash                  serve discard|echo: skip the sha256 of received bytes\n");
+      "  --no-hash                  serve discard|echo: skip the sha256 of received bytes\n"
+      "  --stats FILE               serve: at exit, write every stack counter and, per\n"
+      "                             connection, its state, error, MSS and counters (JSON)\n");
 }
 
 // The byte at offset i of every stream vigil tun writes: i*7 mod 251.
@@ -181,6 +187,39 @@ class ServerApp : public link::LoopApp {
   }
   bool quiesced(const stack::Stack&) const override { return conns_.empty(); }
   const std::string& error() const { return error_; }
+  // --stats FILE: the stack's counters and one record per connection
+  // (finished ones, then those still open), so an attack test can read
+  // what each connection went through. Returns "" or the write error.
+  std::string write_stats(const stack::Stack& s, const std::string& path) {
+    for (const auto& [id, conn] : conns_) {
+      if (const tcp::Connection* c = s.connection(id)) record(*c, conn.in);
+    }
+    util::JsonWriter j;
+    j.begin_object().key("stack").begin_object();
+    for (const auto& [name, n] : stack_counters(s.stats())) j.key(name).value(n);
+    j.end_object();
+    j.key("connections_accepted").value(accepted_);
+    j.key("connections_not_listed").value(not_listed_);
+    j.key("connections").begin_array();
+    for (const Record& r : records_) {
+      j.begin_object();
+      j.key("remote").value(r.remote);
+      j.key("state").value(r.state);
+      j.key("errno").value(r.err);
+      j.key("reason").value(r.reason);
+      j.key("send_mss").value(r.send_mss);
+      j.key("bytes_in").value(r.bytes_in);
+      for (const auto& [name, n] : r.counters) j.key(name).value(n);
+      j.end_object();
+    }
+    j.end_array().end_object();
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return "cannot write " + path + ": " + std::strerror(errno);
+    const std::string text = j.str() + "\n";
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !ok) return "cannot write " + path + ": " + std::strerror(errno);
+    return "";
+  }
   void finish() {
     progress_.end();
     std::printf("served %llu connections, %llu bytes in, %llu bytes out\n",
@@ -190,6 +229,26 @@ class ServerApp : public link::LoopApp {
   }
 
  private:
+  struct Record {
+    std::string remote, state, err, reason;
+    uint64_t send_mss = 0, bytes_in = 0;
+    Counters counters;
+  };
+  // At most this many records (a flood must not grow the list without
+  // bound); the rest are only counted.
+  static constexpr size_t kMaxRecords = 4096;
+  void record(const tcp::Connection& c, uint64_t in) {
+    if (records_.size() >= kMaxRecords) {
+      ++not_listed_;
+      return;
+    }
+    const tcp::ConnectionError& err = c.error();
+    records_.push_back(Record{c.tuple().remote.to_string(), std::string(tcp::state_name(c.state())),
+                              err.err ? tcp::errno_name(err.err) : "",
+                              std::string(tcp::reason_name(err.reason)), c.send_mss(), in,
+                              connection_counters(c.stats())});
+  }
+
   struct Conn {
     std::vector<uint8_t> out;  // bytes owed before anything else (echo data, HTTP header)
     size_t out_pos = 0;
@@ -206,6 +265,7 @@ class ServerApp : public link::LoopApp {
   // discard and echo: one line per finished connection, so a test can check
   // the stream that arrived (stdout is flushed: it is usually a file).
   void report(Conn& conn, const tcp::Connection& c) {
+    record(c, conn.in);
     if (kind_ == ServeKind::kHttp) return;
     const tcp::ConnectionError& err = c.error();
     std::printf("connection from %s: %llu bytes in, sha256 %s%s%s\n",
@@ -401,6 +461,8 @@ class ServerApp : public link::LoopApp {
   Pattern pattern_;
   Progress progress_;
   uint64_t accepted_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+  std::vector<Record> records_;
+  uint64_t not_listed_ = 0;
 };
 
 class ClientApp : public link::LoopApp {
@@ -556,7 +618,7 @@ int run_tun(const std::vector<std::string>& args) {
   std::optional<std::string> read_pause_text;
   bool offload = false;
   bool no_hash = false;
-  std::string pcap_path;
+  std::string pcap_path, stats_path;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag) -> const std::string* {
@@ -652,6 +714,9 @@ int run_tun(const std::vector<std::string>& args) {
     } else if (a == "--pcap") {
       if (!(v = value("--pcap"))) return 2;
       pcap_path = *v;
+    } else if (a == "--stats") {
+      if (!(v = value("--stats"))) return 2;
+      stats_path = *v;
     } else if (a == "--offload") {
       if (!(v = value("--offload"))) return 2;
       if (*v != "on" && *v != "off") {
@@ -663,7 +728,7 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr,
                    "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
                    "--profile --keepalive --user-timeout --set --port --local-port --send --recv "
-                   "--read-pause-after --read-pause --offload --no-hash --pcap --help\n",
+                   "--read-pause-after --read-pause --offload --no-hash --pcap --stats --help\n",
                    a.c_str());
       return 2;
     } else {
@@ -734,8 +799,8 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "vigil tun: connect needs exactly one of --send N and --recv\n");
       return 2;
     }
-    if (port || read_pause.after || read_pause_text) {
-      std::fprintf(stderr, "vigil tun: --port and --read-pause* belong to serve mode\n");
+    if (port || read_pause.after || read_pause_text || !stats_path.empty()) {
+      std::fprintf(stderr, "vigil tun: --port, --read-pause* and --stats belong to serve mode\n");
       return 2;
     }
   } else {
@@ -848,6 +913,12 @@ int run_tun(const std::vector<std::string>& args) {
       return 1;
     }
     app.finish();
+    if (!stats_path.empty()) {
+      if (const std::string err = app.write_stats(st, stats_path); !err.empty()) {
+        std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
+        return close_pcap(1);
+      }
+    }
     return close_pcap(0);
   }
   ClientApp app(*remote, send_bytes, cfg, static_cast<uint16_t>(local_port.value_or(0)));

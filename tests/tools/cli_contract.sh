@@ -90,6 +90,10 @@ range_check "tun --set stack.max_connections=x" "stack.max_connections expects a
   "${tun[@]}" --set stack.max_connections=x
 range_check "tun --set stack.syn_cookies=2" "stack.syn_cookies expects true or false" \
   "${tun[@]}" --set stack.syn_cookies=2
+err=$("$vigil" tun --dev vgtest0 --local 10.99.0.2 --peer 10.99.0.1 --stats s.json \
+  connect 10.99.0.1:9 --recv 2>&1 >/dev/null); rc=$?
+check "tun connect --stats: exit 2, it belongs to serve mode" \
+  '[ $rc -eq 2 ] && grep -qF -- "--stats belong to serve mode" <<<"$err"'
 
 # Write errors (issue 12 point 6): /dev/full fails every write with ENOSPC;
 # the run must exit 1 naming the file and the reason, never 0.

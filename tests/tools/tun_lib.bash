@@ -166,3 +166,13 @@ expect() {
   got=$(aq "$2" "$3")
   if [ "$got" = True ]; then pass "$1"; else fail "$1" "analyzer: ($3) is $got ${4:-}"; fi
 }
+
+# tx_dropped NS DEV: datagrams the kernel dropped on their way out of DEV;
+# for a TUN device, those it could not queue to the program reading it.
+tx_dropped() {
+  ip -n "$1" -s link show dev "$2" | awk '/TX:/ {getline; print $4; exit}'
+}
+
+# sanitized: 0 when $VIGIL is built with AddressSanitizer, whose redzones
+# and quarantine of freed memory make resident-memory bounds meaningless.
+sanitized() { grep -q -a __asan_init "$VIGIL"; }
