@@ -30,6 +30,10 @@ struct TcpConfig {
   // go-back-N after a timeout). Without SACK negotiated NewReno always runs.
   enum class LossRecovery : uint8_t { kSack, kNewReno };
   LossRecovery loss_recovery = LossRecovery::kSack;
+  // RFC 6937 Proportional Rate Reduction (PRR-SSRB) bounds what RFC 6675
+  // recovery sends: cwnd = pipe + sndcnt on every ACK, ssthresh at the end
+  // (Linux tcp_cwnd_reduction). Off: RFC 6675's cwnd = ssthresh throughout.
+  bool prr = false;
 
   // --- Retransmission timer, RFC 6298 ---
   Duration rto_initial = Duration::seconds(1);       // §2.1

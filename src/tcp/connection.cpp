@@ -73,7 +73,7 @@ void Connection::select_loss_recovery() {
   // moved, so nothing of the first object's state is lost.
   const std::string_view want = sack_recovery() ? "sack" : "newreno";
   if (recovery_->name() == want) return;
-  recovery_ = sack_recovery() ? make_sack_recovery(iss_)
+  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_.prr)
                               : make_newreno_recovery(iss_, cfg_.bug_no_window_deflation);
 }
 

@@ -385,6 +385,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     snd_nxt_ += 1;
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  recovery_->on_data_sent(snd_nxt_ - seq);
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
   if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1

@@ -76,6 +76,9 @@ class LossRecovery {
   virtual void on_retransmit_timeout(const SendSpace& s) = 0;
   // Bytes [seq, end) were resent by a fast or SACK retransmission.
   virtual void on_retransmitted(uint32_t seq, uint32_t end) = 0;
+  // Any other segment with `bytes` of sequence space went out (new data,
+  // or the go-back after a timeout).
+  virtual void on_data_sent(uint32_t) {}
 
   // --- What may be sent ---
   // Consumes the owed fast (or partial-ACK) retransmission of SND.UNA.
@@ -113,7 +116,8 @@ class LossRecovery {
 // hole resent per partial ACK, deflation at the full ACK.
 // `no_window_deflation` emulates RFC 2525 §2.8 (bug.no_window_deflation).
 std::unique_ptr<LossRecovery> make_newreno_recovery(uint32_t recover, bool no_window_deflation);
-// RFC 6675 conservative SACK-based recovery (NextSeg rules 1 and 2).
-std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover);
+// RFC 6675 conservative SACK-based recovery (NextSeg rules 1 and 2). With
+// `prr`, RFC 6937 PRR-SSRB sets cwnd on every ACK during recovery (prr.hpp).
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr = false);
 
 }  // namespace vigil::tcp

@@ -1,8 +1,12 @@
 // RFC 6675 conservative SACK-based loss recovery: the scoreboard is fed by
 // every ACK, recovery starts on DupThresh duplicates or IsLost(HighACK + 1),
 // cwnd stays at ssthresh (no inflation: pipe replaces it) and every lost
-// hole is resent as pipe allows, choosing what by NextSeg().
+// hole is resent as pipe allows, choosing what by NextSeg(). With PRR (RFC
+// 6937) cwnd is instead set to pipe + sndcnt on every ACK of recovery.
+#include <algorithm>
+
 #include "tcp/loss_recovery.hpp"
+#include "tcp/prr.hpp"
 #include "tcp/seq.hpp"
 
 namespace vigil::tcp {
@@ -10,17 +14,22 @@ namespace {
 
 class SackRecovery final : public LossRecovery {
  public:
-  explicit SackRecovery(uint32_t recover) : LossRecovery(recover) {}
+  SackRecovery(uint32_t recover, bool prr) : LossRecovery(recover), use_prr_(prr) {}
 
   std::string_view name() const override { return "sack"; }
 
   void on_ack_received(uint32_t ack, const SendSpace& s, const wire::TcpOptions& o) override {
+    if (use_prr_) {
+      // For RFC 6937 DeliveredData: where SND.UNA and SACKd stood before.
+      una_before_ = s.snd_una;
+      sacked_before_ = sb_.sacked_bytes(s.snd_una, s.snd_max);
+    }
     // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
     sb_.update(seq_gt(ack, s.snd_una) ? ack : s.snd_una, s.snd_max, o.sack, o.sack_count);
   }
 
   bool on_new_ack(Instant, uint32_t ack, const SendSpace& s, uint32_t,
-                  CongestionControl&) override {
+                  CongestionControl& cc) override {
     dup_acks_ = 0;
     if (!in_recovery_) return false;
     // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
@@ -29,7 +38,12 @@ class SackRecovery final : public LossRecovery {
     // holes are resent by NextSeg() as pipe allows, not one per ACK.
     if (seq_ge(ack, recover_)) {
       in_recovery_ = false;
-    } else if (sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
+      // RFC 6937 §3: recovery ends with cwnd at ssthresh, the target.
+      if (use_prr_) cc.set_cwnd(cc.ssthresh());
+      return true;
+    }
+    if (use_prr_) prr_ack(s, cc);
+    if (sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
       // A partial ACK with nothing SACKed above it: every byte from SND.UNA
       // to RecoveryPoint was sent before recovery began and the peer holds
       // none of it, so NextSeg() (which needs SACKed data above a hole)
@@ -41,7 +55,10 @@ class SackRecovery final : public LossRecovery {
   }
 
   bool on_dup_ack(Instant now, const SendSpace& s, CongestionControl& cc) override {
-    if (in_recovery_) return false;  // RFC 6675 counts pipe instead of inflating
+    if (in_recovery_) {
+      if (use_prr_) prr_ack(s, cc);
+      return false;  // RFC 6675 counts pipe instead of inflating
+    }
     // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
     // and (§5.1, RFC 6582) only past the last RecoveryPoint.
     ++dup_acks_;
@@ -53,6 +70,12 @@ class SackRecovery final : public LossRecovery {
       cc.on_congestion_event(s.flight(), now);
       high_rxt_ = s.snd_una;
       fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
+      if (use_prr_) {
+        // RFC 6937 §3: RecoverFS = snd.nxt - snd.una (SND.MAX here: the
+        // highest sent), and this ACK is the first of recovery.
+        prr_.start(s.flight());
+        prr_ack(s, cc);
+      }
       return true;
     }
     return false;
@@ -70,7 +93,13 @@ class SackRecovery final : public LossRecovery {
     high_rxt_ = s.snd_una;
   }
 
-  void on_retransmitted(uint32_t, uint32_t end) override { high_rxt_ = seq_max(high_rxt_, end); }
+  void on_retransmitted(uint32_t seq, uint32_t end) override {
+    high_rxt_ = seq_max(high_rxt_, end);
+    if (use_prr_ && in_recovery_) prr_.on_sent(end - seq);  // RFC 6937 §3 prr_out
+  }
+  void on_data_sent(uint32_t bytes) override {
+    if (use_prr_ && in_recovery_) prr_.on_sent(bytes);
+  }
 
   RecoverySend next_send(const SendSpace& s, uint32_t cwnd) const override {
     // RFC 6675 §5 step (C): during recovery send while cwnd - pipe is at
@@ -109,14 +138,30 @@ class SackRecovery final : public LossRecovery {
   }
 
  private:
+  // RFC 6937 §3 on an ACK during recovery: DeliveredData = change in
+  // SND.UNA + change in SACKed bytes; cwnd = pipe + sndcnt, so NextSeg()
+  // sends sndcnt more (whole segments; a remainder waits for later ACKs).
+  void prr_ack(const SendSpace& s, CongestionControl& cc) {
+    const int64_t delivered = static_cast<int64_t>(s.snd_una - una_before_) +
+                              sb_.sacked_bytes(s.snd_una, s.snd_max) - sacked_before_;
+    const uint32_t pipe = this->pipe(s);
+    const uint32_t sndcnt = prr_.on_ack(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)),
+                                        pipe, cc.ssthresh(), s.mss);
+    cc.set_cwnd(pipe + sndcnt);
+  }
+
+  bool use_prr_;
+  ProportionalRateReduction prr_;
+  uint32_t una_before_ = 0;
+  int64_t sacked_before_ = 0;
   SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK
   uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
 };
 
 }  // namespace
 
-std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover) {
-  return std::make_unique<SackRecovery>(recover);
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr) {
+  return std::make_unique<SackRecovery>(recover, prr);
 }
 
 }  // namespace vigil::tcp
