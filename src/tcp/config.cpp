@@ -204,6 +204,17 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("prr", &TcpConfig::prr),
+      {"congestion",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "newreno") {
+           c.congestion = TcpConfig::Congestion::kNewReno;
+         } else if (v == "cubic") {
+           c.congestion = TcpConfig::Congestion::kCubic;
+         } else {
+           return "expects newreno or cubic";
+         }
+         return {};
+       }},
       {"persist.probe",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "data") {

@@ -32,11 +32,16 @@ class CongestionControl {
   virtual void on_retransmit_timeout(uint32_t flight, Instant now) = 0;
   // Loss recovery's window while it runs and when it ends.
   virtual void set_cwnd(uint32_t cwnd) = 0;
+  // The smoothed RTT before an ACK is handed to on_ack() (CUBIC's
+  // W_cubic(t + RTT)); Reno does not need it.
+  virtual void on_rtt_sample(Duration) {}
 };
 
 // RFC 5681 Reno with RFC 3465 byte counting. `extra_additive_constant`
 // emulates RFC 2525 §2.6 (knob bug.extra_additive_constant).
 std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments,
                                                 bool extra_additive_constant = false);
+// RFC 9438 CUBIC with the Reno-friendly region and fast convergence (cubic.hpp).
+std::unique_ptr<CongestionControl> make_cubic(uint32_t mss, uint32_t initial_window_segments);
 
 }  // namespace vigil::tcp

@@ -60,7 +60,10 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       ts_offset_(ts_offset),
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
            config.linux_rto_formula),
-      cc_(make_newreno(536, config.initial_window_segments, config.bug_extra_additive_constant)),
+      cc_(config.congestion == TcpConfig::Congestion::kCubic
+              ? make_cubic(536, config.initial_window_segments)
+              : make_newreno(536, config.initial_window_segments,
+                             config.bug_extra_additive_constant)),
       // RFC 6582 §3.2: "recover" starts at the ISS.
       recovery_(make_newreno_recovery(iss, config.bug_no_window_deflation)) {
   timers_.fill(Instant::never());

@@ -456,7 +456,10 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   note_ack_progress(now);
   if (seq_ge(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
-  if (!recovery_->on_new_ack(now, seg.ack(), seq_space(), acked, *cc_)) cc_->on_ack(acked, now);
+  if (!recovery_->on_new_ack(now, seg.ack(), seq_space(), acked, *cc_)) {
+    cc_->on_rtt_sample(rtt_.srtt());
+    cc_->on_ack(acked, now);
+  }
 
   // RFC 6298 §5.2-5.3.
   if (flight_size() == 0) {
