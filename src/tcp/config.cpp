@@ -27,6 +27,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.user_timeout_zero_window_episode = true;    // icsk_probes_tstamp (Linux 5.11+)
   c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
   c.orphan_retries = 0;                         // tcp_orphan_retries
+  c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
   return c;
 }
 
@@ -199,6 +200,18 @@ const std::vector<Knob>& knobs() {
            c.loss_recovery = TcpConfig::LossRecovery::kNewReno;
          } else {
            return "expects sack or newreno";
+         }
+         return {};
+       }},
+      bool_knob("prr", &TcpConfig::prr),
+      {"congestion",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "newreno") {
+           c.congestion = TcpConfig::Congestion::kNewReno;
+         } else if (v == "cubic") {
+           c.congestion = TcpConfig::Congestion::kCubic;
+         } else {
+           return "expects newreno or cubic";
          }
          return {};
        }},

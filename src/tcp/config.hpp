@@ -30,6 +30,14 @@ struct TcpConfig {
   // go-back-N after a timeout). Without SACK negotiated NewReno always runs.
   enum class LossRecovery : uint8_t { kSack, kNewReno };
   LossRecovery loss_recovery = LossRecovery::kSack;
+  // RFC 6937 Proportional Rate Reduction (PRR-SSRB) bounds what RFC 6675
+  // recovery sends: cwnd = pipe + sndcnt on every ACK, ssthresh at the end
+  // (Linux tcp_cwnd_reduction). Off: RFC 6675's cwnd = ssthresh throughout.
+  bool prr = false;
+  // Congestion control: RFC 5681 NewReno, or RFC 9438 CUBIC (Linux's
+  // default). The RFC 2525 §2.6 emulation is NewReno's.
+  enum class Congestion : uint8_t { kNewReno, kCubic };
+  Congestion congestion = Congestion::kNewReno;
 
   // --- Retransmission timer, RFC 6298 ---
   Duration rto_initial = Duration::seconds(1);       // §2.1

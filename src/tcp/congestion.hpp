@@ -1,5 +1,9 @@
-// Congestion control behind an interface (one file per algorithm), so loss
-// recovery in the connection does not depend on which algorithm runs.
+// Congestion control behind a narrow interface (one file per algorithm):
+// how large the window grows while data is acknowledged, and how far a
+// congestion event or a timeout cuts it. Loss detection and the window
+// during recovery (inflation, deflation, PRR) belong to LossRecovery
+// (loss_recovery.hpp), which sets cwnd through set_cwnd(), as Linux's
+// tcp_cwnd_reduction does beside the tcp_congestion_ops hooks.
 #pragma once
 
 #include <cstdint>
@@ -16,36 +20,28 @@ class CongestionControl {
   virtual std::string_view name() const = 0;
   virtual uint32_t cwnd() const = 0;
   virtual uint32_t ssthresh() const = 0;
-  // The sender's MSS changed (after the handshake).
+  // The sender's MSS changed (after the handshake, or a path MTU change).
   virtual void set_mss(uint32_t mss) = 0;
 
-  // New data acknowledged outside loss recovery.
+  // New data acknowledged outside loss recovery: grow the window.
   virtual void on_ack(uint32_t acked_bytes, Instant now) = 0;
-  // Fast retransmit: entering fast recovery with `flight` bytes outstanding.
-  virtual void on_enter_recovery(uint32_t flight) = 0;
-  // RFC 6675 §5 step 4.2: SACK-based recovery starts with `flight` bytes
-  // outstanding: cwnd = ssthresh = max(FlightSize / 2, 2 * SMSS), no
-  // inflation (the pipe estimate replaces it).
-  virtual void on_enter_sack_recovery(uint32_t flight) = 0;
-  // A further duplicate ACK during recovery (a segment left the network).
-  virtual void on_recovery_dup_ack() = 0;
-  // A partial ACK during recovery acknowledged `acked_bytes`.
-  virtual void on_partial_ack(uint32_t acked_bytes) = 0;
-  // A full ACK ended recovery; `flight` is what is still outstanding.
-  virtual void on_exit_recovery(uint32_t flight) = 0;
+  // Loss recovery begins with `flight` bytes outstanding: ssthresh takes
+  // the reduced window and so does cwnd; recovery may then reshape cwnd.
+  virtual void on_congestion_event(uint32_t flight, Instant now) = 0;
   // The retransmission timer expired with `flight` bytes outstanding.
-  virtual void on_retransmit_timeout(uint32_t flight) = 0;
+  virtual void on_retransmit_timeout(uint32_t flight, Instant now) = 0;
+  // Loss recovery's window while it runs and when it ends.
+  virtual void set_cwnd(uint32_t cwnd) = 0;
+  // The smoothed RTT before an ACK is handed to on_ack() (CUBIC's
+  // W_cubic(t + RTT)); Reno does not need it.
+  virtual void on_rtt_sample(Duration) {}
 };
 
-// RFC 2525 problems the congestion control can be told to have, so the
-// simulator can produce the faulty traces (knobs bug.* in TcpConfig).
-struct CongestionBugs {
-  bool extra_additive_constant = false;  // §2.6: CA adds MSS*MSS/cwnd + MSS/8 per ACK
-  bool no_window_deflation = false;      // §2.8: cwnd stays inflated after recovery
-};
-
-// RFC 5681 Reno with RFC 6582 NewReno recovery and RFC 3465 byte counting.
+// RFC 5681 Reno with RFC 3465 byte counting. `extra_additive_constant`
+// emulates RFC 2525 §2.6 (knob bug.extra_additive_constant).
 std::unique_ptr<CongestionControl> make_newreno(uint32_t mss, uint32_t initial_window_segments,
-                                                CongestionBugs bugs = {});
+                                                bool extra_additive_constant = false);
+// RFC 9438 CUBIC with the Reno-friendly region and fast convergence (cubic.hpp).
+std::unique_ptr<CongestionControl> make_cubic(uint32_t mss, uint32_t initial_window_segments);
 
 }  // namespace vigil::tcp

@@ -60,12 +60,30 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       ts_offset_(ts_offset),
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
            config.linux_rto_formula),
-      cc_(make_newreno(536, config.initial_window_segments,
-                       {config.bug_extra_additive_constant, config.bug_no_window_deflation})) {
+      cc_(config.congestion == TcpConfig::Congestion::kCubic
+              ? make_cubic(536, config.initial_window_segments)
+              : make_newreno(536, config.initial_window_segments,
+                             config.bug_extra_additive_constant)),
+      // RFC 6582 §3.2: "recover" starts at the ISS.
+      recovery_(make_newreno_recovery(iss, config.bug_no_window_deflation)) {
   timers_.fill(Instant::never());
-  rec_.recover = iss;  // RFC 6582 §3.2: "recover" starts at the ISS
   user_timeout_ = cfg_.user_timeout;
   rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
+}
+
+void Connection::select_loss_recovery() {
+  // Chosen once the SYNs have said whether SACK is in use, before any data
+  // moved, so nothing of the first object's state is lost.
+  const std::string_view want = sack_recovery() ? "sack" : "newreno";
+  if (recovery_->name() == want) return;
+  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_.prr)
+                              : make_newreno_recovery(iss_, cfg_.bug_no_window_deflation);
+}
+
+const SackScoreboard& Connection::sack_scoreboard() const {
+  static const SackScoreboard kNone;
+  const SackScoreboard* sb = recovery_->scoreboard();
+  return sb ? *sb : kNone;
 }
 
 void Connection::emit(Event e) {

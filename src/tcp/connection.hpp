@@ -21,9 +21,9 @@
 #include "tcp/config.hpp"
 #include "tcp/congestion.hpp"
 #include "tcp/events.hpp"
+#include "tcp/loss_recovery.hpp"
 #include "tcp/recv_buffer.hpp"
 #include "tcp/rtt_estimator.hpp"
-#include "tcp/sack_scoreboard.hpp"
 #include "tcp/send_buffer.hpp"
 #include "vigil/time.hpp"
 #include "wire/icmp.hpp"
@@ -218,16 +218,17 @@ class Connection {
   bool sack_enabled() const { return sack_enabled_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
   uint8_t rcv_wscale() const { return rcv_wscale_; }
-  bool in_recovery() const { return rec_.in_recovery; }
+  bool in_recovery() const { return recovery_->in_recovery(); }
   // RFC 6675 recovery runs: SACK negotiated and loss_recovery=sack. The
   // RFC 2525 §2.8 emulation needs Reno's window inflation, so it keeps NewReno.
   bool sack_recovery() const {
     return sack_enabled_ && cfg_.loss_recovery == TcpConfig::LossRecovery::kSack &&
            !cfg_.bug_no_window_deflation;
   }
-  const SackScoreboard& sack_scoreboard() const { return rec_.sb; }
-  // RFC 6675 SetPipe() now.
-  uint32_t pipe() const { return rec_.sb.pipe(snd_una_, snd_max_, rec_.high_rxt, snd_mss_); }
+  // The RFC 6675 scoreboard (empty unless sack_recovery()).
+  const SackScoreboard& sack_scoreboard() const;
+  // RFC 6675 SetPipe() now (FlightSize without SACK recovery).
+  uint32_t pipe() const { return recovery_->pipe(seq_space()); }
   StateDigest state_digest() const;  // connection_input.cpp, next to the rule it checks
 
   // --- Listener support: SYN cookies, TIME-WAIT reuse, memory (connection_open.cpp) ---
@@ -251,7 +252,6 @@ class Connection {
   bool process_ack(Instant now, const wire::TcpView& seg);
   void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked);
   void process_dup_ack(Instant now, const wire::TcpView& seg);
-  bool sack_reports_new_data(const wire::TcpView& seg);
   void process_text(Instant now, const wire::TcpView& seg);
   void process_fin(Instant now);
   void update_send_window(const wire::TcpView& seg);
@@ -294,6 +294,9 @@ class Connection {
     return ts_offset_ + static_cast<uint32_t>(now.ns() / 1'000'000);  // 1 ms TS clock
   }
   void update_mss();
+  // NewReno or RFC 6675 recovery, once SACK negotiation is known.
+  void select_loss_recovery();
+  SendSpace seq_space() const { return {snd_una_, snd_nxt_, snd_max_, snd_mss_}; }
 
   // --- timers and verdicts (connection_liveness.cpp; its head has an index) ---
   void fail(Instant now, int err, CloseReason reason, std::string detail);
@@ -424,16 +427,8 @@ class Connection {
     bool syn_timed_out = false;
   } rtx_;
 
-  // --- Loss recovery: RFC 6582 NewReno, RFC 6675 SACK ---
-  struct Recovery {
-    bool in_recovery = false;
-    uint32_t recover = 0;  // RFC 6582 "recover": snd_max at entry to recovery
-    uint32_t dup_acks = 0;
-    uint32_t sack_high = 0;  // highest SACKed sequence seen (RFC 6675 §2 DupAck)
-    bool fast_retransmit_pending = false;
-    SackScoreboard sb;      // RFC 6675 §3, fed by every ACK when sack_recovery()
-    uint32_t high_rxt = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
-  } rec_;
+  // --- Loss recovery: RFC 6582 NewReno or RFC 6675 SACK (loss_recovery.hpp) ---
+  std::unique_ptr<LossRecovery> recovery_;
 
   // --- Liveness ---
   struct Heard {

@@ -72,6 +72,7 @@ void Connection::adopt_peer_syn_options(const TcpView& seg) {
                              std::max({cfg_.user_timeout, remote, cfg_.user_timeout_lower}));
   }
   update_mss();
+  select_loss_recovery();
 }
 
 void Connection::input_listen(Instant now, const TcpView& seg) {
@@ -380,11 +381,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   // §4.2.3.6), and any outstanding zero-window probe has been answered.
   heard_from_peer(now, static_cast<uint32_t>(seg.window()) << snd_wscale_);
   const uint32_t wnd_before = snd_wnd_;
-  // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
-  if (sack_recovery()) {
-    const auto& o = seg.options();
-    rec_.sb.update(seq_gt(ack, snd_una_) ? ack : snd_una_, snd_max_, o.sack, o.sack_count);
-  }
+  recovery_->on_ack_received(ack, seq_space(), seg.options());
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
@@ -394,8 +391,10 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     // out-of-order data). Answers to zero-window probes (window zero, so
     // nothing could be resent anyway) do not count.
     const bool same_window = (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
-    const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
-                        snd_wnd_ > 0 && (same_window || sack_reports_new_data(seg));
+    const bool is_dup =
+        seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 && snd_wnd_ > 0 &&
+        (same_window ||
+         (sack_enabled_ && recovery_->sack_reports_new_data(seq_space(), seg.options())));
     if (is_dup) process_dup_ack(now, seg);
   }
   update_send_window(seg);
@@ -460,33 +459,9 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   snd_una_ = seg.ack();
   if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   note_ack_progress(now);
-  rec_.dup_acks = 0;
   if (seq_ge(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
-
-  if (rec_.in_recovery && sack_recovery()) {
-    // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
-    // was never inflated, so it stays at ssthresh (no deflation needed,
-    // RFC 2525 §2.8). A partial ACK only updates the scoreboard: the
-    // holes are resent by NextSeg() as pipe allows, not one per ACK.
-    if (seq_ge(seg.ack(), rec_.recover)) {
-      rec_.in_recovery = false;
-    } else if (rec_.sb.size() == 0 && seq_ge(snd_una_, rec_.high_rxt)) {
-      // A partial ACK with nothing SACKed above it: every byte from SND.UNA
-      // to RecoveryPoint was sent before recovery began and the peer holds
-      // none of it, so NextSeg() (which needs SACKed data above a hole)
-      // would leave it to the RTO. Resend the segment at SND.UNA, as RFC
-      // 6582 §3.2 step 5 does (also covers peers that stop sending blocks).
-      rec_.fast_retransmit_pending = true;
-    }
-  } else if (rec_.in_recovery) {
-    if (seq_ge(seg.ack(), rec_.recover)) {
-      rec_.in_recovery = false;  // full ACK: RFC 6582 §3.2 step 3
-      cc_->on_exit_recovery(flight_size());
-    } else {
-      cc_->on_partial_ack(acked);  // partial ACK: resend the next hole
-      rec_.fast_retransmit_pending = true;
-    }
-  } else {
+  if (!recovery_->on_new_ack(now, seg.ack(), seq_space(), acked, *cc_)) {
+    cc_->on_rtt_sample(rtt_.srtt());
     cc_->on_ack(acked, now);
   }
 
@@ -498,56 +473,9 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   }
 }
 
-bool Connection::sack_reports_new_data(const TcpView& seg) {
-  if (!sack_enabled_) return false;
-  // Stale (or never set, at any ISN): restart from SND.UNA.
-  if (seq_lt(rec_.sack_high, snd_una_) || seq_gt(rec_.sack_high, snd_max_))
-    rec_.sack_high = snd_una_;
-  bool fresh = false;
-  const auto& o = seg.options();
-  for (uint8_t i = 0; i < o.sack_count; ++i) {
-    const uint32_t right = o.sack[i].right;
-    // Only blocks inside what was sent; D-SACKs (RFC 2883) lie below
-    // SND.UNA and report nothing new.
-    if (seq_gt(right, rec_.sack_high) && seq_le(right, snd_max_) &&
-        seq_gt(o.sack[i].left, snd_una_)) {
-      rec_.sack_high = right;
-      fresh = true;
-    }
-  }
-  return fresh;
-}
-
-void Connection::process_dup_ack(Instant, const TcpView&) {
+void Connection::process_dup_ack(Instant now, const TcpView&) {
   ++stats_.dup_acks_received;
-  if (rec_.in_recovery) {
-    if (!sack_recovery()) cc_->on_recovery_dup_ack();  // RFC 6675 counts pipe instead
-    return;
-  }
-  if (sack_recovery()) {
-    // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
-    // and (§5.1, RFC 6582) only past the last RecoveryPoint.
-    ++rec_.dup_acks;
-    if ((rec_.dup_acks >= 3 || rec_.sb.is_lost(snd_una_, snd_mss_)) &&
-        seq_gt(snd_una_, rec_.recover)) {
-      rec_.in_recovery = true;
-      rec_.recover = snd_max_;  // RecoveryPoint = HighData (step 4.1)
-      cc_->on_enter_sack_recovery(flight_size());
-      rec_.high_rxt = snd_una_;
-      rec_.fast_retransmit_pending = true;  // step 4.3: HighACK + 1 first
-      ++stats_.fast_retransmits;
-    }
-    return;
-  }
-  // RFC 5681 §3.2 on the third duplicate; RFC 6582 §3.2 step 1: only if
-  // the ACK covers more than `recover`, so a timeout's echoes don't count.
-  if (++rec_.dup_acks == 3 && seq_gt(snd_una_, rec_.recover)) {
-    rec_.in_recovery = true;
-    rec_.recover = snd_max_;
-    cc_->on_enter_recovery(flight_size());
-    rec_.fast_retransmit_pending = true;
-    ++stats_.fast_retransmits;
-  }
+  if (recovery_->on_dup_ack(now, seq_space(), *cc_)) ++stats_.fast_retransmits;
 }
 
 void Connection::update_send_window(const TcpView& seg) {
@@ -692,13 +620,14 @@ StateDigest Connection::state_digest() const {
   put("first_timeout_time", t(rtx_.first_timeout));
   put("head_tx_time", t(rtx_.head_tx));
   put("retransmit_timer_kind", static_cast<int64_t>(rtx_.kind));
-  put("in_recovery", rec_.in_recovery);
-  put("recover", rec_.recover);
-  put("dup_acks", rec_.dup_acks);
-  put("sack_high", rec_.sack_high);
-  put("fast_retransmit_pending", rec_.fast_retransmit_pending);
-  put("sack_scoreboard_ranges", static_cast<int64_t>(rec_.sb.size()));
-  put("high_rxt", rec_.high_rxt);
+  const RecoveryState rec = recovery_->state();
+  put("in_recovery", rec.in_recovery);
+  put("recover", rec.recover);
+  put("dup_acks", rec.dup_acks);
+  put("sack_high", rec.sack_high);
+  put("fast_retransmit_pending", rec.fast_retransmit_pending);
+  put("sack_scoreboard_ranges", rec.scoreboard_ranges);
+  put("high_rxt", rec.high_rxt);
   put("syn_timed_out", rtx_.syn_timed_out);
   put("rtt_timing", rtt_timing_);
   put("rtt_seq", rtt_seq_);

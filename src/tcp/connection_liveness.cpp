@@ -289,20 +289,11 @@ void Connection::on_retransmit_timeout(Instant now) {
   // ever (vigil sim fuzz seed 19366): its first timeout starts it.
   // (A no-op when the clock runs.)
   start_user_timeout(now, UserTimeoutCause::kData);
-  // RFC 5681 §3.1 and RFC 6582 §4: loss window, and dup ACKs caused by the
-  // retransmissions must not trigger another fast retransmit.
-  cc_->on_retransmit_timeout(flight_size());
-  rec_.in_recovery = false;
-  rec_.dup_acks = 0;
-  rec_.recover = snd_max_;
-  if (sack_recovery()) {
-    // RFC 6675 §5.1: RecoveryPoint = HighData and recovery ends; every
-    // unSACKed byte counts as lost and the go-back below skips SACKed
-    // ranges. If SND.UNA itself is marked SACKed the peer reneged (RFC 2018
-    // §8): forget the scoreboard and resend everything.
-    if (rec_.sb.is_sacked(snd_una_)) rec_.sb.clear();
-    rec_.high_rxt = snd_una_;
-  }
+  // RFC 5681 §3.1: the loss window; RFC 6582 §4 and RFC 6675 §5.1:
+  // recovery ends, and dup ACKs caused by the go-back must not trigger
+  // another fast retransmit.
+  cc_->on_retransmit_timeout(flight_size(), now);
+  recovery_->on_retransmit_timeout(seq_space());
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   rtx_.kind = RetransmitTimer::kRto;
 }

@@ -32,6 +32,7 @@ void Connection::open_from_cookie(Instant now, const CookieOpen& c, const wire::
   }
   sack_enabled_ = cfg_.sack && c.sack;
   update_mss();
+  select_loss_recovery();
   // The ACK's window is scaled: it is not a SYN (RFC 7323 §2.2).
   snd_wnd_ = static_cast<uint32_t>(ack.window()) << snd_wscale_;
   max_snd_wnd_ = snd_wnd_;

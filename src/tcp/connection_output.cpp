@@ -229,12 +229,18 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
                                     RetransmitTimer kind) {
   // Up to `len` bytes of sequence space from `seq`, with the FIN if it
   // falls inside (RFC 6675 NextSeg() ranges end at HighData, FIN included).
+  // A fast retransmission of SND.UNA sends one segment: up to an MSS of
+  // data, and the FIN with it if that reaches the FIN, as the segment
+  // first sent carried it (a FIN takes no payload room).
   const int32_t avail = seq_diff(send_buffer_end(), seq);
   const uint32_t dlen = std::min(len, avail > 0 ? static_cast<uint32_t>(avail) : 0u);
-  const bool fin = fin_sent_ && seq + dlen == fin_seq_ && len > dlen;
+  const bool fin_fits = kind == RetransmitTimer::kFast && seq == snd_una_
+                            ? static_cast<int32_t>(dlen) == avail
+                            : len > dlen;
+  const bool fin = fin_sent_ && seq + dlen == fin_seq_ && fin_fits;
   if (dlen == 0 && !fin) return 0;
   const uint32_t end = seq + dlen + (fin ? 1 : 0);
-  rec_.high_rxt = seq_max(rec_.high_rxt, end);
+  recovery_->on_retransmitted(seq, end);
   // Karn (RFC 6298 §3): an ACK covering resent bytes gives no RTT sample.
   if (rtt_timing_ && seq_in(rtt_seq_, seq, end)) rtt_timing_ = false;
   ++stats_.retransmitted_segments;
@@ -259,78 +265,55 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   if (!can_send) return 0;
 
   const uint32_t data_end = send_buffer_end();
-  // Fast retransmit and NewReno partial-ACK retransmission: the segment at
-  // SND.UNA, whatever cwnd says (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5).
-  if (rec_.fast_retransmit_pending && sack_recovery()) {
-    // RFC 6675 §5 step 4.3: the segment at HighACK + 1, whatever pipe says.
-    rec_.fast_retransmit_pending = false;
+  // Fast retransmit, and the partial-ACK retransmission: the segment at
+  // SND.UNA, whatever cwnd or pipe says (RFC 5681 §3.2 step 2, RFC 6582
+  // §3.2 step 5, RFC 6675 §5 step 4.3).
+  if (recovery_->take_fast_retransmit()) {
     restart_retransmit_timer(now);
     if (const size_t n = retransmit_range(now, buf, snd_una_, snd_mss_, RetransmitTimer::kFast)) {
       return n;
-    }
-  }
-  if (rec_.fast_retransmit_pending) {
-    rec_.fast_retransmit_pending = false;
-    const uint32_t avail = static_cast<uint32_t>(std::max(0, seq_diff(data_end, snd_una_)));
-    const uint32_t len = std::min(avail, snd_mss_);
-    const bool fin = fin_sent_ && len == avail && snd_una_ + len == fin_seq_;
-    if (len > 0 || fin) {
-      const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_una_ - snd_buf_seq_), len);
-      ++stats_.retransmitted_segments;
-      Event e;
-      e.time = now;
-      e.type = EventType::kRetransmit;
-      e.timer = RetransmitTimer::kFast;
-      e.seq = snd_una_;
-      e.len = len;
-      emit(e);
-      restart_retransmit_timer(now);
-      uint8_t fl = flags::kAck;
-      if (fin) fl |= flags::kFin;
-      return build(buf, fl, snd_una_, a, b, now, false);
     }
   }
   if (probe_pending_) {
     if (const size_t n = transmit_probe(now, buf)) return n;
   }
 
-  // RFC 6675 §5 step (C): during SACK recovery send while cwnd - pipe is
-  // at least one SMSS, choosing what by NextSeg().
+  // During recovery the algorithm may bound or choose what goes next
+  // (RFC 6675 §5 step (C): NextSeg() while cwnd - pipe >= SMSS).
   bool pipe_limited = false;
   uint32_t pipe_room = 0;
-  if (rec_.in_recovery && sack_recovery() && snd_nxt_ == snd_max_) {
-    const uint32_t pipe = this->pipe();
-    const uint32_t cwnd = cc_->cwnd();
-    if (pipe >= cwnd || cwnd - pipe < snd_mss_) return 0;
-    uint32_t seq = 0, len = 0;
-    // Rule 1: a lost hole above HighRxt.
-    if (rec_.sb.next_lost(snd_una_, snd_max_, rec_.high_rxt, snd_mss_, &seq, &len)) {
-      return retransmit_range(now, buf, seq, len,
-                              seq == snd_una_ ? RetransmitTimer::kFast : RetransmitTimer::kSack);
+  const RecoverySend next = recovery_->next_send(seq_space(), cc_->cwnd());
+  switch (next.kind) {
+    case RecoverySend::Kind::kAsUsual:
+      break;
+    case RecoverySend::Kind::kNothing:
+      return 0;
+    case RecoverySend::Kind::kRetransmit:
+      return retransmit_range(
+          now, buf, next.seq, next.len,
+          next.seq == snd_una_ ? RetransmitTimer::kFast : RetransmitTimer::kSack);
+    case RecoverySend::Kind::kNewDataOnly: {
+      const bool fin_unsent = fin_queued_ && !fin_sent_;
+      const bool new_data =
+          (seq_lt(snd_nxt_, data_end) || fin_unsent) && seq_lt(snd_nxt_, snd_una_ + snd_wnd_);
+      if (!new_data) return 0;
+      pipe_limited = true;
+      pipe_room = next.room;
+      break;
     }
-    // Rule 2: new data the receiver's window takes.
-    const bool fin_unsent = fin_queued_ && !fin_sent_;
-    const bool new_data =
-        (seq_lt(snd_nxt_, data_end) || fin_unsent) && seq_lt(snd_nxt_, snd_una_ + snd_wnd_);
-    // Rule 3 (resend unSACKed data not yet deemed lost, a SHOULD) and the
-    // rescue retransmission (rule 4, a MAY) are left out, as Linux does:
-    // they resend data that is usually still in flight; the ACKs it brings
-    // or the RTO move recovery on.
-    if (!new_data) return 0;
-    pipe_limited = true;
-    pipe_room = cwnd - pipe;
   }
   // After a timeout with SACK (RFC 6675 §5.1): the go-back resends only
   // holes, skipping what the peer SACKed.
-  const bool skip_sacked = sack_recovery() && rec_.sb.size() > 0 && seq_lt(snd_nxt_, snd_max_);
-  if (skip_sacked) snd_nxt_ = rec_.sb.sacked_run_end(snd_nxt_);
+  const SackScoreboard* sb = recovery_->scoreboard();
+  const bool skip_sacked = sb && sb->size() > 0 && seq_lt(snd_nxt_, snd_max_);
+  if (skip_sacked) snd_nxt_ = sb->sacked_run_end(snd_nxt_);
 
   const int32_t unsent_signed = seq_diff(data_end, snd_nxt_);
   const uint32_t unsent = unsent_signed > 0 ? static_cast<uint32_t>(unsent_signed) : 0;
   const uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
   uint32_t inflight = snd_nxt_ - snd_una_;
   // SACKed bytes have left the network (RFC 6675 §4 pipe).
-  if (skip_sacked) inflight -= rec_.sb.sacked_bytes(snd_una_, snd_nxt_);
+  if (skip_sacked) inflight -= sb->sacked_bytes(snd_una_, snd_nxt_);
   uint32_t usable = wnd > inflight ? wnd - inflight : 0;
   if (pipe_limited) {
     const uint32_t span = snd_nxt_ - snd_una_;
@@ -339,7 +322,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   uint32_t len = std::min({unsent, usable, snd_mss_});
   const bool retransmission = seq_lt(snd_nxt_, snd_max_);
   if (skip_sacked && retransmission) {
-    len = std::min(len, rec_.sb.next_sacked_start(snd_nxt_, snd_max_) - snd_nxt_);
+    len = std::min(len, sb->next_sacked_start(snd_nxt_, snd_max_) - snd_nxt_);
   }
   // The FIN goes with the last data byte, or alone once data is all sent;
   // again after a timeout rewound SND.NXT.
@@ -407,6 +390,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     snd_nxt_ += 1;
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  recovery_->on_data_sent(snd_nxt_ - seq);
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
   if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1

@@ -8,6 +8,7 @@
 
 #include "analyze/congestion_detectors.hpp"
 #include "tcp/congestion.hpp"
+#include "tcp/loss_recovery.hpp"
 
 namespace vigil {
 namespace {
@@ -15,11 +16,11 @@ namespace {
 // ---------- Congestion control: the bug knobs ----------
 
 // Leaves fast recovery with cwnd = ssthresh = 10000 (MSS 1000), i.e. in
-// congestion avoidance.
-std::unique_ptr<tcp::CongestionControl> in_ca(tcp::CongestionBugs bugs) {
-  auto cc = tcp::make_newreno(1000, 3, bugs);
-  cc->on_enter_recovery(20000);  // ssthresh = 10000, cwnd = 13000
-  cc->on_exit_recovery(10000);   // min(ssthresh, flight + MSS) = 10000
+// congestion avoidance: the reduction of a congestion event with 20000
+// bytes in flight, max(20000 / 2, 2 * 1000) = 10000 (RFC 5681 eq. 4).
+std::unique_ptr<tcp::CongestionControl> in_ca(bool extra_additive_constant) {
+  auto cc = tcp::make_newreno(1000, 3, extra_additive_constant);
+  cc->on_congestion_event(20000, Instant::zero());
   return cc;
 }
 
@@ -27,7 +28,7 @@ TEST(CongestionBugs, ExtraAdditiveConstantFollowsRfc2525Formula) {
   // RFC 2525 §2.6: cwnd += MSS*MSS/cwnd + MSS/8 per ACK of new data.
   // By hand: 10000 + 100 + 125 = 10225; + 97 (1e6/10225 = 97.8) + 125 =
   // 10447; + 95 (1e6/10447 = 95.7) + 125 = 10667.
-  auto cc = in_ca({.extra_additive_constant = true, .no_window_deflation = false});
+  auto cc = in_ca(true);
   ASSERT_EQ(cc->cwnd(), 10000u);
   ASSERT_EQ(cc->ssthresh(), 10000u);
   const uint32_t want[] = {10225, 10447, 10667};
@@ -40,7 +41,7 @@ TEST(CongestionBugs, ExtraAdditiveConstantFollowsRfc2525Formula) {
 TEST(CongestionBugs, CorrectCongestionAvoidanceAddsOneMssPerWindow) {
   // RFC 5681 §3.1 with RFC 3465 byte counting: +1 SMSS once cwnd bytes
   // (10000) are acknowledged, not before.
-  auto cc = in_ca({});
+  auto cc = in_ca(false);
   for (int i = 0; i < 4; ++i) cc->on_ack(2000, Instant::zero());
   EXPECT_EQ(cc->cwnd(), 10000u);
   cc->on_ack(2000, Instant::zero());
@@ -51,17 +52,26 @@ TEST(CongestionBugs, NoWindowDeflationKeepsTheInflatedWindowOfRfc2525Trace) {
   // RFC 2525 §2.8's trace: MSS 512, 7 segments in flight, 3 + 2 duplicate
   // ACKs, then an ACK covering all but the one new segment sent during
   // recovery. ssthresh = max(7*512/2, 2*512) = 1792; cwnd = 1792 + 3*512 =
-  // 3328, + 2*512 = 4352.
+  // 3328, + 2*512 = 4352. Driven through NewReno recovery's events.
   for (bool bug : {false, true}) {
-    auto cc =
-        tcp::make_newreno(512, 3, {.extra_additive_constant = false, .no_window_deflation = bug});
-    cc->on_enter_recovery(7 * 512);
+    auto cc = tcp::make_newreno(512, 3);
+    auto rec = tcp::make_newreno_recovery(0, bug);
+    // Bytes 1..3584 (7 segments) outstanding; SND.UNA 1 is past recover 0.
+    tcp::SendSpace s{1, 1 + 7 * 512, 1 + 7 * 512, 512};
+    EXPECT_FALSE(rec->on_dup_ack(Instant::zero(), s, *cc));
+    EXPECT_FALSE(rec->on_dup_ack(Instant::zero(), s, *cc));
+    EXPECT_TRUE(rec->on_dup_ack(Instant::zero(), s, *cc));  // the third: fast retransmit
+    EXPECT_TRUE(rec->take_fast_retransmit());
     EXPECT_EQ(cc->ssthresh(), 1792u);
     EXPECT_EQ(cc->cwnd(), 3328u);
-    cc->on_recovery_dup_ack();
-    cc->on_recovery_dup_ack();
+    rec->on_dup_ack(Instant::zero(), s, *cc);
+    rec->on_dup_ack(Instant::zero(), s, *cc);
     EXPECT_EQ(cc->cwnd(), 4352u);
-    cc->on_exit_recovery(512);
+    // One new segment went out (SND.MAX 3585 -> 4097); the ACK of 3585
+    // covers recover = 3585: a full ACK with 512 bytes still in flight.
+    s = tcp::SendSpace{1 + 7 * 512, 1 + 8 * 512, 1 + 8 * 512, 512};
+    EXPECT_TRUE(rec->on_new_ack(Instant::zero(), s.snd_una, s, 7 * 512, *cc));
+    EXPECT_FALSE(rec->in_recovery());
     if (bug) {
       // Not deflated: with one segment outstanding, 7 new segments may go
       // at once, the RFC's "line-rate burst of 7 new segments".

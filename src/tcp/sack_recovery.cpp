@@ -1,0 +1,167 @@
+// RFC 6675 conservative SACK-based loss recovery: the scoreboard is fed by
+// every ACK, recovery starts on DupThresh duplicates or IsLost(HighACK + 1),
+// cwnd stays at ssthresh (no inflation: pipe replaces it) and every lost
+// hole is resent as pipe allows, choosing what by NextSeg(). With PRR (RFC
+// 6937) cwnd is instead set to pipe + sndcnt on every ACK of recovery.
+#include <algorithm>
+
+#include "tcp/loss_recovery.hpp"
+#include "tcp/prr.hpp"
+#include "tcp/seq.hpp"
+
+namespace vigil::tcp {
+namespace {
+
+class SackRecovery final : public LossRecovery {
+ public:
+  SackRecovery(uint32_t recover, bool prr) : LossRecovery(recover), use_prr_(prr) {}
+
+  std::string_view name() const override { return "sack"; }
+
+  void on_ack_received(uint32_t ack, const SendSpace& s, const wire::TcpOptions& o) override {
+    if (use_prr_) {
+      // For RFC 6937 DeliveredData: where SND.UNA and SACKd stood before.
+      una_before_ = s.snd_una;
+      sacked_before_ = sb_.sacked_bytes(s.snd_una, s.snd_max);
+    }
+    // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
+    sb_.update(seq_gt(ack, s.snd_una) ? ack : s.snd_una, s.snd_max, o.sack, o.sack_count);
+  }
+
+  bool on_new_ack(Instant, uint32_t ack, const SendSpace& s, uint32_t,
+                  CongestionControl& cc) override {
+    dup_acks_ = 0;
+    if (!in_recovery_) return false;
+    // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
+    // was never inflated, so it stays at ssthresh (no deflation needed,
+    // RFC 2525 §2.8). A partial ACK only updates the scoreboard: the
+    // holes are resent by NextSeg() as pipe allows, not one per ACK.
+    if (seq_ge(ack, recover_)) {
+      in_recovery_ = false;
+      // RFC 6937 §3: recovery ends with cwnd at ssthresh, the target.
+      if (use_prr_) cc.set_cwnd(cc.ssthresh());
+      return true;
+    }
+    if (use_prr_) prr_ack(s, cc);
+    if (sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
+      // A partial ACK with nothing SACKed above it: every byte from SND.UNA
+      // to RecoveryPoint was sent before recovery began and the peer holds
+      // none of it, so NextSeg() (which needs SACKed data above a hole)
+      // would leave it to the RTO. Resend the segment at SND.UNA, as RFC
+      // 6582 §3.2 step 5 does (also covers peers that stop sending blocks).
+      fast_retransmit_pending_ = true;
+    }
+    return true;
+  }
+
+  bool on_dup_ack(Instant now, const SendSpace& s, CongestionControl& cc) override {
+    if (in_recovery_) {
+      if (use_prr_) prr_ack(s, cc);
+      return false;  // RFC 6675 counts pipe instead of inflating
+    }
+    // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
+    // and (§5.1, RFC 6582) only past the last RecoveryPoint.
+    ++dup_acks_;
+    if ((dup_acks_ >= SackScoreboard::kDupThresh || sb_.is_lost(s.snd_una, s.mss)) &&
+        seq_gt(s.snd_una, recover_)) {
+      in_recovery_ = true;
+      recover_ = s.snd_max;  // RecoveryPoint = HighData (step 4.1)
+      // Step 4.2: cwnd = ssthresh = the congestion control's reduction.
+      cc.on_congestion_event(s.flight(), now);
+      high_rxt_ = s.snd_una;
+      fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
+      if (use_prr_) {
+        // RFC 6937 §3: RecoverFS = snd.nxt - snd.una (SND.MAX here: the
+        // highest sent), and this ACK is the first of recovery.
+        prr_.start(s.flight());
+        prr_ack(s, cc);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  void on_retransmit_timeout(const SendSpace& s) override {
+    // RFC 6675 §5.1: RecoveryPoint = HighData and recovery ends; every
+    // unSACKed byte counts as lost and the go-back skips SACKed ranges. If
+    // SND.UNA itself is marked SACKed the peer reneged (RFC 2018 §8):
+    // forget the scoreboard and resend everything.
+    in_recovery_ = false;
+    dup_acks_ = 0;
+    recover_ = s.snd_max;
+    if (sb_.is_sacked(s.snd_una)) sb_.clear();
+    high_rxt_ = s.snd_una;
+  }
+
+  void on_retransmitted(uint32_t seq, uint32_t end) override {
+    high_rxt_ = seq_max(high_rxt_, end);
+    if (use_prr_ && in_recovery_) prr_.on_sent(end - seq);  // RFC 6937 §3 prr_out
+  }
+  void on_data_sent(uint32_t bytes) override {
+    if (use_prr_ && in_recovery_) prr_.on_sent(bytes);
+  }
+
+  RecoverySend next_send(const SendSpace& s, uint32_t cwnd) const override {
+    // RFC 6675 §5 step (C): during recovery send while cwnd - pipe is at
+    // least one SMSS, choosing what by NextSeg().
+    RecoverySend r;
+    if (!in_recovery_ || s.snd_nxt != s.snd_max) return r;
+    const uint32_t pipe = this->pipe(s);
+    if (pipe >= cwnd || cwnd - pipe < s.mss) {
+      r.kind = RecoverySend::Kind::kNothing;
+      return r;
+    }
+    // Rule 1: a lost hole above HighRxt.
+    if (sb_.next_lost(s.snd_una, s.snd_max, high_rxt_, s.mss, &r.seq, &r.len)) {
+      r.kind = RecoverySend::Kind::kRetransmit;
+      return r;
+    }
+    // Rule 2: new data, if there is any the receiver's window takes (the
+    // sender's to judge). Rule 3 (resend unSACKed data not yet deemed
+    // lost, a SHOULD) and the rescue retransmission (rule 4, a MAY) are
+    // left out, as Linux does: they resend data that is usually still in
+    // flight; the ACKs it brings or the RTO move recovery on.
+    r.kind = RecoverySend::Kind::kNewDataOnly;
+    r.room = cwnd - pipe;
+    return r;
+  }
+
+  const SackScoreboard* scoreboard() const override { return &sb_; }
+  uint32_t pipe(const SendSpace& s) const override {
+    return sb_.pipe(s.snd_una, s.snd_max, high_rxt_, s.mss);
+  }
+  RecoveryState state() const override {
+    RecoveryState r = LossRecovery::state();
+    r.scoreboard_ranges = static_cast<uint32_t>(sb_.size());
+    r.high_rxt = high_rxt_;
+    return r;
+  }
+
+ private:
+  // RFC 6937 §3 on an ACK during recovery: DeliveredData = change in
+  // SND.UNA + change in SACKed bytes; cwnd = pipe + sndcnt, so NextSeg()
+  // sends sndcnt more (whole segments; a remainder waits for later ACKs).
+  void prr_ack(const SendSpace& s, CongestionControl& cc) {
+    const int64_t delivered = static_cast<int64_t>(s.snd_una - una_before_) +
+                              sb_.sacked_bytes(s.snd_una, s.snd_max) - sacked_before_;
+    const uint32_t pipe = this->pipe(s);
+    const uint32_t sndcnt = prr_.on_ack(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)),
+                                        pipe, cc.ssthresh(), s.mss);
+    cc.set_cwnd(pipe + sndcnt);
+  }
+
+  bool use_prr_;
+  ProportionalRateReduction prr_;
+  uint32_t una_before_ = 0;
+  int64_t sacked_before_ = 0;
+  SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK
+  uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
+};
+
+}  // namespace
+
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr) {
+  return std::make_unique<SackRecovery>(recover, prr);
+}
+
+}  // namespace vigil::tcp
