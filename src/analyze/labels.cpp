@@ -48,6 +48,8 @@ std::string_view label_name(Label l) {
       return "out_of_order";
     case Label::kLostSegment:
       return "lost_segment";
+    case Label::kCaptureDuplicate:
+      return "capture_duplicate";
     case Label::kCount:
       break;
   }

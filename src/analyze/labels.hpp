@@ -31,6 +31,7 @@ enum class Label : uint8_t {
   kDupAck,
   kOutOfOrder,
   kLostSegment,
+  kCaptureDuplicate,
   kCount,
 };
 

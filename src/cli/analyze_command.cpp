@@ -421,6 +421,17 @@ int run_analyze(const std::vector<std::string>& args) {
   auto reader = analyze::CaptureReader::open(path, &err);
   if (!reader) {
     std::fprintf(stderr, "vigil analyze: %s\n", err.c_str());
+    if (json) {
+      // A program reading the JSON gets a JSON answer too: the file and
+      // why it could not be read (docs/analyze-json.md).
+      util::JsonWriter j(true);
+      j.begin_object();
+      j.key("file").value(path);
+      j.key("error").value(err);
+      j.end_object();
+      std::fputs(j.str().c_str(), stdout);
+      std::fputs("\n", stdout);
+    }
     return 1;
   }
   // Fail before the work if the report cannot be written.
@@ -472,7 +483,7 @@ int run_analyze(const std::vector<std::string>& args) {
   analyze::CapturedPacket pkt;
   uint64_t n = 0;
   while (reader->next(&pkt)) {
-    analyzer.add(pkt.frame, pkt.time, pkt.ipv4);
+    analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length);
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
   }
   analyzer.finish();
@@ -497,6 +508,9 @@ int run_analyze(const std::vector<std::string>& args) {
     for (const auto& sk : skipped(rs, as)) j.key(sk.key).value(sk.n);
     j.end_object();
     j.key("snaplen_cut").value(as.snaplen_cut);
+    j.key("options_cut").value(as.options_cut);
+    j.key("length_from_capture").value(as.length_from_capture);
+    j.key("capture_duplicates").value(as.capture_duplicates);
     j.key("gaps_forgotten").value(as.holes_forgotten);
     j.key("holdback_expired").value(as.holdback_expired);
     j.key("read_error");
@@ -553,7 +567,21 @@ int run_analyze(const std::vector<std::string>& args) {
     if (!sk_text.empty()) o += "skipped: " + sk_text + "\n";
     if (as.snaplen_cut != 0) {
       o += std::to_string(as.snaplen_cut) +
-           " segments cut by the snaplen were analysed from their headers\n";
+           " segments cut by the snaplen were analysed from their headers";
+      if (as.options_cut != 0) {
+        o += " (" + std::to_string(as.options_cut) +
+             " of them inside the TCP options: read as far as captured)";
+      }
+      o += "\n";
+    }
+    if (as.length_from_capture != 0) {
+      o += std::to_string(as.length_from_capture) +
+           " segments had IP length 0 (TSO/BIG TCP frames, jumbograms): length taken from the "
+           "capture\n";
+    }
+    if (as.capture_duplicates != 0) {
+      o += std::to_string(as.capture_duplicates) +
+           " segments were captured twice (capture_duplicate): left out of the analysis\n";
     }
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
