@@ -43,9 +43,11 @@ void analyze_usage(FILE* f) {
                "  --html FILE  also write a self-contained HTML report with a time-sequence\n"
                "               graph per connection\n"
                "\n"
-               "Exit codes: 0 done; 1 the capture or FILE could not be opened or written, or\n"
-               "reading stopped at a damaged record (everything before it is reported, and a\n"
-               "warning names the frame); 2 the command line was wrong.\n");
+               "Exit codes: 0 done; 1 the capture or FILE could not be opened or written\n"
+               "(standard output too: a full disk, a closed pipe when SIGPIPE is ignored),\n"
+               "or reading stopped at a damaged record (everything before it is reported,\n"
+               "and a warning names the frame); 2 the command line was wrong. With --json a\n"
+               "capture that cannot be opened still prints {\"file\", \"error\"} on stdout.\n");
 }
 
 constexpr const char* kValidOptions = "--json --packets --html FILE --help";
