@@ -464,15 +464,21 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e, con
   const bool syn = t.has(fl::kSyn), ackf = t.has(fl::kAck), rst = t.has(fl::kRst),
              fin = t.has(fl::kFin);
 
-  // Find the flow; a fresh SYN on a tuple whose connection ended (or a SYN
-  // with another ISN) starts a new one (port reuse).
+  // Find the flow. A SYN on a known tuple starts a new connection (port
+  // reuse) only when the sequence space says so: another ISN than the
+  // tuple's SYN (RFC 9293 §3.4.1: each connection picks its own), or,
+  // without a SYN seen, a connection that ended. The same ISN again is the
+  // same connection's SYN retransmitted, also after a RST refused it
+  // (Windows retries a refused connect with the same SYN).
   size_t fi = 0;
   auto it = impl_->by_tuple.find(key);
   bool fresh = it == impl_->by_tuple.end();
+  bool reuse = false;
   if (!fresh && syn && !ackf) {
     const int d = impl_->state[it->second].key0 == ks ? 0 : 1;
     const DirState& s = impl_->state[it->second].d[d];
-    if (impl_->state[it->second].ended || (s.syn_seen && s.syn_seq != t.seq())) fresh = true;
+    reuse = s.syn_seen ? s.syn_seq != t.seq() : impl_->state[it->second].ended;
+    fresh = reuse;
   }
   if (fresh) {
     Flow f;
@@ -578,6 +584,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e, con
 
   if (syn) {
     add_label(ackf ? Label::kSynAck : Label::kSyn);
+    if (reuse) add_label(Label::kPortReuse);  // tshark: "TCP Port numbers reused"
     // The same ISN again from the same side: the earlier SYN went unanswered
     // (RFC 9293 §3.8.1 retransmits it unchanged).
     if (S.syn_seen && S.syn_seq == seq) add_label(Label::kSynRetransmission);
@@ -767,6 +774,10 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e, con
     if (len > 0 && probe == Probe::kNone && P.ack_valid && P.win_valid && P.last_win > 0 &&
         flow.scale_known && seq + len == P.last_ack + P.last_win)
       add_label(Label::kWindowFull);
+
+    // An ACK for bytes the capture never saw the peer send (tshark: "ACKed
+    // segment that wasn't captured"): the capture missed them.
+    if (ackf && !syn && P.end_valid && seq_gt(ack, P.max_end)) add_label(Label::kAckedUnseen);
 
     // ACK bookkeeping for this side as the acknowledger.
     if (ackf) {

@@ -32,6 +32,8 @@ enum class Label : uint8_t {
   kOutOfOrder,
   kLostSegment,
   kCaptureDuplicate,
+  kAckedUnseen,
+  kPortReuse,
   kCount,
 };
 

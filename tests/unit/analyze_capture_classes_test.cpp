@@ -624,3 +624,50 @@ TEST(CaptureDuplicates, ResendsAreNotDuplicates) {
 
 }  // namespace
 }  // namespace vigil::analyze
+
+namespace vigil::analyze {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Point 8: labels tshark has.
+
+TEST(TsharkLabels, AckForBytesTheCaptureNeverSaw) {
+  Capture c;
+  handshake(c);
+  c.add(0.021, data(1));
+  // A's next segment (rel 1001..2001) is not in the capture (dropped by the
+  // capturing host); B acknowledges both.
+  const uint64_t ack = c.add(0.041, ack_of(2001));
+  const uint64_t next = c.add(0.042, data(2001));
+  const Result r = analyse("ackedunseen.pcap", c.frames(), 65535);
+  EXPECT_EQ(labels_of(r, ack), "pure_ack,acked_unseen");
+  // The segment after the gap: the capture missed what came before it.
+  EXPECT_EQ(labels_of(r, next), "data,lost_segment");
+}
+
+TEST(TsharkLabels, SynAfterRstIsANewConnectionOnlyWithANewIsn) {
+  // Windows: connect refused (RST/ACK), retried with the same SYN 0.5 s and
+  // 1 s later; then the application connects again from the same port
+  // with a new ISN.
+  Capture c;
+  Seg syn{true, kA, 0, fl::kSyn};
+  syn.timestamps = false;
+  Seg rst{false, 0, kA + 1, fl::kRst | fl::kAck, 0, 0};
+  rst.timestamps = false;
+  c.add(0.0, syn);
+  c.add(0.001, rst);
+  const uint64_t retry = c.add(0.5, syn);
+  c.add(0.501, rst);
+  Seg again{true, kA + 70000, 0, fl::kSyn};
+  again.timestamps = false;
+  const uint64_t reuse = c.add(1.5, again);
+  const Result r = analyse("reuse.pcap", c.frames(), 65535);
+  ASSERT_EQ(r.flows.size(), 2u);
+  EXPECT_EQ(labels_of(r, retry), "syn,syn_retransmission");
+  EXPECT_EQ(frame(r, retry)->flow, 0u);
+  EXPECT_EQ(labels_of(r, reuse), "syn,port_reuse");
+  EXPECT_EQ(frame(r, reuse)->flow, 1u);
+}
+
+}  // namespace
+}  // namespace vigil::analyze
