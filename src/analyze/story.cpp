@@ -227,6 +227,10 @@ struct FlowStory {
   void judge_reset(const PacketLabels& p);
   std::string reset_ending() const;
 
+  bool refused_since_syn[2] = {false, false};  // the peer sent a RST since d's last SYN
+  uint32_t refused_retries[2] = {0, 0};        // d's SYNs sent again after a RST
+  uint64_t last_refused_frame = 0;
+
   uint64_t fin_frames[2] = {0, 0};  // first FIN of each side, in capture order
   int fin_count = 0;
   bool fin_seen[2] = {false, false};
@@ -431,10 +435,26 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
     if (rto[o] && static_cast<int32_t>(p.rel_ack - rto[o]->b.rel_seq) > 0) finish_rto(o);
   }
 
-  // SYN retransmissions: gaps from the previous SYN.
+  // SYN retransmissions: gaps from the previous SYN. A SYN sent again after
+  // the peer refused the previous one with a RST is a new attempt (Windows
+  // retries a refused connect twice, 0.5 s apart), not a timeout: no timer
+  // ran out, so it starts a series of its own instead of adding a gap.
+  if (has(L, Label::kRst)) {
+    refused_since_syn[o] = true;
+    if (has(L, Label::kRstRefused)) last_refused_frame = p.frame;
+  }
   if (has(L, Label::kSyn)) {
     if (first_syn_frame[d] == 0) first_syn_frame[d] = p.frame;
-    if (has(L, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
+    const bool retry = has(L, Label::kSynRetransmission) && refused_since_syn[d];
+    refused_since_syn[d] = false;
+    if (retry) {
+      ++refused_retries[d];
+      if (rto[d]) finish_rto(d);
+      rto[d].emplace();
+      rto[d]->b.dir = d;
+      rto[d]->b.syn = true;
+      rto[d]->last = p.time;
+    } else if (has(L, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
       add_gap(&*rto[d], p.time - rto[d]->last, p.frame, p.time);
     } else if (!has(L, Label::kSynRetransmission)) {
       if (rto[d]) finish_rto(d);
@@ -685,6 +705,11 @@ void FlowStory::finish(const Flow& flow) {
     const std::string at = "RST at frame " + std::to_string(rst_frame);
     if (has(rst_labels, Label::kRstRefused)) {
       s.ending = "refused: RST/ACK in reply to SYN (frame " + std::to_string(rst_frame) + ")";
+      if (const uint32_t n = refused_retries[1 - d]; n > 0) {
+        s.ending += "; the same SYN was sent again " + std::to_string(n) +
+                    (n == 1 ? " time" : " times") + " and refused again (last RST frame " +
+                    std::to_string(last_refused_frame) + ")";
+      }
     } else if (rst_ka && !rst_ka->answered) {
       const Story::Keepalive& k = *rst_ka;
       s.ending =

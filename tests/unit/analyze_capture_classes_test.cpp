@@ -667,6 +667,14 @@ TEST(TsharkLabels, SynAfterRstIsANewConnectionOnlyWithANewIsn) {
   EXPECT_EQ(frame(r, retry)->flow, 0u);
   EXPECT_EQ(labels_of(r, reuse), "syn,port_reuse");
   EXPECT_EQ(frame(r, reuse)->flow, 1u);
+  // The retry follows a RST, not a timer: no SYN RTO series, no RFC 2525
+  // §2.7 "initial RTO too low" for its 0.5 s.
+  ASSERT_EQ(r.stories.size(), 2u);
+  EXPECT_TRUE(r.stories[0].rto.empty());
+  EXPECT_TRUE(r.stories[0].findings.empty());
+  EXPECT_EQ(r.stories[0].ending,
+            "refused: RST/ACK in reply to SYN (frame 2); the same SYN was sent again 1 time and "
+            "refused again (last RST frame 4)");
 }
 
 }  // namespace
