@@ -227,6 +227,10 @@ struct FlowStory {
   void judge_reset(const PacketLabels& p);
   std::string reset_ending() const;
 
+  // d's latest retransmission of any kind: it restarts d's timer.
+  bool resend_valid[2] = {false, false};
+  uint32_t resend_seq[2] = {0, 0};
+  Instant resend_time[2];
   bool refused_since_syn[2] = {false, false};  // the peer sent a RST since d's last SYN
   uint32_t refused_retries[2] = {0, 0};        // d's SYNs sent again after a RST
   uint64_t last_refused_frame = 0;
@@ -487,6 +491,9 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
       } else if (const SendLog::Entry* e = first_send[d].find(p.rel_seq)) {
         base = std::max(base, e->time);
       }
+      // Any earlier resend of this byte restarted the timer (RFC 6298 §5.6),
+      // whether or not it was a timeout itself.
+      if (resend_valid[d] && resend_seq[d] == p.rel_seq) base = std::max(base, resend_time[d]);
       const Duration wait = p.time - base;
       const bool timeout =
           wait >= irtt + kRtoMin - kCaptureJitter && (p.time - last_from[o]) * 2 >= wait;
@@ -501,6 +508,11 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
       }
     } else if (!has(L, Label::kRetransmission)) {
       first_send[d].add(p.rel_seq, p.time, p.frame);
+    }
+    if (has(L, Label::kRetransmission)) {
+      resend_valid[d] = true;
+      resend_seq[d] = p.rel_seq;
+      resend_time[d] = p.time;
     }
   }
 

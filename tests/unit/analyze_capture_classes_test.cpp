@@ -521,8 +521,8 @@ TEST(AckClockedRetransmissions, NoTimeoutSoonerThanOneRoundTripPlusTheMinimumRto
   // is silent. 40 ms after that ACK the sender resends 1001 (RACK's
   // reordering timer or a probe; not an RTO, which needs at least irtt +
   // 200 ms, Linux's TCP_RTO_MIN). 440 ms after that ACK it resends 1001
-  // again: that one is an RTO (RFC 6298 §5.3: the timer restarted at the
-  // ACK, so the gap runs from it).
+  // again: that one is an RTO, timed from the early resend, which restarted
+  // the timer (RFC 6298 §5.6).
   Capture c;
   handshake(c);
   for (uint32_t k = 0; k < 3; ++k) c.add(0.021 + k * 0.0001, data(1 + k * kMss));
@@ -537,12 +537,26 @@ TEST(AckClockedRetransmissions, NoTimeoutSoonerThanOneRoundTripPlusTheMinimumRto
   const Story::Backoff& b = r.stories[0].rto[0];
   EXPECT_EQ(b.frames, std::vector<uint64_t>{rto});
   ASSERT_EQ(b.gaps.size(), 1u);
-  EXPECT_EQ(b.gaps[0], Duration::millis(440));  // 0.481 - 0.041
+  EXPECT_EQ(b.gaps[0], Duration::millis(400));  // 0.481 - 0.081
   EXPECT_EQ(b.rel_seq, 1001u);
 }
 
 // ---------------------------------------------------------------------------
 // Point 6: resends into a silent peer are an RTO back-off.
+
+TEST(SilentPeerBackoff, FixedCadenceProbesAreNoBackoff) {
+  // A scanner's FIN probes into a silent port, 175 ms apart (nmap's OS
+  // detection): below irtt + 200 ms each, and each resend restarts the
+  // timer, so no gap is an RTO.
+  Capture c;
+  Seg fin{true, kA, 0, fl::kFin, 0, 65535};
+  fin.timestamps = false;
+  for (int k = 0; k < 4; ++k) c.add(0.175 * k, fin);
+  const Result r = analyse("fins.pcap", c.frames(), 65535);
+  ASSERT_EQ(r.stories.size(), 1u);
+  EXPECT_TRUE(r.stories[0].rto.empty());
+  EXPECT_EQ(r.stories[0].ending, "still open at the end of the capture");
+}
 
 TEST(SilentPeerBackoff, ResendsWithNothingFromThePeerAreATimeoutStory) {
   // A mid-connection capture: one segment, then five resends 0.2, 0.6, 1.2,
