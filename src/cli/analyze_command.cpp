@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ namespace {
 
 void analyze_usage(FILE* f) {
   std::fprintf(f,
-               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html]\n"
+               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html] [-t r|ad|e]\n"
                "\n"
                "Reads a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2,\n"
                "loopback), labels every TCP segment (keepalive, zero_window_probe,\n"
@@ -42,6 +43,9 @@ void analyze_usage(FILE* f) {
                "               before the per-connection summary\n"
                "  --html FILE  also write a self-contained HTML report with a time-sequence\n"
                "               graph per connection\n"
+               "  -t FORMAT    times in text output: r seconds since the first packet (the\n"
+               "               default), ad date and time (UTC), e epoch seconds; --json\n"
+               "               always gives epoch seconds\n"
                "\n"
                "Exit codes: 0 done; 1 the capture or FILE could not be opened or written\n"
                "(standard output too: a full disk, a closed pipe when SIGPIPE is ignored),\n"
@@ -50,7 +54,7 @@ void analyze_usage(FILE* f) {
                "capture that cannot be opened still prints {\"file\", \"error\"} on stdout.\n");
 }
 
-constexpr const char* kValidOptions = "--json --packets --html FILE --help";
+constexpr const char* kValidOptions = "--json --packets --html FILE -t r|ad|e --help";
 
 // stdout through one large buffer; packet lines are formatted by hand into
 // it (no per-packet allocation).
@@ -119,6 +123,39 @@ char* put_seconds(char* p, Instant t) {
 }
 
 constexpr size_t kLabels = static_cast<size_t>(analyze::Label::kCount);
+
+// How text output shows a packet's time (tshark's -t): seconds since the
+// first packet (r, the default), date and time in UTC (ad), or the
+// capture's raw epoch seconds (e). JSON always has epoch seconds.
+enum class TimeFormat { kRelative, kAbsolute, kEpoch };
+
+struct TextTime {
+  TimeFormat format = TimeFormat::kRelative;
+  bool origin_known = false;
+  Instant origin;  // the first packet's time
+  // Into p (at most 32 bytes).
+  char* put(char* p, Instant t) const {
+    if (format == TimeFormat::kEpoch) return put_seconds(p, t);
+    if (format == TimeFormat::kRelative) {
+      return put_seconds(p, Instant::zero() + (t - (origin_known ? origin : t)));
+    }
+    const int64_t ns = t.ns();
+    const int64_t secs = ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1;
+    const auto frac = static_cast<int64_t>(ns - secs * 1'000'000'000) / 1000;
+    const time_t tt = static_cast<time_t>(secs);
+    std::tm tm{};
+    if (gmtime_r(&tt, &tm) == nullptr) return put_seconds(p, t);
+    char buf[48];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld",
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, static_cast<long long>(frac));
+    return put_str(p, std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0));
+  }
+  std::string str(Instant t) const {
+    char buf[64];
+    return std::string(buf, put(buf, t));
+  }
+};
 
 // A progress bar on stderr for long files, only when a person is watching.
 class Progress {
@@ -336,12 +373,13 @@ void json_packet(Out& out, const LabelText& names, const analyze::PacketLabels& 
 }
 
 // One --packets text line.
-void text_packet(Out& out, const LabelText& names, const analyze::PacketLabels& p) {
+void text_packet(Out& out, const LabelText& names, const TextTime& tt,
+                 const analyze::PacketLabels& p) {
   char* q = out.reserve();
   q = put_str(q, "  ");
   q = put_u64(q, p.frame);
   q = put_str(q, "  ");
-  q = put_seconds(q, p.time);
+  q = tt.put(q, p.time);
   q = put_str(q, "  flow ");
   q = put_u64(q, p.flow);
   q = put_str(q, p.dir == 0 ? "  ->  seq " : "  <-  seq ");
@@ -386,6 +424,7 @@ std::vector<Skipped> skipped(const analyze::ReaderStats& r, const analyze::Analy
 int run_analyze(const std::vector<std::string>& args) {
   std::string path, html_path;
   bool json = false, list_packets = false, html = false;
+  TextTime text_time;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -395,6 +434,21 @@ int run_analyze(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--packets") {
       list_packets = true;
+    } else if (a == "-t") {
+      const std::string v = i + 1 < args.size() ? args[++i] : "";
+      if (v == "r") {
+        text_time.format = TimeFormat::kRelative;
+      } else if (v == "ad") {
+        text_time.format = TimeFormat::kAbsolute;
+      } else if (v == "e") {
+        text_time.format = TimeFormat::kEpoch;
+      } else {
+        std::fprintf(stderr,
+                     "vigil analyze: -t expects r (relative, the default), ad (UTC date and "
+                     "time) or e (epoch seconds); got '%s'\n",
+                     v.c_str());
+        return 2;
+      }
     } else if (a == "--html") {
       if (i + 1 >= args.size() || args[i + 1].empty()) {
         std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
@@ -478,13 +532,17 @@ int run_analyze(const std::vector<std::string>& args) {
         const auto l = static_cast<size_t>(std::countr_zero(rest));
         if (l < kLabels) ++counts[p.flow][l];
       }
-      if (list_packets) text_packet(out, names, p);
+      if (list_packets) text_packet(out, names, text_time, p);
     }
   });
   Progress progress(reader->file_size());
   analyze::CapturedPacket pkt;
   uint64_t n = 0;
   while (reader->next(&pkt)) {
+    if (!text_time.origin_known) {
+      text_time.origin = pkt.time;
+      text_time.origin_known = true;
+    }
     analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length);
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
   }
@@ -592,8 +650,9 @@ int run_analyze(const std::vector<std::string>& args) {
       const std::array<uint64_t, kLabels> none{};
       const auto& c = i < counts.size() ? counts[i] : none;
       o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
-           std::to_string(f.packets) + " packets, " + format_seconds(f.first) + " .. " +
-           format_seconds(f.last) + " s" + (f.scale_known ? "" : " (window scale unknown)") + "\n";
+           std::to_string(f.packets) + " packets, " + text_time.str(f.first) + " .. " +
+           text_time.str(f.last) + (text_time.format == TimeFormat::kAbsolute ? "" : " s") +
+           (f.scale_known ? "" : " (window scale unknown)") + "\n";
       o += "  ended: " + f.end.how +
            (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "\n  labels:";
       for (size_t l = 0; l < kLabels; ++l) {
@@ -613,8 +672,9 @@ int run_analyze(const std::vector<std::string>& args) {
         }
         for (const auto& p : st.persist) {
           o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
-               " from " + format_seconds(p.start) + " s: " + std::to_string(p.probes) +
-               " probes, gaps " + gaps_text(p.gaps) + "\n";
+               " from " + text_time.str(p.start) +
+               (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
+               std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps) + "\n";
         }
         for (const auto& b : st.rto) {
           o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
