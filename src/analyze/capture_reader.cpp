@@ -123,6 +123,9 @@ class PcapReader final : public CaptureReader {
       out->ip = out->ipv4;
       out->original_length = hdr->len;
       out->truncated = hdr->caplen < hdr->len;
+      const size_t link = frame.size() - ip.size();
+      out->ip_wire_length = static_cast<uint32_t>(
+          out->truncated && hdr->len > link ? hdr->len - link : out->ipv4.size());
       if (out->truncated) ++stats_.truncated;
       return true;
     }
@@ -199,9 +202,9 @@ class PcapReader final : public CaptureReader {
   }
 
   // Drops link-layer padding (Ethernet pads frames to 60 bytes) by the IPv4
-  // total length or the IPv6 payload length. A total length below the
-  // header minimum (0 from TSO captures) or above what was captured leaves
-  // the bytes as they are.
+  // total length or the IPv6 payload length. A length of 0 (TSO and BIG TCP
+  // frames, IPv6 jumbograms: the analyzer takes the captured length) or
+  // above what was captured leaves the bytes as they are.
   static std::span<const uint8_t> trim(std::span<const uint8_t> ip) {
     if (ip.size() >= 40 && (ip[0] >> 4) == 6) {
       const size_t total = 40 + size_t{be16(ip.data() + 4)};

@@ -18,7 +18,11 @@ struct CapturedPacket {
   std::span<const uint8_t> ipv4;  // the IPv4 datagram or IPv6 packet (valid until the next call)
   std::span<const uint8_t> ip;    // the same (a version-neutral name)
   uint32_t original_length = 0;   // on-the-wire length of the whole frame
-  bool truncated = false;         // captured shorter than the frame (snaplen)
+  // On-the-wire length of `ip` (original_length less the link header): what
+  // a packet whose own length field cannot tell (a TSO or BIG TCP frame)
+  // was, when the snaplen cut it.
+  uint32_t ip_wire_length = 0;
+  bool truncated = false;  // captured shorter than the frame (snaplen)
 };
 
 struct ReaderStats {

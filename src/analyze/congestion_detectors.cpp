@@ -135,6 +135,8 @@ CongestionDetectors::CongestionDetectors() : impl_(std::make_unique<Impl>()) {}
 CongestionDetectors::~CongestionDetectors() = default;
 
 void CongestionDetectors::add(const Flow& /*flow*/, const PacketLabels& p) {
+  // The same datagram captured twice: no endpoint sent it again.
+  if (has(p.labels, Label::kCaptureDuplicate)) return;
   if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
   FlowDet& f = impl_->flows[p.flow];
   Dir& self = f.d[p.dir & 1];  // this segment's sender

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "tcp/seq.hpp"
+#include "wire/bytes.hpp"
 #include "wire/ipv6.hpp"
 #include "wire/packet.hpp"
 
@@ -48,6 +49,7 @@ struct DirState {
   uint32_t syn_seq = 0;
   Instant syn_time;
   bool syn_has_ws = false;
+  bool syn_ws_unknown = false;  // the snaplen cut the SYN's options before any window scale
   uint8_t ws = 0;
   uint8_t shift = 0;  // applied to this direction's (non-SYN) windows
   bool end_valid = false;
@@ -67,6 +69,7 @@ struct DirState {
   bool partial_ack = false;  // the peer sent a partial ACK since the last fast retransmission
   bool fast_done = false;    // a fast retransmission at fast_seq happened since the last new ACK
   uint32_t fast_seq = 0;
+  Instant fast_time;  // when
   // Resending after a timeout (RFC 6298 §5.4, go-back-N) until the peer
   // acknowledges rto_recover, the highest byte sent when it began.
   bool rto_recovery = false;
@@ -81,7 +84,41 @@ struct DirState {
   bool tx_valid = false;
   bool last_tx_new = false;
   Instant last_tx;
+  // The last few segments this direction sent, by header hash (0: unused):
+  // a capture duplicate is one of them again (see kDupWindow).
+  struct Recent {
+    uint64_t sig = 0;
+    Instant time;
+  };
+  std::array<Recent, 4> recent{};
+  uint8_t recent_next = 0;
 };
+
+// A capture duplicate: the same datagram seen twice by the capture (a
+// capture on several interfaces, "any", a bridge and its ports, a mirror
+// port fed twice). Its IP and TCP headers are identical to an earlier
+// segment's, byte for byte: for IPv4 the same Identification and header
+// checksum (RFC 791; a resend gets a new ID from Linux and Windows, and
+// a new TSval when timestamps are on, RFC 7323 §5.4), and the same TCP
+// checksum. A genuine resend cannot come sooner than one round trip after
+// the original: the loss signal (duplicate ACKs, SACK) or the timer (RTO,
+// PTO, RACK's reordering window, all at least a round trip) must reach
+// the sender first. So an identical copy within half an irtt of the first
+// (half: the round trip may shrink after the handshake) is the capture's
+// doing. Capped at kDupWindow (the same without a handshake): a capture's
+// own copies are microseconds apart, and a genuine resend within 1 ms of
+// its original would need a sub-millisecond round trip.
+constexpr Duration kDupWindow = Duration::millis(1);
+
+uint64_t header_hash(std::span<const uint8_t> b) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64
+  for (uint8_t c : b) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  h ^= b.size();
+  return h * 0x100000001b3ull;
+}
 
 // The smallest retransmission timeout a common stack uses (Linux's
 // TCP_RTO_MIN; RFC 6298 §2.4 asks for 1 s): an RTO cannot fire sooner than
@@ -155,20 +192,87 @@ FlowAnalyzer::FlowAnalyzer(PacketCallback on_packet)
 
 FlowAnalyzer::FlowAnalyzer() : retain_(true), impl_(std::make_shared<Impl>()) {}
 
-void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4) {
+namespace {
+
+// A TCP options area cut by the snaplen after `captured` of its bytes:
+// keeps the options captured whole and blanks the rest to End of Option
+// List (RFC 9293 §3.2: kind 0 ends the list), so a half-captured option is
+// never read with zeros for its missing bytes. Returns the kind of the
+// option the cut fell in, or -1 when the cut fell between options.
+int keep_whole_options(std::span<uint8_t> area, size_t captured) {
+  size_t i = 0;
+  while (i < captured) {
+    const uint8_t kind = area[i];
+    if (kind == wire::tcp_option::kEol) return -1;  // the list ended before the cut
+    if (kind == wire::tcp_option::kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= captured) break;  // the length byte was cut
+    const size_t len = area[i + 1];
+    if (len < 2) return -1;  // malformed whatever was cut: left for the parser to refuse
+    if (i + len > captured) break;
+    i += len;
+  }
+  const int kind = i < captured ? area[i] : -1;
+  std::fill(area.begin() + static_cast<std::ptrdiff_t>(i), area.end(), uint8_t{0});
+  return kind;
+}
+
+}  // namespace
+
+// The TCP header of a segment whose payload the capture does not hold whole
+// (cut by the snaplen), copied behind its IP header(s) (`ip_header` bytes
+// of `ip`) into scratch_ as a datagram with no payload; the payload's
+// length comes from the IP length fields instead. Needs the fixed 20-byte
+// TCP header; options are read as far as they were captured.
+bool FlowAnalyzer::headers_only(std::span<const uint8_t> ip, size_t ip_header, Cut* cut) {
+  const size_t have = ip.size() - ip_header;  // TCP bytes captured
+  if (have < wire::kTcpMinHeader) {
+    ++stats_.cut_headers;
+    return false;
+  }
+  const size_t doff = size_t{ip[ip_header + 12]} / 16 * 4;
+  if (doff < wire::kTcpMinHeader) {
+    ++stats_.malformed_tcp;  // RFC 9293 §3.1: data offset of at least 5 words
+    return false;
+  }
+  scratch_.assign(ip.begin(),
+                  ip.begin() + static_cast<std::ptrdiff_t>(ip_header + std::min(doff, have)));
+  scratch_.resize(ip_header + doff, 0);
+  if (have < doff) {
+    cut->options = true;
+    cut->option_kind =
+        keep_whole_options(std::span<uint8_t>(scratch_).subspan(ip_header + wire::kTcpMinHeader),
+                           have - wire::kTcpMinHeader);
+    ++stats_.options_cut;
+  }
+  cut->tcp_header = doff;
+  return true;
+}
+
+void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4,
+                       size_t wire_length) {
   if (!ipv4.empty() && (ipv4[0] >> 4) == 6) {
-    add_ipv6(frame, time, ipv4);
+    add_ipv6(frame, time, ipv4, wire_length);
     return;
   }
   // Cut by the snaplen (RFC 791 total length above what was captured): with
-  // whole IP and TCP headers the segment is analysed anyway, its payload
-  // zero-filled up to the total length (labels use the payload's length,
-  // never its bytes).
+  // the whole IP header and the fixed TCP header the segment is analysed
+  // anyway, its payload length taken from the total length (labels use the
+  // payload's length, never its bytes).
   std::span<const uint8_t> bytes = ipv4;
+  Cut cut;
+  size_t payload = 0;
   if (ipv4.size() >= 20 && (ipv4[0] >> 4) == 4) {
     const size_t ihl = size_t{ipv4[0]} % 16 * 4;
-    const size_t total = size_t{ipv4[2]} << 8 | ipv4[3];
-    if (ihl >= 20 && ipv4.size() >= ihl && total > ipv4.size()) {
+    size_t total = size_t{ipv4[2]} << 8 | ipv4[3];
+    // Total length 0: a TSO/GSO frame (up to 64 KiB) or a BIG TCP one
+    // (above it) as the sending host's capture sees it, before the NIC
+    // cuts it into segments; the IP header cannot say its length.
+    const bool no_length = total == 0;
+    if (no_length) total = std::max(ipv4.size(), wire_length);
+    if (ihl >= 20 && ipv4.size() >= ihl && (total > ipv4.size() || no_length)) {
       if (((ipv4[6] << 8 | ipv4[7]) & 0x3fff) != 0) {
         ++stats_.fragments;
         return;
@@ -177,14 +281,18 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
         ++stats_.non_tcp;
         return;
       }
-      if (ipv4.size() < ihl + 20 || ipv4.size() < ihl + size_t{ipv4[ihl + 12]} / 16 * 4) {
-        ++stats_.cut_headers;
+      if (!headers_only(ipv4, ihl, &cut)) return;
+      if (total < ihl + cut.tcp_header) {
+        ++stats_.malformed_ip;  // the total length ends inside the headers
         return;
       }
-      scratch_.assign(ipv4.begin(), ipv4.end());
-      scratch_.resize(total, 0);
+      payload = total - ihl - cut.tcp_header;
+      wire::store_be16(&scratch_[2], static_cast<uint16_t>(scratch_.size()));
       bytes = scratch_;
-      ++stats_.snaplen_cut;
+      cut.cut = true;
+      cut.payload_cut = total > ipv4.size();
+      if (cut.payload_cut) ++stats_.snaplen_cut;
+      if (no_length) ++stats_.length_from_capture;
     }
   }
   wire::PacketView view;
@@ -218,25 +326,91 @@ void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ip
     return;
   }
   Endpoints e;
+  {
+    // The headers as captured (IP and TCP, options included).
+    const size_t ihl = view.ip.header().size();
+    const size_t hdr = ihl + (ipv4.size() > ihl + 12 ? size_t{ipv4[ihl + 12]} / 16 * 4 : 0);
+    e.sig = header_hash(ipv4.first(std::min(ipv4.size(), hdr)));
+  }
   e.v6 = false;
   e.src4 = view.ip.src();
   e.dst4 = view.ip.dst();
   e.src = Ipv4Mapped(e.src4);
   e.dst = Ipv4Mapped(e.dst4);
-  segment(frame, time, e, view.tcp);
+  e.cut = cut;
+  const size_t len = cut.cut ? payload : view.tcp.payload().size();
+  segment(frame, time, e, view.tcp, static_cast<uint32_t>(len));
 }
 
-void FlowAnalyzer::add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip) {
-  // Cut by the snaplen: pad to the Payload Length (RFC 8200 §3) like IPv4
-  // above, then insist that every header (extension headers and TCP's own)
-  // was captured.
+void FlowAnalyzer::add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip,
+                            size_t wire_length) {
+  // Cut by the snaplen (RFC 8200 §3 Payload Length above what was
+  // captured): like IPv4 above, analysed when every IPv6 header and the
+  // fixed TCP header were captured.
   std::span<const uint8_t> bytes = ip;
-  if (ip.size() >= wire::kIpv6Header) {
-    const size_t total = wire::kIpv6Header + (size_t{ip[4]} << 8 | ip[5]);
-    if (total > ip.size()) {
-      scratch_.assign(ip.begin(), ip.end());
-      scratch_.resize(total, 0);
+  Cut cut;
+  size_t payload = 0;
+  if (ip.size() >= wire::kIpv6Header && (ip[0] >> 4) == 6) {
+    size_t total = wire::kIpv6Header + (size_t{ip[4]} << 8 | ip[5]);
+    // Payload Length 0: a jumbogram (RFC 2675), its length in the Jumbo
+    // Payload option, or a BIG TCP frame as the sending host's capture sees
+    // it (Linux leaves the option out): the capture's length.
+    const bool no_length = total == wire::kIpv6Header;
+    if (no_length) total = std::max(ip.size(), wire_length);
+    if (total > ip.size() || no_length) {
+      // Walk the extension headers in what was captured (RFC 8200 §4).
+      uint8_t next = ip[6];
+      size_t off = wire::kIpv6Header;
+      for (int hops = 0; hops < 16; ++hops) {
+        if (next == wire::kIpv6Fragment) {
+          ++stats_.fragments;
+          return;
+        }
+        if (next != wire::kIpv6HopByHop && next != wire::kIpv6Routing &&
+            next != wire::kIpv6DestOptions)
+          break;
+        if (ip.size() < off + 8 || ip.size() < off + (size_t{ip[off + 1]} + 1) * 8) {
+          ++stats_.cut_headers;
+          return;
+        }
+        if (no_length && next == wire::kIpv6HopByHop) {
+          // RFC 2675 §2: option 0xC2, 4 bytes: the length after the fixed
+          // header, above 65535.
+          const size_t end = off + (size_t{ip[off + 1]} + 1) * 8;
+          for (size_t o = off + 2; o + 1 < end;) {
+            if (ip[o] == 0) {  // Pad1
+              ++o;
+              continue;
+            }
+            if (ip[o] == 0xc2 && ip[o + 1] == 4 && o + 6 <= end) {
+              const size_t jumbo = wire::load_be32(&ip[o + 2]);
+              if (jumbo <= 65535) {
+                ++stats_.malformed_ip;
+                return;
+              }
+              total = wire::kIpv6Header + jumbo;
+            }
+            o += 2 + size_t{ip[o + 1]};
+          }
+        }
+        next = ip[off];
+        off += (size_t{ip[off + 1]} + 1) * 8;
+      }
+      if (next != wire::kProtoTcp) {
+        ++stats_.non_tcp;
+        return;
+      }
+      if (!headers_only(ip, off, &cut)) return;
+      if (total < off + cut.tcp_header) {
+        ++stats_.malformed_ip;
+        return;
+      }
+      payload = total - off - cut.tcp_header;
+      wire::store_be16(&scratch_[4], static_cast<uint16_t>(scratch_.size() - wire::kIpv6Header));
       bytes = scratch_;
+      cut.cut = true;
+      cut.payload_cut = total > ip.size();
+      if (no_length) ++stats_.length_from_capture;
     }
   }
   wire::Ipv6View v6;
@@ -253,59 +427,58 @@ void FlowAnalyzer::add_ipv6(uint64_t frame, Instant time, std::span<const uint8_
       ++stats_.malformed_ip;
       return;
   }
-  // The padding must not stand in for extension headers (zeros read as
-  // hop-by-hop headers).
-  if (bytes.data() != ip.data() && v6.header_length() > ip.size()) {
-    ++stats_.cut_headers;
-    return;
-  }
   if (v6.next_header() != wire::kProtoTcp) {
     ++stats_.non_tcp;
-    return;
-  }
-  const std::span<const uint8_t> seg = v6.payload();
-  // Where the captured bytes end inside the (padded) segment.
-  const size_t captured = ip.size() > v6.header_length() ? ip.size() - v6.header_length() : 0;
-  if (bytes.data() != ip.data() &&
-      (captured < 20 || captured < size_t{seg.size() > 12 ? seg[12] : uint8_t{0}} / 16 * 4)) {
-    ++stats_.cut_headers;
     return;
   }
   wire::TcpView tcp;
   // TCP's checksum covers the IPv6 pseudo-header (RFC 8200 §8.1); captures
   // often carry offloaded checksums, so it is not verified (nor for IPv4).
-  switch (wire::TcpView::parse(seg, wire::Ipv4Addr{}, wire::Ipv4Addr{}, &tcp, false)) {
+  switch (wire::TcpView::parse(v6.payload(), wire::Ipv4Addr{}, wire::Ipv4Addr{}, &tcp, false)) {
     case wire::Drop::kNone:
       break;
     default:
       ++stats_.malformed_tcp;
       return;
   }
-  if (bytes.data() != ip.data()) ++stats_.snaplen_cut;
+  if (cut.payload_cut) ++stats_.snaplen_cut;
   ++stats_.ipv6;
   Endpoints e;
+  {
+    const size_t off = v6.header_length();
+    const size_t hdr = off + (ip.size() > off + 12 ? size_t{ip[off + 12]} / 16 * 4 : 0);
+    e.sig = header_hash(ip.first(std::min(ip.size(), hdr)));
+  }
   e.v6 = true;
   e.src = v6.src();
   e.dst = v6.dst();
-  segment(frame, time, e, tcp);
+  e.cut = cut;
+  const size_t len = cut.cut ? payload : tcp.payload().size();
+  segment(frame, time, e, tcp, static_cast<uint32_t>(len));
 }
 
-void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
-                           const wire::TcpView& t) {
+void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e, const wire::TcpView& t,
+                           uint32_t len) {
   const Key ks = key_of(e.v6, e.src, t.src_port()), kd = key_of(e.v6, e.dst, t.dst_port());
   const auto key = ks < kd ? std::make_pair(ks, kd) : std::make_pair(kd, ks);
   const bool syn = t.has(fl::kSyn), ackf = t.has(fl::kAck), rst = t.has(fl::kRst),
              fin = t.has(fl::kFin);
 
-  // Find the flow; a fresh SYN on a tuple whose connection ended (or a SYN
-  // with another ISN) starts a new one (port reuse).
+  // Find the flow. A SYN on a known tuple starts a new connection (port
+  // reuse) only when the sequence space says so: another ISN than the
+  // tuple's SYN (RFC 9293 §3.4.1: each connection picks its own), or,
+  // without a SYN seen, a connection that ended. The same ISN again is the
+  // same connection's SYN retransmitted, also after a RST refused it
+  // (Windows retries a refused connect with the same SYN).
   size_t fi = 0;
   auto it = impl_->by_tuple.find(key);
   bool fresh = it == impl_->by_tuple.end();
+  bool reuse = false;
   if (!fresh && syn && !ackf) {
     const int d = impl_->state[it->second].key0 == ks ? 0 : 1;
     const DirState& s = impl_->state[it->second].d[d];
-    if (impl_->state[it->second].ended || (s.syn_seen && s.syn_seq != t.seq())) fresh = true;
+    reuse = s.syn_seen ? s.syn_seq != t.seq() : impl_->state[it->second].ended;
+    fresh = reuse;
   }
   if (fresh) {
     Flow f;
@@ -341,9 +514,42 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
   ++flow.packets;
   fs.last_frame = frame;
 
+  // A capture duplicate (see kDupWindow) is labelled and otherwise left
+  // out: no state moves, so no label or detector sees it twice.
+  const Duration dup_window = fs.irtt_known ? std::min(fs.irtt / 2, kDupWindow) : kDupWindow;
+  for (const auto& r : S.recent) {
+    const Duration gap = time - r.time;
+    if (r.sig == 0 || r.sig != e.sig || gap < Duration::zero() || gap >= dup_window) continue;
+    PacketLabels dup;
+    dup.frame = frame;
+    dup.time = time;
+    dup.flow = fi;
+    dup.dir = dir;
+    dup.labels = bit(Label::kCaptureDuplicate);
+    dup.rel_seq = t.seq() - S.base;
+    dup.ack_flag = t.has(fl::kAck);
+    dup.rel_ack = dup.ack_flag ? t.ack() - P.base : 0;
+    dup.len = len;
+    dup.window = t.has(fl::kSyn) ? t.window() : (uint32_t{t.window()} << S.shift);
+    ++stats_.capture_duplicates;
+    ++stats_.tcp;
+    if (retain_) {
+      packets_.push_back(dup);
+    } else if (on_packet_) {
+      if (impl_->held.empty()) {
+        on_packet_(flow, dup);
+      } else {
+        impl_->held.push_back(Held{flow, dup});
+      }
+    }
+    return;
+  }
+  S.recent[S.recent_next] = DirState::Recent{e.sig, time};
+  S.recent_next = static_cast<uint8_t>((S.recent_next + 1) % S.recent.size());
+
   const uint32_t seq = t.seq(), ack = t.ack();
-  const uint32_t len = static_cast<uint32_t>(t.payload().size());
-  const uint32_t seglen = t.seg_len();
+  // SEG.LEN (RFC 9293 §3.4): the payload plus one each for SYN and FIN.
+  const uint32_t seglen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   // RFC 7323 §2.2: the window in a SYN is never scaled.
   const uint32_t window = syn ? t.window() : (uint32_t{t.window()} << S.shift);
 
@@ -378,6 +584,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
 
   if (syn) {
     add_label(ackf ? Label::kSynAck : Label::kSyn);
+    if (reuse) add_label(Label::kPortReuse);  // tshark: "TCP Port numbers reused"
     // The same ISN again from the same side: the earlier SYN went unanswered
     // (RFC 9293 §3.8.1 retransmits it unchanged).
     if (S.syn_seen && S.syn_seq == seq) add_label(Label::kSynRetransmission);
@@ -385,6 +592,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
     S.syn_seq = seq;
     S.syn_time = time;
     S.syn_has_ws = t.options().has_window_scale;
+    S.syn_ws_unknown = e.cut.options && !S.syn_has_ws;
     S.ws = std::min<uint8_t>(t.options().window_scale, 14);  // RFC 7323 §2.3
     flow.saw_syn = true;
     if (ackf && P.syn_seen) {
@@ -392,7 +600,8 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
       const bool both = S.syn_has_ws && P.syn_has_ws;
       S.shift = both ? S.ws : 0;
       P.shift = both ? P.ws : 0;
-      flow.scale_known = true;
+      // A SYN whose options the snaplen cut may have carried it unseen.
+      flow.scale_known = !S.syn_ws_unknown && !P.syn_ws_unknown;
     }
   }
   if (fin) add_label(Label::kFin);
@@ -491,21 +700,31 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
             S.rto_recovery = false;
           if (P.ack_valid && seq == P.last_ack) {
             const bool first = !(S.fast_done && S.fast_seq == seq);
+            // The peer's latest segment came within a reaction time before
+            // this resend (and, for a second resend of the same sequence
+            // number, after the previous one): the resend answers it.
+            const bool clocked =
+                P.any_sent && time - P.last_time <= react && (first || P.last_time > S.fast_time);
             const bool by_dupacks = P.dup_count >= 3 && first;
             const bool by_partial = S.in_recovery && S.partial_ack;
-            const bool by_sack =
-                P.sacking && P.any_sent && time - P.last_time <= react && first && !S.rto_recovery;
+            // SACK blocks above the ACK point after a resend of it mean
+            // the resend was lost too (RFC 6675 §4 NextSeg rule 1, RFC 8985
+            // §6.2: RACK marks a lost retransmission lost again): a second
+            // fast retransmission of the same sequence number.
+            const bool by_sack = P.sacking && clocked && !S.rto_recovery;
             if (by_dupacks || by_partial || by_sack) {
               add_label(Label::kFastRetransmission);
               S.fast_done = true;
               S.fast_seq = seq;
+              S.fast_time = time;
               S.partial_ack = false;
               if (!S.in_recovery) {
                 S.in_recovery = true;
                 S.recover = S.max_end;
               }
-            } else {
-              S.in_recovery = false;  // a timeout resend: recovery is over
+            } else if (!(clocked && (P.sacking || P.dup_count > 0))) {
+              // Nothing from the peer explains it: a timeout resend.
+              S.in_recovery = false;  // recovery is over
               S.rto_recovery = true;  // each timeout moves the recovery point
               S.rto_recover = S.max_end;
             }
@@ -556,6 +775,10 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
         flow.scale_known && seq + len == P.last_ack + P.last_win)
       add_label(Label::kWindowFull);
 
+    // An ACK for bytes the capture never saw the peer send (tshark: "ACKed
+    // segment that wasn't captured"): the capture missed them.
+    if (ackf && !syn && P.end_valid && seq_gt(ack, P.max_end)) add_label(Label::kAckedUnseen);
+
     // ACK bookkeeping for this side as the acknowledger.
     if (ackf) {
       const bool pure = has(L, Label::kPureAck) && probe == Probe::kNone;
@@ -595,7 +818,9 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e,
       if (!stale) {
         S.last_win = window;
         S.win_valid = true;
-        S.sacking = t.options().sack_count > 0;
+        // A SACK option the snaplen cut still says there were SACK blocks.
+        S.sacking = t.options().sack_count > 0 ||
+                    (e.cut.options && e.cut.option_kind == wire::tcp_option::kSack);
       }
     }
 

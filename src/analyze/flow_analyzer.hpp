@@ -58,15 +58,21 @@ struct Flow {
 
 // What FlowAnalyzer::add skipped or treated specially, by reason.
 struct AnalyzerStats {
-  uint64_t tcp = 0;              // segments labelled
-  uint64_t ipv6 = 0;             // of which over IPv6
-  uint64_t non_tcp = 0;          // ICMP and other protocols
-  uint64_t fragments = 0;        // IP fragments (MF or offset set): not reassembled
-  uint64_t malformed_ip = 0;     // bad version, header length, or length fields
-  uint64_t malformed_tcp = 0;    // bad data offset or options
-  uint64_t cut_headers = 0;      // cut by the snaplen inside the IP or TCP header
-  uint64_t snaplen_cut = 0;      // payload cut by the snaplen: analysed from the headers
-  uint64_t holes_forgotten = 0;  // per-direction gap list full: the oldest gap forgotten
+  uint64_t tcp = 0;            // segments labelled
+  uint64_t ipv6 = 0;           // of which over IPv6
+  uint64_t non_tcp = 0;        // ICMP and other protocols
+  uint64_t fragments = 0;      // IP fragments (MF or offset set): not reassembled
+  uint64_t malformed_ip = 0;   // bad version, header length, or length fields
+  uint64_t malformed_tcp = 0;  // bad data offset or options
+  uint64_t cut_headers = 0;    // cut by the snaplen inside the IP or TCP header
+  uint64_t snaplen_cut = 0;    // payload cut by the snaplen: analysed from the headers
+  uint64_t options_cut = 0;    // of which the TCP options too: read as far as captured
+  // IPv4 total length 0 or IPv6 payload length 0 (TSO/GSO and BIG TCP frames
+  // captured on the sending host, RFC 2675 jumbograms): analysed with the
+  // length the capture gives.
+  uint64_t length_from_capture = 0;
+  uint64_t holes_forgotten = 0;     // per-direction gap list full: the oldest gap forgotten
+  uint64_t capture_duplicates = 0;  // the same datagram captured twice: labelled, not analysed
   // RFC 2883 hold-back (see FlowAnalyzer::add).
   uint64_t dsack_spurious = 0;    // retransmissions a later D-SACK showed spurious
   uint64_t holdback_expired = 0;  // open retransmissions closed by the bound, no verdict
@@ -88,9 +94,11 @@ class FlowAnalyzer {
   // One captured IPv4 datagram or IPv6 packet, told apart by the version
   // field (IPv6 extension headers are skipped, fragments counted and
   // dropped). Checksums are not verified: captures often see offloaded
-  // ones. A datagram cut by the snaplen is analysed from its
-  // headers when they are complete (the payload length comes from the IPv4
-  // total length or the IPv6 payload length). Non-TCP and malformed datagrams are counted only.
+  // ones. A datagram cut by the snaplen is analysed from its headers when
+  // the IP header(s) and the fixed 20-byte TCP header were captured (the
+  // payload length comes from the IPv4 total length or the IPv6 payload
+  // length); TCP options are read as far as they were captured whole.
+  // Non-TCP and malformed datagrams are counted only.
   //
   // A retransmission's `spurious_retransmission` label may come from the
   // peer's reply: a D-SACK (RFC 2883) naming its bytes. So a retransmission
@@ -99,7 +107,14 @@ class FlowAnalyzer {
   // every later packet are held until then, so the callback still sees
   // frame order. Bounded: at most 256 packets held, and an entry is closed
   // 1 s of capture time after its retransmission. finish() releases all.
-  void add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4);
+  //
+  // A length field of 0 (an IPv4 total length below its minimum of 20, RFC
+  // 791; an IPv6 Payload Length of 0) is what a capture on the sending
+  // host shows for TSO/GSO frames and BIG TCP: the packet is real, and its
+  // length is the Jumbo Payload option's (RFC 2675) or else `wire_length`
+  // (the on-the-wire length of `ip`, which the snaplen may have cut; 0:
+  // what was captured).
+  void add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4, size_t wire_length = 0);
   void finish();
   const std::vector<Flow>& flows() const { return flows_; }
   const std::vector<PacketLabels>& packets() const { return packets_; }
@@ -111,20 +126,33 @@ class FlowAnalyzer {
 
  private:
   struct Impl;
+  // What the snaplen cut off a segment.
+  struct Cut {
+    bool cut = false;          // analysed from the headers, the payload length from elsewhere
+    bool payload_cut = false;  // the payload was cut by the snaplen
+    bool options = false;      // the TCP options too (those captured whole were read)
+    int option_kind = -1;      // the kind of the option the cut fell in (-1: between options)
+    size_t tcp_header = 0;     // the TCP header's length (data offset)
+  };
   struct Endpoints {
     bool v6 = false;
     wire::Ipv6Addr src, dst;  // IPv4 ones mapped
     wire::Ipv4Addr src4, dst4;
+    Cut cut;
+    uint64_t sig = 0;  // hash of the IP and TCP headers as captured (capture duplicates)
   };
-  void add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip);
-  void segment(uint64_t frame, Instant time, const Endpoints& e, const wire::TcpView& t);
+  void add_ipv6(uint64_t frame, Instant time, std::span<const uint8_t> ip, size_t wire_length);
+  bool headers_only(std::span<const uint8_t> ip, size_t ip_header, Cut* cut);
+  // len: payload bytes (from the IP length fields when the capture cut them).
+  void segment(uint64_t frame, Instant time, const Endpoints& e, const wire::TcpView& t,
+               uint32_t len);
   void release();  // streaming: hands on held packets no open retransmission blocks
   std::vector<Flow> flows_;
   std::vector<PacketLabels> packets_;
   bool retain_ = false;
   AnalyzerStats stats_;
   PacketCallback on_packet_;
-  std::vector<uint8_t> scratch_;  // a snaplen-cut datagram padded to its total length
+  std::vector<uint8_t> scratch_;  // the headers of a snaplen-cut datagram
   std::shared_ptr<Impl> impl_;
 };
 

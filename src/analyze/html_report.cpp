@@ -404,6 +404,9 @@ HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl
 HtmlReport::~HtmlReport() = default;
 
 void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
+  // A capture duplicate would plot a resend that never happened and count
+  // its bytes twice.
+  if (has(p.labels, Label::kCaptureDuplicate)) return;
   if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
   FlowPlot& f = impl_->flows[p.flow];
   const int dir = p.dir == 0 ? 0 : 1;

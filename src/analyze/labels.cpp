@@ -48,6 +48,12 @@ std::string_view label_name(Label l) {
       return "out_of_order";
     case Label::kLostSegment:
       return "lost_segment";
+    case Label::kCaptureDuplicate:
+      return "capture_duplicate";
+    case Label::kAckedUnseen:
+      return "acked_unseen";
+    case Label::kPortReuse:
+      return "port_reuse";
     case Label::kCount:
       break;
   }

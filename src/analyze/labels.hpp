@@ -31,6 +31,9 @@ enum class Label : uint8_t {
   kDupAck,
   kOutOfOrder,
   kLostSegment,
+  kCaptureDuplicate,
+  kAckedUnseen,
+  kPortReuse,
   kCount,
 };
 

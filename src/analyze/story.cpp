@@ -25,6 +25,15 @@ constexpr Duration kShortKeepaliveTimeout = Duration::seconds(60);
 // granularity (Linux jiffies) and the capture's own jitter.
 constexpr int kExpirySlackPercent = 10;
 constexpr Duration kExpirySlackMin = Duration::millis(10);
+// A timeout retransmission waits at least the RTO, and RTO >= SRTT + the
+// stack's minimum (RFC 6298 §2.4 asks for 1 s; Linux's TCP_RTO_MIN is
+// 200 ms, the lowest default of common stacks: Windows 300 ms, FreeBSD
+// 30 ms plus a 200 ms slop). A resend sooner than one round trip plus this
+// after its timer started is something else (ACK-clocked recovery, a tail
+// loss probe, RACK's reordering timer), never an RTO. 1 ms of slack for the
+// capture's own timestamps.
+constexpr Duration kRtoMin = Duration::millis(200);
+constexpr Duration kCaptureJitter = Duration::millis(1);
 // Gaps beyond a day are not judged (the timing is "unknown").
 constexpr Duration kTimingMax = Duration::seconds(86400);
 // RFC 6298 §2.5's 60 s: above it a persist interval may already be capped.
@@ -80,6 +89,8 @@ class SendLog {
     return it != buf_.end() && it->seq == seq ? &*it : nullptr;
   }
   size_t live() const { return buf_.size() - head_; }
+  // The lowest unacknowledged first send (live() > 0).
+  const Entry& front() const { return buf_[head_]; }
 
  private:
   std::vector<Entry>::iterator lower(uint32_t seq) {
@@ -172,6 +183,11 @@ struct FlowStory {
   Instant ack_time[2];
   bool acked_any[2] = {false, false};
   SendLog first_send[2];
+  // The handshake round trip (SYN to the ACK of the SYN-ACK), for the
+  // smallest plausible RTO.
+  Instant syn_time;
+  bool syn_time_known = false;
+  Duration irtt;
   uint64_t first_syn_frame[2] = {0, 0};
   uint64_t last_frame = 0;
   bool ka_interval_reported = false;       // §2.11 once per flow
@@ -210,6 +226,14 @@ struct FlowStory {
 
   void judge_reset(const PacketLabels& p);
   std::string reset_ending() const;
+
+  // d's latest retransmission of any kind: it restarts d's timer.
+  bool resend_valid[2] = {false, false};
+  uint32_t resend_seq[2] = {0, 0};
+  Instant resend_time[2];
+  bool refused_since_syn[2] = {false, false};  // the peer sent a RST since d's last SYN
+  uint32_t refused_retries[2] = {0, 0};        // d's SYNs sent again after a RST
+  uint64_t last_refused_frame = 0;
 
   uint64_t fin_frames[2] = {0, 0};  // first FIN of each side, in capture order
   int fin_count = 0;
@@ -320,6 +344,8 @@ struct FlowStory {
 void FlowStory::add(const Flow& flow, const PacketLabels& p) {
   const int d = p.dir, o = 1 - p.dir;
   const LabelSet L = p.labels;
+  // The same datagram captured twice: not something an endpoint did.
+  if (has(L, Label::kCaptureDuplicate)) return;
   const bool first = !any;
   if (first) {
     any = true;
@@ -329,9 +355,14 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
 
   // Handshake and idle periods.
   if (has(L, Label::kSynAck)) synack = true;
+  if (has(L, Label::kSyn) && d == 0 && !syn_time_known) {
+    syn_time = p.time;
+    syn_time_known = true;
+  }
   if (synack && !s.established_frame && d == 0 && !has(L, Label::kSyn) && !has(L, Label::kRst)) {
     s.established_frame = p.frame;
     s.established_time = p.time;
+    if (syn_time_known) irtt = p.time - syn_time;
   }
   if (!first && p.time - prev_time >= kIdleGap) {
     if (s.idle_periods.size() < kStoryMaxIdle) {
@@ -408,10 +439,26 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
     if (rto[o] && static_cast<int32_t>(p.rel_ack - rto[o]->b.rel_seq) > 0) finish_rto(o);
   }
 
-  // SYN retransmissions: gaps from the previous SYN.
+  // SYN retransmissions: gaps from the previous SYN. A SYN sent again after
+  // the peer refused the previous one with a RST is a new attempt (Windows
+  // retries a refused connect twice, 0.5 s apart), not a timeout: no timer
+  // ran out, so it starts a series of its own instead of adding a gap.
+  if (has(L, Label::kRst)) {
+    refused_since_syn[o] = true;
+    if (has(L, Label::kRstRefused)) last_refused_frame = p.frame;
+  }
   if (has(L, Label::kSyn)) {
     if (first_syn_frame[d] == 0) first_syn_frame[d] = p.frame;
-    if (has(L, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
+    const bool retry = has(L, Label::kSynRetransmission) && refused_since_syn[d];
+    refused_since_syn[d] = false;
+    if (retry) {
+      ++refused_retries[d];
+      if (rto[d]) finish_rto(d);
+      rto[d].emplace();
+      rto[d]->b.dir = d;
+      rto[d]->b.syn = true;
+      rto[d]->last = p.time;
+    } else if (has(L, Label::kSynRetransmission) && rto[d] && rto[d]->b.syn) {
       add_gap(&*rto[d], p.time - rto[d]->last, p.frame, p.time);
     } else if (!has(L, Label::kSynRetransmission)) {
       if (rto[d]) finish_rto(d);
@@ -424,13 +471,19 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
     finish_rto(d);
   }
 
-  // Data timeout retransmissions: a retransmission of the oldest
-  // unacknowledged byte with the peer silent for the latter half of the
-  // wait (fast retransmits and tail loss probes are excluded).
+  // Data timeout retransmissions (RFC 6298 §5.4): a retransmission of the
+  // oldest unacknowledged byte (without any ACK from the peer, the lowest
+  // byte seen sent) that no ACK explains: not a fast retransmission or a
+  // tail loss probe, at least one round trip plus the minimum RTO after
+  // its timer started, and with the peer silent for the latter half of
+  // the wait (a duplicate ACK or SACK just before clocks it out instead).
   const bool data_like = p.len > 0 || has(L, Label::kFin);
+  const bool oldest = acked_any[d]
+                          ? p.rel_seq == high_ack[d]
+                          : first_send[d].live() > 0 && first_send[d].front().seq == p.rel_seq;
   if (data_like && !has(L, Label::kSyn)) {
     if (has(L, Label::kRetransmission) && !has(L, Label::kFastRetransmission) &&
-        !has(L, Label::kTailLossProbe) && acked_any[d] && p.rel_seq == high_ack[d]) {
+        !has(L, Label::kTailLossProbe) && oldest) {
       const bool same = rto[d] && !rto[d]->b.syn && rto[d]->b.rel_seq == p.rel_seq;
       Instant base = ack_time[d];
       if (same) {
@@ -438,8 +491,12 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
       } else if (const SendLog::Entry* e = first_send[d].find(p.rel_seq)) {
         base = std::max(base, e->time);
       }
+      // Any earlier resend of this byte restarted the timer (RFC 6298 §5.6),
+      // whether or not it was a timeout itself.
+      if (resend_valid[d] && resend_seq[d] == p.rel_seq) base = std::max(base, resend_time[d]);
       const Duration wait = p.time - base;
-      const bool timeout = wait > Duration::zero() && (p.time - last_from[o]) * 2 >= wait;
+      const bool timeout =
+          wait >= irtt + kRtoMin - kCaptureJitter && (p.time - last_from[o]) * 2 >= wait;
       if (timeout) {
         if (!same) {
           if (rto[d]) finish_rto(d);
@@ -451,6 +508,11 @@ void FlowStory::add(const Flow& flow, const PacketLabels& p) {
       }
     } else if (!has(L, Label::kRetransmission)) {
       first_send[d].add(p.rel_seq, p.time, p.frame);
+    }
+    if (has(L, Label::kRetransmission)) {
+      resend_valid[d] = true;
+      resend_seq[d] = p.rel_seq;
+      resend_time[d] = p.time;
     }
   }
 
@@ -655,6 +717,11 @@ void FlowStory::finish(const Flow& flow) {
     const std::string at = "RST at frame " + std::to_string(rst_frame);
     if (has(rst_labels, Label::kRstRefused)) {
       s.ending = "refused: RST/ACK in reply to SYN (frame " + std::to_string(rst_frame) + ")";
+      if (const uint32_t n = refused_retries[1 - d]; n > 0) {
+        s.ending += "; the same SYN was sent again " + std::to_string(n) +
+                    (n == 1 ? " time" : " times") + " and refused again (last RST frame " +
+                    std::to_string(last_refused_frame) + ")";
+      }
     } else if (rst_ka && !rst_ka->answered) {
       const Story::Keepalive& k = *rst_ka;
       s.ending =
@@ -701,6 +768,9 @@ void FlowStory::finish(const Flow& flow) {
       if (open_rto[d] && open_rto[d]->last_frame == last_frame) {
         s.ending = std::string(open_rto[d]->syn ? "SYN " : "") +
                    "retransmission timeout: " + over(*open_rto[d]) + ", no RST";
+        if (last_from_frame[1 - d] == 0) {
+          s.ending += std::string(", nothing from the ") + side(1 - d) + " in the capture";
+        }
       } else if (open_ka[d] && !open_ka[d]->answered && open_ka[d]->last_frame == last_frame) {
         const Story::Keepalive& k = *open_ka[d];
         s.ending =

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ namespace {
 
 void analyze_usage(FILE* f) {
   std::fprintf(f,
-               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html]\n"
+               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html] [-t r|ad|e]\n"
                "\n"
                "Reads a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2,\n"
                "loopback), labels every TCP segment (keepalive, zero_window_probe,\n"
@@ -42,13 +43,18 @@ void analyze_usage(FILE* f) {
                "               before the per-connection summary\n"
                "  --html FILE  also write a self-contained HTML report with a time-sequence\n"
                "               graph per connection\n"
+               "  -t FORMAT    times in text output: r seconds since the first packet (the\n"
+               "               default), ad date and time (UTC), e epoch seconds; --json\n"
+               "               always gives epoch seconds\n"
                "\n"
-               "Exit codes: 0 done; 1 the capture or FILE could not be opened or written, or\n"
-               "reading stopped at a damaged record (everything before it is reported, and a\n"
-               "warning names the frame); 2 the command line was wrong.\n");
+               "Exit codes: 0 done; 1 the capture or FILE could not be opened or written\n"
+               "(standard output too: a full disk, a closed pipe when SIGPIPE is ignored),\n"
+               "or reading stopped at a damaged record (everything before it is reported,\n"
+               "and a warning names the frame); 2 the command line was wrong. With --json a\n"
+               "capture that cannot be opened still prints {\"file\", \"error\"} on stdout.\n");
 }
 
-constexpr const char* kValidOptions = "--json --packets --html FILE --help";
+constexpr const char* kValidOptions = "--json --packets --html FILE -t r|ad|e --help";
 
 // stdout through one large buffer; packet lines are formatted by hand into
 // it (no per-packet allocation).
@@ -117,6 +123,39 @@ char* put_seconds(char* p, Instant t) {
 }
 
 constexpr size_t kLabels = static_cast<size_t>(analyze::Label::kCount);
+
+// How text output shows a packet's time (tshark's -t): seconds since the
+// first packet (r, the default), date and time in UTC (ad), or the
+// capture's raw epoch seconds (e). JSON always has epoch seconds.
+enum class TimeFormat { kRelative, kAbsolute, kEpoch };
+
+struct TextTime {
+  TimeFormat format = TimeFormat::kRelative;
+  bool origin_known = false;
+  Instant origin;  // the first packet's time
+  // Into p (at most 32 bytes).
+  char* put(char* p, Instant t) const {
+    if (format == TimeFormat::kEpoch) return put_seconds(p, t);
+    if (format == TimeFormat::kRelative) {
+      return put_seconds(p, Instant::zero() + (t - (origin_known ? origin : t)));
+    }
+    const int64_t ns = t.ns();
+    const int64_t secs = ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1;
+    const auto frac = static_cast<int64_t>(ns - secs * 1'000'000'000) / 1000;
+    const time_t tt = static_cast<time_t>(secs);
+    std::tm tm{};
+    if (gmtime_r(&tt, &tm) == nullptr) return put_seconds(p, t);
+    char buf[48];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld",
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, static_cast<long long>(frac));
+    return put_str(p, std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0));
+  }
+  std::string str(Instant t) const {
+    char buf[64];
+    return std::string(buf, put(buf, t));
+  }
+};
 
 // A progress bar on stderr for long files, only when a person is watching.
 class Progress {
@@ -334,12 +373,13 @@ void json_packet(Out& out, const LabelText& names, const analyze::PacketLabels& 
 }
 
 // One --packets text line.
-void text_packet(Out& out, const LabelText& names, const analyze::PacketLabels& p) {
+void text_packet(Out& out, const LabelText& names, const TextTime& tt,
+                 const analyze::PacketLabels& p) {
   char* q = out.reserve();
   q = put_str(q, "  ");
   q = put_u64(q, p.frame);
   q = put_str(q, "  ");
-  q = put_seconds(q, p.time);
+  q = tt.put(q, p.time);
   q = put_str(q, "  flow ");
   q = put_u64(q, p.flow);
   q = put_str(q, p.dir == 0 ? "  ->  seq " : "  <-  seq ");
@@ -384,6 +424,7 @@ std::vector<Skipped> skipped(const analyze::ReaderStats& r, const analyze::Analy
 int run_analyze(const std::vector<std::string>& args) {
   std::string path, html_path;
   bool json = false, list_packets = false, html = false;
+  TextTime text_time;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -393,6 +434,21 @@ int run_analyze(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--packets") {
       list_packets = true;
+    } else if (a == "-t") {
+      const std::string v = i + 1 < args.size() ? args[++i] : "";
+      if (v == "r") {
+        text_time.format = TimeFormat::kRelative;
+      } else if (v == "ad") {
+        text_time.format = TimeFormat::kAbsolute;
+      } else if (v == "e") {
+        text_time.format = TimeFormat::kEpoch;
+      } else {
+        std::fprintf(stderr,
+                     "vigil analyze: -t expects r (relative, the default), ad (UTC date and "
+                     "time) or e (epoch seconds); got '%s'\n",
+                     v.c_str());
+        return 2;
+      }
     } else if (a == "--html") {
       if (i + 1 >= args.size() || args[i + 1].empty()) {
         std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
@@ -421,6 +477,17 @@ int run_analyze(const std::vector<std::string>& args) {
   auto reader = analyze::CaptureReader::open(path, &err);
   if (!reader) {
     std::fprintf(stderr, "vigil analyze: %s\n", err.c_str());
+    if (json) {
+      // A program reading the JSON gets a JSON answer too: the file and
+      // why it could not be read (docs/analyze-json.md).
+      util::JsonWriter j(true);
+      j.begin_object();
+      j.key("file").value(path);
+      j.key("error").value(err);
+      j.end_object();
+      std::fputs(j.str().c_str(), stdout);
+      std::fputs("\n", stdout);
+    }
     return 1;
   }
   // Fail before the work if the report cannot be written.
@@ -465,14 +532,18 @@ int run_analyze(const std::vector<std::string>& args) {
         const auto l = static_cast<size_t>(std::countr_zero(rest));
         if (l < kLabels) ++counts[p.flow][l];
       }
-      if (list_packets) text_packet(out, names, p);
+      if (list_packets) text_packet(out, names, text_time, p);
     }
   });
   Progress progress(reader->file_size());
   analyze::CapturedPacket pkt;
   uint64_t n = 0;
   while (reader->next(&pkt)) {
-    analyzer.add(pkt.frame, pkt.time, pkt.ipv4);
+    if (!text_time.origin_known) {
+      text_time.origin = pkt.time;
+      text_time.origin_known = true;
+    }
+    analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length);
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
   }
   analyzer.finish();
@@ -497,6 +568,9 @@ int run_analyze(const std::vector<std::string>& args) {
     for (const auto& sk : skipped(rs, as)) j.key(sk.key).value(sk.n);
     j.end_object();
     j.key("snaplen_cut").value(as.snaplen_cut);
+    j.key("options_cut").value(as.options_cut);
+    j.key("length_from_capture").value(as.length_from_capture);
+    j.key("capture_duplicates").value(as.capture_duplicates);
     j.key("gaps_forgotten").value(as.holes_forgotten);
     j.key("holdback_expired").value(as.holdback_expired);
     j.key("read_error");
@@ -553,7 +627,21 @@ int run_analyze(const std::vector<std::string>& args) {
     if (!sk_text.empty()) o += "skipped: " + sk_text + "\n";
     if (as.snaplen_cut != 0) {
       o += std::to_string(as.snaplen_cut) +
-           " segments cut by the snaplen were analysed from their headers\n";
+           " segments cut by the snaplen were analysed from their headers";
+      if (as.options_cut != 0) {
+        o += " (" + std::to_string(as.options_cut) +
+             " of them inside the TCP options: read as far as captured)";
+      }
+      o += "\n";
+    }
+    if (as.length_from_capture != 0) {
+      o += std::to_string(as.length_from_capture) +
+           " segments had IP length 0 (TSO/BIG TCP frames, jumbograms): length taken from the "
+           "capture\n";
+    }
+    if (as.capture_duplicates != 0) {
+      o += std::to_string(as.capture_duplicates) +
+           " segments were captured twice (capture_duplicate): left out of the analysis\n";
     }
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
@@ -562,8 +650,9 @@ int run_analyze(const std::vector<std::string>& args) {
       const std::array<uint64_t, kLabels> none{};
       const auto& c = i < counts.size() ? counts[i] : none;
       o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
-           std::to_string(f.packets) + " packets, " + format_seconds(f.first) + " .. " +
-           format_seconds(f.last) + " s" + (f.scale_known ? "" : " (window scale unknown)") + "\n";
+           std::to_string(f.packets) + " packets, " + text_time.str(f.first) + " .. " +
+           text_time.str(f.last) + (text_time.format == TimeFormat::kAbsolute ? "" : " s") +
+           (f.scale_known ? "" : " (window scale unknown)") + "\n";
       o += "  ended: " + f.end.how +
            (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "\n  labels:";
       for (size_t l = 0; l < kLabels; ++l) {
@@ -583,8 +672,9 @@ int run_analyze(const std::vector<std::string>& args) {
         }
         for (const auto& p : st.persist) {
           o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
-               " from " + format_seconds(p.start) + " s: " + std::to_string(p.probes) +
-               " probes, gaps " + gaps_text(p.gaps) + "\n";
+               " from " + text_time.str(p.start) +
+               (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
+               std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps) + "\n";
         }
         for (const auto& b : st.rto) {
           o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +

@@ -765,7 +765,7 @@ TEST(BadInput, EveryAnalyzerRowMovesItsCounterByExactlyOne) {
     std::function<Bytes()> make;
     uint64_t analyze::AnalyzerStats::*field;
   };
-  const std::vector<ARow> rows = {
+  std::vector<ARow> rows = {
       {"IP header cut short", "cut_headers", [] { return Bytes(10, 0x45); },
        &analyze::AnalyzerStats::cut_headers},
       {"IP version not 4 or 6", "malformed_ip",
@@ -797,6 +797,20 @@ TEST(BadInput, EveryAnalyzerRowMovesItsCounterByExactlyOne) {
        },
        &analyze::AnalyzerStats::malformed_tcp},
   };
+  // A segment whose 4 bytes of TCP options the snaplen cut after 2: total
+  // length 60 (RFC 791), 42 bytes captured. Analysed, counted twice.
+  const auto cut_options = [&] {
+    Bytes b = good;
+    b[2] = 0;
+    b[3] = 60;
+    b[20 + 12] = 0x60;  // data offset 6: 4 bytes of options
+    b.resize(42);
+    return b;
+  };
+  rows.push_back({"TCP options cut by the snaplen", "options_cut", cut_options,
+                  &analyze::AnalyzerStats::options_cut});
+  rows.push_back({"payload cut by the snaplen", "snaplen_cut", cut_options,
+                  &analyze::AnalyzerStats::snaplen_cut});
   for (const auto& r : rows) {
     SCOPED_TRACE(std::string(r.input) + " -> " + r.counter);
     analyze::FlowAnalyzer fa;
