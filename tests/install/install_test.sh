@@ -27,7 +27,8 @@ run "$work/install.log" cmake --install "$bin" --prefix "$prefix"
 pc=$(find "$prefix" -name vigil.pc)
 libdir=$(dirname "$(dirname "$pc")")
 for f in bin/vigil include/vigil/time.hpp include/vigil/version.hpp \
-  include/vigil/stack/stack.hpp include/vigil/stack/end_log.hpp include/vigil/link/tun_device.hpp; do
+  include/vigil/stack/stack.hpp include/vigil/stack/end_log.hpp include/vigil/link/tun_device.hpp \
+  include/vigil/link/netns.hpp; do
   [ -e "$prefix/$f" ] || fail "installed: $f missing"
 done
 for f in libvigil.a libvigil.so cmake/vigil/vigilConfig.cmake cmake/vigil/vigilConfigVersion.cmake; do
@@ -64,6 +65,7 @@ check_output() {  # NAME FILE
 run "$work/cm-configure.log" cmake -S "$src/examples" -B "$work/cm" -G "$gen" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Debug
 run "$work/cm-build.log" cmake --build "$work/cm"
+[ -x "$work/cm/tun_echo" ] || fail "examples/tun_echo.cpp did not build"  # runs only as root
 "$work/cm/two_stacks" >"$work/shared.out" 2>&1 || fail "two_stacks (shared) exited $?"
 check_output "find_package, vigil::vigil (libvigil.so)" "$work/shared.out"
 # (ldd's output in a variable: `ldd | grep -q` under pipefail fails when
