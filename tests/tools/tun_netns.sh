@@ -20,7 +20,8 @@ new_ns "$inner"
 args=(--dev "$dev" --local 10.99.0.2 --peer 10.99.0.1 serve echo --port 7)
 
 # 1. A namespace that does not exist: exit 2, a clear message, no device.
-ip netns exec "$outer" "$VIGIL" tun --netns "vgn-none-$$" "${args[@]}" \
+# (timeout: a vigil that ignored --netns would serve here instead of exiting.)
+ip netns exec "$outer" timeout 10 "$VIGIL" tun --netns "vgn-none-$$" "${args[@]}" \
   >"$WORK/none.out" 2>"$WORK/none.err"
 rc=$?
 check "missing namespace: exit 2 with the name and how to create it" \
@@ -29,7 +30,7 @@ check "missing namespace: exit 2 with the name and how to create it" \
 check "missing namespace: no device anywhere" \
   "$(! ip -n "$outer" link show "$dev" >/dev/null 2>&1 && ! ip -n "$inner" link show "$dev" >/dev/null 2>&1; echo $?)" \
   "a device $dev exists"
-ip netns exec "$outer" "$VIGIL" tun --netns ../x "${args[@]}" >/dev/null 2>"$WORK/path.err"
+ip netns exec "$outer" timeout 10 "$VIGIL" tun --netns ../x "${args[@]}" >/dev/null 2>"$WORK/path.err"
 rc=$?
 check "a path is not a namespace name: exit 2" "$([ "$rc" = 2 ]; echo $?)" "exit $rc: $(cat "$WORK/path.err")"
 
