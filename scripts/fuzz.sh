@@ -34,7 +34,7 @@ esac
 
 if [ -z "${VIGIL_FUZZ_NO_BUILD:-}" ]; then
   cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DVIGIL_SANITIZE=ON \
-    -DVIGIL_LIBFUZZER=ON -DVIGIL_TESTS=OFF >/dev/null
+    -DVIGIL_LIBFUZZER=ON -DVIGIL_TESTS=OFF -DVIGIL_WERROR=ON >/dev/null
   ninja -C "$dir" "vigil_fuzz_$target" $([ "$target" = analyze ] && echo vigil) >/dev/null
 fi
 

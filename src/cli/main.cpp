@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "vigil/version.hpp"
 
 namespace {
 
@@ -18,6 +19,7 @@ void usage(FILE* f) {
                "  analyze    label the TCP segments of a capture (vigil analyze FILE)\n"
                "  tun        run the stack on a Linux TUN device (vigil tun --help)\n"
                "  help       show this text\n"
+               "  --version  print vigil's version\n"
                "\n"
                "`vigil <command> --help` describes a command.\n");
 }
@@ -39,6 +41,9 @@ int main(int argc, char** argv) {
     rc = vigil::cli::run_analyze(args);
   } else if (cmd == "tun") {
     rc = vigil::cli::run_tun(args);
+  } else if (cmd == "--version") {
+    std::printf("vigil %s\n", VIGIL_VERSION);
+    rc = 0;
   } else if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(stdout);
     rc = 0;

@@ -155,10 +155,7 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
            std::to_string(e.bytes_received) + " B\n";
     out += "    final state " + std::string(tcp::state_name(e.state)) + " at " +
            format_seconds(e.time) + " s";
-    if (e.err) {
-      out += ", " + tcp::errno_name(e.err) + " (" + std::string(tcp::reason_name(e.reason)) +
-             "): " + e.detail;
-    }
+    if (e.err) out += ", " + tcp::outcome_text(e.err, e.reason, e.detail);
     out += "\n";
     out += "    segments sent " + std::to_string(e.stats.segments_sent) + ", received " +
            std::to_string(e.stats.segments_received) + ", retransmitted " +

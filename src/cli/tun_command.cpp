@@ -17,7 +17,9 @@
 #include "cli/commands.hpp"
 #include "cli/counters.hpp"
 #include "link/event_loop.hpp"
+#include "link/netns.hpp"
 #include "link/tun_device.hpp"
+#include "stack/end_log.hpp"
 #include "stack/stack.hpp"
 #include "tcp/events.hpp"
 #include "util/json.hpp"
@@ -35,6 +37,8 @@ void tun_usage(FILE* f) {
       "Creates TUN device NAME, gives the kernel side address --peer with --local as\n"
       "its point-to-point peer, and answers as --local with vigil's TCP stack.\n"
       "Needs root (CAP_NET_ADMIN). SIGINT/SIGTERM close connections and exit.\n"
+      "Each connection's end goes to stderr: when, in which state, and why (errno,\n"
+      "mechanism and evidence, as `vigil sim` prints them).\n"
       "\n"
       "modes:\n"
       "  serve echo --port P        send back every byte received\n"
@@ -46,6 +50,8 @@ void tun_usage(FILE* f) {
       "  discard and echo print, per finished connection, the bytes read and their sha256\n"
       "\n"
       "options:\n"
+      "  --netns NAME               create the device inside network namespace NAME\n"
+      "                             (`ip netns add NAME`), not the current one\n"
       "  --mtu N                    device MTU (default 1500); MSS is MTU - 40\n"
       "  --pcap FILE                record every datagram vigil reads and writes (raw IPv4,\n"
       "                             wall-clock ns timestamps; with --offload a super-segment\n"
@@ -619,6 +625,7 @@ int run_tun(const std::vector<std::string>& args) {
   bool offload = false;
   bool no_hash = false;
   std::string pcap_path, stats_path;
+  std::optional<std::string> netns;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag) -> const std::string* {
@@ -641,6 +648,9 @@ int run_tun(const std::vector<std::string>& args) {
     } else if (a == "--peer") {
       if (!(v = value("--peer"))) return 2;
       peer_text = *v;
+    } else if (a == "--netns") {
+      if (!(v = value("--netns"))) return 2;
+      netns = *v;
     } else if (a == "--mtu") {
       if (!(v = value("--mtu"))) return 2;
       if (!parse_u64(*v, 65535, &mtu) || mtu < 576) {
@@ -725,11 +735,12 @@ int run_tun(const std::vector<std::string>& args) {
       }
       offload = *v == "on";
     } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr,
-                   "vigil tun: unknown option '%s'; valid options: --dev --local --peer --mtu "
-                   "--profile --keepalive --user-timeout --set --port --local-port --send --recv "
-                   "--read-pause-after --read-pause --offload --no-hash --pcap --stats --help\n",
-                   a.c_str());
+      std::fprintf(
+          stderr,
+          "vigil tun: unknown option '%s'; valid options: --dev --local --peer --netns --mtu "
+          "--profile --keepalive --user-timeout --set --port --local-port --send --recv "
+          "--read-pause-after --read-pause --offload --no-hash --pcap --stats --help\n",
+          a.c_str());
       return 2;
     } else {
       words.push_back(a);
@@ -854,6 +865,15 @@ int run_tun(const std::vector<std::string>& args) {
     return 2;
   }
 
+  // The namespace first: the device, its addresses and every socket made
+  // from here on live in it.
+  if (netns) {
+    if (const link::NetnsResult r = link::enter_netns(*netns); !r.error.empty()) {
+      std::fprintf(stderr, "vigil tun: %s\n", r.error.c_str());
+      return r.no_such ? 2 : 1;
+    }
+  }
+
   // The device, the loop, the stack.
   link::TunDevice tun;
   link::TunConfig tc;
@@ -870,9 +890,18 @@ int run_tun(const std::vector<std::string>& args) {
   sc.tcp = cfg;
   if (offload) sc.tso_limit = 65535;  // the device segments at each connection's MSS
   std::random_device rd;
-  const uint64_t seed =
-      (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(link::EventLoop::now().ns());
-  stack::Stack st(sc, util::Rng(seed), nullptr, link::EventLoop::now());
+  const Instant start = link::EventLoop::now();
+  const uint64_t seed = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(start.ns());
+  // Every connection's end on stderr, times from the start. On a terminal
+  // the line first clears the progress line it would run into.
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  stack::EndLog end_log(
+      [tty](const std::string& line) {
+        std::fprintf(stderr, "%svigil tun: %s\n", tty ? "\r\033[K" : "", line.c_str());
+      },
+      start);
+  stack::Stack st(sc, util::Rng(seed), &end_log, start);
+  end_log.attach(&st);
   link::EventLoop loop(tun, st);
   if (const std::string err = loop.init(); !err.empty()) {
     std::fprintf(stderr, "vigil tun: %s\n", err.c_str());

@@ -147,4 +147,14 @@ std::string errno_name(int err) {
   }
 }
 
+std::string outcome_text(int err, CloseReason reason, std::string_view detail) {
+  if (err == 0) return "";
+  std::string out = errno_name(err);
+  out += " (";
+  out += reason_name(reason);
+  out += "): ";
+  out += detail;
+  return out;
+}
+
 }  // namespace vigil::tcp

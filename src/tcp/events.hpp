@@ -93,4 +93,9 @@ class EventSink {
 // "ETIMEDOUT" for ETIMEDOUT; nullptr-free: unknown values give "E<number>".
 std::string errno_name(int err);
 
+// How a failed connection ended, as `vigil sim` prints it (DESIGN.md
+// principle 7): "ETIMEDOUT (retransmission): 15 retransmissions over
+// 663.0 s", the errno, the mechanism, the evidence; "" when err is 0.
+std::string outcome_text(int err, CloseReason reason, std::string_view detail);
+
 }  // namespace vigil::tcp

@@ -233,5 +233,9 @@ missing = sorted(n for n in names - events if '"%s"' % n not in test)
 assert len(names) > 30 and not missing, missing
 PY
 [ $? -eq 0 ] && pass=$((pass+1))
+# `vigil --version`: the version of project() in CMakeLists.txt.
+want=$(sed -n 's/^project(vigil VERSION \([0-9.]*\) .*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+out=$("$vigil" --version); rc=$?
+check "--version prints project()'s version ($want)" '[ $rc -eq 0 ] && [ -n "$want" ] && [ "$out" = "vigil $want" ]'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
