@@ -111,7 +111,7 @@ std::string link_text(const sim::LinkStats& s) {
 using Counters = std::vector<std::pair<const char*, uint64_t>>;
 
 Counters connection_counters(const tcp::ConnectionStats& s) {
-  static_assert(sizeof(tcp::ConnectionStats) == 15 * sizeof(uint64_t),
+  static_assert(sizeof(tcp::ConnectionStats) == 16 * sizeof(uint64_t),
                 "a ConnectionStats counter is missing from connection_counters()");
   return {{"segments_sent", s.segments_sent},
           {"segments_received", s.segments_received},
@@ -127,7 +127,8 @@ Counters connection_counters(const tcp::ConnectionStats& s) {
           {"segments_dropped", s.segments_dropped},
           {"invalid_acks_suppressed", s.invalid_acks_suppressed},
           {"icmp_out_of_window", s.icmp_out_of_window},
-          {"icmp_ignored", s.icmp_ignored}};
+          {"icmp_ignored", s.icmp_ignored},
+          {"out_of_order_dropped", s.out_of_order_dropped}};
 }
 
 Counters stack_counters(const stack::StackStats& s) {
@@ -256,6 +257,10 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
   out += "\nStacks (counters, zeros left out)\n";
   for (const auto& h : r.hosts)
     out += "  " + h.name + ":" + nonzero_text(stack_counters(h.stats)) + "\n";
+  if (!r.figures.empty()) {
+    out += "\nFigures (docs/attacks.md)\n";
+    for (const auto& [name, n] : r.figures) out += "  " + name + " " + std::to_string(n) + "\n";
+  }
   out += "\nVirtual time " + format_seconds(r.end) + " s\n";
   if (!r.pcap_path.empty()) {
     out += "pcap written to " + r.pcap_path + " (" + std::to_string(r.packets_captured) +
@@ -413,6 +418,10 @@ std::string render_json(const ScenarioResult& r) {
     j.end_object();
   }
   j.end_array();
+  // Attack scenarios' numbers (docs/attacks.md); empty for the others.
+  j.key("figures").begin_object();
+  for (const auto& [name, n] : r.figures) j.key(name).value(n);
+  j.end_object();
   j.end_object();
   return j.str() + "\n";
 }
