@@ -49,7 +49,7 @@ WindowGuess guess_from(const tcp::Connection& victim) {
   g.rcv_wnd = victim.rcv_wnd();
   g.snd_una = victim.snd_una();
   g.snd_nxt = victim.snd_nxt();
-  g.ts_recent = static_cast<uint32_t>(victim.state_digest().value("ts_recent"));
+  g.ts_recent = victim.ts_recent();
   return g;
 }
 

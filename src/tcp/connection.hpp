@@ -217,7 +217,8 @@ class Connection {
   uint32_t snd_una() const { return snd_una_; }
   uint32_t snd_nxt() const { return snd_nxt_; }
   uint32_t rcv_nxt() const { return rcv_nxt_; }
-  uint32_t rcv_wnd() const;  // window we would advertise now, in bytes
+  uint32_t rcv_wnd() const;                          // window we would advertise now, in bytes
+  uint32_t ts_recent() const { return ts_recent_; }  // RFC 7323 TS.Recent
   bool timestamps_enabled() const { return ts_enabled_; }
   bool sack_enabled() const { return sack_enabled_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
