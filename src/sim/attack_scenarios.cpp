@@ -114,7 +114,6 @@ class ClientWave : public App {
         start_(start),
         every_(every),
         count_(count),
-        bytes_(bytes),
         hold_(hold),
         payload_(bytes, 0x5a) {}
 
@@ -188,7 +187,6 @@ class ClientWave : public App {
   Instant start_;
   Duration every_;
   size_t count_;
-  size_t bytes_;
   Duration hold_;
   std::vector<uint8_t> payload_;
   std::vector<Outcome> out_;
