@@ -203,6 +203,10 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
   out += "\nStacks (counters, zeros left out)\n";
   for (const auto& h : r.hosts)
     out += "  " + h.name + ":" + nonzero_text(stack_counters(h.stats)) + "\n";
+  if (!r.figures.empty()) {
+    out += "\nFigures (docs/attacks.md)\n";
+    for (const auto& [name, n] : r.figures) out += "  " + name + " " + std::to_string(n) + "\n";
+  }
   out += "\nVirtual time " + format_seconds(r.end) + " s\n";
   if (!r.pcap_path.empty()) {
     out += "pcap written to " + r.pcap_path + " (" + std::to_string(r.packets_captured) +
@@ -360,6 +364,10 @@ std::string render_json(const ScenarioResult& r) {
     j.end_object();
   }
   j.end_array();
+  // Attack scenarios' numbers (docs/attacks.md); empty for the others.
+  j.key("figures").begin_object();
+  for (const auto& [name, n] : r.figures) j.key(name).value(n);
+  j.end_object();
   j.end_object();
   return j.str() + "\n";
 }

@@ -37,6 +37,8 @@ const char* attack_kind_name(AttackKind k) {
       return "icmp_unreachable";
     case AttackKind::kIcmpFragNeeded:
       return "icmp_frag_needed";
+    case AttackKind::kOutOfOrderData:
+      return "out_of_order_data";
   }
   return "?";
 }
@@ -47,7 +49,7 @@ WindowGuess guess_from(const tcp::Connection& victim) {
   g.rcv_wnd = victim.rcv_wnd();
   g.snd_una = victim.snd_una();
   g.snd_nxt = victim.snd_nxt();
-  g.ts_recent = static_cast<uint32_t>(victim.state_digest().value("ts_recent"));
+  g.ts_recent = victim.ts_recent();
   return g;
 }
 
@@ -67,7 +69,11 @@ void Attacker::poll(Instant now) {
     if (cfg_.guess) g = cfg_.guess(now);
     if (g) ++guessed_;
     const size_t n = forge(k, g, buf_);
-    if (n) world_.inject(cfg_.victim_host, std::span<const uint8_t>(buf_.data(), n));
+    if (n && cfg_.direct) {
+      world_.host(cfg_.victim_host).stack().receive(now, std::span<const uint8_t>(buf_.data(), n));
+    } else if (n) {
+      world_.inject(cfg_.victim_host, std::span<const uint8_t>(buf_.data(), n));
+    }
     ++sent_;
     ++by_kind_[static_cast<size_t>(k)];
   }
@@ -137,6 +143,15 @@ size_t Attacker::forge_tcp(AttackKind k, const std::optional<WindowGuess>& g,
     case AttackKind::kData:
       f.flags = wire::tcp_flags::kAck | wire::tcp_flags::kPsh;
       f.ack = rng_.next_u32();  // blind: the attacker cannot see SND.UNA
+      payload = std::span<const uint8_t>(kPayload, kDataBytes);
+      break;
+    case AttackKind::kOutOfOrderData:
+      f.flags = wire::tcp_flags::kAck | wire::tcp_flags::kPsh;
+      if (g) {
+        const uint32_t room = std::max<uint32_t>(g->rcv_wnd, kDataBytes + 2) - kDataBytes - 1;
+        f.seq = g->rcv_nxt + 1 + static_cast<uint32_t>(rng_.uniform(room));
+      }
+      f.ack = g ? g->snd_una : rng_.next_u32();
       payload = std::span<const uint8_t>(kPayload, kDataBytes);
       break;
     case AttackKind::kBadAckTsval:

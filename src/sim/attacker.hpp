@@ -24,6 +24,11 @@
 //   kIcmpFragNeeded   code 4 with a small next-hop MTU (0, 68, 108, 296,
 //                508, 551, 552, 576, 1006, 1280, 1492 in turn), quoting as
 //                kIcmpUnreachable.
+//   kOutOfOrderData   ACK + 64 payload bytes at (RCV.NXT + 1, RCV.NXT +
+//                RCV.WND - 64), with an acceptable ACK (the guessed SND.UNA)
+//                and TSval: an on-path attacker's out-of-order flood. It
+//                never covers RCV.NXT, so no forged byte becomes readable;
+//                it fills the reassembly table (tcp::RecvBuffer).
 //
 // Without a guess (or when the guess function returns nullopt) every
 // sequence, acknowledgment and timestamp field is uniformly random: a blind
@@ -55,8 +60,9 @@ enum class AttackKind : uint8_t {
   kBadAckTsval,
   kIcmpUnreachable,
   kIcmpFragNeeded,
+  kOutOfOrderData,
 };
-inline constexpr size_t kAttackKinds = 6;
+inline constexpr size_t kAttackKinds = 7;
 const char* attack_kind_name(AttackKind k);  // "rst", "syn", "data", "bad_ack_tsval", ...
 
 // What the attacker believes about the victim's side of the connection.
@@ -87,6 +93,12 @@ struct AttackerConfig {
   bool timestamps = true;                // put a timestamps option on forged TCP segments
   bool spoof_source = false;             // a random source address and port per packet
   wire::Ipv4Addr icmp_source = wire::Ipv4Addr::of(10, 0, 0, 254);  // the "router"
+  // How forged packets reach the victim. false (default): World::inject,
+  // the link towards the victim, queued behind its traffic (so a window
+  // guessed at forging time may be stale on arrival). true: handed to the
+  // victim's stack at once, by a path of its own that skips the bottleneck
+  // (the guess is exact on arrival); such packets are not captured.
+  bool direct = false;
 };
 
 class Attacker : public App {

@@ -9,6 +9,7 @@
 
 #include "link/pcap_writer.hpp"
 #include "sim/apps.hpp"
+#include "sim/attack_scenarios.hpp"
 #include "util/knobs.hpp"
 #include "wire/icmp.hpp"
 #include "wire/packet.hpp"
@@ -62,6 +63,10 @@ struct Spec {
   // Simultaneous open (RFC 9293 figure 8): no listener; at client_start both
   // hosts connect() from a fixed port to the other's fixed port.
   bool simultaneous_open = false;
+  // Attack scenarios (attack_scenarios.hpp): attackers, extra apps and
+  // meters added before the run, figures after it.
+  AttackSetup attack;
+  size_t server_max_connections = 0;  // the server's stack.max_connections (0: as --set)
 };
 
 // A quiet 10 ms link and a client that stays open; the profile's TCP
@@ -333,6 +338,57 @@ const std::vector<ScenarioDef>& definitions() {
          s = liveness_base(s);
          s.server_vanish_at = Duration::zero();
          s.limit = Duration::seconds(3600);
+       }},
+      {{"blind-injection",
+        "a 10 MB upload while an off-path attacker injects 10,000 each of RST, SYN, data, "
+        "bad-ACK with a far-future TSval, ICMP unreachable (every code) and frag-needed"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 10'000'000;
+         s.attack = setup_blind_injection;
+       }},
+      {{"syn-flood",
+        "100,000 spoofed SYN/s for 10 s at the listener while a client connects every 100 ms"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.client_bytes = 1000;
+         s.server_listens = false;  // attack_scenarios.cpp's server accepts every connection
+         s.limit = Duration::seconds(30);
+         s.attack = setup_syn_flood;
+       }},
+      {{"sack-abuse",
+        "CVE-2019-11477/11478's peer: MSS 48, every ACK's SACK blocks fragment the "
+        "sender's scoreboard; 1% loss; 300 kB from the server"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.link.rate_bps = 10'000'000;
+         s.link.loss = 0.01;
+         s.server_bytes = 300'000;
+         s.server_closes = true;
+         s.client_tweak = [](tcp::TcpConfig& c) { c.mss = 48; };
+         s.attack = setup_sack_abuse;
+       }},
+      {{"ooo-flood",
+        "a 4 MB upload while an attacker who sees the client's windows sends it 10,000 "
+        "out-of-order data segments: reassembly stays within its 16 ranges"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 4'000'000;
+         s.attack = setup_ooo_flood;
+       }},
+      {{"connection-cap",
+        "the server allows 16 connections: 24 clients connect, 8 are refused with RST; 8 more "
+        "connect once the first have closed"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.client_bytes = 0;
+         s.client_start = Duration::seconds(7);
+         s.server_listens = false;
+         s.server_max_connections = 16;
+         s.limit = Duration::seconds(30);
+         s.attack = setup_connection_cap;
        }},
   };
   return defs;
@@ -698,6 +754,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   server_cfg.tcp = spec.tcp;
   if (spec.server_tweak) spec.server_tweak(server_cfg.tcp);
   server_cfg.address = wire::Ipv4Addr::of(10, 0, 0, 2);
+  if (spec.server_max_connections) server_cfg.max_connections = spec.server_max_connections;
   Host& client = world.add_host("client", client_cfg);
   Host& server = world.add_host("server", server_cfg);
   world.set_link(spec.link, spec.link);
@@ -824,6 +881,11 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   ClientApp* ca = client_app.get();
   world.add_app(0, std::move(client_app));
 
+  AttackFinish attack_finish;
+  if (spec.attack) {
+    attack_finish = spec.attack(AttackHooks{world, client, server, kPort, ca, sa, params.seed});
+  }
+
   const Instant end = world.run(Instant::zero() + spec.limit);
 
   ScenarioResult& r = *out;
@@ -889,6 +951,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     r.packets_captured = pcap->packets_written();
     r.pcap_path = params.pcap_path;
   }
+  if (attack_finish) attack_finish(r);
   return {};
 }
 

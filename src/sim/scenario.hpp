@@ -68,6 +68,9 @@ struct ScenarioResult {
   Instant end;
   uint64_t packets_captured = 0;
   std::string pcap_path;
+  // Attack scenarios' numbers (src/sim/attack_scenarios.cpp), by name, in
+  // the order they are printed: injections tried, connections lost, ...
+  std::vector<std::pair<std::string, uint64_t>> figures;
 };
 
 // Runs `name`. Returns "" on success; otherwise a message naming the valid

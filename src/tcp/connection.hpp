@@ -106,6 +106,9 @@ struct ConnectionStats {
   // In the window but not acted on: an unknown code, or a frag-needed that
   // would not lower the path MTU.
   uint64_t icmp_ignored = 0;
+  // Out-of-order data dropped because the reassembly table already holds
+  // RecvBuffer::kMaxRanges ranges (it comes again by retransmission).
+  uint64_t out_of_order_dropped = 0;
 };
 
 // Every sequence, timestamp, window and timer variable of a connection, by
@@ -199,6 +202,7 @@ class Connection {
   const TcpConfig& config() const { return cfg_; }
   size_t send_space() const;  // bytes send() would accept now
   size_t recv_available() const { return rcv_buf_.readable(); }
+  size_t out_of_order_ranges() const { return rcv_buf_.out_of_order().size(); }
   bool peer_closed() const { return fin_received_; }  // FIN received: EOF after readable bytes
   bool established_once() const { return established_once_; }
   Instant state_since() const { return state_since_; }
@@ -213,7 +217,8 @@ class Connection {
   uint32_t snd_una() const { return snd_una_; }
   uint32_t snd_nxt() const { return snd_nxt_; }
   uint32_t rcv_nxt() const { return rcv_nxt_; }
-  uint32_t rcv_wnd() const;  // window we would advertise now, in bytes
+  uint32_t rcv_wnd() const;                          // window we would advertise now, in bytes
+  uint32_t ts_recent() const { return ts_recent_; }  // RFC 7323 TS.Recent
   bool timestamps_enabled() const { return ts_enabled_; }
   bool sack_enabled() const { return sack_enabled_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
@@ -258,7 +263,8 @@ class Connection {
   void adopt_peer_syn_options(const wire::TcpView& seg);
   void update_timestamps(const wire::TcpView& seg);
   void send_challenge_ack(Instant now, std::string_view why);
-  void reply_to_invalid(Instant now, const wire::TcpView& seg);
+  // data_exempt: a segment with data or FIN is answered at once, unthrottled.
+  void reply_to_invalid(Instant now, const wire::TcpView& seg, bool data_exempt = true);
   void emit_rst_received(Instant now, uint32_t seq);
 
   // --- output (connection_output.cpp) ---

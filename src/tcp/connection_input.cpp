@@ -187,14 +187,14 @@ void Connection::send_challenge_ack(Instant now, std::string_view why) {
   emit(e);
 }
 
-void Connection::reply_to_invalid(Instant now, const TcpView& seg) {
+void Connection::reply_to_invalid(Instant now, const TcpView& seg, bool data_exempt) {
   // RFC 9293 §3.10.7.4 answers an unacceptable segment with an ACK; like
   // Linux (tcp_oow_rate_limited, tcp_invalid_ratelimit) at most one per
   // challenge_ack_interval per connection, on the clock challenge ACKs use.
   // Segments that occupy sequence space without SYN (data, FIN) are no part
   // of an ACK loop and are always answered: their sender may be
   // retransmitting because our ACK was lost.
-  if (seg.seg_len() > 0 && !seg.has(flags::kSyn)) {
+  if (data_exempt && seg.seg_len() > 0 && !seg.has(flags::kSyn)) {
     ack_pending_ = true;
     return;
   }
@@ -368,7 +368,13 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   // the rest are discarded and answered with an ACK (rate-limited).
   if (seq_gt(ack, snd_max_)) {
     ++stats_.segments_dropped;
-    reply_to_invalid(now, seg);  // RFC 9293 §3.10.7.4: it acks something not yet sent
+    // RFC 9293 §3.10.7.4: it acks something not yet sent. Throttled even
+    // with data: no retransmission of the real peer acks beyond SND.NXT,
+    // but a forged in-window segment with a blind ACK does half the time,
+    // and each answer is a duplicate ACK to the real peer that can start a
+    // spurious fast retransmit (blind-injection scenario). Linux's tcp_ack
+    // drops it without a reply (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA).
+    reply_to_invalid(now, seg, /*data_exempt=*/false);
     return false;
   }
   if (seq_lt(ack, snd_una_ - max_snd_wnd_)) {
@@ -385,16 +391,24 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
-    // RFC 5681 §2's duplicate ACK (same window); with SACK, RFC 6675 §2
-    // also counts an ACK whose SACK blocks report new data, whatever its
-    // window (receivers such as Linux grow the window while holding
-    // out-of-order data). Answers to zero-window probes (window zero, so
-    // nothing could be resent anyway) do not count.
+    // Without SACK, RFC 5681 §2's duplicate ACK (same window). With SACK
+    // recovery, RFC 6675 §2's: an ACK whose SACK blocks report new data,
+    // whatever its window (receivers such as Linux grow the window while
+    // holding out-of-order data), and only such an ACK: a plain repeat of
+    // the last ACK reports no loss. It is what a receiver sends for any
+    // out-of-window data, so a blind attacker spraying data at it would
+    // otherwise drive us into spurious fast retransmits (Linux with SACK
+    // counts only SACKed segments, tcp_time_to_recover). Answers to
+    // zero-window probes (window zero, nothing to resend) do not count.
     const bool same_window = (static_cast<uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_;
-    const bool is_dup =
-        seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 && snd_wnd_ > 0 &&
-        (same_window ||
-         (sack_enabled_ && recovery_->sack_reports_new_data(seq_space(), seg.options())));
+    // RFC 6675 §2: with SACK recovery only an ACK that reports new SACKed
+    // data is a duplicate; plain repeats (answers to blind out-of-window
+    // data) are not (Linux likewise counts SACKed segments).
+    const bool sack_news =
+        sack_enabled_ && recovery_->sack_reports_new_data(seq_space(), seg.options());
+    const bool reports = sack_recovery() ? sack_news : same_window || sack_news;
+    const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
+                        snd_wnd_ > 0 && reports;
     if (is_dup) process_dup_ack(now, seg);
   }
   update_send_window(seg);
@@ -513,6 +527,7 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     // Out of order: ACK at once so the sender sees the gap (RFC 5681 §4.2),
     // with SACK blocks when negotiated.
     ++stats_.out_of_order_segments;
+    if (r.no_room) ++stats_.out_of_order_dropped;
     ack_pending_ = true;
   } else if (r.filled_hole || r.stored < payload.size() ||
              seq_gt(seg.seq() + static_cast<uint32_t>(seg.payload().size()), rcv_adv_)) {

@@ -64,7 +64,10 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
     ne = std::max(ne, last->end);
     ++last;
   }
-  if (it == last && ranges_.size() >= kMaxRanges) return r;  // no room to track it
+  if (it == last && ranges_.size() >= kMaxRanges) {  // no room to track it
+    r.no_room = true;
+    return r;
+  }
   // Count only bytes not already held.
   size_t already = 0;
   for (auto k = it; k != last; ++k) {

@@ -38,6 +38,7 @@ class RecvBuffer {
     size_t stored = 0;         // new bytes stored (in order or not)
     size_t advanced = 0;       // how far next_pos moved
     bool filled_hole = false;  // moved next_pos up to or into held data
+    bool no_room = false;      // out of order and kMaxRanges already held: dropped
   };
   // Stores `bytes` starting at stream offset `pos` (pos may precede next_pos:
   // already-received bytes are ignored). Bytes past limit_pos() are cut off.

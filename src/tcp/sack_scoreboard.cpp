@@ -9,6 +9,7 @@ namespace vigil::tcp {
 void SackScoreboard::trim(uint32_t snd_una) {
   size_t keep = 0;
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_le(r_[i].right, snd_una)) continue;  // wholly acknowledged
     Range x = r_[i];
     if (seq_lt(x.left, snd_una)) x.left = snd_una;
@@ -21,15 +22,15 @@ bool SackScoreboard::insert(uint32_t left, uint32_t right) {
   const uint32_t before = sacked_bytes(left, right);
   // First range that touches or lies above [left, right).
   size_t i = 0;
-  while (i < n_ && seq_lt(r_[i].right, left)) ++i;
+  while (i < n_ && seq_lt(r_[i].right, left)) ++i, ++ops_;
   // Ranges i..j-1 overlap or abut it: merge them into one.
   size_t j = i;
-  while (j < n_ && seq_le(r_[j].left, right)) ++j;
+  while (j < n_ && seq_le(r_[j].left, right)) ++j, ++ops_;
   if (j > i) {
     Range m{seq_min(left, r_[i].left), seq_max(right, r_[j - 1].right)};
     r_[i] = m;
     const size_t removed = j - i - 1;
-    for (size_t k = i + 1; k + removed < n_; ++k) r_[k] = r_[k + removed];
+    for (size_t k = i + 1; k + removed < n_; ++k, ++ops_) r_[k] = r_[k + removed];
     n_ -= removed;
   } else {
     if (n_ == kMaxRanges) {
@@ -39,7 +40,7 @@ bool SackScoreboard::insert(uint32_t left, uint32_t right) {
       if (i == n_) return false;
       --n_;
     }
-    for (size_t k = n_; k > i; --k) r_[k] = r_[k - 1];
+    for (size_t k = n_; k > i; --k, ++ops_) r_[k] = r_[k - 1];
     r_[i] = Range{left, right};
     ++n_;
   }
@@ -73,6 +74,7 @@ bool SackScoreboard::update(uint32_t snd_una, uint32_t snd_max, const wire::Sack
 
 bool SackScoreboard::is_sacked(uint32_t seq) const {
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_in(seq, r_[i].left, r_[i].right)) return true;
   }
   return false;
@@ -80,6 +82,7 @@ bool SackScoreboard::is_sacked(uint32_t seq) const {
 
 uint32_t SackScoreboard::sacked_run_end(uint32_t seq) const {
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_in(seq, r_[i].left, r_[i].right)) return r_[i].right;
   }
   return seq;
@@ -87,6 +90,7 @@ uint32_t SackScoreboard::sacked_run_end(uint32_t seq) const {
 
 uint32_t SackScoreboard::next_sacked_start(uint32_t seq, uint32_t limit) const {
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_gt(r_[i].left, seq)) return seq_min(r_[i].left, limit);
   }
   return limit;
@@ -95,6 +99,7 @@ uint32_t SackScoreboard::next_sacked_start(uint32_t seq, uint32_t limit) const {
 uint32_t SackScoreboard::sacked_bytes(uint32_t from, uint32_t to) const {
   uint32_t sum = 0;
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     const uint32_t l = seq_max(r_[i].left, from);
     const uint32_t r = seq_min(r_[i].right, to);
     if (seq_lt(l, r)) sum += r - l;
@@ -106,6 +111,7 @@ bool SackScoreboard::is_lost(uint32_t seq, uint32_t smss) const {
   uint32_t ranges = 0;
   uint32_t bytes = 0;
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_le(r_[i].right, seq + 1)) continue;
     if (seq_gt(r_[i].left, seq)) ++ranges;
     bytes += r_[i].right - seq_max(r_[i].left, seq + 1);
@@ -126,6 +132,7 @@ uint32_t SackScoreboard::pipe(uint32_t snd_una, uint32_t high_data, uint32_t hig
     if (seq_lt(a, rb)) pipe += rb - a;
   };
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     if (seq_lt(cursor, r_[i].left)) add_hole(cursor, r_[i].left, is_lost(cursor, smss));
     cursor = seq_max(cursor, r_[i].right);
   }
@@ -137,6 +144,7 @@ bool SackScoreboard::next_lost(uint32_t snd_una, uint32_t high_data, uint32_t hi
                                uint32_t smss, uint32_t* seq, uint32_t* len) const {
   uint32_t cursor = snd_una;
   for (size_t i = 0; i < n_; ++i) {
+    ++ops_;
     const uint32_t start = seq_max(cursor, high_rxt);
     if (seq_lt(start, r_[i].left) && seq_lt(start, high_data) && is_lost(start, smss)) {
       *seq = start;

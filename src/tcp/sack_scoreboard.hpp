@@ -60,6 +60,10 @@ class SackScoreboard {
   uint64_t invalid_blocks() const { return invalid_; }
   uint64_t dsack_blocks() const { return dsack_; }
   uint64_t dropped_ranges() const { return dropped_; }
+  // Range visits by every call so far (each loop step over the table): the
+  // work the scoreboard does, so a test can bound it per ACK (CVE-2019-11478
+  // was CPU spent on a fragmented retransmission queue).
+  uint64_t ops() const { return ops_; }
 
  private:
   void trim(uint32_t snd_una);
@@ -70,6 +74,7 @@ class SackScoreboard {
   uint64_t invalid_ = 0;
   uint64_t dsack_ = 0;
   uint64_t dropped_ = 0;
+  mutable uint64_t ops_ = 0;
 };
 
 }  // namespace vigil::tcp

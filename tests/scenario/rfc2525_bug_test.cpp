@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,7 +100,13 @@ bool is(const analyze::PacketLabels& p, Label l) { return analyze::has(p.labels,
 // ---------- Silence ----------
 
 TEST(Rfc2525Detectors, SilentOnEveryCorrectScenarioBothProfiles) {
+  // The attack scenarios are left out: their forged traffic is no correct
+  // TCP to judge, and syn-flood's capture alone holds 2 million packets
+  // (tests/scenario/attack_scenario_test.cpp covers them).
+  const std::set<std::string> attacks = {"blind-injection", "syn-flood", "sack-abuse",
+                                         "ooo-flood", "connection-cap"};
   for (const auto& info : sim::scenario_list()) {
+    if (attacks.count(info.name)) continue;
     for (const char* profile : {"rfc", "linux"}) {
       for (const char* capture : {"client", "server"}) {
         const SimRun r{info.name, profile, {{"capture", capture}}, {}};

@@ -538,6 +538,26 @@ std::vector<Row> stack_rows() {
          c.feed(build(g));
        },
        CONN(segments_dropped)},
+      {"out-of-order data when the reassembly table holds 16 ranges",
+       "out_of_order_dropped",
+       {},
+       [](Ctx& c) {
+         // 16 separate ranges above RCV.NXT (RecvBuffer::kMaxRanges): 10
+         // bytes every 100, so none touches another.
+         for (uint32_t k = 0; k < 16; ++k) {
+           Seg g = c.in_window();
+           g.seq = kIrs + 1 + 100 * (k + 1);
+           g.payload = Bytes(10, 'o');
+           c.feed(build(g));
+         }
+       },
+       [](Ctx& c) {
+         Seg g = c.in_window();
+         g.seq = kIrs + 1 + 100 * 17;  // would be a 17th range
+         g.payload = Bytes(10, 'o');
+         c.feed(build(g));
+       },
+       CONN(out_of_order_dropped)},
       {"ACK of data never sent (above SND.NXT)",
        "segments_dropped",
        {},

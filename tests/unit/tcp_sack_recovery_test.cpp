@@ -291,3 +291,47 @@ TEST(SackRecovery, WithoutSackNegotiatedNewRenoRuns) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+// RFC 6675 §2: with SACK, a duplicate acknowledgment is one whose SACK
+// blocks report new data. A plain repeat of the last ACK is what a receiver
+// sends for any out-of-window segment, so a blind attacker spraying forged
+// data at it makes it send as many; counted as duplicates (RFC 5681's rule)
+// three of them started a spurious fast retransmit and halved cwnd
+// (blind-injection scenario: 54 fast retransmits, 8.5 s -> 13.6 s).
+TEST(SackRecovery, PlainRepeatedAcksAreNoDuplicatesWithSack) {
+  Harness h(sack_config(tcp::TcpConfig::LossRecovery::kSack));
+  start(h, 12000, 10);
+  const uint32_t cwnd = h.conn().cwnd();
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(h.input(at_ms(1 + i), h.ack(rel(1))).empty());
+  EXPECT_EQ(h.conn().stats().dup_acks_received, 0u);
+  EXPECT_EQ(h.conn().stats().fast_retransmits, 0u);
+  EXPECT_FALSE(h.conn().in_recovery());
+  EXPECT_EQ(h.conn().cwnd(), cwnd);
+  // The same ACKs with SACK blocks for new data are duplicates: the third
+  // starts recovery (RFC 6675 §5 step 4).
+  h.input(at_ms(20), sack_ack(h, 1, {{1001, 2001}}));
+  h.input(at_ms(21), sack_ack(h, 1, {{1001, 3001}}));
+  h.input(at_ms(22), sack_ack(h, 1, {{1001, 4001}}));
+  EXPECT_EQ(h.conn().stats().dup_acks_received, 3u);
+  EXPECT_EQ(h.conn().stats().fast_retransmits, 1u);
+}
+
+// Without SACK, RFC 5681 §2's definition stands: three plain repeats of the
+// last ACK with the same window start a fast retransmit.
+TEST(SackRecovery, PlainRepeatedAcksStillCountWithoutSack) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.initial_window_segments = 10;
+  Harness h(cfg);
+  h.to_established_active(at_ms(0));
+  h.conn().send(at_ms(0), bytes(12000));
+  ASSERT_FALSE(h.drain(at_ms(0)).empty());
+  for (int i = 0; i < 3; ++i) h.input(at_ms(1 + i), h.ack(rel(1)));
+  EXPECT_EQ(h.conn().stats().dup_acks_received, 3u);
+  EXPECT_EQ(h.conn().stats().fast_retransmits, 1u);
+}
+
+}  // namespace
+}  // namespace vigil::testing
