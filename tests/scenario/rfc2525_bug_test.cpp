@@ -103,8 +103,8 @@ TEST(Rfc2525Detectors, SilentOnEveryCorrectScenarioBothProfiles) {
   // The attack scenarios are left out: their forged traffic is no correct
   // TCP to judge, and syn-flood's capture alone holds 2 million packets
   // (tests/scenario/attack_scenario_test.cpp covers them).
-  const std::set<std::string> attacks = {"blind-injection", "syn-flood", "sack-abuse",
-                                         "ooo-flood", "connection-cap"};
+  const std::set<std::string> attacks = {"blind-injection", "syn-flood", "sack-abuse", "ooo-flood",
+                                         "connection-cap"};
   for (const auto& info : sim::scenario_list()) {
     if (attacks.count(info.name)) continue;
     for (const char* profile : {"rfc", "linux"}) {
