@@ -56,6 +56,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       snd_max_(iss),
       snd_buf_seq_(iss + 1),
       snd_buf_(config.send_buffer),
+      sent_segs_(config.send_buffer, kMinPathMtu),
       rcv_buf_(config.recv_buffer),
       ts_offset_(ts_offset),
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,

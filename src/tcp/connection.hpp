@@ -25,6 +25,7 @@
 #include "tcp/recv_buffer.hpp"
 #include "tcp/rtt_estimator.hpp"
 #include "tcp/send_buffer.hpp"
+#include "tcp/sent_segments.hpp"
 #include "vigil/time.hpp"
 #include "wire/icmp.hpp"
 #include "wire/ipv4.hpp"
@@ -104,6 +105,7 @@ struct ConnectionStats {
   // RFC 5927 §4.1 check, Linux's OutOfWindowIcmps.
   uint64_t icmp_out_of_window = 0;
   // In the window but not acted on: an unknown code, or a frag-needed that
+  // quotes no segment start we sent larger than the MTU it reports, or that
   // would not lower the path MTU.
   uint64_t icmp_ignored = 0;
   // Out-of-order data dropped because the reassembly table already holds
@@ -246,7 +248,9 @@ class Connection {
   // connection's may start a new incarnation of the 4-tuple.
   bool time_wait_accepts_syn(const wire::TcpView& syn) const;
   // Heap bytes the buffers hold now (0 before the first byte and once closed).
-  size_t buffer_bytes() const { return snd_buf_.allocated_bytes() + rcv_buf_.allocated_bytes(); }
+  size_t buffer_bytes() const {
+    return snd_buf_.allocated_bytes() + rcv_buf_.allocated_bytes() + sent_segs_.allocated_bytes();
+  }
 
  private:
   // --- input steps (connection_input.cpp) ---
@@ -376,6 +380,9 @@ class Connection {
   uint32_t max_snd_wnd_ = 0;
   uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
   SendBuffer snd_buf_;
+  // Where the large segments sent begin, for checking frag-needed
+  // (connection_icmp.cpp).
+  SentSegments sent_segs_;
   bool fin_queued_ = false;  // application called close()
   bool orphaned_ = false;    // ...and let go of the connection (orphan())
   bool fin_sent_ = false;
@@ -465,10 +472,14 @@ class Connection {
   // new data that arrives can never be read.
   bool reads_stopped_ = false;
   // Path MTU discovery (RFC 1191, connection_icmp.cpp).
-  void on_frag_needed(Instant now, uint16_t next_hop_mtu);
+  void on_frag_needed(Instant now, uint16_t next_hop_mtu, uint32_t quoted_seq);
   void expire_path_mtu(Instant now);  // RFC 1191 §6.3: checked when sending
-  uint32_t pmtu_ = 0;                 // learned from frag-needed; 0: none, the MSS rules
-  Instant pmtu_since_;                // last frag-needed that set or confirmed pmtu_
+  // RFC 1191 §3 leaves the floor to the host; Linux's net.ipv4.route.min_pmtu
+  // is 552 (512 + 20 + 20): a smaller report is taken as 552, so a forged
+  // frag-needed cannot shrink segments below 512 bytes of header room.
+  static constexpr uint32_t kMinPathMtu = 552;
+  uint32_t pmtu_ = 0;   // learned from frag-needed; 0: none, the MSS rules
+  Instant pmtu_since_;  // last frag-needed that set or confirmed pmtu_
 };
 
 }  // namespace vigil::tcp

@@ -61,10 +61,6 @@ const char* unreachable_name(uint8_t code) {
   return kName[code];
 }
 
-// RFC 1191 §3 leaves the floor to the host; Linux's net.ipv4.route.min_pmtu
-// is 552 (512 + 20 + 20): a smaller report is taken as 552, so a forged
-// frag-needed cannot shrink segments below 512 bytes of header room.
-constexpr uint32_t kMinPathMtu = 552;
 // RFC 1191 §6.3: try a larger MTU again after 10 minutes; Linux's
 // net.ipv4.route.mtu_expires is 600 s.
 constexpr Duration kPathMtuExpires = Duration::seconds(600);
@@ -96,7 +92,7 @@ void Connection::on_icmp(Instant now, const wire::IcmpUnreachableView& icmp) {
   if (code == wire::icmp_code::kFragmentationNeeded) {
     // Path MTU discovery, never an error (RFC 1191 §6.1; Linux hands it to
     // tcp_v4_mtu_reduced in every state).
-    on_frag_needed(now, icmp.next_hop_mtu());
+    on_frag_needed(now, icmp.next_hop_mtu(), icmp.quoted_seq());
     return;
   }
   const int err = unreachable_errno(code);
@@ -128,11 +124,24 @@ void Connection::on_icmp(Instant now, const wire::IcmpUnreachableView& icmp) {
   soft_error_ = err;
 }
 
-void Connection::on_frag_needed(Instant now, uint16_t next_hop_mtu) {
+void Connection::on_frag_needed(Instant now, uint16_t next_hop_mtu, uint32_t quoted_seq) {
   // The quoted segment in the handshake is our SYN (at most 60 bytes of
   // TCP): it cannot have exceeded any IPv4 MTU (RFC 791: every link carries
   // 68), so the report is forged or broken.
   if (state_ == State::kSynSent || state_ == State::kSynReceived) {
+    ++stats_.icmp_ignored;
+    return;
+  }
+  // A router quotes the start of the datagram it could not forward, so the
+  // quoted sequence number is the first byte of a segment we sent, and that
+  // segment was longer than the MTU reported: a packet that fit cannot have
+  // been too big (RFC 5927 §7.2 ignores a claimed MTU no segment sent
+  // exceeds; RFC 1191 §4: the next-hop MTU is that of the hop the datagram
+  // did not fit). Stricter than the in-flight check above (and than Linux's
+  // tcp_v4_err): a blind attacker must hit one of a few hundred segment
+  // starts among 2^32 numbers, not any of the bytes in flight.
+  if (const uint32_t sent = sent_segs_.wire_bytes_at(quoted_seq);
+      sent == 0 || sent <= next_hop_mtu) {
     ++stats_.icmp_ignored;
     return;
   }

@@ -61,6 +61,7 @@ void Connection::release_buffers() {
   // Nothing more can be sent from CLOSED or TIME-WAIT; unread received bytes
   // stay readable until the application takes them (recv() releases then).
   snd_buf_.release();
+  sent_segs_.release();
   rcv_buf_.release();
 }
 

@@ -102,6 +102,9 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
   const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt, a, b);
   if (n == 0) return 0;
   ++stats_.segments_sent;
+  // Opt-in TSO datagrams reach the wire cut at snd_mss_ (poll_transmit).
+  if (const size_t len = a.size() + b.size(); len > 0 && !syn_options)
+    sent_segs_.record(seq, static_cast<uint32_t>(len), snd_mss_, static_cast<uint32_t>(n - len));
   if (fl & flags::kAck) after_ack_sent();
   return n;
 }

@@ -16,6 +16,7 @@
 #include "analyze/flow_analyzer.hpp"
 #include "link/pcap_writer.hpp"
 #include "stack/stack.hpp"
+#include "stack_harness.hpp"
 #include "tcp_harness.hpp"
 #include "util/rng.hpp"
 #include "wire/checksum.hpp"
@@ -28,8 +29,8 @@ namespace {
 namespace fl = wire::tcp_flags;
 using Bytes = std::vector<uint8_t>;
 
-constexpr wire::Ipv4Addr kA = wire::Ipv4Addr::of(10, 0, 0, 1);  // the stack under test
-constexpr wire::Ipv4Addr kB = wire::Ipv4Addr::of(10, 0, 0, 2);  // the peer
+using stack::harness::kA;  // the stack under test
+using stack::harness::kB;  // the peer
 constexpr Instant kT0 = Instant::zero() + Duration::seconds(6400);
 constexpr uint16_t kPort = 80, kPeerPort = 5001;
 constexpr uint32_t kIrs = 1000;     // the peer's ISN
@@ -45,30 +46,25 @@ struct Seg {
   Bytes payload;
 };
 
+// The peer's segment, built by the stack tests' shared builder.
 Bytes build(const Seg& s) {
-  Bytes buf(2048);
-  wire::Ipv4Fields ip;
-  ip.src = s.src;
-  ip.dst = s.dst;
-  wire::TcpFields t;
-  t.src_port = s.sport;
-  t.dst_port = s.dport;
-  t.seq = s.seq;
-  t.ack = s.ack;
-  t.flags = s.flags;
-  t.window = 65535;
-  wire::TcpOptions o;
+  stack::harness::TcpSpec spec;
+  spec.src = s.src;
+  spec.dst = s.dst;
+  spec.sport = s.sport;
+  spec.dport = s.dport;
+  spec.seq = s.seq;
+  spec.ack = s.ack;
+  spec.flags = s.flags;
+  spec.payload = s.payload;
   if (s.flags & fl::kSyn) {
-    o.has_mss = true;
-    o.mss = 1000;
+    spec.opt.has_mss = true;
+    spec.opt.mss = 1000;
   }
-  o.has_timestamps = s.ts;
-  o.ts_val = s.ts_val;
-  o.ts_ecr = s.ts_ecr;
-  const size_t n = wire::build_ipv4_tcp(buf, ip, t, o, s.payload);
-  EXPECT_GT(n, 0u);
-  buf.resize(n);
-  return buf;
+  spec.opt.has_timestamps = s.ts;
+  spec.opt.ts_val = s.ts_val;
+  spec.opt.ts_ecr = s.ts_ecr;
+  return stack::harness::build(spec);
 }
 
 void store16(Bytes& b, size_t at, uint16_t v) {
@@ -158,6 +154,14 @@ struct Ctx {
     EXPECT_GT(n, 0u);
     out.resize(n);
     return out;
+  }
+  // A full segment more (988 bytes at ISS+501: 1040 on the wire), now
+  // the datagram ICMP quotes.
+  void send_full_segment() {
+    EXPECT_EQ(s->send(now, id, Bytes(988, 'y')), 988u);
+    const auto out = drain();
+    EXPECT_EQ(out.size(), 1u);
+    if (!out.empty()) last_data = out.back();
   }
   const tcp::ConnectionStats& conn() const { return s->connection(id)->stats(); }
   const stack::StackStats& st() const { return s->stats(); }
@@ -660,11 +664,31 @@ std::vector<Row> stack_rows() {
        {},
        [](Ctx& c) { c.feed(c.icmp(16, 0, c.iss + 1)); },
        CONN(icmp_ignored)},
-      {"frag-needed not below the current path MTU",
+      {"frag-needed quoting a byte in flight that starts no segment we sent",
        "icmp_ignored",
        {},
        {},
-       [](Ctx& c) { c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 1500, c.iss + 1)); },
+       [](Ctx& c) { c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 576, c.iss + 2)); },
+       CONN(icmp_ignored)},
+      {"frag-needed quoting a segment that fits the MTU it reports",
+       "icmp_ignored",
+       {},
+       {},
+       // The 500 bytes at ISS+1 went as 552 bytes (500 + 40 + 12 of
+       // timestamps): they fit 576, and even the 552 floor.
+       [](Ctx& c) { c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 68, c.iss + 1)); },
+       CONN(icmp_ignored)},
+      {"frag-needed not below the current path MTU",
+       "icmp_ignored",
+       {},
+       // The 988 bytes at ISS+501 went as 1040 bytes; a router says 600
+       // (the resent segments start at ISS+1, +549, +1097: MSS 548).
+       [](Ctx& c) {
+         c.send_full_segment();
+         c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 600, c.iss + 501));
+       },
+       // A later report for the same 1040-byte datagram says 800: above 600.
+       [](Ctx& c) { c.feed(c.icmp(wire::icmp_code::kFragmentationNeeded, 800, c.iss + 501)); },
        CONN(icmp_ignored)},
       {"SYN with the SYN queue full (cookies on)", "syn_cookies_sent",
        [](stack::StackConfig& cfg) { cfg.syn_backlog = 1; },
@@ -744,7 +768,9 @@ TEST(BadInput, FragNeededBelow552IsFlooredNotIgnored) {
   // (timestamps) = 500, and nothing is counted as ignored.
   auto c = make_ctx({});
   EXPECT_EQ(c->s->connection(c->id)->send_mss(), 988u);  // 1000 - 12
-  c->feed(c->icmp(wire::icmp_code::kFragmentationNeeded, 68, c->iss + 1));
+  // A router drops the 1040-byte datagram carrying 988 bytes at ISS+501.
+  c->send_full_segment();
+  c->feed(c->icmp(wire::icmp_code::kFragmentationNeeded, 68, c->iss + 501));
   EXPECT_EQ(c->s->connection(c->id)->send_mss(), 500u);
   EXPECT_EQ(c->conn().icmp_ignored, 0u);
 }
