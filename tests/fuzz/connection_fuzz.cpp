@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../unit/tcp_test_config.hpp"
 #include "connection_invariants.hpp"
 #include "fuzz_check.hpp"
 #include "tcp/config.hpp"
@@ -32,29 +33,23 @@ using namespace vigil;
 using tcp::State;
 namespace fl = wire::tcp_flags;
 
-constexpr uint32_t kIss = 5000;
-constexpr uint32_t kIrs = 9000;
+using testing::kIrs;
+using testing::kIss;
 constexpr Instant kT0 = Instant::zero() + Duration::seconds(100);
 
 struct NullSink : tcp::EventSink {
   void on_event(const tcp::Event&) override {}
 };
 
-tcp::FourTuple tuple() {
-  tcp::FourTuple t;
-  t.local = {wire::Ipv4Addr::of(10, 0, 0, 2), 47001};
-  t.remote = {wire::Ipv4Addr::of(10, 0, 0, 1), 57409};
-  return t;
-}
+tcp::FourTuple tuple() { return testing::test_tuple(); }
 
+// The unit tests' plain config with the options the variant picks.
 tcp::TcpConfig config_for(int variant) {
-  tcp::TcpConfig c = tcp::TcpConfig::rfc();
+  tcp::TcpConfig c = testing::plain_config();
   c.timestamps = variant == 2;
   c.sack = variant >= 1;
   c.window_scaling = variant == 2;
-  c.mss = 1000;
-  c.recv_buffer = 8000;
-  c.send_buffer = 16000;
+  c.send_buffer = 16000;  // a smaller ring than the tests': full sooner
   return c;
 }
 
@@ -85,21 +80,10 @@ class Peer {
   }
 
   void icmp(uint32_t seq, uint8_t code, uint16_t mtu) {
-    wire::Ipv4Fields ip;  // the quoted segment: one we sent
-    ip.src = tuple().local.addr;
-    ip.dst = tuple().remote.addr;
-    wire::TcpFields t;
-    t.src_port = tuple().local.port;
-    t.dst_port = tuple().remote.port;
-    t.seq = seq;
-    t.flags = fl::kAck;
-    std::vector<uint8_t> seg(60), msg(200);
-    const size_t n = wire::build_ipv4_tcp(seg, ip, t, {});
-    const size_t m = wire::build_icmp_unreachable(msg, wire::Ipv4Addr::of(10, 0, 0, 254), code, mtu,
-                                                  {seg.data(), n});
-    VIGIL_FUZZ_CHECK(m > 0);
+    const std::vector<uint8_t> msg = testing::icmp_quoting_bytes(seq, code, mtu);
+    VIGIL_FUZZ_CHECK(!msg.empty());
     wire::PacketView p;
-    VIGIL_FUZZ_CHECK(wire::parse_packet({msg.data(), m}, &p) == wire::Drop::kNone);
+    VIGIL_FUZZ_CHECK(wire::parse_packet(msg, &p) == wire::Drop::kNone);
     conn_.on_icmp(now_, p.icmp);
   }
 

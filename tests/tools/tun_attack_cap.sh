@@ -24,21 +24,7 @@ source "$(dirname "$0")/tun_lib.bash"
 CAP=${CAP_CONNECTIONS:-16}
 EXTRA=${CAP_EXTRA:-8}
 
-NS="vgc-$$"
-DEV="vc$$"
-new_ns "$NS"
-
-ip netns exec "$NS" "$VIGIL" tun --dev "$DEV" --local 10.99.0.2 --peer 10.99.0.1 \
-  --set "stack.max_connections=$CAP" --stats "$WORK/stats.json" serve echo --port 7 \
-  >"$WORK/vigil.out" 2>"$WORK/vigil.err" &
-VPID=$!
-PIDS+=("$VPID")
-if ! wait_for_dev "$NS" "$DEV"; then
-  fail "vigil start" "$DEV never appeared: $(cat "$WORK/vigil.err")"
-  finish
-fi
-
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$VPID/status" 2>/dev/null || echo 0; }
+vigil_server "vgc-$$" "vc$$" --set "stack.max_connections=$CAP" serve echo --port 7
 RSS_START=$(rss_kb)
 
 # Prints one line per attempt, "ok SECONDS", "refused SECONDS" or

@@ -26,11 +26,7 @@
 set -u
 TEST=tun_attack_inject
 source "$(dirname "$0")/tun_lib.bash"
-ATTACK=${VIGIL_ATTACK:-$(dirname "$VIGIL")/tests/vigil_attack}
-if [ ! -x "$ATTACK" ]; then
-  echo "FAIL $TEST: the injector $ATTACK is not built (cmake --build build --target vigil_attack)"
-  exit 1
-fi
+attack_tool
 COUNT=${ATTACK_COUNT:-1000}
 RATE=${ATTACK_RATE:-20000}
 KINDS=(rst syn data badack-ts icmp fragneeded-blind fragneeded)
@@ -40,19 +36,7 @@ elapsed() {  # seconds since START, to 0.1 s
   local ds=$((($(date +%s%N) - START) / 100000000))
   echo "$((ds / 10)).$((ds % 10))"
 }
-NS="vga-$$"
-DEV="va$$"
-new_ns "$NS"
-in_ns() { ip netns exec "$NS" "$@"; }
-
-ip netns exec "$NS" "$VIGIL" tun --dev "$DEV" --local 10.99.0.2 --peer 10.99.0.1 \
-  --stats "$WORK/stats.json" serve echo --port 7 >"$WORK/vigil.out" 2>"$WORK/vigil.err" &
-VPID=$!
-PIDS+=("$VPID")
-if ! wait_for_dev "$NS" "$DEV"; then
-  fail "vigil start" "$DEV never appeared: $(cat "$WORK/vigil.err")"
-  finish
-fi
+vigil_server "vga-$$" "va$$" serve echo --port 7
 
 # The clients, one process (python starts slowly on a busy machine), one
 # connection per directory given: each writes random bytes at ~1 MB/s

@@ -26,11 +26,7 @@
 set -u
 TEST=tun_attack_synflood
 source "$(dirname "$0")/tun_lib.bash"
-ATTACK=${VIGIL_ATTACK:-$(dirname "$VIGIL")/tests/vigil_attack}
-if [ ! -x "$ATTACK" ]; then
-  echo "FAIL $TEST: the injector $ATTACK is not built (cmake --build build --target vigil_attack)"
-  exit 1
-fi
+attack_tool
 if ! command -v curl >/dev/null; then
   echo "$TEST: skipped: curl is not installed (scripts/setup.sh installs it)"
   exit 77
@@ -38,22 +34,7 @@ fi
 RATE=${FLOOD_RATE:-20000}
 SECS=${FLOOD_SECONDS:-2}
 
-NS="vgf-$$"
-DEV="vf$$"
-new_ns "$NS"
-in_ns() { ip netns exec "$NS" "$@"; }
-
-ip netns exec "$NS" "$VIGIL" tun --dev "$DEV" --local 10.99.0.2 --peer 10.99.0.1 \
-  --stats "$WORK/stats.json" serve http --port 8080 >"$WORK/vigil.out" 2>"$WORK/vigil.err" &
-VPID=$!
-PIDS+=("$VPID")
-if ! wait_for_dev "$NS" "$DEV"; then
-  fail "vigil start" "$DEV never appeared: $(cat "$WORK/vigil.err")"
-  finish
-fi
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$VPID/status" 2>/dev/null || echo 0; }
-# CPU time vigil has used (user + system), in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$VPID/stat" 2>/dev/null || echo 0; }
+vigil_server "vgf-$$" "vf$$" serve http --port 8080
 URL=http://10.99.0.2:8080/bytes/1000
 fetch() { in_ns curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_connect}\n' "$URL"; }
 

@@ -176,3 +176,41 @@ tx_dropped() {
 # sanitized: 0 when $VIGIL is built with AddressSanitizer, whose redzones
 # and quarantine of freed memory make resident-memory bounds meaningless.
 sanitized() { grep -q -a __asan_init "$VIGIL"; }
+
+# --- the tun_attack_* tests --------------------------------------------------
+
+# attack_tool: the injector (tests/tools/vigil_attack.cpp) into ATTACK, from
+# VIGIL_ATTACK (tests/CMakeLists.txt sets it) or next to vigil; FAIL (exit
+# 1, not a skip: it is ours to build) when it is not built.
+attack_tool() {
+  ATTACK=${VIGIL_ATTACK:-$(dirname "$VIGIL")/tests/vigil_attack}
+  if [ ! -x "$ATTACK" ]; then
+    echo "FAIL $TEST: the injector $ATTACK is not built (cmake --build build --target vigil_attack)"
+    exit 1
+  fi
+}
+
+# vigil_server NS DEV ARGS...: a new namespace NS with `vigil tun` on DEV
+# (10.99.0.2, the kernel's side 10.99.0.1), counters to $WORK/stats.json,
+# output to $WORK/vigil.out and $WORK/vigil.err; ARGS are the rest of its
+# command line (options, then `serve ...`). Sets NS, DEV and VPID; FAIL and
+# finish when the device never appears.
+vigil_server() {
+  NS=$1
+  DEV=$2
+  shift 2
+  new_ns "$NS"
+  ip netns exec "$NS" "$VIGIL" tun --dev "$DEV" --local 10.99.0.2 --peer 10.99.0.1 \
+    --stats "$WORK/stats.json" "$@" >"$WORK/vigil.out" 2>"$WORK/vigil.err" &
+  VPID=$!
+  PIDS+=("$VPID")
+  if ! wait_for_dev "$NS" "$DEV"; then
+    fail "vigil start" "$DEV never appeared: $(cat "$WORK/vigil.err")"
+    finish
+  fi
+}
+in_ns() { ip netns exec "$NS" "$@"; }
+# vigil's resident memory (KB) and CPU time used (user + system, in clock
+# ticks); 0 once it has exited.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$VPID/status" 2>/dev/null || echo 0; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$VPID/stat" 2>/dev/null || echo 0; }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tcp/connection.hpp"
+#include "tcp_test_config.hpp"
 #include "wire/packet.hpp"
 
 namespace vigil::testing {
@@ -16,9 +17,6 @@ namespace vigil::testing {
 using tcp::Connection;
 using tcp::State;
 namespace fl = wire::tcp_flags;
-
-inline constexpr uint32_t kIss = 5000;
-inline constexpr uint32_t kIrs = 9000;
 
 struct Seg {
   uint32_t seq = 0;
@@ -46,31 +44,13 @@ struct Recorder : tcp::EventSink {
   }
 };
 
-// A config that keeps segments easy to check by hand: no options beyond
-// MSS unless a test turns them on.
-inline tcp::TcpConfig plain_config() {
-  tcp::TcpConfig c = tcp::TcpConfig::rfc();
-  c.timestamps = false;
-  c.sack = false;
-  c.window_scaling = false;
-  c.mss = 1000;
-  c.recv_buffer = 8000;
-  c.send_buffer = 64000;
-  return c;
-}
-
 class Harness {
  public:
   explicit Harness(const tcp::TcpConfig& cfg = plain_config(), uint32_t iss = kIss,
                    uint32_t irs = kIrs)
       : irs_(irs), conn_(cfg, tuple(), iss, 0, 1, &rec_) {}
 
-  static tcp::FourTuple tuple() {
-    tcp::FourTuple t;
-    t.local = {wire::Ipv4Addr::of(10, 0, 0, 1), 1000};
-    t.remote = {wire::Ipv4Addr::of(10, 0, 0, 2), 2000};
-    return t;
-  }
+  static tcp::FourTuple tuple() { return test_tuple(); }
 
   Connection& conn() { return conn_; }
   Recorder& rec() { return rec_; }
@@ -122,21 +102,9 @@ class Harness {
   // connection sent with sequence number `seq` (and `payload`).
   static wire::IcmpUnreachableView icmp_quoting(uint32_t seq, uint8_t code, uint16_t mtu = 0,
                                                 std::span<const uint8_t> payload = {}) {
-    std::vector<uint8_t> seg(2048), icmp(2148);
-    wire::Ipv4Fields ip;
-    ip.src = tuple().local.addr;
-    ip.dst = tuple().remote.addr;
-    wire::TcpFields t;
-    t.src_port = tuple().local.port;
-    t.dst_port = tuple().remote.port;
-    t.seq = seq;
-    t.flags = fl::kAck;
-    const size_t n = wire::build_ipv4_tcp(seg, ip, t, {}, payload);
-    const size_t m = wire::build_icmp_unreachable(icmp, wire::Ipv4Addr::of(10, 0, 0, 254), code,
-                                                  mtu, std::span<const uint8_t>(seg.data(), n));
+    const std::vector<uint8_t> icmp = icmp_quoting_bytes(seq, code, mtu, payload);
     wire::PacketView pkt;
-    EXPECT_EQ(wire::parse_packet(std::span<const uint8_t>(icmp.data(), m), &pkt),
-              wire::Drop::kNone);
+    EXPECT_EQ(wire::parse_packet(icmp, &pkt), wire::Drop::kNone);
     return pkt.icmp;  // holds copies of the quoted fields, not views
   }
 
