@@ -31,6 +31,24 @@ EOF
 
 now_s() { date +%s.%N; }
 
+# watch_report FILE TEXT OUT: in the background, the wall time at which TEXT
+# first appears in FILE (vigil's stderr) into OUT; polled every 20 ms for
+# up to 40 s. vigil's end line ("... ended at S s in STATE: ERRNO
+# (reason)", stack/end_log.hpp) is written when the stack decides the
+# connection is dead, so the checks time the stack's verdict rather than
+# the process's exit, which comes later and, under AddressSanitizer, only
+# after its leak check and heap teardown.
+watch_report() {
+  (for _ in $(seq 2000); do
+    if [[ "$(cat "$1" 2>/dev/null)" == *"$2"* ]]; then
+      now_s >"$3"
+      exit 0
+    fi
+    sleep 0.02
+  done) &
+  PIDS+=("$!")
+}
+
 # --- row 4: keepalive, vigil as prober ----------------------------------------
 # A python server sends 1000 bytes and then says nothing. vigil reads with
 # keepalive 2,1,3: its first probe (2 s after the data) is answered; then the
@@ -60,6 +78,7 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
     --keepalive 2,1,3 >"$w/vigil.out" 2>"$w/vigil.err" &
   local vpid=$!
   PIDS+=("$vpid")
+  watch_report "$w/vigil.err" "ETIMEDOUT (keepalive)" "$w/t_report"
   wait_for_file "$w/sent" || fail "$name" "the server never sent"
   sleep 3  # the first probe (at 2 s) is answered
   blackhole "$ns" "$dev"
@@ -74,8 +93,9 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
     fi
     sleep 0.1
   done
-  local t_exit
+  local t_exit t_report
   t_exit=$(now_s)
+  t_report=$(cat "$w/t_report" 2>/dev/null)
   capture_stop "$cap" "$w/c.pcap.err"
   check "$name: vigil fails with ETIMEDOUT (keepalive), exit 1" \
     "$([ "$rc" = 1 ] && grep -q "failed: ETIMEDOUT (keepalive)" "$w/vigil.err"; echo $?)" \
@@ -92,8 +112,10 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
     '4.5 <= t(frames("rst", 0)[0]) - max(p["time_s"] for p in packets if p["dir"] == 1) <= 5.5'
   expect "$name pcap: unanswered probes 1 s (+-10 %) apart" "$j" \
     'all(0.9 <= t(b) - t(a) <= 1.1 for a, b in zip(frames("keepalive", 0)[1:], frames("keepalive", 0)[2:]))'
-  expect "$name: vigil exits 5 s (+-10 %) after the last answer" "$j" \
-    "4.5 <= $t_exit - max(p['time_s'] for p in packets if p['dir'] == 1) <= 5.5 + 0.2"
+  # +0.2 s: the 20 ms poll and a loaded machine's scheduling.
+  expect "$name: vigil reports ETIMEDOUT 5 s (+-10 %) after the last answer" "$j" \
+    "4.5 <= ${t_report:-0} - max(p['time_s'] for p in packets if p['dir'] == 1) <= 5.5 + 0.2"
+  echo "NOTE $name: vigil exited $(python3 -c "print(round(${t_exit} - ${t_report:-0}, 2))") s after its report"
   # The verdict issue 5 asks for. The analyzer (first cut) folds the answered
   # probe and the three unanswered ones into one "answered" series and calls
   # the ending "reset by the client"; until it tells them apart, assert what
@@ -260,13 +282,15 @@ while True:
   now_s >"$w/t_exit") &
   local vpid=$!
   PIDS+=("$vpid")
+  watch_report "$w/vigil.err" "ETIMEDOUT (user_timeout)" "$w/t_report"
   wait_for_file "$w/mid" 100 || fail "$name" "the server never got 1 MB"
   blackhole "$ns" "$dev"
   wait_for_file "$w/t_exit" 150
   capture_stop "$cap" "$w/c.pcap.err"
-  local rc t_exit
+  local rc t_exit t_report
   rc=$(cat "$w/rc" 2>/dev/null)
   t_exit=$(cat "$w/t_exit" 2>/dev/null)
+  t_report=$(cat "$w/t_report" 2>/dev/null)
   check "$name: vigil fails with ETIMEDOUT (user_timeout), exit 1" \
     "$([ "$rc" = 1 ] && grep -q "failed: ETIMEDOUT (user_timeout)" "$w/vigil.err"; echo $?)" \
     "exit $rc: $(cat "$w/vigil.err")"
@@ -276,8 +300,9 @@ while True:
   fi
   local j="$w/c.pcap.json"
   expect "$name: vigil gives up 3 s (+-10 %) after the last ACK from Linux" "$j" \
-    "2.7 <= ${t_exit:-0} - max(p['time_s'] for p in packets if p['dir'] == 1) <= 3.3 + 0.2" \
-    "(gap $(aq "$j" "round(${t_exit:-0} - max(p['time_s'] for p in packets if p['dir'] == 1), 3)") s)"
+    "2.7 <= ${t_report:-0} - max(p['time_s'] for p in packets if p['dir'] == 1) <= 3.3 + 0.2" \
+    "(gap $(aq "$j" "round(${t_report:-0} - max(p['time_s'] for p in packets if p['dir'] == 1), 3)") s)"
+  echo "NOTE $name: vigil exited $(python3 -c "print(round(${t_exit:-0} - ${t_report:-0}, 2))") s after its report"
   expect "$name pcap: vigil retransmitted into the blackhole, no RST (RFC 5482 aborts silently)" \
     "$j" 'n("retransmission", 0) >= 1 and n("rst") == 0'
 }
