@@ -31,23 +31,19 @@ EOF
 
 now_s() { date +%s.%N; }
 
-# watch_report FILE TEXT OUT: in the background, the wall time at which TEXT
-# first appears in FILE (vigil's stderr) into OUT; polled every 20 ms for
-# up to 40 s. vigil's end line ("... ended at S s in STATE: ERRNO
-# (reason)", stack/end_log.hpp) is written when the stack decides the
-# connection is dead, so the checks time the stack's verdict rather than
-# the process's exit, which comes later and, under AddressSanitizer, only
-# after its leak check and heap teardown.
-watch_report() {
-  (for _ in $(seq 2000); do
-    if [[ "$(cat "$1" 2>/dev/null)" == *"$2"* ]]; then
-      now_s >"$3"
-      exit 0
-    fi
-    sleep 0.02
-  done) &
-  PIDS+=("$!")
+# stamp_lines: stdin to stdout, each line prefixed with the wall time it
+# was read (bash's EPOCHREALTIME, no fork: the time the line arrived).
+# vigil's end line ("... ended at S s in STATE: ERRNO (reason)",
+# stack/end_log.hpp) is written when the stack decides the connection is
+# dead, so the checks time the stack's verdict rather than the process's
+# exit, which comes later and, under AddressSanitizer, only after its leak
+# check and heap teardown.
+stamp_lines() {
+  local line
+  while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
 }
+# reported_at FILE TEXT: the stamp of FILE's first line containing TEXT.
+reported_at() { grep -F -m1 "$2" "$1" 2>/dev/null | cut -d' ' -f1; }
 
 # --- row 4: keepalive, vigil as prober ----------------------------------------
 # A python server sends 1000 bytes and then says nothing. vigil reads with
@@ -75,10 +71,9 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
   wait_for_file "$w/listening" || fail "$name" "python server did not start"
   # shellcheck disable=SC2046
   ip netns exec "$ns" "$VIGIL" $(TUN_ARGS "$dev") connect 10.99.0.1:9000 --recv \
-    --keepalive 2,1,3 >"$w/vigil.out" 2>"$w/vigil.err" &
+    --keepalive 2,1,3 >"$w/vigil.out" 2> >(stamp_lines >"$w/vigil.err") &
   local vpid=$!
   PIDS+=("$vpid")
-  watch_report "$w/vigil.err" "ETIMEDOUT (keepalive)" "$w/t_report"
   wait_for_file "$w/sent" || fail "$name" "the server never sent"
   sleep 3  # the first probe (at 2 s) is answered
   blackhole "$ns" "$dev"
@@ -95,8 +90,8 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
   done
   local t_exit t_report
   t_exit=$(now_s)
-  t_report=$(cat "$w/t_report" 2>/dev/null)
   capture_stop "$cap" "$w/c.pcap.err"
+  t_report=$(reported_at "$w/vigil.err" "ETIMEDOUT (keepalive)")
   check "$name: vigil fails with ETIMEDOUT (keepalive), exit 1" \
     "$([ "$rc" = 1 ] && grep -q "failed: ETIMEDOUT (keepalive)" "$w/vigil.err"; echo $?)" \
     "exit $rc: $(cat "$w/vigil.err")"
@@ -112,7 +107,7 @@ time.sleep(40)' "$w" 2>"$w/py.err" &
     '4.5 <= t(frames("rst", 0)[0]) - max(p["time_s"] for p in packets if p["dir"] == 1) <= 5.5'
   expect "$name pcap: unanswered probes 1 s (+-10 %) apart" "$j" \
     'all(0.9 <= t(b) - t(a) <= 1.1 for a, b in zip(frames("keepalive", 0)[1:], frames("keepalive", 0)[2:]))'
-  # +0.2 s: the 20 ms poll and a loaded machine's scheduling.
+  # +0.2 s: a loaded machine's scheduling.
   expect "$name: vigil reports ETIMEDOUT 5 s (+-10 %) after the last answer" "$j" \
     "4.5 <= ${t_report:-0} - max(p['time_s'] for p in packets if p['dir'] == 1) <= 5.5 + 0.2"
   echo "NOTE $name: vigil exited $(python3 -c "print(round(${t_exit} - ${t_report:-0}, 2))") s after its report"
@@ -277,12 +272,11 @@ while True:
   wait_for_file "$w/listening" || fail "$name" "python server did not start"
   # shellcheck disable=SC2046
   (ip netns exec "$ns" timeout 30 "$VIGIL" $(TUN_ARGS "$dev") connect 10.99.0.1:9000 --send 100000000000 \
-    --user-timeout 3000 --set rto.max=60s >"$w/vigil.out" 2>"$w/vigil.err"
+    --user-timeout 3000 --set rto.max=60s >"$w/vigil.out" 2> >(stamp_lines >"$w/vigil.err")
   echo $? >"$w/rc"
   now_s >"$w/t_exit") &
   local vpid=$!
   PIDS+=("$vpid")
-  watch_report "$w/vigil.err" "ETIMEDOUT (user_timeout)" "$w/t_report"
   wait_for_file "$w/mid" 100 || fail "$name" "the server never got 1 MB"
   blackhole "$ns" "$dev"
   wait_for_file "$w/t_exit" 150
@@ -290,7 +284,7 @@ while True:
   local rc t_exit t_report
   rc=$(cat "$w/rc" 2>/dev/null)
   t_exit=$(cat "$w/t_exit" 2>/dev/null)
-  t_report=$(cat "$w/t_report" 2>/dev/null)
+  t_report=$(reported_at "$w/vigil.err" "ETIMEDOUT (user_timeout)")
   check "$name: vigil fails with ETIMEDOUT (user_timeout), exit 1" \
     "$([ "$rc" = 1 ] && grep -q "failed: ETIMEDOUT (user_timeout)" "$w/vigil.err"; echo $?)" \
     "exit $rc: $(cat "$w/vigil.err")"
