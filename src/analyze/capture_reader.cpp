@@ -72,7 +72,9 @@ class Filters {
 
  private:
   bool compile(int lt, std::string* error) {
-    pcap_t* dead = pcap_open_dead(lt, 262144);
+    // pcapng gives LINKTYPE_ values; libpcap compiles for DLT_ ones, the
+    // same numbers for all this reader supports but LINKTYPE_RAW (101).
+    pcap_t* dead = pcap_open_dead(lt == linktype::kRaw ? DLT_RAW : lt, 262144);
     if (dead == nullptr) {
       *error = "cannot compile the filter";
       return false;
