@@ -66,6 +66,9 @@ for path in files:
         t["read_errors"] += d["read_error"] is not None
         per_file[path][b] = {"frames": d["frames"], "tcp": d["tcp_segments"],
                              "tunnelled": d.get("tunnelled", 0)}
+    if len(per_file) % 25 == 0:  # partial totals, for a long run cut short
+        with open(out + ".partial", "w") as fh:
+            json.dump({"files_done": len(per_file), "last": path, "totals": tot}, fh)
 with open(out, "w") as fh:
     json.dump(per_file, fh, indent=1)
 print(f"{'':36s} {'before':>10s} {'after':>10s}")

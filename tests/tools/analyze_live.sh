@@ -32,7 +32,12 @@ ip netns exec "$ns" "$vigil" analyze -i lo -f 'tcp port 7001 or tcp port 7002' \
   > "$work/out" 2> "$work/err" &
 vpid=$!
 pids+=("$vpid")
-wait_for "capturing on lo" "$work/err" || { echo "FAIL: vigil did not start"; cat "$work/err"; exit 1; }
+for _ in $(seq 100); do
+  grep -q "capturing on lo" "$work/err" && break
+  kill -0 "$vpid" 2>/dev/null || break  # it refused the command line
+  sleep 0.1
+done
+grep -q "capturing on lo" "$work/err" || { echo "FAIL: vigil did not start"; cat "$work/err"; exit 1; }
 sleep 0.3  # the capture is active once the message is out; leave libpcap a moment
 
 # A server on 7001 that answers and closes, a client that connects, sends,
