@@ -370,7 +370,10 @@ Step gtpu(Bytes b) {
 Step ip_tunnel(P version, Bytes ip, std::string* via) {
   uint8_t proto = 0;
   Bytes payload;
-  std::string src, dst;
+  // The outer addresses, formatted only once a tunnel is found (this runs
+  // for every packet).
+  const uint8_t* src = nullptr;
+  const uint8_t* dst = nullptr;
   if (version == P::kIpv4) {
     if (ip.size() < 20) return {P::kOther, ip};
     const size_t ihl = 4 * size_t{static_cast<uint8_t>(ip[0] & 0x0f)};
@@ -381,8 +384,8 @@ Step ip_tunnel(P version, Bytes ip, std::string* via) {
     const uint16_t total = be16(&ip[2]);
     if (total >= ihl && total < end) end = total;
     payload = ip.subspan(ihl, end - ihl);
-    src = add4(&ip[12]);
-    dst = add4(&ip[16]);
+    src = &ip[12];
+    dst = &ip[16];
   } else {
     if (ip.size() < 40) return {P::kOther, ip};
     proto = ip[6];
@@ -401,8 +404,8 @@ Step ip_tunnel(P version, Bytes ip, std::string* via) {
     const size_t total = 40 + size_t{be16(&ip[4])};
     if (total > 40 && total >= off && total < end) end = total;
     payload = ip.subspan(off, end - off);
-    src = add6(&ip[8]);
-    dst = add6(&ip[24]);
+    src = &ip[8];
+    dst = &ip[24];
   }
   const char* name = nullptr;
   Step s{P::kOther, payload};
@@ -440,7 +443,9 @@ Step ip_tunnel(P version, Bytes ip, std::string* via) {
       return {P::kOther, ip};
   }
   if (name == nullptr) return {P::kOther, ip};
-  *via += (via->empty() ? "" : ", ") + std::string(name) + " " + src + " -> " + dst;
+  const bool v6 = version == P::kIpv6;
+  *via += (via->empty() ? "" : ", ") + std::string(name) + " " + (v6 ? add6(src) : add4(src)) +
+          " -> " + (v6 ? add6(dst) : add4(dst));
   return s;
 }
 
