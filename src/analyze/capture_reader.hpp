@@ -1,6 +1,9 @@
-// Streams IPv4 and IPv6 packets out of a capture file (pcap or pcapng, through
-// libpcap), whatever the link type, with frame numbers as Wireshark counts
-// them. Memory stays bounded: one packet at a time.
+// Streams IPv4 and IPv6 packets out of a capture file (pcap through libpcap;
+// pcapng read block by block here, so that interfaces of different link
+// types and snaplens all count), standard input, or a live interface, with
+// frame numbers as Wireshark counts them. Link layers and tunnels are
+// opened by decapsulate() (decap.hpp). Memory stays bounded: one packet at
+// a time.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,10 @@ struct CapturedPacket {
   // was, when the snaplen cut it.
   uint32_t ip_wire_length = 0;
   bool truncated = false;  // captured shorter than the frame (snaplen)
+  // Tunnels and tags the packet came through, outermost first ("" none):
+  // "GRE 192.0.2.1 -> 192.0.2.2", "VLAN 100" (valid until the next call).
+  std::string via;
+  uint32_t interface = 0;  // pcapng interface (0 for pcap and live)
 };
 
 struct ReaderStats {
@@ -32,6 +39,13 @@ struct ReaderStats {
   uint64_t non_ipv4 = 0;         // neither IPv4 nor IPv6 (ARP ...): skipped
   uint64_t bad_link_header = 0;  // too short for its link header
   uint64_t truncated = 0;        // IP packets captured shorter than sent (snaplen)
+  uint64_t tunnelled = 0;        // IP packets taken out of an IP tunnel (GRE, VXLAN ...)
+  // A tunnel header whose content was cut or malformed: the outer packet
+  // is analysed as it is.
+  uint64_t bad_tunnel = 0;
+  uint64_t bad_blocks = 0;    // pcapng blocks framed right but malformed inside: skipped
+  uint64_t filtered_out = 0;  // frames the -f filter did not match
+  uint64_t interfaces = 0;    // pcapng Interface Description Blocks (0: pcap)
 };
 
 class CaptureReader {
@@ -39,7 +53,17 @@ class CaptureReader {
   virtual ~CaptureReader() = default;
   // nullptr with *error set (file missing, not a capture, unsupported link
   // type, naming the supported ones).
+  // "-" reads standard input.
   static std::unique_ptr<CaptureReader> open(const std::string& path, std::string* error);
+  // A live capture on `iface` (libpcap; needs CAP_NET_RAW). next() waits
+  // for packets and returns false once interrupt() was called.
+  static std::unique_ptr<CaptureReader> open_live(const std::string& iface, std::string* error);
+  // Async-signal-safe: makes a live next() return false (Ctrl-C).
+  static void interrupt();
+  // A BPF filter (pcap-filter(7)), compiled by libpcap for each link type
+  // in the capture; frames it does not match are counted and skipped (frame
+  // numbers still count them). false with *error = libpcap's message.
+  virtual bool set_filter(const std::string& expression, std::string* error) = 0;
   // The next IPv4 or IPv6 packet; false at the end of the file, or when a record
   // cannot be read (then error() says why).
   virtual bool next(CapturedPacket* out) = 0;

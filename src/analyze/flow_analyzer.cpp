@@ -252,7 +252,8 @@ bool FlowAnalyzer::headers_only(std::span<const uint8_t> ip, size_t ip_header, C
 }
 
 void FlowAnalyzer::add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4,
-                       size_t wire_length) {
+                       size_t wire_length, std::string_view via) {
+  via_ = via;
   if (!ipv4.empty() && (ipv4[0] >> 4) == 6) {
     add_ipv6(frame, time, ipv4, wire_length);
     return;
@@ -496,6 +497,7 @@ void FlowAnalyzer::segment(uint64_t frame, Instant time, const Endpoints& e, con
     f.port[0] = reversed ? t.dst_port() : t.src_port();
     f.port[1] = reversed ? t.src_port() : t.dst_port();
     f.first = time;
+    f.via = std::string(via_);
     flows_.push_back(f);
     impl_->state.emplace_back();
     impl_->state.back().key0 = reversed ? kd : ks;

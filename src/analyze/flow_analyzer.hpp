@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyze/labels.hpp"
@@ -52,6 +53,9 @@ struct Flow {
   Instant first, last;
   uint64_t packets = 0;
   FlowEnd end;
+  // The tunnels and tags its first packet came through ("" none), e.g.
+  // "VXLAN 192.0.2.1 -> 192.0.2.2" (CapturedPacket::via).
+  std::string via;
   // "10.0.0.1:80" or "[2001:db8::1]:80" (RFC 5952 §6).
   std::string endpoint(int side) const;
 };
@@ -114,7 +118,9 @@ class FlowAnalyzer {
   // length is the Jumbo Payload option's (RFC 2675) or else `wire_length`
   // (the on-the-wire length of `ip`, which the snaplen may have cut; 0:
   // what was captured).
-  void add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4, size_t wire_length = 0);
+  // `via`: the tunnels the packet came through, kept as a new flow's via.
+  void add(uint64_t frame, Instant time, std::span<const uint8_t> ipv4, size_t wire_length = 0,
+           std::string_view via = {});
   void finish();
   const std::vector<Flow>& flows() const { return flows_; }
   const std::vector<PacketLabels>& packets() const { return packets_; }
@@ -154,6 +160,7 @@ class FlowAnalyzer {
   PacketCallback on_packet_;
   std::vector<uint8_t> scratch_;  // the headers of a snaplen-cut datagram
   std::shared_ptr<Impl> impl_;
+  std::string_view via_;  // add()'s `via`, for the duration of the call
 };
 
 }  // namespace vigil::analyze

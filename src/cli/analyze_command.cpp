@@ -3,15 +3,20 @@
 // builder, the congestion detectors and the HTML report as they are read,
 // and packet lines are written as they come, so memory grows with flows,
 // not packets.
+#include <arpa/inet.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,12 +35,16 @@ namespace {
 
 void analyze_usage(FILE* f) {
   std::fprintf(f,
-               "usage: vigil analyze FILE [--json] [--packets] [--html OUT.html] [-t r|ad|e]\n"
+               "usage: vigil analyze FILE|- [--json] [--packets] [--html OUT.html] [-t r|ad|e]\n"
+               "                     [-f FILTER] [--flow N|ADDR:PORT[,ADDR:PORT]]\n"
+               "       vigil analyze -i IFACE [options]\n"
                "\n"
                "Reads a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2,\n"
-               "loopback), labels every TCP segment (keepalive, zero_window_probe,\n"
-               "retransmission ...) and summarises each connection. The file is streamed:\n"
-               "memory grows with connections, not packets.\n"
+               "loopback, PPP, NFLOG, 802.11; pcapng interfaces of different link types),\n"
+               "opens tunnels (VLAN, MPLS, PPPoE, GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP in\n"
+               "IP), labels every TCP segment (keepalive, zero_window_probe, retransmission\n"
+               "...) and summarises each connection. The file is streamed: memory grows\n"
+               "with connections, not packets. FILE - reads standard input.\n"
                "\n"
                "  --json       print packets[] (as they are read), then flows[], findings[]\n"
                "               and the reader's counters as JSON (docs/analyze-json.md)\n"
@@ -46,15 +55,24 @@ void analyze_usage(FILE* f) {
                "  -t FORMAT    times in text output: r seconds since the first packet (the\n"
                "               default), ad date and time (UTC), e epoch seconds; --json\n"
                "               always gives epoch seconds\n"
+               "  -f FILTER    analyse only the frames a BPF filter matches (pcap-filter(7),\n"
+               "               compiled by libpcap: -f 'host 10.0.0.1 and port 443')\n"
+               "  --flow SEL   show only flow number N, or the flows with the endpoint\n"
+               "               ADDR:PORT, or with both endpoints ADDR:PORT,ADDR:PORT\n"
+               "               ([v6addr]:port for IPv6)\n"
+               "  -i IFACE     capture live on IFACE (needs CAP_NET_RAW); each connection's\n"
+               "               story is printed as it ends, Ctrl-C prints the open ones\n"
                "\n"
                "Exit codes: 0 done; 1 the capture or FILE could not be opened or written\n"
                "(standard output too: a full disk, a closed pipe when SIGPIPE is ignored),\n"
                "or reading stopped at a damaged record (everything before it is reported,\n"
-               "and a warning names the frame); 2 the command line was wrong. With --json a\n"
-               "capture that cannot be opened still prints {\"file\", \"error\"} on stdout.\n");
+               "and a warning names the frame); 2 the command line was wrong (a filter\n"
+               "libpcap cannot compile, too). With --json a capture that cannot be opened\n"
+               "still prints {\"file\", \"error\"} on stdout.\n");
 }
 
-constexpr const char* kValidOptions = "--json --packets --html FILE -t r|ad|e --help";
+constexpr const char* kValidOptions =
+    "--json --packets --html FILE -t r|ad|e -f FILTER --flow SEL -i IFACE --help";
 
 // stdout through one large buffer; packet lines are formatted by hand into
 // it (no per-packet allocation).
@@ -416,65 +434,193 @@ std::vector<Skipped> skipped(const analyze::ReaderStats& r, const analyze::Analy
           {"fragments", "IP fragments", a.fragments},
           {"malformed_ip", "malformed IP", a.malformed_ip},
           {"malformed_tcp", "malformed TCP", a.malformed_tcp},
-          {"cut_headers", "cut inside the headers by the snaplen", a.cut_headers}};
+          {"cut_headers", "cut inside the headers by the snaplen", a.cut_headers},
+          {"bad_blocks", "malformed pcapng blocks", r.bad_blocks}};
 }
+
+// --flow: a flow number, one endpoint, or both (either order).
+struct FlowSelection {
+  bool active = false;
+  bool by_index = false;
+  size_t index = 0;
+  std::vector<std::string> endpoints;  // as Flow::endpoint() writes them
+  bool matches(const analyze::Flow& f, size_t i) const {
+    if (!active) return true;
+    if (by_index) return i == index;
+    const std::string a = f.endpoint(0), b = f.endpoint(1);
+    if (endpoints.size() == 1) return endpoints[0] == a || endpoints[0] == b;
+    return (endpoints[0] == a && endpoints[1] == b) || (endpoints[0] == b && endpoints[1] == a);
+  }
+};
+
+// "10.0.0.1:80" or "[2001:db8::1]:80" in Flow::endpoint()'s spelling
+// (RFC 5952 for IPv6); "" when it is not an address and port.
+std::string canonical_endpoint(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) return "";
+  std::string addr = text.substr(0, colon);
+  const std::string port = text.substr(colon + 1);
+  unsigned p = 0;
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535) return "";
+  if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']') {
+    addr = addr.substr(1, addr.size() - 2);
+    wire::Ipv6Addr a6;
+    if (inet_pton(AF_INET6, addr.c_str(), a6.bytes.data()) != 1) return "";
+    return "[" + a6.to_string() + "]:" + std::to_string(p);
+  }
+  const auto a4 = wire::Ipv4Addr::parse(addr);
+  if (!a4) return "";
+  return a4->to_string() + ":" + std::to_string(p);
+}
+
+bool parse_flow_selection(const std::string& text, FlowSelection* sel) {
+  sel->active = true;
+  size_t n = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) {
+    sel->by_index = true;
+    sel->index = n;
+    return true;
+  }
+  const size_t comma = text.find(',');
+  for (const std::string& part :
+       comma == std::string::npos
+           ? std::vector<std::string>{text}
+           : std::vector<std::string>{text.substr(0, comma), text.substr(comma + 1)}) {
+    const std::string e = canonical_endpoint(part);
+    if (e.empty()) return false;
+    sel->endpoints.push_back(e);
+  }
+  return true;
+}
+
+struct Options {
+  std::string path, html_path, filter, iface;
+  bool json = false, list_packets = false, html = false;
+  TextTime text_time;
+  FlowSelection flow;
+};
+
+// The command line, through CLI11 (options in any order, --opt=value too).
+// -1: go on; else the exit code (0 for --help, 2 for a wrong command line),
+// the message printed.
+int parse_options(const std::vector<std::string>& args, Options* o) {
+  CLI::App app("vigil analyze", "vigil analyze");
+  app.set_help_flag();  // our own usage text, below
+  app.allow_extras();   // unknown options: our message, naming the valid ones
+  bool help = false;
+  std::string time_format, flow;
+  std::vector<std::string> files;
+  app.add_flag("-h,--help", help);
+  app.add_flag("--json", o->json);
+  app.add_flag("--packets", o->list_packets);
+  CLI::Option* html = app.add_option("--html", o->html_path);
+  CLI::Option* t = app.add_option("-t", time_format);
+  app.add_option("-f,--filter", o->filter);
+  CLI::Option* live = app.add_option("-i,--interface", o->iface);
+  CLI::Option* flow_opt = app.add_option("--flow", flow);
+  app.add_option("FILE", files);
+  // A value-taking option last on the line: our messages, as before.
+  if (!args.empty() && args.back() == "--html") {
+    std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
+    analyze_usage(stderr);
+    return 2;
+  }
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 wants them reversed
+  } catch (const CLI::ParseError& e) {
+    if (std::find(args.begin(), args.end(), "-h") != args.end() ||
+        std::find(args.begin(), args.end(), "--help") != args.end()) {
+      analyze_usage(stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "vigil analyze: %s; valid options: %s\n", e.what(), kValidOptions);
+    return 2;
+  }
+  if (help) {
+    analyze_usage(stdout);
+    return 0;
+  }
+  for (const std::string& a : app.remaining()) {
+    if (!a.empty() && a[0] == '-' && a != "-") {
+      std::fprintf(stderr, "vigil analyze: unknown option '%s'; valid options: %s\n", a.c_str(),
+                   kValidOptions);
+      return 2;
+    }
+    files.push_back(a);
+  }
+  if (t->count() != 0) {
+    if (time_format == "r") {
+      o->text_time.format = TimeFormat::kRelative;
+    } else if (time_format == "ad") {
+      o->text_time.format = TimeFormat::kAbsolute;
+    } else if (time_format == "e") {
+      o->text_time.format = TimeFormat::kEpoch;
+    } else {
+      std::fprintf(stderr,
+                   "vigil analyze: -t expects r (relative, the default), ad (UTC date and "
+                   "time) or e (epoch seconds); got '%s'\n",
+                   time_format.c_str());
+      return 2;
+    }
+  }
+  if (html->count() != 0) {
+    if (o->html_path.empty()) {
+      std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
+      analyze_usage(stderr);
+      return 2;
+    }
+    o->html = true;
+  }
+  if (flow_opt->count() != 0 && !parse_flow_selection(flow, &o->flow)) {
+    std::fprintf(stderr,
+                 "vigil analyze: --flow expects a flow number, ADDR:PORT or "
+                 "ADDR:PORT,ADDR:PORT ([2001:db8::1]:443 for IPv6); got '%s'\n",
+                 flow.c_str());
+    return 2;
+  }
+  if (files.size() > 1) {
+    std::fprintf(stderr, "vigil analyze: one capture at a time (got '%s' and '%s')\n",
+                 files[0].c_str(), files[1].c_str());
+    return 2;
+  }
+  if (live->count() != 0) {
+    if (!files.empty()) {
+      std::fprintf(stderr, "vigil analyze: -i captures live; a FILE ('%s') cannot go with it\n",
+                   files[0].c_str());
+      return 2;
+    }
+    if (o->iface.empty()) {
+      std::fprintf(stderr, "vigil analyze: -i needs an interface name\n");
+      return 2;
+    }
+    return -1;
+  }
+  if (files.empty()) {
+    analyze_usage(stderr);
+    return 2;
+  }
+  o->path = files[0];
+  return -1;
+}
+
+void on_interrupt(int) { analyze::CaptureReader::interrupt(); }
 
 }  // namespace
 
 int run_analyze(const std::vector<std::string>& args) {
-  std::string path, html_path;
-  bool json = false, list_packets = false, html = false;
-  TextTime text_time;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      analyze_usage(stdout);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--packets") {
-      list_packets = true;
-    } else if (a == "-t") {
-      const std::string v = i + 1 < args.size() ? args[++i] : "";
-      if (v == "r") {
-        text_time.format = TimeFormat::kRelative;
-      } else if (v == "ad") {
-        text_time.format = TimeFormat::kAbsolute;
-      } else if (v == "e") {
-        text_time.format = TimeFormat::kEpoch;
-      } else {
-        std::fprintf(stderr,
-                     "vigil analyze: -t expects r (relative, the default), ad (UTC date and "
-                     "time) or e (epoch seconds); got '%s'\n",
-                     v.c_str());
-        return 2;
-      }
-    } else if (a == "--html") {
-      if (i + 1 >= args.size() || args[i + 1].empty()) {
-        std::fprintf(stderr, "vigil analyze: --html needs a FILE to write the report to\n");
-        analyze_usage(stderr);
-        return 2;
-      }
-      html = true;
-      html_path = args[++i];
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "vigil analyze: unknown option '%s'; valid options: %s\n", a.c_str(),
-                   kValidOptions);
-      return 2;
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "vigil analyze: one capture at a time (got '%s' and '%s')\n",
-                   path.c_str(), a.c_str());
-      return 2;
-    }
-  }
-  if (path.empty()) {
-    analyze_usage(stderr);
-    return 2;
-  }
+  Options opt;
+  if (const int rc = parse_options(args, &opt); rc >= 0) return rc;
+  const bool live = !opt.iface.empty();
+  const std::string path = live ? opt.iface : opt.path;
+  const std::string& html_path = opt.html_path;
+  const bool json = opt.json, list_packets = opt.list_packets, html = opt.html;
+  TextTime& text_time = opt.text_time;
+  const FlowSelection& selection = opt.flow;
   std::string err;
-  auto reader = analyze::CaptureReader::open(path, &err);
+  auto reader = live ? analyze::CaptureReader::open_live(opt.iface, &err)
+                     : analyze::CaptureReader::open(path, &err);
   if (!reader) {
     std::fprintf(stderr, "vigil analyze: %s\n", err.c_str());
     if (json) {
@@ -489,6 +635,10 @@ int run_analyze(const std::vector<std::string>& args) {
       std::fputs("\n", stdout);
     }
     return 1;
+  }
+  if (!opt.filter.empty() && !reader->set_filter(opt.filter, &err)) {
+    std::fprintf(stderr, "vigil analyze: bad filter '%s': %s\n", opt.filter.c_str(), err.c_str());
+    return 2;
   }
   // Fail before the work if the report cannot be written.
   std::unique_ptr<FILE, int (*)(FILE*)> html_file(nullptr, &std::fclose);
@@ -519,8 +669,75 @@ int run_analyze(const std::vector<std::string>& args) {
   } else if (list_packets) {
     out.put(path + ": segments in frame order (frame, time, flow, direction, labels)\n");
   }
+  // One flow's text block (the summary and its story).
+  auto flow_text = [&](size_t i, const analyze::Flow& f, const analyze::Story* story) {
+    std::string o;
+    const std::array<uint64_t, kLabels> none{};
+    const auto& c = i < counts.size() ? counts[i] : none;
+    o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
+         std::to_string(f.packets) + " packets, " + text_time.str(f.first) + " .. " +
+         text_time.str(f.last) + (text_time.format == TimeFormat::kAbsolute ? "" : " s") +
+         (f.scale_known ? "" : " (window scale unknown)") + "\n";
+    if (!f.via.empty()) o += "  via: " + f.via + "\n";
+    o += "  ended: " + f.end.how + (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") +
+         "\n  labels:";
+    for (size_t l = 0; l < kLabels; ++l) {
+      if (c[l]) o += " " + names.text[l] + "=" + std::to_string(c[l]);
+    }
+    o += "\n";
+    if (story != nullptr) {
+      const auto& st = *story;
+      o += "  story: " + st.ending + "\n";
+      for (const auto& k : st.keepalive) {
+        o += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") + ": idle " +
+             format_duration(k.idle) + ", interval " +
+             (k.interval == Duration::zero() ? std::string("not seen")
+                                             : format_duration(k.interval)) +
+             ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
+             (k.answered ? ", answered" : ", unanswered") + "\n";
+      }
+      for (const auto& p : st.persist) {
+        o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
+             " from " + text_time.str(p.start) +
+             (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
+             std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps) + "\n";
+      }
+      for (const auto& b : st.rto) {
+        o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
+             (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
+      }
+      if (st.series_omitted + st.idle_periods_omitted + st.findings_omitted != 0) {
+        o += "  (not listed: " + std::to_string(st.series_omitted) + " series, " +
+             std::to_string(st.idle_periods_omitted) + " idle periods, " +
+             std::to_string(st.findings_omitted) + " findings)\n";
+      }
+      for (const auto& fd : st.findings) {
+        char conf[16];
+        std::snprintf(conf, sizeof conf, "%.0f%%", fd.confidence * 100);
+        o += "  FINDING " + fd.rfc_section + " " + fd.problem + " (confidence " + conf +
+             "): " + fd.detail + "\n";
+      }
+    }
+    return o;
+  };
+  // Live text output: each flow's story is built on its own and printed when
+  // the segment that ends the connection (its FIN handshake or RST) comes.
+  const bool live_text = live && !json;
+  std::map<size_t, std::unique_ptr<analyze::StoryBuilder>> live_builders;
+  std::vector<size_t> ended;  // flows whose ending segment just passed
+  std::vector<bool> printed;  // flows already printed (live)
   analyze::FlowAnalyzer analyzer([&](const analyze::Flow& f, const analyze::PacketLabels& p) {
-    stories_builder.add(f, p);
+    if (!selection.matches(f, p.flow)) return;
+    if (live_text) {
+      auto& b = live_builders[p.flow];
+      if (!b) b = std::make_unique<analyze::StoryBuilder>();
+      analyze::PacketLabels q = p;
+      q.flow = 0;  // the flow's own builder knows one flow
+      b->add(f, q);
+      if (!f.end.how.empty() && p.frame == f.end.frame) ended.push_back(p.flow);
+    } else {
+      stories_builder.add(f, p);
+    }
     congestion.add(f, p);
     if (report) report->add(f, p);
     if (json) {
@@ -535,6 +752,24 @@ int run_analyze(const std::vector<std::string>& args) {
       if (list_packets) text_packet(out, names, text_time, p);
     }
   });
+  auto print_live = [&](size_t i) {
+    const analyze::Flow& f = analyzer.flows()[i];
+    auto it = live_builders.find(i);
+    if (it == live_builders.end()) return;
+    analyze::Story st = std::move(it->second->finish({f})[0]);
+    live_builders.erase(it);
+    for (auto& fd : congestion.finish(i, f)) st.findings.push_back(std::move(fd));
+    if (printed.size() <= i) printed.resize(i + 1);
+    printed[i] = true;
+    out.put(flow_text(i, f, &st));
+    out.flush();
+    std::fflush(stdout);
+  };
+  if (live) {
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    std::fprintf(stderr, "vigil analyze: capturing on %s; Ctrl-C ends the capture\n", path.c_str());
+  }
   Progress progress(reader->file_size());
   analyze::CapturedPacket pkt;
   uint64_t n = 0;
@@ -543,13 +778,25 @@ int run_analyze(const std::vector<std::string>& args) {
       text_time.origin = pkt.time;
       text_time.origin_known = true;
     }
-    analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length);
+    analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length, pkt.via);
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
+    for (size_t i : ended) print_live(i);
+    ended.clear();
   }
   analyzer.finish();
-  std::vector<analyze::Story> stories = stories_builder.finish(analyzer.flows());
   const auto& flows = analyzer.flows();
+  std::vector<analyze::Story> stories;
+  if (live_text) {
+    // Ctrl-C: the flows still open (and any that ended in the last packets).
+    stories.resize(flows.size());
+    for (auto& [i, b] : live_builders) {
+      if (i < flows.size()) stories[i] = std::move(b->finish({flows[i]})[0]);
+    }
+  } else {
+    stories = stories_builder.finish(flows);
+  }
   for (size_t i = 0; i < flows.size() && i < stories.size(); ++i) {
+    if (i < printed.size() && printed[i]) continue;
     for (auto& f : congestion.finish(i, flows[i])) stories[i].findings.push_back(std::move(f));
   }
   const analyze::ReaderStats& rs = reader->stats();
@@ -573,6 +820,10 @@ int run_analyze(const std::vector<std::string>& args) {
     j.key("capture_duplicates").value(as.capture_duplicates);
     j.key("gaps_forgotten").value(as.holes_forgotten);
     j.key("holdback_expired").value(as.holdback_expired);
+    j.key("tunnelled").value(rs.tunnelled);
+    j.key("tunnel_malformed").value(rs.bad_tunnel);
+    j.key("pcapng_interfaces").value(rs.interfaces);
+    j.key("filtered_out").value(rs.filtered_out);
     j.key("read_error");
     if (read_error.empty()) {
       j.null();
@@ -582,10 +833,12 @@ int run_analyze(const std::vector<std::string>& args) {
     j.key("flows").begin_array();
     for (size_t i = 0; i < flows.size(); ++i) {
       const auto& f = flows[i];
+      if (!selection.matches(f, i)) continue;
       j.begin_object();
       j.key("flow").value(static_cast<uint64_t>(i));
       j.key("client").value(endpoint(f, 0));
       j.key("server").value(endpoint(f, 1));
+      j.key("via").value(f.via);
       j.key("handshake_seen").value(f.saw_syn);
       j.key("window_scale_known").value(f.scale_known);
       j.key("first_s").raw_number(format_seconds(f.first));
@@ -607,6 +860,7 @@ int run_analyze(const std::vector<std::string>& args) {
     j.end_array();
     j.key("findings").begin_array();
     for (size_t i = 0; i < stories.size(); ++i) {
+      if (i < flows.size() && !selection.matches(flows[i], i)) continue;
       for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
     }
     j.end_array();
@@ -643,55 +897,25 @@ int run_analyze(const std::vector<std::string>& args) {
       o += std::to_string(as.capture_duplicates) +
            " segments were captured twice (capture_duplicate): left out of the analysis\n";
     }
+    if (rs.tunnelled != 0) {
+      o += std::to_string(rs.tunnelled) + " packets were taken out of tunnels (GRE, VXLAN ...)\n";
+    }
+    if (rs.bad_tunnel != 0) {
+      o += std::to_string(rs.bad_tunnel) +
+           " tunnel headers were cut or malformed: the outer packet was analysed as it is\n";
+    }
+    if (rs.interfaces > 1) {
+      o += "pcapng: " + std::to_string(rs.interfaces) + " interfaces, all read\n";
+    }
+    if (!opt.filter.empty()) {
+      o += "filter '" + opt.filter + "': " + std::to_string(rs.filtered_out) +
+           " frames did not match\n";
+    }
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
     for (size_t i = 0; i < flows.size(); ++i) {
-      const auto& f = flows[i];
-      const std::array<uint64_t, kLabels> none{};
-      const auto& c = i < counts.size() ? counts[i] : none;
-      o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
-           std::to_string(f.packets) + " packets, " + text_time.str(f.first) + " .. " +
-           text_time.str(f.last) + (text_time.format == TimeFormat::kAbsolute ? "" : " s") +
-           (f.scale_known ? "" : " (window scale unknown)") + "\n";
-      o += "  ended: " + f.end.how +
-           (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "\n  labels:";
-      for (size_t l = 0; l < kLabels; ++l) {
-        if (c[l]) o += " " + names.text[l] + "=" + std::to_string(c[l]);
-      }
-      o += "\n";
-      if (i < stories.size()) {
-        const auto& st = stories[i];
-        o += "  story: " + st.ending + "\n";
-        for (const auto& k : st.keepalive) {
-          o += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") + ": idle " +
-               format_duration(k.idle) + ", interval " +
-               (k.interval == Duration::zero() ? std::string("not seen")
-                                               : format_duration(k.interval)) +
-               ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
-               (k.answered ? ", answered" : ", unanswered") + "\n";
-        }
-        for (const auto& p : st.persist) {
-          o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
-               " from " + text_time.str(p.start) +
-               (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
-               std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps) + "\n";
-        }
-        for (const auto& b : st.rto) {
-          o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
-               (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
-        }
-        if (st.series_omitted + st.idle_periods_omitted + st.findings_omitted != 0) {
-          o += "  (not listed: " + std::to_string(st.series_omitted) + " series, " +
-               std::to_string(st.idle_periods_omitted) + " idle periods, " +
-               std::to_string(st.findings_omitted) + " findings)\n";
-        }
-        for (const auto& fd : st.findings) {
-          char conf[16];
-          std::snprintf(conf, sizeof conf, "%.0f%%", fd.confidence * 100);
-          o += "  FINDING " + fd.rfc_section + " " + fd.problem + " (confidence " + conf +
-               "): " + fd.detail + "\n";
-        }
-      }
+      if (!selection.matches(flows[i], i) || (i < printed.size() && printed[i])) continue;
+      o += flow_text(i, flows[i], i < stories.size() ? &stories[i] : nullptr);
     }
     out.put(o);
   }
