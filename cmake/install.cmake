@@ -31,6 +31,11 @@ add_custom_target(vigil_public_headers ALL DEPENDS ${vigil_header_tree}.stamp)
 
 add_library(vigil_shared SHARED ${vigil_objects})
 add_library(vigil_static STATIC ${vigil_objects})
+# util's SHA-256 calls libcrypto: linked into libvigil.so, and passed on to
+# users of libvigil.a (vigilConfig.cmake finds OpenSSL; vigil.pc's
+# Requires.private names libcrypto).
+target_link_libraries(vigil_shared PRIVATE OpenSSL::Crypto)
+target_link_libraries(vigil_static INTERFACE OpenSSL::Crypto)
 foreach(t vigil_shared vigil_static)
   target_compile_features(${t} INTERFACE cxx_std_20)
   target_include_directories(

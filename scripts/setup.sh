@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
   libcli11-dev                                                       # command-line parsing (vigil analyze)
+  libssl-dev                                                         # SHA-256 (libcrypto)
   tshark tcpdump                                                     # independent pcap readers for tests
   iproute2 nftables curl netcat-openbsd iperf3                      # network namespaces, interop peers, benchmarks
   chromium                                                           # headless check of the analyzer's HTML report

@@ -11,5 +11,6 @@ int run_sim(const std::vector<std::string>& args);
 int run_sim_fuzz(const std::vector<std::string>& args);  // vigil sim fuzz
 int run_analyze(const std::vector<std::string>& args);
 int run_tun(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);  // vigil bench (issue 15)
 
 }  // namespace vigil::cli

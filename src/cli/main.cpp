@@ -18,6 +18,7 @@ void usage(FILE* f) {
                "  sim        run a deterministic simulated scenario (vigil sim --list)\n"
                "  analyze    label the TCP segments of a capture (vigil analyze FILE)\n"
                "  tun        run the stack on a Linux TUN device (vigil tun --help)\n"
+               "  bench      measure the stack: bulk, handshake, idle ... (vigil bench --help)\n"
                "  help       show this text\n"
                "  --version  print vigil's version\n"
                "\n"
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
     rc = vigil::cli::run_analyze(args);
   } else if (cmd == "tun") {
     rc = vigil::cli::run_tun(args);
+  } else if (cmd == "bench") {
+    rc = vigil::cli::run_bench(args);
   } else if (cmd == "--version") {
     std::printf("vigil %s\n", VIGIL_VERSION);
     rc = 0;
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
     usage(stdout);
     rc = 0;
   } else {
-    std::fprintf(stderr, "vigil: unknown command '%s'; valid commands: sim, analyze, tun, help\n",
+    std::fprintf(stderr,
+                 "vigil: unknown command '%s'; valid commands: sim, analyze, tun, bench, help\n",
                  cmd.c_str());
     return 2;
   }

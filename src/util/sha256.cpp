@@ -1,129 +1,88 @@
 #include "util/sha256.hpp"
 
-#include <algorithm>
+#include <openssl/evp.h>
+
 #include <cassert>
-#include <cstring>
+#include <cstdlib>
+#include <new>
+#include <utility>
 
 namespace vigil::util {
 namespace {
 
-// FIPS 180-4 section 4.2.2: first 32 bits of the fractional parts of the
-// cube roots of the first 64 primes.
-constexpr std::array<uint32_t, 64> kRound = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+// Fetched once: EVP_sha256() would look the algorithm up again in every
+// EVP_DigestInit_ex (OpenSSL 3 "implicit fetch", crypto(7)).
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
 
-// Section 5.3.3: first 32 bits of the fractional parts of the square roots
-// of the first 8 primes.
-constexpr std::array<uint32_t, 8> kInitial = {
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
+// libcrypto fails only when it cannot allocate or the default provider is
+// missing: both leave nothing sensible to hash with.
+void check(int ok) {
+  if (ok != 1) throw std::bad_alloc();
+}
 
-constexpr uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+EVP_MD_CTX* new_context() {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx || !sha256_md()) {
+    EVP_MD_CTX_free(ctx);
+    throw std::bad_alloc();
+  }
+  return ctx;
 }
 
 }  // namespace
 
-Sha256::Sha256() : state_(kInitial) {}
-
-void Sha256::compress(const uint8_t* block) {
-  std::array<uint32_t, 64> w;
-  for (size_t t = 0; t < 16; ++t) w[t] = load_be32(block + 4 * t);
-  for (size_t t = 16; t < 64; ++t) {
-    const uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-    const uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-    w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+Sha256::Sha256() : ctx_(new_context()) {
+  if (EVP_DigestInit_ex(ctx_, sha256_md(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::bad_alloc();
   }
+}
 
-  uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-  uint32_t e = state_[4], f = state_[5], g = state_[6], h = state_[7];
-  for (size_t t = 0; t < 64; ++t) {
-    const uint32_t big_s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    const uint32_t ch = (e & f) ^ (~e & g);
-    const uint32_t t1 = h + big_s1 + ch + kRound[t] + w[t];
-    const uint32_t big_s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-    const uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-    const uint32_t t2 = big_s0 + maj;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+Sha256::Sha256(const Sha256& other) : ctx_(new_context()), finished_(other.finished_) {
+  if (other.ctx_ && EVP_MD_CTX_copy_ex(ctx_, other.ctx_) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::bad_alloc();
   }
-  state_[0] += a;
-  state_[1] += b;
-  state_[2] += c;
-  state_[3] += d;
-  state_[4] += e;
-  state_[5] += f;
-  state_[6] += g;
-  state_[7] += h;
+}
+
+Sha256& Sha256::operator=(const Sha256& other) {
+  if (this != &other) {
+    Sha256 copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+Sha256::Sha256(Sha256&& other) noexcept
+    : ctx_(std::exchange(other.ctx_, nullptr)), finished_(other.finished_) {}
+
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = std::exchange(other.ctx_, nullptr);
+    finished_ = other.finished_;
+  }
+  return *this;
 }
 
 void Sha256::update(std::span<const uint8_t> data) {
-  assert(!finished_);
-  total_bytes_ += data.size();
-  const uint8_t* p = data.data();
-  size_t left = data.size();
-
-  // Top up a partial block first; full blocks are then hashed in place
-  // without copying.
-  if (buffered_ > 0) {
-    const size_t take = std::min(left, buffer_.size() - buffered_);
-    std::memcpy(buffer_.data() + buffered_, p, take);
-    buffered_ += take;
-    p += take;
-    left -= take;
-    if (buffered_ < buffer_.size()) return;
-    compress(buffer_.data());
-    buffered_ = 0;
-  }
-  for (; left >= 64; p += 64, left -= 64) compress(p);
-  if (left > 0) {
-    std::memcpy(buffer_.data(), p, left);
-    buffered_ = left;
-  }
+  assert(!finished_ && ctx_);
+  if (data.empty()) return;
+  check(EVP_DigestUpdate(ctx_, data.data(), data.size()));
 }
 
 std::array<uint8_t, 32> Sha256::finish() {
-  assert(!finished_);
+  assert(!finished_ && ctx_);
   finished_ = true;
-
-  // Section 5.1.1: a 1 bit, zeros up to 56 mod 64, then the bit length as
-  // a 64-bit big-endian integer.
-  const uint64_t bit_length = total_bytes_ * 8;
-  buffer_[buffered_++] = 0x80;
-  if (buffered_ > 56) {
-    std::memset(buffer_.data() + buffered_, 0, buffer_.size() - buffered_);
-    compress(buffer_.data());
-    buffered_ = 0;
-  }
-  std::memset(buffer_.data() + buffered_, 0, 56 - buffered_);
-  for (size_t i = 0; i < 8; ++i) {
-    buffer_[56 + i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
-  }
-  compress(buffer_.data());
-
-  std::array<uint8_t, 32> digest;
-  for (size_t i = 0; i < 8; ++i) {
-    digest[4 * i] = static_cast<uint8_t>(state_[i] >> 24);
-    digest[4 * i + 1] = static_cast<uint8_t>(state_[i] >> 16);
-    digest[4 * i + 2] = static_cast<uint8_t>(state_[i] >> 8);
-    digest[4 * i + 3] = static_cast<uint8_t>(state_[i]);
-  }
+  std::array<uint8_t, 32> digest{};
+  unsigned int len = 0;
+  check(EVP_DigestFinal_ex(ctx_, digest.data(), &len));
+  assert(len == digest.size());
   return digest;
 }
 
