@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "analyze/capture_reader.hpp"
+#include "analyze/decap.hpp"
 #include "analyze/flow_analyzer.hpp"
 #include "link/pcap_writer.hpp"
 #include "stack/stack.hpp"
@@ -867,6 +870,34 @@ TEST(BadInput, EveryAnalyzerRowMovesItsCounterByExactlyOne) {
     fa.finish();
     EXPECT_EQ(fa.stats().*r.field, before + 1);
   }
+}
+
+// docs/bad-input.md's reader rows: "tunnel_malformed" (a tunnel header
+// whose content is cut) and "read_error" (a pcapng block of impossible
+// length: the framing is lost, reading stops there).
+TEST(BadInput, ReaderRowsTunnelMalformedAndReadError) {
+  // VXLAN (UDP to 4789, RFC 7348) with 4 bytes where its 8-byte header goes.
+  const Bytes vxlan = {0x45, 0, 0, 32, 0,    0,    0x40, 0,    64, 17, 0, 0, 192, 0, 2, 1,
+                       192,  0, 2, 2,  0xc3, 0x50, 0x12, 0xb5, 0,  12, 0, 0, 8,   0, 0, 0};
+  const analyze::Decapsulated d = analyze::decapsulate(analyze::linktype::kRaw, vxlan);
+  EXPECT_TRUE(d.bad_tunnel);
+  EXPECT_EQ(d.ip.size(), vxlan.size());  // the outer packet, analysed as it is
+  // A little-endian Section Header Block, then a block of length 30.
+  const Bytes file = {0x0a, 0x0d, 0x0d, 0x0a, 28,   0,    0,    0,    0x4d, 0x3c, 0x2b, 0x1a, 1, 0,
+                      0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28,   0,    0, 0,
+                      6,    0,    0,    0,    30,   0,    0,    0,    0,    0,    0,    0};
+  const std::string path = ::testing::TempDir() + "vigil_bad_input_block.pcapng";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(file.data(), 1, file.size(), f), file.size());
+  std::fclose(f);
+  std::string err;
+  auto r = analyze::CaptureReader::open(path, &err);
+  ASSERT_NE(r, nullptr) << err;
+  analyze::CapturedPacket p;
+  EXPECT_FALSE(r->next(&p));
+  EXPECT_EQ(r->error(), "frame 1: pcapng block of type 6 with impossible length 30");
+  std::remove(path.c_str());
 }
 
 TEST(BadInput, AbsurdKnobValuesAreRefusedAndLeaveTheConfigUnchanged) {
