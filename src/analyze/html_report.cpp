@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -590,7 +591,7 @@ void render_findings(std::string& out, const Story& st) {
 
 struct HtmlReport::Impl {
   size_t max_points = 0;
-  std::vector<FlowPlot> flows;
+  std::deque<FlowPlot> flows;  // a deque: growing never copies or doubles
 };
 
 HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl>()) {

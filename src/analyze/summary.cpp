@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,7 +84,7 @@ Duration FlowSummary::rtt_avg() const {
 }
 
 struct SummaryBuilder::Impl {
-  std::vector<State> flows;
+  std::deque<State> flows;  // a deque: growing never copies or doubles
 };
 
 SummaryBuilder::SummaryBuilder() : impl_(std::make_unique<Impl>()) {}
@@ -200,7 +201,7 @@ std::vector<FlowSummary> SummaryBuilder::finish(const std::vector<Flow>& flows) 
     s.end = f.end.how;
   }
   impl_->flows.clear();
-  impl_->flows.shrink_to_fit();
+  impl_->flows.shrink_to_fit();  // deque: frees the blocks
   return out;
 }
 
