@@ -4,7 +4,7 @@
 # scripts/bench-analyze.sh --flows, not a ctest). Every flow has a row in
 # the Summary table; at most 200 flows get a section with graphs, and a note
 # says how many were left out. Before the budget every flow had a section:
-# 3,000 flows made a 10.2 MB page (846 MB for 200,000); now the 2,800 rows
+# 3,000 flows made a 10.2 MB page (684 MB for 200,000); now the 2,800 rows
 # without a section cost under 200 bytes each.
 # Usage: analyze_html_budget.sh path/to/vigil
 set -euo pipefail
