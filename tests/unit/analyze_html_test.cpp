@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
@@ -476,6 +477,32 @@ TEST(AnalyzeHtml, MidConnectionResendBelowTheFirstByteStaysOnTheAxis) {
     EXPECT_LE(y, 480.0);
   }
   EXPECT_NE(page.find("seq -1000:0 (1000 B)"), std::string::npos);
+}
+
+// Issue 13 point 11: one 1000-byte resend in 1 MB is 0.44 px tall on the
+// 440 px axis; it must still be drawn at least 10 px tall. And a RST at the
+// flow's last instant sits on the plot's right edge (x 1076): its word must
+// end left of the mark, inside the plot, not run past the edge and be
+// clipped.
+TEST(AnalyzeHtml, RetransmissionVisibleAndRstWordInsideThePlot) {
+  Synthetic s = synthetic(1000, 500);
+  PacketLabels rst = s.packets.back();
+  rst.frame = s.packets.back().frame + 1;
+  rst.time = s.flow.last;
+  rst.labels = bit(Label::kRst);
+  s.packets.push_back(rst);
+  const std::string page = render_synthetic(s, 100000);
+  const auto rpaths = mark_paths(page, "retx rto");
+  ASSERT_EQ(rpaths.size(), 2u);  // the whole flow, then the detail view around it
+  const auto ys = path_ys(rpaths[0]);
+  ASSERT_FALSE(ys.empty());
+  EXPECT_GE(*std::max_element(ys.begin(), ys.end()) - *std::min_element(ys.begin(), ys.end()),
+            10.0 - 1e-9);
+  const std::regex word("<text class=\"mt\" x=\"([0-9.]+)\"[^>]*?( text-anchor=\"end\")?>RST<");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(page, m, word));
+  EXPECT_LE(std::stod(m[1]), 1076.0);
+  EXPECT_TRUE(m[2].matched);
 }
 
 TEST(AnalyzeHtml, SequenceWrapPlotsMonotonically) {
