@@ -14,6 +14,25 @@
 # targets: vigil >= 50x tshark's packets/s and vigil peak RSS <= 64 MB.
 # Needs root (network namespaces), iperf3, tcpdump, tshark, /usr/bin/time.
 set -euo pipefail
+
+# Many flows (issue 13 point 10), no root needed:
+#   scripts/bench-analyze.sh --flows N [path/to/vigil]
+# writes N one-SYN flows with build/tests/gen_syn_flows and prints the peak
+# RSS of `vigil analyze F --json`, of `--html R` and the size of R.
+if [ "${1:-}" = "--flows" ]; then
+  n=${2:?--flows needs a flow count}
+  v=$(realpath "${3:-build/vigil}")
+  gen=$(dirname "$v")/tests/gen_syn_flows
+  [ -x "$gen" ] || { echo "bench-analyze: build gen_syn_flows first" >&2; exit 1; }
+  d=$(mktemp -d)
+  trap 'rm -rf "$d"' EXIT
+  "$gen" "$d/syn.pcap" "$n"
+  rss() { grep "Maximum resident" "$1" | awk '{print int($NF / 1024) " MB"}'; }
+  /usr/bin/time -v "$v" analyze "$d/syn.pcap" --json > /dev/null 2> "$d/t1"
+  /usr/bin/time -v "$v" analyze "$d/syn.pcap" --html "$d/r.html" > /dev/null 2> "$d/t2"
+  echo "$n one-SYN flows: --json peak RSS $(rss "$d/t1"); --html peak RSS $(rss "$d/t2"), report $(( $(stat -c %s "$d/r.html") / 1000000 )) MB"
+  exit 0
+fi
 vigil=$(realpath "${1:-build/vigil}")
 min_packets=${2:-500000}
 keep=${3:-}

@@ -181,10 +181,10 @@ struct Held {
 
 struct FlowAnalyzer::Impl {
   std::map<std::pair<Key, Key>, size_t> by_tuple;  // current flow per 4-tuple
-  std::vector<FlowState> state;                    // parallel to flows_
-  std::deque<Pending> open;                        // by ref, ascending
-  std::deque<Held> held;                           // streaming only
-  uint64_t held_base = 0;                          // position of held.front() since the start
+  std::deque<FlowState> state;  // parallel to flows_; a deque never copies or doubles as it grows
+  std::deque<Pending> open;     // by ref, ascending
+  std::deque<Held> held;        // streaming only
+  uint64_t held_base = 0;       // position of held.front() since the start
 };
 
 FlowAnalyzer::FlowAnalyzer(PacketCallback on_packet)

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 
+#include "util/json.hpp"
 #include "vigil/time.hpp"
 
 namespace vigil::analyze::html {
@@ -116,6 +117,17 @@ std::string seq_label(double v, double step, double top) {
 
 std::string dir_name(int d) { return d == 0 ? "client" : "server"; }
 
+// What the page's script needs to zoom, pan and relabel a plot (kZoomScript):
+// the plot area in SVG units and the data range it shows.
+std::string zoom_attrs(double x0, double x1, double y0, double y1, const char* unit) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                " data-l=\"%g\" data-t=\"%g\" data-w=\"%g\" data-h=\"%g\" data-x0=\"%.9g\" "
+                "data-x1=\"%.9g\" data-y0=\"%.9g\" data-y1=\"%.9g\" data-unit=\"%s\"",
+                kLeft, kTop, kPlotW, kPlotH, x0, x1, y0, y1, unit);
+  return buf;
+}
+
 std::string tooltip(const PlotPoint& p, int64_t t0_ns) {
   std::string s = "frame " + std::to_string(p.frame) + "\n";
   s += format_seconds(Instant::from_ns(p.t_ns)) + " s (+" +
@@ -201,7 +213,20 @@ LabelSet special_labels() {
 std::string escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // The page says charset=utf-8: a byte that starts no valid sequence
+      // (a Latin-1 file name) shows as U+FFFD, as in the JSON.
+      const size_t n = util::utf8_sequence_length(s, i);
+      if (n == 0) {
+        out += "\xef\xbf\xbd";
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '&':
         out += "&amp;";
@@ -254,13 +279,28 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
     last_tx = x;
     last_ty = y;
     last_word = word;
-    marker_text +=
-        "<text class=\"mt\" x=\"" + num(x) + "\" y=\"" + num(y) + "\">" + word + "</text>\n";
+    // Inside the plot area (issue 13 point 11: "RST" was clipped at the
+    // right edge): a mark near the right edge gets its word on its left
+    // (7 px of text per character at 11 px is generous), near the top below.
+    const double room = static_cast<double>(std::char_traits<char>::length(word)) * 7 + 14;
+    const bool left = x + room > kLeft + kPlotW;
+    if (y < kTop + 12) y += 24;
+    marker_text += "<text class=\"mt\" x=\"" + num(left ? x - 14 : x) + "\" y=\"" + num(y) + "\"" +
+                   (left ? " text-anchor=\"end\"" : "") + ">" + word + "</text>\n";
   };
   auto bar_d = [&](double x, double y1, double y2) {
     // An I-beam: tcptrace's segment mark, serifs at both ends.
     return "M" + num(x - 2) + "," + num(y1) + "h4M" + num(x) + "," + num(y1) + "V" + num(y2) + "M" +
            num(x - 2) + "," + num(y2) + "h4";
+  };
+  // A retransmission stays visible however small its segment is on the
+  // axis (issue 13 point 11: they were 2-pixel dots): at least 10 px tall,
+  // with 8 px serifs.
+  auto retx_d = [&](double x, double y1, double y2) {
+    const double mid = (y1 + y2) / 2;
+    const double half = std::max(std::fabs(y1 - y2) / 2, 5.0);
+    return "M" + num(x - 4) + "," + num(mid - half) + "h8M" + num(x) + "," + num(mid - half) + "V" +
+           num(mid + half) + "M" + num(x - 4) + "," + num(mid + half) + "h8";
   };
 
   // The reverse direction's ACKs: step lines for the cumulative ACK and the
@@ -329,10 +369,8 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
     used[kAckLine] = used[kWinLine] = true;
     // Extend both lines to the end of the flow: the last ACK stays in force.
     const std::string end = "H" + num(P.x(req.zoom ? req.zoom_hi_ns : req.t1_ns));
-    lines += "<path class=\"winline\" clip-path=\"url(#" + clip_id + ")\" d=\"" + win_d + end +
-             "\"></path>\n";
-    lines += "<path class=\"ackline\" clip-path=\"url(#" + clip_id + ")\" d=\"" + ack_d + end +
-             "\"></path>\n";
+    lines += "<path class=\"winline\" d=\"" + win_d + end + "\"></path>\n";
+    lines += "<path class=\"ackline\" d=\"" + ack_d + end + "\"></path>\n";
   }
 
   // This direction's segments.
@@ -354,7 +392,7 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
       }
       // A resent bare FIN still takes one sequence number.
       const uint32_t n = p.len > 0 ? p.len : 1;
-      mark(retx, k, bar_d(x, y0, P.y(static_cast<double>(p.seq) + n)), p);
+      mark(retx, k, retx_d(x, y0, P.y(static_cast<double>(p.seq) + n)), p);
       ++st.retransmissions;
     } else if (p.len > 0 && !probe) {
       mark(bars, kSeg, bar_d(x, y0, P.y(static_cast<double>(p.seq) + p.len)), p);
@@ -394,7 +432,8 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
   out += "<svg class=\"tsg" + std::string(req.zoom ? " zoom" : "") +
          "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(kWidth) + " " +
          num(height) + "\" width=\"" + num(kWidth) + "\" height=\"" + num(height) +
-         "\" role=\"img\" data-dir=\"" + std::to_string(s) + "\">\n";
+         "\" role=\"img\" data-dir=\"" + std::to_string(s) + "\"" +
+         zoom_attrs(P.left_s(), P.left_s() + P.span_s(), P.lo(), P.hi(), "bytes") + ">\n";
   out += "<defs><clipPath id=\"" + clip_id + "\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) +
          "\" width=\"" + num(kPlotW) + "\" height=\"" + num(kPlotH) +
          "\"></rect></clipPath></defs>\n";
@@ -423,15 +462,16 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
     ticks += "<text class=\"yt\" x=\"" + num(kLeft - 6) + "\" y=\"" + num(y + 4) + "\">" +
              seq_label(v, ys, P.hi()) + "</text>\n";
   }
-  out += "<path class=\"grid\" d=\"" + grid + "\"></path>\n" + ticks;
+  out += "<g class=\"axes\"><path class=\"grid\" d=\"" + grid + "\"></path>\n" + ticks + "</g>\n";
   out += "<text class=\"xl\" x=\"" + num(kLeft + kPlotW / 2) + "\" y=\"" + num(kTop + kPlotH + 40) +
          "\">time since the flow's first packet (s)</text>\n";
   out += "<text class=\"yl\" transform=\"translate(18," + num(kTop + kPlotH / 2) +
          ") rotate(-90)\">relative sequence number (bytes)</text>\n";
 
-  // The marks (the window line clipped to the plot area, see Plot()).
-  out +=
-      "<g class=\"marks\">\n" + lines + sacks + bars + retx + zw + markers + marker_text + "</g>\n";
+  // The marks, clipped to the plot area (the window line too, see Plot()),
+  // in the group the page's script zooms and pans (g.view).
+  out += "<g clip-path=\"url(#" + clip_id + ")\"><g class=\"view\"><g class=\"marks\">\n" + lines +
+         sacks + bars + retx + zw + markers + marker_text + "</g></g></g>\n";
 
   // Legend: only what this plot uses.
   double lx = kLeft, ly = kTop + kPlotH + kAxisH + 8;
@@ -492,6 +532,82 @@ PlotStats render_plot(std::string& out, const PlotRequest& req) {
   }
   out += "</g>\n</svg>\n";
   return st;
+}
+
+size_t render_series(std::string& out, const SeriesRequest& req) {
+  double y_hi = 0;
+  size_t n = 0;
+  for (const Series& se : req.series) {
+    for (const auto& [x, y] : se.pts) y_hi = std::max(y_hi, y);
+    n += se.pts.size();
+  }
+  if (!(y_hi > 0)) y_hi = 1;
+  y_hi *= 1.05;
+  const double x0 = req.x0, x1 = std::max(req.x1, req.x0 + 1e-6);
+  auto X = [&](double x) { return kLeft + (x - x0) / (x1 - x0) * kPlotW; };
+  auto Y = [&](double y) { return kTop + kPlotH - y / y_hi * kPlotH; };
+  const double height = kTop + kPlotH + kAxisH + kLegendRowH + 10;
+  const std::string clip_id = "clip-" + req.id;
+  out += "<svg class=\"tsg xg\" id=\"" + req.id +
+         "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(kWidth) + " " +
+         num(height) + "\" width=\"" + num(kWidth) + "\" height=\"" + num(height) +
+         "\" role=\"img\"" + zoom_attrs(x0, x1, 0, y_hi, req.unit) + ">\n";
+  out += "<defs><clipPath id=\"" + clip_id + "\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) +
+         "\" width=\"" + num(kPlotW) + "\" height=\"" + num(kPlotH) +
+         "\"></rect></clipPath></defs>\n";
+  out += "<text class=\"heading\" x=\"" + num(kLeft) + "\" y=\"24\">" + req.heading + "</text>\n";
+  out += "<rect class=\"plotarea\" x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" +
+         num(kPlotW) + "\" height=\"" + num(kPlotH) + "\"></rect>\n";
+  std::string grid, ticks;
+  const double ts = nice_step(x1 - x0, 10);
+  for (auto k = static_cast<int64_t>(std::ceil(x0 / ts - 1e-9));
+       static_cast<double>(k) * ts <= x1 * (1 + 1e-9); ++k) {
+    const double t = k == 0 ? 0.0 : static_cast<double>(k) * ts;
+    grid += "M" + num(X(t)) + "," + num(kTop) + "v" + num(kPlotH);
+    ticks += "<text class=\"xt\" x=\"" + num(X(t)) + "\" y=\"" + num(kTop + kPlotH + 18) + "\">" +
+             time_label(t, ts) + "</text>\n";
+  }
+  const double ys = nice_step(y_hi, 8);
+  for (int64_t k = 0; static_cast<double>(k) * ys <= y_hi; ++k) {
+    const double v = static_cast<double>(k) * ys;
+    grid += "M" + num(kLeft) + "," + num(Y(v)) + "h" + num(kPlotW);
+    ticks += "<text class=\"yt\" x=\"" + num(kLeft - 6) + "\" y=\"" + num(Y(v) + 4) + "\">" +
+             (std::string(req.unit) == "bytes" ? seq_label(v, ys, y_hi) : time_label(v, ys)) +
+             "</text>\n";
+  }
+  out += "<g class=\"axes\"><path class=\"grid\" d=\"" + grid + "\"></path>\n" + ticks + "</g>\n";
+  out += "<text class=\"xl\" x=\"" + num(kLeft + kPlotW / 2) + "\" y=\"" + num(kTop + kPlotH + 40) +
+         "\">time since the flow's first packet (s)</text>\n";
+  out += "<text class=\"yl\" transform=\"translate(18," + num(kTop + kPlotH / 2) +
+         ") rotate(-90)\">" + req.y_title + "</text>\n";
+  out += "<g clip-path=\"url(#" + clip_id + ")\"><g class=\"view\"><g class=\"marks\">\n";
+  for (const Series& se : req.series) {
+    if (se.pts.empty()) continue;
+    std::string d;
+    for (size_t i = 0; i < se.pts.size(); ++i) {
+      const double x = X(se.pts[i].first), y = Y(se.pts[i].second);
+      if (se.dots) {
+        d += "M" + num(x - 2.5) + "," + num(y) + "a2.5,2.5 0 1,0 5,0a2.5,2.5 0 1,0 -5,0";
+      } else if (i == 0) {
+        d += "M" + num(x) + "," + num(y);
+      } else {
+        d += "H" + num(x) + "V" + num(y);
+      }
+    }
+    if (!se.dots) d += "H" + num(X(x1));
+    out += "<path class=\"" + se.cls + "\" d=\"" + d + "\"></path>\n";
+  }
+  out += "</g></g></g>\n<g class=\"legend\">\n";
+  double lx = kLeft;
+  const double ly = kTop + kPlotH + kAxisH + 8;
+  for (const Series& se : req.series) {
+    out += "<path class=\"lg " + se.cls + "\" d=\"M" + num(lx) + "," + num(ly) +
+           "h20\"></path><text x=\"" + num(lx + 26) + "\" y=\"" + num(ly + 4) + "\">" + se.legend +
+           "</text>\n";
+    lx += kPlotW / kLegendPerRow;
+  }
+  out += "</g>\n</svg>\n";
+  return n;
 }
 
 }  // namespace vigil::analyze::html

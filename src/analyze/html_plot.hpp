@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "analyze/labels.hpp"
@@ -70,6 +71,26 @@ struct PlotStats {
   uint64_t marks = 0;
   uint64_t retransmissions = 0;
 };
+
+// One line or dot series of a plot against time (x: seconds since the
+// flow's first packet).
+struct Series {
+  std::string cls;     // CSS class of its path ("rttdots", "tput", "inflight", "rwnd")
+  std::string legend;  // already escaped
+  bool dots = false;   // dots, else a step line (the value holds until the next point)
+  std::vector<std::pair<double, double>> pts;  // (x, y), x ascending
+};
+
+struct SeriesRequest {
+  std::string id, heading, y_title;  // heading and y_title already escaped
+  const char* unit = "";             // y tick labels: "bytes" gets k/M/G
+  double x0 = 0, x1 = 1;             // the flow's time span (s)
+  std::vector<Series> series;
+};
+
+// Appends one <svg class="tsg xg"> element (zoomable like the time-sequence
+// graph); returns the number of points drawn.
+size_t render_series(std::string& out, const SeriesRequest& req);
 
 std::string escape(std::string_view s);
 // Appends one <svg class="tsg"> element.

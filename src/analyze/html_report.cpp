@@ -6,9 +6,12 @@
 #include "analyze/html_report.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyze/html_plot.hpp"
@@ -20,7 +23,10 @@ namespace {
 using html::escape;
 using html::PlotPoint;
 
-constexpr size_t kMaxListed = 24;  // frames / gaps listed before "... (N in all)"
+constexpr size_t kMaxListed = 24;
+// The report's size budget (issue 13 point 10; docs/analyze-html.md).
+constexpr size_t kMaxSections = 200;
+constexpr size_t kSectionBytes = size_t{24} << 20;  // frames / gaps listed before "... (N in all)"
 
 struct FlowPlot {
   std::vector<PlotPoint> pts;
@@ -170,6 +176,98 @@ svg.tsg{display:block;max-width:100%;height:auto;background:#fff}
 .tsg .fin{fill:#fff;stroke:#000;stroke-width:1.5}
 .tsg .rst{stroke:#7a0000;stroke-width:2.5;fill:none}
 .tsg .lg.rto,.tsg .lg.frtx,.tsg .lg.tlp,.tsg .lg.spur{stroke-width:2;fill:none}
+.tsg .retx{stroke-width:2.5}
+.tsg g.view *{vector-effect:non-scaling-stroke}
+svg.tsg{cursor:grab;touch-action:none}
+.tsg .rttdots{fill:#1f78b4;stroke:none}
+.tsg .lg.rttdots{stroke:#1f78b4;stroke-width:5}
+.tsg .tput{stroke:#1a9850;stroke-width:1.5;fill:none}
+.tsg .inflight{stroke:#e31a1c;stroke-width:1.5;fill:none}
+.tsg .rwnd{stroke:#d4a800;stroke-width:1.5;fill:none}
+p.hint{color:#555;font-size:13px}
+)";
+
+// Zoom and pan for every plot (svg[data-x0]): the wheel zooms about the
+// pointer, a drag pans, a double-click resets; the tick labels follow. The
+// marks sit in g.view, whose transform this changes; the visible data range
+// is kept in data-view-x0/x1/y0/y1 (the headless-browser test reads them).
+// Inline, no network access.
+constexpr const char* kZoomScript = R"(
+(function () {
+  function nice(range, target) {
+    if (!(range > 0)) return 1;
+    var raw = range / target, p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  }
+  function dec(step) { return step >= 1 ? 0 : Math.min(9, Math.ceil(-Math.log10(step) - 1e-9)); }
+  function ylab(v, step, top, unit) {
+    if (v === 0) return '0';
+    if (unit !== 'bytes') return v.toFixed(dec(step));
+    var a = Math.max(Math.abs(top), Math.abs(v)), div = 1, u = '';
+    if (a >= 1e9) { div = 1e9; u = 'G'; } else if (a >= 1e6) { div = 1e6; u = 'M'; }
+    else if (a >= 1e4) { div = 1e3; u = 'k'; }
+    return (v / div).toFixed(dec(step / div)) + u;
+  }
+  document.querySelectorAll('svg[data-x0]').forEach(function (svg) {
+    var d = svg.dataset, L = +d.l, T = +d.t, W = +d.w, H = +d.h;
+    var X0 = +d.x0, X1 = +d.x1, Y0 = +d.y0, Y1 = +d.y1;
+    var view = svg.querySelector('g.view'), axes = svg.querySelector('g.axes');
+    if (!view || !axes) return;
+    var k = 1, tx = 0, ty = 0;  // shown = (tx, ty) + k * drawn, in SVG units
+    function draw() {
+      view.setAttribute('transform', 'translate(' + tx + ',' + ty + ') scale(' + k + ')');
+      var a = (L - tx) / k, b = (L + W - tx) / k, c = (T - ty) / k, e = (T + H - ty) / k;
+      var x0 = X0 + (a - L) / W * (X1 - X0), x1 = X0 + (b - L) / W * (X1 - X0);
+      var y1 = Y1 - (c - T) / H * (Y1 - Y0), y0 = Y1 - (e - T) / H * (Y1 - Y0);
+      d.viewX0 = x0; d.viewX1 = x1; d.viewY0 = y0; d.viewY1 = y1;
+      var g = '', t = '', xs = nice(x1 - x0, 10), ys = nice(y1 - y0, 8), i, v, p;
+      for (i = Math.ceil(x0 / xs - 1e-9); i * xs <= x1 + 1e-9 * (x1 - x0); i++) {
+        p = L + (i * xs - x0) / (x1 - x0) * W;
+        g += 'M' + p.toFixed(1) + ',' + T + 'v' + H;
+        t += '<text class="xt" x="' + p.toFixed(1) + '" y="' + (T + H + 18) + '">' +
+             (i === 0 ? 0 : i * xs).toFixed(dec(xs)) + '</text>';
+      }
+      for (i = Math.ceil(y0 / ys - 1e-9); i * ys <= y1; i++) {
+        v = i === 0 ? 0 : i * ys;
+        p = T + H - (v - y0) / (y1 - y0) * H;
+        g += 'M' + L + ',' + p.toFixed(1) + 'h' + W;
+        t += '<text class="yt" x="' + (L - 6) + '" y="' + (p + 4).toFixed(1) + '">' +
+             ylab(v, ys, y1, d.unit) + '</text>';
+      }
+      axes.innerHTML = '<path class="grid" d="' + g + '"></path>' + t;
+    }
+    function at(ev) {
+      var m = svg.getScreenCTM(), q = svg.createSVGPoint();
+      q.x = ev.clientX; q.y = ev.clientY;
+      return m ? q.matrixTransform(m.inverse()) : q;
+    }
+    d.viewX0 = X0; d.viewX1 = X1; d.viewY0 = Y0; d.viewY1 = Y1;
+    svg.addEventListener('wheel', function (ev) {
+      ev.preventDefault();
+      var q = at(ev), nk = Math.min(1e5, Math.max(1, k * Math.exp(-ev.deltaY / 400)));
+      tx = q.x - (q.x - tx) * nk / k;  // the point under the pointer stays
+      ty = q.y - (q.y - ty) * nk / k;
+      k = nk;
+      if (k === 1) { tx = 0; ty = 0; }
+      draw();
+    }, {passive: false});
+    var drag = null;
+    svg.addEventListener('mousedown', function (ev) {
+      if (ev.button !== 0) return;
+      drag = {q: at(ev), tx: tx, ty: ty};
+      ev.preventDefault();
+    });
+    window.addEventListener('mousemove', function (ev) {
+      if (!drag) return;
+      var q = at(ev);
+      tx = drag.tx + q.x - drag.q.x;
+      ty = drag.ty + q.y - drag.q.y;
+      draw();
+    });
+    window.addEventListener('mouseup', function () { drag = null; });
+    svg.addEventListener('dblclick', function () { k = 1; tx = 0; ty = 0; draw(); });
+  });
+})();
 )";
 
 // A detail view around the first retransmission of the direction: the whole
@@ -216,6 +314,97 @@ void render_zoom(std::string& out, const Flow& f, const std::string& id, const F
          escape(endpoint(f, req.space)) + ").</figcaption>\n</figure>\n";
 }
 
+// Wireshark's other TCP stream graphs, for the bytes sent by `d`, from the
+// kept points (thinning leaves fewer RTT samples and coarser steps, never
+// wrong values): round-trip time, throughput, bytes in flight against the
+// receive window (issue 13 point 11).
+void render_extra(std::string& out, const std::string& id, const FlowPlot* fp, int d) {
+  constexpr LabelSet kRetx = bit(Label::kRetransmission) | bit(Label::kFastRetransmission) |
+                             bit(Label::kTailLossProbe) | bit(Label::kSpuriousRetransmission);
+  const double t0 = static_cast<double>(fp->first_ns) / 1e9;
+  const double span = static_cast<double>(fp->last_ns - fp->first_ns) / 1e9;
+  auto sec = [&](int64_t t_ns) { return static_cast<double>(t_ns) / 1e9 - t0; };
+  html::Series rtt{"rttdots", "segment sent once \xe2\x86\x92 the ACK covering it", true, {}};
+  html::Series tput{"tput", "bytes acknowledged per interval (goodput)", false, {}};
+  html::Series flight{"inflight", "bytes in flight (sent, not yet acknowledged)", false, {}};
+  html::Series rwnd{"rwnd", "receive window advertised by the peer", false, {}};
+  // RTT (Karn's rule, RFC 6298 §3: a resend makes the open samples ambiguous).
+  std::vector<std::pair<int64_t, int64_t>> open;  // (end, time) of segments sent once
+  bool have_ack = false, have_sent = false;
+  int64_t ack_max = 0, snd_max = 0;
+  uint32_t win = 0;
+  // Throughput: the ACK line's rise over 100 equal intervals of the flow.
+  constexpr int kBins = 100;
+  const double bin = std::max(span / kBins, 1e-6);
+  std::vector<int64_t> bin_ack(kBins + 1, INT64_MIN);
+  int64_t first_ack = 0;
+  for (const PlotPoint& p : fp->pts) {
+    const bool probe = has(p.labels, Label::kKeepalive) || has(p.labels, Label::kZeroWindowProbe);
+    if (p.dir == d) {
+      const int64_t end = p.seq + p.len + (has(p.labels, Label::kSyn) ? 1 : 0) +
+                          (has(p.labels, Label::kFin) ? 1 : 0);
+      if (p.labels & kRetx) {
+        open.clear();
+      } else if (!probe && end > p.seq && (open.empty() || end > open.back().first) &&
+                 open.size() < 4096) {
+        open.emplace_back(end, p.t_ns);
+      }
+      if (end > p.seq && (!have_sent || end > snd_max)) {
+        have_sent = true;
+        snd_max = end;
+      }
+    } else if (p.has_ack) {
+      size_t covered = 0;
+      while (covered < open.size() && open[covered].first <= p.ack) ++covered;
+      if (covered > 0) {
+        rtt.pts.emplace_back(sec(p.t_ns),
+                             static_cast<double>(p.t_ns - open[covered - 1].second) / 1e6);
+        open.erase(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(covered));
+      }
+      if (!have_ack) first_ack = p.ack;
+      if (!have_ack || p.ack >= ack_max) {
+        ack_max = p.ack;
+        win = p.window;
+      }
+      have_ack = true;
+      const auto b = std::clamp(static_cast<int>(sec(p.t_ns) / bin), 0, kBins);
+      bin_ack[static_cast<size_t>(b)] = std::max(bin_ack[static_cast<size_t>(b)], ack_max);
+    }
+    if (have_ack && have_sent) {
+      flight.pts.emplace_back(sec(p.t_ns),
+                              static_cast<double>(std::max<int64_t>(0, snd_max - ack_max)));
+      rwnd.pts.emplace_back(sec(p.t_ns), static_cast<double>(win));
+    }
+  }
+  if (have_ack) {
+    int64_t prev = first_ack;
+    for (int b = 0; b < kBins; ++b) {
+      const int64_t now = std::max(prev, bin_ack[static_cast<size_t>(b)]);
+      tput.pts.emplace_back(b * bin, static_cast<double>(now - prev) * 8 / bin / 1e6);
+      prev = now;
+    }
+  }
+  const std::string who = std::string(side(d)) + " \xe2\x86\x92 " + side(1 - d);
+  auto one = [&](const char* key, const std::string& what, const char* y_title, const char* unit,
+                 std::vector<html::Series> series) {
+    html::SeriesRequest req;
+    req.id = "g-f" + id + "d" + std::to_string(d) + key;
+    req.heading = "Flow " + id + ", " + who + ": " + what;
+    req.y_title = y_title;
+    req.unit = unit;
+    req.x0 = 0;
+    req.x1 = std::max(span, 1e-6);
+    req.series = std::move(series);
+    out += "<figure class=\"graph\">\n";
+    html::render_series(out, req);
+    out += "</figure>\n";
+  };
+  one("rtt", "round-trip time (" + std::to_string(rtt.pts.size()) + " samples)", "RTT (ms)", "ms",
+      {rtt});
+  one("tput", "throughput", "Mbit/s", "Mbit/s", {tput});
+  one("flight", "bytes in flight and the receive window", "bytes", "bytes", {rwnd, flight});
+}
+
 // The time-sequence graph(s) of one flow and the thinning note.
 void render_plots(std::string& out, const Flow& f, const std::string& id, const FlowPlot* fp,
                   size_t max_points) {
@@ -255,6 +444,13 @@ void render_plots(std::string& out, const Flow& f, const std::string& id, const 
            (f.scale_known ? "" : " Window line unscaled (window scale unknown).") +
            "</figcaption>\n</figure>\n";
     render_zoom(out, f, id, fp, req);
+    if (!no_data) {
+      out +=
+          "<details class=\"graphs\" open><summary>Round-trip time, throughput, bytes in "
+          "flight</summary>\n";
+      render_extra(out, id, fp, d);
+      out += "</details>\n";
+    }
   }
   const uint64_t total = fp->seen[0] + fp->seen[1];
   if (fp->pts.size() < total) {
@@ -395,7 +591,7 @@ void render_findings(std::string& out, const Story& st) {
 
 struct HtmlReport::Impl {
   size_t max_points = 0;
-  std::vector<FlowPlot> flows;
+  std::deque<FlowPlot> flows;  // a deque: growing never copies or doubles
 };
 
 HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl>()) {
@@ -463,38 +659,9 @@ void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
   f.enforce(impl_->max_points);
 }
 
-std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
-                               const std::vector<Story>& stories) const {
-  std::string out;
-  out.reserve(1 << 16);
-  const std::string t = escape(title);
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"generator\" content=\"vigil analyze --html\">\n";
-  out += "<title>vigil analyze: " + t + "</title>\n<style>" + std::string(kStyle) +
-         "</style>\n</head>\n<body>\n";
-  out += "<h1>vigil analyze: " + t + "</h1>\n";
-  if (flows.empty()) {
-    out += "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n";
-    out += "</body>\n</html>\n";
-    return out;
-  }
-  out += "<p class=\"meta\">" + std::to_string(flows.size()) + " TCP connection" +
-         (flows.size() == 1 ? "" : "s") +
-         ". Hover over a mark in a graph for its frame number, time and labels.</p>\n";
-  out +=
-      "<table class=\"toc\">\n<tr><th>flow</th><th>client</th><th>server</th><th>packets</th>"
-      "<th>ending</th></tr>\n";
-  for (size_t i = 0; i < flows.size(); ++i) {
-    const Flow& f = flows[i];
-    out += "<tr><td><a href=\"#flow-" + std::to_string(i) + "\">" + std::to_string(i) +
-           "</a></td><td>" + escape(endpoint(f, 0)) + "</td><td>" + escape(endpoint(f, 1)) +
-           "</td><td>" + std::to_string(f.packets) + "</td><td>" +
-           escape(i < stories.size() ? stories[i].ending : f.end.how) + "</td></tr>\n";
-  }
-  out += "</table>\n";
-
-  for (size_t i = 0; i < flows.size(); ++i) {
-    const Flow& f = flows[i];
+void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
+                                const Story* story) const {
+  {
     const std::string id = std::to_string(i);
     out += "<section class=\"flow\" id=\"flow-" + id + "\">\n";
     out += "<h2>Flow " + id + ": " + escape(endpoint(f, 0)) + " \xe2\x86\x92 " +
@@ -516,13 +683,145 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
 
     const FlowPlot* fp = i < impl_->flows.size() ? &impl_->flows[i] : nullptr;
     render_plots(out, f, id, fp, impl_->max_points);
-    if (i < stories.size()) {
-      render_story(out, stories[i]);
-      render_findings(out, stories[i]);
+    if (story != nullptr) {
+      render_story(out, *story);
+      render_findings(out, *story);
     }
     out += "</section>\n";
   }
-  out += "</body>\n</html>\n";
+}
+
+std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
+                               const std::vector<Story>& stories,
+                               const std::vector<FlowSummary>* summaries) const {
+  std::string out;
+  out.reserve(1 << 16);
+  const std::string t = escape(title);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<meta name=\"generator\" content=\"vigil analyze --html\">\n";
+  out += "<title>vigil analyze: " + t + "</title>\n<style>" + std::string(kStyle) +
+         "</style>\n</head>\n<body>\n";
+  out += "<h1>vigil analyze: " + t + "</h1>\n";
+  if (flows.empty()) {
+    out += "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n";
+    out += "</body>\n</html>\n";
+    return out;
+  }
+  out += "<p class=\"meta\">" + std::to_string(flows.size()) + " TCP connection" +
+         (flows.size() == 1 ? "" : "s") +
+         ". Hover over a mark in a graph for its frame number, time and labels.</p>\n"
+         "<p class=\"hint\">In every graph: the mouse wheel zooms about the pointer, a drag "
+         "pans, a double-click shows the whole flow again.</p>\n";
+  const bool sum = summaries != nullptr && summaries->size() == flows.size();
+  // Size budget (issue 13 point 10): every flow has a row in the table, but
+  // only the flows that matter get a section with graphs: those with a
+  // problem (a finding, a retransmission, a zero window, a RST), most
+  // packets first, then the largest others, at most kMaxSections of them
+  // and while the sections stay within kSectionBytes.
+  std::vector<size_t> order(flows.size());
+  for (size_t i = 0; i < flows.size(); ++i) order[i] = i;
+  auto problem = [&](size_t i) {
+    if (i < stories.size() &&
+        (!stories[i].findings.empty() || !stories[i].rto.empty() || !stories[i].persist.empty())) {
+      return true;
+    }
+    if (sum &&
+        ((*summaries)[i].retransmitted > 0 || (*summaries)[i].zero_window > Duration::zero()))
+      return true;
+    return flows[i].end.how == "rst";
+  };
+  std::vector<char> is_problem(flows.size());
+  for (size_t i = 0; i < flows.size(); ++i) is_problem[i] = problem(i) ? 1 : 0;
+  const size_t want = std::min(flows.size(), kMaxSections);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(want), order.end(),
+                    [&](size_t a, size_t b) {
+                      if (is_problem[a] != is_problem[b]) return is_problem[a] > is_problem[b];
+                      if (flows[a].packets != flows[b].packets) {
+                        return flows[a].packets > flows[b].packets;
+                      }
+                      return a < b;
+                    });
+  order.resize(want);
+  std::vector<std::string> sections(flows.size());
+  std::vector<char> shown(flows.size());
+  size_t section_bytes = 0, shown_count = 0, shown_problems = 0;
+  for (size_t i : order) {
+    std::string sec;
+    render_section(sec, i, flows[i], i < stories.size() ? &stories[i] : nullptr);
+    if (section_bytes + sec.size() > kSectionBytes && shown_count > 0) break;
+    section_bytes += sec.size();
+    sections[i] = std::move(sec);
+    shown[i] = 1;
+    ++shown_count;
+    shown_problems += is_problem[i] ? 1 : 0;
+  }
+  if (shown_count < flows.size()) {
+    uint64_t problems = 0;
+    for (char c : is_problem) problems += c ? 1 : 0;
+    out += "<p class=\"meta warn\" id=\"left-out\" data-shown=\"" + std::to_string(shown_count) +
+           "\" data-flows=\"" + std::to_string(flows.size()) + "\">Graphs and stories for " +
+           std::to_string(shown_count) + " of " + std::to_string(flows.size()) +
+           " flows (the report's size budget: at most " + std::to_string(kMaxSections) +
+           " sections, " + std::to_string(kSectionBytes >> 20) +
+           " MB): " + std::to_string(shown_problems) + " of the " + std::to_string(problems) +
+           " flows with a problem (a finding, a retransmission, a zero window or a RST), most "
+           "packets first, then the largest others. The other " +
+           std::to_string(flows.size() - shown_count) +
+           " flows are only in the table below; `vigil analyze --json` has every flow's "
+           "story.</p>\n";
+  }
+  out += "<section id=\"summary\">\n<h2>Summary</h2>\n";
+  if (sum) {
+    out +=
+        "<p class=\"meta\">Columns as defined in docs/analyze-json.md: goodput is the distinct "
+        "payload bytes the peer acknowledged over the flow's duration; RTT from a segment sent "
+        "once to the ACK covering it, seen from the capture point.</p>\n";
+  }
+  out += "<table class=\"toc\">\n<tr><th>flow</th><th>client</th><th>server</th><th>packets</th>";
+  if (sum) {
+    out +=
+        "<th>bytes c\xe2\x86\x92s</th><th>bytes s\xe2\x86\x92"
+        "c</th><th>duration</th>"
+        "<th>goodput c\xe2\x86\x92s</th><th>goodput s\xe2\x86\x92"
+        "c</th>"
+        "<th>RTT min/avg/max</th><th>retransmitted</th><th>zero window</th><th>end</th>";
+  }
+  out += "<th>ending</th></tr>\n";
+  for (size_t i = 0; i < flows.size(); ++i) {
+    const Flow& f = flows[i];
+    // End tags of td and tr are optional (HTML living standard §13.1.2.4):
+    // left out, 200,000 rows are 10 MB smaller.
+    out += shown[i] ? "<tr><td><a href=\"#flow-" + std::to_string(i) + "\">" + std::to_string(i) +
+                          "</a><td>"
+                    : "<tr><td>" + std::to_string(i) + "<td>";
+    out += escape(endpoint(f, 0)) + "<td>" + escape(endpoint(f, 1)) + "<td>" +
+           std::to_string(f.packets) + "<td>";
+    if (sum) {
+      const FlowSummary& x = (*summaries)[i];
+      const double pct = x.retransmission_pct();
+      char pct_text[32] = "-";
+      if (pct >= 0) std::snprintf(pct_text, sizeof pct_text, "%.1f%%", pct);
+      out +=
+          std::to_string(x.bytes[0]) + "<td>" + std::to_string(x.bytes[1]) + "<td>" +
+          format_duration(x.duration) + "<td>" + format_rate(x.goodput_bps(0)) + "<td>" +
+          format_rate(x.goodput_bps(1)) + "<td>" +
+          (x.rtt_samples == 0 ? std::string("-")
+                              : format_duration(x.rtt_min) + " / " + format_duration(x.rtt_avg()) +
+                                    " / " + format_duration(x.rtt_max)) +
+          "<td>" + pct_text + "<td>" +
+          (x.zero_window == Duration::zero() ? std::string("-") : format_duration(x.zero_window)) +
+          "<td>" + escape(x.end) +
+          (x.end_dir < 0    ? ""
+           : x.end_dir == 0 ? " (client)"
+                            : " (server)") +
+          "<td>";
+    }
+    out += escape(i < stories.size() ? stories[i].ending : f.end.how) + "\n";
+  }
+  out += "</table>\n</section>\n";
+
+  for (size_t i = 0; i < flows.size(); ++i) out += sections[i];
+  out += "<script>" + std::string(kZoomScript) + "</script>\n</body>\n</html>\n";
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include "analyze/flow_analyzer.hpp"
 #include "analyze/story.hpp"
+#include "analyze/summary.hpp"
 
 namespace vigil::analyze {
 
@@ -22,11 +23,15 @@ class HtmlReport {
   HtmlReport& operator=(const HtmlReport&) = delete;
   // Every TCP segment, in capture order, once its labels are final.
   void add(const Flow& flow, const PacketLabels& p);
-  // The whole page. `stories[i]` belongs to `flows[i]`.
+  // The whole page. `stories[i]` and `summaries[i]` belong to `flows[i]`;
+  // with summaries the table of flows gains their columns (issue 13 point 14).
   std::string render(const std::string& title, const std::vector<Flow>& flows,
-                     const std::vector<Story>& stories) const;
+                     const std::vector<Story>& stories,
+                     const std::vector<FlowSummary>* summaries = nullptr) const;
 
  private:
+  // One flow's section: heading, graphs, story, findings.
+  void render_section(std::string& out, size_t i, const Flow& f, const Story* story) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -26,6 +27,7 @@
 #include "analyze/flow_analyzer.hpp"
 #include "analyze/html_report.hpp"
 #include "analyze/story.hpp"
+#include "analyze/summary.hpp"
 #include "cli/commands.hpp"
 #include "util/json.hpp"
 
@@ -48,6 +50,8 @@ void analyze_usage(FILE* f) {
                "\n"
                "  --json       print packets[] (as they are read), then flows[], findings[]\n"
                "               and the reader's counters as JSON (docs/analyze-json.md)\n"
+               "  --csv        print only the per-flow summary table as CSV (RFC 4180;\n"
+               "               columns in docs/analyze-json.md, \"summary\")\n"
                "  --packets    list every segment with its labels, in frame order as read,\n"
                "               before the per-connection summary\n"
                "  --html FILE  also write a self-contained HTML report with a time-sequence\n"
@@ -72,7 +76,7 @@ void analyze_usage(FILE* f) {
 }
 
 constexpr const char* kValidOptions =
-    "--json --packets --html FILE -t r|ad|e -f FILTER --flow SEL -i IFACE --help";
+    "--json --csv --packets --html FILE -t r|ad|e -f FILTER --flow SEL -i IFACE --help";
 
 // stdout through one large buffer; packet lines are formatted by hand into
 // it (no per-packet allocation).
@@ -178,7 +182,9 @@ struct TextTime {
 // A progress bar on stderr for long files, only when a person is watching.
 class Progress {
  public:
-  explicit Progress(uint64_t total) : total_(total), enabled_(isatty(2) && total > (64u << 20)) {}
+  // VIGIL_ANALYZE_PROGRESS=1 forces it on (tests/tools/analyze_text_readable.sh).
+  explicit Progress(uint64_t total)
+      : total_(total), enabled_(forced() || (isatty(2) && total > (64u << 20))) {}
   void update(uint64_t done) {
     if (!enabled_ || total_ == 0) return;
     const int pct = static_cast<int>(done * 100 / total_);
@@ -189,11 +195,19 @@ class Progress {
     std::fprintf(stderr, "\r[%s%s] %3d%%", std::string(static_cast<size_t>(filled), '#').c_str(),
                  std::string(static_cast<size_t>(width - filled), ' ').c_str(), pct);
   }
-  ~Progress() {
+  // Wipes the bar; called before any output, so that no line is written
+  // over it on a terminal (issue 13 point 15).
+  void clear() {
     if (enabled_ && last_ >= 0) std::fprintf(stderr, "\r%60s\r", "");
+    last_ = -1;
   }
+  ~Progress() { clear(); }
 
  private:
+  static bool forced() {
+    const char* v = std::getenv("VIGIL_ANALYZE_PROGRESS");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }
   uint64_t total_;
   bool enabled_;
   int last_ = -1;
@@ -421,6 +435,15 @@ void text_packet(Out& out, const LabelText& names, const TextTime& tt,
   out.commit(q);
 }
 
+// A pretty JsonWriter's text as an element two levels deep (4 spaces).
+void put_indented(Out& out, std::string_view s) {
+  for (size_t nl; (nl = s.find('\n')) != std::string_view::npos; s.remove_prefix(nl + 1)) {
+    out.put(s.substr(0, nl + 1));
+    out.put("    ");
+  }
+  out.put(s);
+}
+
 struct Skipped {
   const char* key;
   const char* text;
@@ -497,7 +520,7 @@ bool parse_flow_selection(const std::string& text, FlowSelection* sel) {
 
 struct Options {
   std::string path, html_path, filter, iface;
-  bool json = false, list_packets = false, html = false;
+  bool json = false, list_packets = false, html = false, csv = false;
   TextTime text_time;
   FlowSelection flow;
 };
@@ -515,6 +538,7 @@ int parse_options(const std::vector<std::string>& args, Options* o) {
   app.add_flag("-h,--help", help);
   app.add_flag("--json", o->json);
   app.add_flag("--packets", o->list_packets);
+  app.add_flag("--csv", o->csv);  // issue 13 point 14: the summary table only
   CLI::Option* html = app.add_option("--html", o->html_path);
   CLI::Option* t = app.add_option("-t", time_format);
   app.add_option("-f,--filter", o->filter);
@@ -580,6 +604,10 @@ int parse_options(const std::vector<std::string>& args, Options* o) {
                  flow.c_str());
     return 2;
   }
+  if (o->csv && o->json) {
+    std::fprintf(stderr, "vigil analyze: --csv and --json are exclusive (one stdout)\n");
+    return 2;
+  }
   if (files.size() > 1) {
     std::fprintf(stderr, "vigil analyze: one capture at a time (got '%s' and '%s')\n",
                  files[0].c_str(), files[1].c_str());
@@ -618,6 +646,7 @@ int run_analyze(const std::vector<std::string>& args) {
   const bool json = opt.json, list_packets = opt.list_packets, html = opt.html;
   TextTime& text_time = opt.text_time;
   const FlowSelection& selection = opt.flow;
+  const bool csv = opt.csv;
   std::string err;
   auto reader = live ? analyze::CaptureReader::open_live(opt.iface, &err)
                      : analyze::CaptureReader::open(path, &err);
@@ -655,6 +684,7 @@ int run_analyze(const std::vector<std::string>& args) {
   Out out;
   analyze::StoryBuilder stories_builder;
   analyze::CongestionDetectors congestion;
+  analyze::SummaryBuilder summary_builder;
   std::unique_ptr<analyze::HtmlReport> report;
   if (html) report = std::make_unique<analyze::HtmlReport>();
   std::vector<std::array<uint64_t, kLabels>> counts;  // per flow, for the text summary
@@ -666,7 +696,7 @@ int run_analyze(const std::vector<std::string>& args) {
     out.put("{\n  \"file\": ");
     out.put(name.str());
     out.put(",\n  \"packets\": [");
-  } else if (list_packets) {
+  } else if (list_packets && !csv) {
     out.put(path + ": segments in frame order (frame, time, flow, direction, labels)\n");
   }
   // One flow's text block (the summary and its story).
@@ -688,24 +718,27 @@ int run_analyze(const std::vector<std::string>& args) {
     if (story != nullptr) {
       const auto& st = *story;
       o += "  story: " + st.ending + "\n";
+      std::vector<std::string> series;  // identical lines collapse (point 15)
       for (const auto& k : st.keepalive) {
-        o += "  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") + ": idle " +
-             format_duration(k.idle) + ", interval " +
-             (k.interval == Duration::zero() ? std::string("not seen")
-                                             : format_duration(k.interval)) +
-             ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
-             (k.answered ? ", answered" : ", unanswered") + "\n";
+        series.push_back("  keepalive from the " + std::string(k.dir == 0 ? "client" : "server") +
+                         ": idle " + format_duration(k.idle) + ", interval " +
+                         (k.interval == Duration::zero() ? std::string("not seen")
+                                                         : format_duration(k.interval)) +
+                         ", " + std::to_string(k.probes) + " probe" + (k.probes == 1 ? "" : "s") +
+                         (k.answered ? ", answered" : ", unanswered"));
       }
       for (const auto& p : st.persist) {
-        o += "  zero-window probing by the " + std::string(p.dir == 0 ? "client" : "server") +
-             " from " + text_time.str(p.start) +
-             (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
-             std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps) + "\n";
+        series.push_back("  zero-window probing by the " +
+                         std::string(p.dir == 0 ? "client" : "server") + " from " +
+                         text_time.str(p.start) +
+                         (text_time.format == TimeFormat::kAbsolute ? "" : " s") + ": " +
+                         std::to_string(p.probes) + " probes, gaps " + gaps_text(p.gaps));
       }
       for (const auto& b : st.rto) {
-        o += "  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
-             (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps) + "\n";
+        series.push_back("  " + std::string(b.syn ? "SYN " : "") + "RTO back-off (" +
+                         (b.dir == 0 ? "client" : "server") + "): gaps " + gaps_text(b.gaps));
       }
+      analyze::append_collapsed(o, series);
       if (st.series_omitted + st.idle_periods_omitted + st.findings_omitted != 0) {
         o += "  (not listed: " + std::to_string(st.series_omitted) + " series, " +
              std::to_string(st.idle_periods_omitted) + " idle periods, " +
@@ -739,6 +772,7 @@ int run_analyze(const std::vector<std::string>& args) {
       stories_builder.add(f, p);
     }
     congestion.add(f, p);
+    summary_builder.add(f, p);
     if (report) report->add(f, p);
     if (json) {
       json_packet(out, names, p, first_packet);
@@ -749,7 +783,7 @@ int run_analyze(const std::vector<std::string>& args) {
         const auto l = static_cast<size_t>(std::countr_zero(rest));
         if (l < kLabels) ++counts[p.flow][l];
       }
-      if (list_packets) text_packet(out, names, text_time, p);
+      if (list_packets && !csv) text_packet(out, names, text_time, p);
     }
   });
   auto print_live = [&](size_t i) {
@@ -784,6 +818,8 @@ int run_analyze(const std::vector<std::string>& args) {
     ended.clear();
   }
   analyzer.finish();
+  progress.update(reader->bytes_read());
+  progress.clear();
   const auto& flows = analyzer.flows();
   std::vector<analyze::Story> stories;
   if (live_text) {
@@ -799,75 +835,96 @@ int run_analyze(const std::vector<std::string>& args) {
     if (i < printed.size() && printed[i]) continue;
     for (auto& f : congestion.finish(i, flows[i])) stories[i].findings.push_back(std::move(f));
   }
+  const std::vector<analyze::FlowSummary> summaries = summary_builder.finish(flows);
   const analyze::ReaderStats& rs = reader->stats();
   const analyze::AnalyzerStats& as = analyzer.stats();
   const std::string& read_error = reader->error();
 
   if (json) {
     out.put(first_packet ? "],\n" : "\n  ],\n");
-    util::JsonWriter j(true);
-    j.begin_object();
-    j.key("frames").value(rs.frames);
-    j.key("ipv4_packets").value(rs.ipv4);
-    j.key("ipv6_packets").value(rs.ipv6);
-    j.key("tcp_segments").value(as.tcp);
-    j.key("skipped").begin_object();
-    for (const auto& sk : skipped(rs, as)) j.key(sk.key).value(sk.n);
-    j.end_object();
-    j.key("snaplen_cut").value(as.snaplen_cut);
-    j.key("options_cut").value(as.options_cut);
-    j.key("length_from_capture").value(as.length_from_capture);
-    j.key("capture_duplicates").value(as.capture_duplicates);
-    j.key("gaps_forgotten").value(as.holes_forgotten);
-    j.key("holdback_expired").value(as.holdback_expired);
-    j.key("tunnelled").value(rs.tunnelled);
-    j.key("tunnel_malformed").value(rs.bad_tunnel);
-    j.key("pcapng_interfaces").value(rs.interfaces);
-    j.key("filtered_out").value(rs.filtered_out);
-    j.key("read_error");
+    util::JsonWriter h(true);
+    h.begin_object();
+    h.key("frames").value(rs.frames);
+    h.key("ipv4_packets").value(rs.ipv4);
+    h.key("ipv6_packets").value(rs.ipv6);
+    h.key("tcp_segments").value(as.tcp);
+    h.key("skipped").begin_object();
+    for (const auto& sk : skipped(rs, as)) h.key(sk.key).value(sk.n);
+    h.end_object();
+    h.key("snaplen_cut").value(as.snaplen_cut);
+    h.key("options_cut").value(as.options_cut);
+    h.key("length_from_capture").value(as.length_from_capture);
+    h.key("capture_duplicates").value(as.capture_duplicates);
+    h.key("gaps_forgotten").value(as.holes_forgotten);
+    h.key("holdback_expired").value(as.holdback_expired);
+    h.key("tunnelled").value(rs.tunnelled);
+    h.key("tunnel_malformed").value(rs.bad_tunnel);
+    h.key("pcapng_interfaces").value(rs.interfaces);
+    h.key("filtered_out").value(rs.filtered_out);
+    h.key("read_error");
     if (read_error.empty()) {
-      j.null();
+      h.null();
     } else {
-      j.value(read_error);
+      h.value(read_error);
     }
-    j.key("flows").begin_array();
+    h.end_object();
+    // The counters without the writer's "{\n" and "\n}"; then flows[] and
+    // findings[] one element at a time, so the text never has to fit in
+    // memory at once (issue 13 point 10: 200,000 flows).
+    out.put(std::string_view(h.str()).substr(2, h.str().size() - 4));
+    out.put(",\n  \"flows\": [");
+    bool any_flow = false;  // --flow may leave out flow 0
     for (size_t i = 0; i < flows.size(); ++i) {
       const auto& f = flows[i];
       if (!selection.matches(f, i)) continue;
-      j.begin_object();
-      j.key("flow").value(static_cast<uint64_t>(i));
-      j.key("client").value(endpoint(f, 0));
-      j.key("server").value(endpoint(f, 1));
-      j.key("via").value(f.via);
-      j.key("handshake_seen").value(f.saw_syn);
-      j.key("window_scale_known").value(f.scale_known);
-      j.key("first_s").raw_number(format_seconds(f.first));
-      j.key("last_s").raw_number(format_seconds(f.last));
-      j.key("packets").value(f.packets);
-      j.key("end").begin_object();
-      j.key("how").value(f.end.how);
-      j.key("frame").value(f.end.frame);
-      j.end_object();
-      if (i < stories.size()) {
-        j.key("story");
-        json_story(j, stories[i]);
-        j.key("findings").begin_array();
-        for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
-        j.end_array();
+      util::JsonWriter j(true);
+      {
+        j.begin_object();
+        j.key("flow").value(static_cast<uint64_t>(i));
+        j.key("client").value(endpoint(f, 0));
+        j.key("server").value(endpoint(f, 1));
+        j.key("via").value(f.via);
+        j.key("handshake_seen").value(f.saw_syn);
+        j.key("window_scale_known").value(f.scale_known);
+        j.key("first_s").raw_number(format_seconds(f.first));
+        j.key("last_s").raw_number(format_seconds(f.last));
+        j.key("packets").value(f.packets);
+        j.key("end").begin_object();
+        j.key("how").value(f.end.how);
+        j.key("frame").value(f.end.frame);
+        j.end_object();
+        if (i < summaries.size()) {
+          j.key("summary");
+          analyze::summary_json(j, summaries[i]);
+        }
+        if (i < stories.size()) {
+          j.key("story");
+          json_story(j, stories[i]);
+          j.key("findings").begin_array();
+          for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
+          j.end_array();
+        }
+        j.end_object();
       }
-      j.end_object();
+      out.put(any_flow ? ",\n    " : "\n    ");
+      any_flow = true;
+      put_indented(out, j.str());
     }
-    j.end_array();
-    j.key("findings").begin_array();
+    out.put(!any_flow ? "],\n  \"findings\": [" : "\n  ],\n  \"findings\": [");
+    bool any_finding = false;
     for (size_t i = 0; i < stories.size(); ++i) {
       if (i < flows.size() && !selection.matches(flows[i], i)) continue;
-      for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
+      for (const auto& fd : stories[i].findings) {
+        util::JsonWriter fj(true);
+        json_finding(fj, fd, i);
+        out.put(any_finding ? ",\n    " : "\n    ");
+        put_indented(out, fj.str());
+        any_finding = true;
+      }
     }
-    j.end_array();
-    j.end_object();
-    // The rest of the top-level object: drop the writer's opening "{\n".
-    out.put(std::string_view(j.str()).substr(2));
-    out.put("\n");
+    out.put(any_finding ? "\n  ]\n}\n" : "]\n}\n");
+  } else if (csv) {
+    out.put(analyze::summary_csv(flows, summaries));
   } else {
     std::string o;
     if (list_packets) o += "\n";
@@ -913,9 +970,13 @@ int run_analyze(const std::vector<std::string>& args) {
     }
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
+    if (!flows.empty())
+      o += "\nsummary (docs/analyze-json.md):\n" + analyze::summary_table(flows, summaries);
     for (size_t i = 0; i < flows.size(); ++i) {
       if (!selection.matches(flows[i], i) || (i < printed.size() && printed[i])) continue;
       o += flow_text(i, flows[i], i < stories.size() ? &stories[i] : nullptr);
+      out.put(o);  // one flow at a time (issue 13 point 10)
+      o.clear();
     }
     out.put(o);
   }
@@ -928,7 +989,7 @@ int run_analyze(const std::vector<std::string>& args) {
   }
 
   if (html_file) {
-    const std::string page = report->render(path, flows, stories);
+    const std::string page = report->render(path, flows, stories, &summaries);
     const bool wrote = std::fwrite(page.data(), 1, page.size(), html_file.get()) == page.size();
     const int write_errno = errno;
     const bool closed = std::fclose(html_file.release()) == 0;

@@ -10,6 +10,10 @@
 
 namespace vigil::util {
 
+// The length of the valid UTF-8 sequence (RFC 3629 §4) starting at s[i], or
+// 0 when s[i] does not start one.
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
 class JsonWriter {
  public:
   // pretty: one member per line, indented by 2 spaces, "key": value.
@@ -24,8 +28,11 @@ class JsonWriter {
   // Inside an object, before each value.
   JsonWriter& key(std::string_view k);
 
-  // Strings are escaped per RFC 8259. Bytes >= 0x80 are copied as they are,
-  // so the caller must pass valid UTF-8.
+  // Strings are escaped per RFC 8259. Valid UTF-8 sequences (RFC 3629 §4)
+  // are copied as they are; every byte that does not start one (a file
+  // name in another encoding, a truncated sequence, an overlong form, a
+  // surrogate) becomes \ufffd, the replacement character, so the output is
+  // always valid JSON, which must be UTF-8 (RFC 8259 §8.1).
   JsonWriter& value(std::string_view s);
   // Without this overload a string literal would pick value(bool).
   JsonWriter& value(const char* s);

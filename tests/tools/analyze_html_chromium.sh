@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # `vigil analyze X --html out.html` opened in headless Chromium: the
 # time-sequence graph must really render. Checks, per report:
-#  - the page is self-contained (no script, no external URL);
+#  - the page is self-contained (one inline script, no external URL);
 #  - in the browser's live DOM (--dump-dom of a copy with a measuring script
 #    appended), the SVG has as many retransmission / zero-window-probe marks
 #    as `vigil analyze --json` labels packets, the plot area and the marks'
 #    bounding box have a real size, and a retransmission mark is painted in
 #    the legend's red;
-#  - a screenshot of the report itself (no script at all) is not blank: the
-#    plot area has ink, and pixels of the retransmission red / probe blue.
+#  - zoom works when driven in the page (issue 13 point 11): a wheel event
+#    over the plot narrows the visible time range (data-view-x0/x1) about
+#    the pointer and relabels the axis, a drag pans it, a double-click
+#    restores the whole flow;
+#  - a screenshot of the report itself is not blank: the plot area has ink,
+#    and pixels of the retransmission red / probe blue.
 # Usage: analyze_html_chromium.sh path/to/vigil
 set -euo pipefail
 vigil=$1
@@ -40,7 +44,7 @@ browse() {  # mode (dom|png) page.html out -> runs headless chromium once
 cat > "$dir/measure.js" <<'EOF'
 (function () {
   var out = [];
-  document.querySelectorAll('svg.tsg:not(.zoom)').forEach(function (svg) {
+  document.querySelectorAll('svg.tsg:not(.zoom):not(.xg)').forEach(function (svg) {
     var area = svg.querySelector('rect.plotarea').getBoundingClientRect();
     var bb = svg.querySelector('g.marks').getBBox();
     var n = function (sel) { return svg.querySelectorAll('g.marks ' + sel).length; };
@@ -50,6 +54,24 @@ cat > "$dir/measure.js" <<'EOF'
               zwp: n('path.zwp'), titles: n('title'),
               retx_stroke: rx ? getComputedStyle(rx).stroke : ''});
   });
+  // Drive the first graph as a user would: wheel, drag, double-click.
+  var svg = document.querySelector('svg.tsg:not(.zoom):not(.xg)');
+  if (svg && out.length) {
+    var area = svg.querySelector('rect.plotarea').getBoundingClientRect();
+    var cx = area.x + area.width / 2, cy = area.y + area.height / 2;
+    var view = function () { return [+svg.dataset.viewX0, +svg.dataset.viewX1]; };
+    var tick = function () { var t = svg.querySelector('g.axes text.xt'); return t ? t.textContent : ''; };
+    var z = {full: view(), tick0: tick()};
+    svg.dispatchEvent(new WheelEvent('wheel', {deltaY: -800, clientX: cx, clientY: cy, bubbles: true, cancelable: true}));
+    z.zoomed = view(); z.tick1 = tick();
+    svg.dispatchEvent(new MouseEvent('mousedown', {button: 0, clientX: cx, clientY: cy, bubbles: true}));
+    window.dispatchEvent(new MouseEvent('mousemove', {clientX: cx + 200, clientY: cy, bubbles: true}));
+    window.dispatchEvent(new MouseEvent('mouseup', {clientX: cx + 200, clientY: cy, bubbles: true}));
+    z.panned = view();
+    svg.dispatchEvent(new MouseEvent('dblclick', {clientX: cx, clientY: cy, bubbles: true}));
+    z.reset = view();
+    out[0].zoom = z;
+  }
   var pre = document.createElement('pre');
   pre.id = 'vigil-measure';
   pre.textContent = JSON.stringify(out);
@@ -137,7 +159,7 @@ EOF
 "$vigil" analyze "$dir/bl.pcap" --json --html "$dir/bl.html" > "$dir/bl.json"
 want_retx=$(jq_py "$dir/bl.json" 'sum(1 for p in r["packets"] if p["dir"]==0 and set(p["labels"]) & {"retransmission","fast_retransmission","tail_loss_probe","spurious_retransmission"})')
 check "bulk-lossy report written" '[ -s "$dir/bl.html" ]'
-check "no script, no external URL" '! grep -Eq "<script|src=|href=\"(https?:)?//|url\((https?:)?//|@import" "$dir/bl.html"'
+check "one inline script, no external URL" '[ "$(grep -c "<script" "$dir/bl.html")" -eq 1 ] && ! grep -Eq "src=|href=\"(https?:)?//|url\((https?:)?//|@import|XMLHttpRequest|fetch\(" "$dir/bl.html"'
 measure "$dir/bl.html"
 m=$dir/bl.html.measure.json
 svgs=$(jq_py "$m" 'len(r)')
@@ -149,6 +171,14 @@ check "every mark has a tooltip" '[ "$(jq_py "$m" "r[0][\"titles\"] >= r[0][\"se
 check "plot area laid out (> 800x300 px)" '[ "$(jq_py "$m" "r[0][\"w\"] > 800 and r[0][\"h\"] > 300")" = True ]'
 check "marks span the plot (bbox > 80% of it)" '[ "$(jq_py "$m" "r[0][\"bbw\"] > 0.8 * r[0][\"w\"] and r[0][\"bbh\"] > 0.8 * r[0][\"h\"]")" = True ]'
 check "retransmissions painted red (#e31a1c)" '[ "$(jq_py "$m" "r[0][\"retx_stroke\"]")" = "rgb(227, 26, 28)" ]'
+# Zoom, driven in the page. The wheel's deltaY -800 zooms by exp(800/400) =
+# 7.39 about the plot's centre: the range shrinks to 1/7.39 of the full one,
+# centred where it was. A 200 px drag right shows earlier times: x0 falls.
+echo "zoom: $(jq_py "$m" 'r[0].get("zoom")')"
+check "wheel zooms in about the pointer (range / 7.39)" '[ "$(jq_py "$m" "(lambda z: abs((z[\"zoomed\"][1]-z[\"zoomed\"][0]) * 7.389 / (z[\"full\"][1]-z[\"full\"][0]) - 1) < 0.01 and abs((z[\"zoomed\"][0]+z[\"zoomed\"][1]) - (z[\"full\"][0]+z[\"full\"][1])) < 0.01 * (z[\"full\"][1]-z[\"full\"][0]))(r[0][\"zoom\"])")" = True ]'
+check "the time axis is relabelled" '[ "$(jq_py "$m" "r[0][\"zoom\"][\"tick0\"] != r[0][\"zoom\"][\"tick1\"]")" = True ]'
+check "a drag to the right pans to earlier times" '[ "$(jq_py "$m" "r[0][\"zoom\"][\"panned\"][0] < r[0][\"zoom\"][\"zoomed\"][0]")" = True ]'
+check "double-click shows the whole flow again" '[ "$(jq_py "$m" "all(abs(a-b) < 1e-9 for a, b in zip(r[0][\"zoom\"][\"reset\"], r[0][\"zoom\"][\"full\"]))")" = True ]'
 browse png "$dir/bl.html" "$dir/bl.png"
 read -r ink red < <(pixels "$dir/bl.png" "$m" 227,26,28)
 echo "bulk-lossy screenshot: $ink ink pixels, $red retransmission-red pixels in the plot area"

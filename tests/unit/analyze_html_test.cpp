@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <regex>
 #include <set>
@@ -109,6 +111,13 @@ std::string check_balanced(const std::string& page) {
       i = page.find('>', i);
       continue;
     }
+    // Script text is not markup (its "<" are comparisons).
+    if (page.compare(i, 8, "<script>") == 0) {
+      i = page.find("</script>", i);
+      if (i == std::string::npos) return "unterminated <script>";
+      i += 9;
+      continue;
+    }
     const size_t end = page.find('>', i);
     if (end == std::string::npos) return "unterminated tag at " + std::to_string(i);
     std::string tag = page.substr(i + 1, end - i - 1);
@@ -118,6 +127,21 @@ std::string check_balanced(const std::string& page) {
     std::string name = tag.substr(closing ? 1 : 0);
     name = name.substr(0, name.find_first_of(" \n/"));
     if (name.empty()) return "empty tag at " + std::to_string(i);
+    // Optional end tags (HTML living standard §13.1.2.4): a td/th ends at
+    // the next td/th/tr or the end of its row or table, a tr at the next tr
+    // or the end of its table.
+    auto implied = [&](std::initializer_list<const char*> names) {
+      while (!stack.empty()) {
+        bool any = false;
+        for (const char* n : names) any = any || stack.back() == n;
+        if (!any) break;
+        stack.pop_back();
+      }
+    };
+    if (!closing && (name == "td" || name == "th")) implied({"td", "th"});
+    if (!closing && name == "tr") implied({"td", "th", "tr"});
+    if (closing && name == "tr") implied({"td", "th"});
+    if (closing && name == "table") implied({"td", "th", "tr"});
     if (closing) {
       if (stack.empty() || stack.back() != name) {
         return "</" + name + "> closes <" + (stack.empty() ? "" : stack.back()) + "> at " +
@@ -224,8 +248,9 @@ TEST(AnalyzeHtml, BulkLossyRetransmissionsAllMarkedWithFrames) {
   EXPECT_NE(r.page.find(">fast retransmission</text>"), std::string::npos);
   EXPECT_NE(r.page.find(">retransmission</text>"), std::string::npos);
   EXPECT_EQ(r.page.find("Plot thinned"), std::string::npos);
-  // Self-contained: no external resources, no script.
-  EXPECT_EQ(r.page.find("<script"), std::string::npos);
+  // Self-contained: no external resources, one inline script (zoom and pan).
+  EXPECT_EQ(count(r.page, "<script"), 1u);
+  EXPECT_NE(r.page.find("<script>"), std::string::npos);
   EXPECT_EQ(r.page.find("src="), std::string::npos);
   EXPECT_EQ(r.page.find("href=\"http"), std::string::npos);
 }
@@ -452,6 +477,32 @@ TEST(AnalyzeHtml, MidConnectionResendBelowTheFirstByteStaysOnTheAxis) {
     EXPECT_LE(y, 480.0);
   }
   EXPECT_NE(page.find("seq -1000:0 (1000 B)"), std::string::npos);
+}
+
+// Issue 13 point 11: one 1000-byte resend in 1 MB is 0.44 px tall on the
+// 440 px axis; it must still be drawn at least 10 px tall. And a RST at the
+// flow's last instant sits on the plot's right edge (x 1076): its word must
+// end left of the mark, inside the plot, not run past the edge and be
+// clipped.
+TEST(AnalyzeHtml, RetransmissionVisibleAndRstWordInsideThePlot) {
+  Synthetic s = synthetic(1000, 500);
+  PacketLabels rst = s.packets.back();
+  rst.frame = s.packets.back().frame + 1;
+  rst.time = s.flow.last;
+  rst.labels = bit(Label::kRst);
+  s.packets.push_back(rst);
+  const std::string page = render_synthetic(s, 100000);
+  const auto rpaths = mark_paths(page, "retx rto");
+  ASSERT_EQ(rpaths.size(), 2u);  // the whole flow, then the detail view around it
+  const auto ys = path_ys(rpaths[0]);
+  ASSERT_FALSE(ys.empty());
+  EXPECT_GE(*std::max_element(ys.begin(), ys.end()) - *std::min_element(ys.begin(), ys.end()),
+            10.0 - 1e-9);
+  const std::regex word("<text class=\"mt\" x=\"([0-9.]+)\"[^>]*?( text-anchor=\"end\")?>RST<");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(page, m, word));
+  EXPECT_LE(std::stod(m[1]), 1076.0);
+  EXPECT_TRUE(m[2].matched);
 }
 
 TEST(AnalyzeHtml, SequenceWrapPlotsMonotonically) {

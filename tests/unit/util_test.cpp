@@ -496,6 +496,22 @@ TEST(JsonWriter, EscapesStrings) {
             "\"nul\":\"x\\u0000y\",\"utf8\":\"caf\xc3\xa9\"}");
 }
 
+// Issue 13 point 15: a capture named in Latin-1 ("caf\xe9.pcap") must still
+// give valid JSON, which is UTF-8 (RFC 8259 §8.1). Each byte that starts no
+// valid RFC 3629 sequence becomes \ufffd; valid multi-byte sequences pass.
+TEST(JsonWriter, InvalidUtf8BecomesReplacementCharacter) {
+  auto str = [](std::string_view s) { return JsonWriter(false).value(s).str(); };
+  EXPECT_EQ(str("caf\xe9.pcap"), "\"caf\\ufffd.pcap\"");                   // Latin-1 é
+  EXPECT_EQ(str("caf\xc3\xa9.pcap"), "\"caf\xc3\xa9.pcap\"");              // UTF-8 é kept
+  EXPECT_EQ(str("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");              // U+1F600 kept
+  EXPECT_EQ(str("\xc0\xaf"), "\"\\ufffd\\ufffd\"");                        // overlong '/'
+  EXPECT_EQ(str("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");             // surrogate D800
+  EXPECT_EQ(str("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
+  EXPECT_EQ(str("a\xe2\x82"), "\"a\\ufffd\\ufffd\"");                      // truncated at the end
+  EXPECT_EQ(JsonWriter(false).begin_object().key("\xff").value(1).end_object().str(),
+            "{\"\\ufffd\":1}");
+}
+
 TEST(JsonWriter, Doubles) {
   JsonWriter w(false);
   w.begin_array();
