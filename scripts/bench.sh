@@ -43,6 +43,8 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   for ns in "$ns_lo" "$ns_a" "$ns_b"; do ip netns del "$ns" 2>/dev/null || true; done
+  # BENCH_KEEP=DIR keeps the raw figures (JSON, callgrind counts) there.
+  [ -n "${BENCH_KEEP:-}" ] && cp -r "$work/." "$BENCH_KEEP/" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,18 +81,19 @@ step "timer wheel (Google Benchmark)"
 "$vigil" bench sizes --json >"$work/sizes.json"
 
 # --- Linux references -----------------------------------------------------------
-iperf_bps() {  # NS_SERVER NS_CLIENT ADDR -> bits/s received
+# iperf3's JSON: bits/s received and the CPU both ends used (percent of
+# one CPU, user + system, kernel work in their context included), so that
+# Linux too is given per CPU-second on a machine that other work shares.
+iperf_json() {  # NS_SERVER NS_CLIENT ADDR -> iperf3 -J output
   ip netns exec "$1" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
   pids+=($!)
   sleep 0.5
-  ip netns exec "$2" timeout $((secs + 10)) iperf3 -c "$3" -t $secs -J 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' ||
-    echo 0
+  ip netns exec "$2" timeout $((secs + 10)) iperf3 -c "$3" -t $secs -J 2>/dev/null || echo '{}'
 }
 if [ "$(id -u)" = 0 ] && ip netns add "$ns_lo" 2>/dev/null; then
   ip -n "$ns_lo" link set lo up
   step "Linux: iperf3 over 127.0.0.1 (MTU 65535), $secs s"
-  iperf_bps "$ns_lo" "$ns_lo" 127.0.0.1 >"$work/linux_lo.bps"
+  iperf_json "$ns_lo" "$ns_lo" 127.0.0.1 >"$work/linux_lo.json"
   step "Linux: connect/accept/1 byte/close over 127.0.0.1, $secs s"
   ip netns exec "$ns_lo" "$hs" $secs >"$work/linux_hs.json" || true
   ip netns add "$ns_a" && ip netns add "$ns_b"
@@ -103,7 +106,7 @@ if [ "$(id -u)" = 0 ] && ip netns add "$ns_lo" 2>/dev/null; then
     ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off sg off >/dev/null 2>&1 || true
   done
   step "Linux: iperf3 over veth, offloads off (MTU 1500), $secs s"
-  iperf_bps "$ns_b" "$ns_a" 10.96.0.2 >"$work/linux_veth.bps"
+  iperf_json "$ns_b" "$ns_a" 10.96.0.2 >"$work/linux_veth.json"
 else
   step "not root (or no namespaces): Linux references left out"
 fi
