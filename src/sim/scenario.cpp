@@ -1,5 +1,6 @@
 #include "sim/scenario.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "link/pcap_writer.hpp"
 #include "sim/apps.hpp"
 #include "sim/attack_scenarios.hpp"
+#include "tcp/seq.hpp"
 #include "util/knobs.hpp"
 #include "wire/icmp.hpp"
 #include "wire/packet.hpp"
@@ -67,6 +69,12 @@ struct Spec {
   // meters added before the run, figures after it.
   AttackSetup attack;
   size_t server_max_connections = 0;  // the server's stack.max_connections (0: as --set)
+  // drop.tail: the first transmission of each of the client's last N data
+  // segments is lost on the way to the server (0: none).
+  uint32_t drop_tail_segments = 0;
+  // drop.burst: the first transmission of N consecutive data segments from
+  // the client's 30th on is lost (0: none).
+  uint32_t drop_burst_segments = 0;
 };
 
 // A quiet 10 ms link and a client that stays open; the profile's TCP
@@ -184,6 +192,37 @@ const std::vector<ScenarioDef>& definitions() {
          s.server_vanish_at = Duration::seconds(1);
          s.tcp.user_timeout = Duration::seconds(30);
          s.limit = Duration::seconds(3600);
+       }},
+      {{"write-blackhole",
+        "the server vanishes 0.4 s after the handshake on a veth-like link (50 us); at 0.5 s the "
+        "client writes 100 bytes: tail-loss probe (linux), RTO back-off, R2 (Linux 4a)"},
+       [](Spec& s) {
+         s = liveness_base(s);
+         s.link.delay = Duration::micros(50);
+         s.client_bytes = 100;
+         s.client_write_at = Duration::millis(500);
+         s.server_vanish_at = Duration::millis(400);
+         s.limit = Duration::seconds(3600);
+       }},
+      {{"tail-loss",
+        "a 100 kB upload on a 10 ms, 10 Mbit/s link whose last segment (drop.tail=N: last N) "
+        "is lost once: the tail-loss probe and RACK repair it without an RTO (linux)"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 100'000;
+         s.drop_tail_segments = 1;
+         s.limit = Duration::seconds(60);
+       }},
+      {{"recovery-multi-loss",
+        "a 200 kB upload on a 10 ms, 10 Mbit/s link; N consecutive segments of one window "
+        "(drop.burst=N, from the 30th) are lost once: SACK recovery repairs them"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.link.rate_bps = 10'000'000;
+         s.client_bytes = 200'000;
+         s.drop_burst_segments = 4;
+         s.limit = Duration::seconds(60);
        }},
       {{"outage-user-timeout-heals",
         "seed 001: a 12 h user timeout and an outage from 0.3 s to 11 h into a 1 MB upload: "
@@ -557,6 +596,20 @@ const std::map<std::string, Setter>& spec_setters() {
       {"link.corrupt", link_probability(&LinkConfig::corrupt)},
       {"bytes", byte_count(&Spec::client_bytes)},
       {"reply_bytes", byte_count(&Spec::server_bytes)},
+      {"drop.burst",
+       [](Spec& s, const std::string& v) -> std::string {
+         uint64_t n = 0;
+         if (!util::parse_u64(v, 20, &n)) return "expects a segment count from 0 to 20";
+         s.drop_burst_segments = static_cast<uint32_t>(n);
+         return {};
+       }},
+      {"drop.tail",
+       [](Spec& s, const std::string& v) -> std::string {
+         uint64_t n = 0;
+         if (!util::parse_u64(v, 10, &n)) return "expects a segment count from 0 to 10";
+         s.drop_tail_segments = static_cast<uint32_t>(n);
+         return {};
+       }},
       {"client_start", duration(&Spec::client_start, kStartRange)},
       {"limit", duration(&Spec::limit, kLimitRange)},
       {"app.abort_after", duration(&Spec::client_abort_after, kStartRange)},
@@ -817,6 +870,66 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
       ++f->sent;
       f->next = f->next + every;
       return true;
+    });
+  }
+  if (spec.drop_burst_segments > 0) {
+    // Data segments are counted in order of first transmission; the 30th
+    // to the (29 + N)th are dropped that once.
+    struct BurstDrop {
+      uint32_t next_seq = 0;
+      bool started = false;
+      uint32_t count = 0;
+    };
+    auto st = std::make_shared<BurstDrop>();
+    const uint32_t n = spec.drop_burst_segments;
+    world.set_filter(0, [st, n](Instant, std::vector<uint8_t>& pkt) {
+      wire::PacketView v;
+      if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+          v.kind != wire::PacketView::Kind::kTcp || v.tcp.payload().empty())
+        return true;
+      const uint32_t end = v.tcp.seq() + static_cast<uint32_t>(v.tcp.payload().size());
+      if (st->started && !tcp::seq_gt(end, st->next_seq)) return true;  // a resend
+      st->started = true;
+      st->next_seq = end;
+      ++st->count;
+      return st->count < 30 || st->count >= 30 + n;
+    });
+  }
+  if (spec.drop_tail_segments > 0 && spec.client_bytes > 0) {
+    // The client's ISS from its SYN, its MSS from the largest segment; a
+    // data segment reaching into the last N segments of the stream (cut at
+    // the MSS from the first byte) is dropped the first time it is seen.
+    struct TailDrop {
+      bool have_iss = false;
+      uint32_t iss = 0;
+      uint64_t mss = 0;
+      std::vector<uint32_t> dropped;
+    };
+    auto st = std::make_shared<TailDrop>();
+    const uint64_t total = spec.client_bytes;
+    const uint64_t n = spec.drop_tail_segments;
+    world.set_filter(0, [st, total, n](Instant, std::vector<uint8_t>& pkt) {
+      wire::PacketView v;
+      if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+          v.kind != wire::PacketView::Kind::kTcp)
+        return true;
+      if (v.tcp.has(wire::tcp_flags::kSyn)) {
+        st->iss = v.tcp.seq();
+        st->have_iss = true;
+        return true;
+      }
+      const uint64_t len = v.tcp.payload().size();
+      if (!st->have_iss || len == 0) return true;
+      st->mss = std::max(st->mss, len);
+      const uint64_t last = (total - 1) % st->mss + 1;  // the short last segment
+      const uint64_t tail = total > last + (n - 1) * st->mss ? total - last - (n - 1) * st->mss : 0;
+      const uint64_t off = static_cast<uint32_t>(v.tcp.seq() - st->iss - 1);
+      if (off + len <= tail) return true;
+      for (uint32_t d : st->dropped) {
+        if (d == v.tcp.seq()) return true;  // a retransmission: it gets through
+      }
+      st->dropped.push_back(v.tcp.seq());
+      return false;
     });
   }
   if (spec.server_vanish_at != Duration::max()) {

@@ -28,6 +28,8 @@ TcpConfig TcpConfig::linux_profile() {
   c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
   c.orphan_retries = 0;                         // tcp_orphan_retries
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
+  c.tlp = true;                                 // tcp_early_retrans 3: TLP
+  c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
   return c;
 }
 
@@ -204,6 +206,18 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("prr", &TcpConfig::prr),
+      bool_knob("tlp", &TcpConfig::tlp),
+      {"loss_detection",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "dupack") {
+           c.loss_detection = TcpConfig::LossDetection::kDupAck;
+         } else if (v == "rack") {
+           c.loss_detection = TcpConfig::LossDetection::kRack;
+         } else {
+           return "expects dupack or rack";
+         }
+         return {};
+       }},
       {"congestion",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "newreno") {

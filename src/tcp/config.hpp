@@ -38,6 +38,15 @@ struct TcpConfig {
   // default). The RFC 2525 §2.6 emulation is NewReno's.
   enum class Congestion : uint8_t { kNewReno, kCubic };
   Congestion congestion = Congestion::kNewReno;
+  // RFC 8985 §7 Tail Loss Probe: with SACK, a probe 2·SRTT after the last
+  // send (+200 ms for a lone segment), before the RTO (tlp.hpp). linux: on
+  // (tcp_early_retrans 3, the default).
+  bool tlp = false;
+  // RFC 8985 §6 RACK: with RFC 6675 recovery, a segment is lost once one
+  // sent after it was delivered and RACK.rtt + reo_wnd have passed (kRack),
+  // not after three duplicate ACKs (kDupAck). linux: RACK (tcp_recovery 1).
+  enum class LossDetection : uint8_t { kDupAck, kRack };
+  LossDetection loss_detection = LossDetection::kDupAck;
 
   // --- Retransmission timer, RFC 6298 ---
   Duration rto_initial = Duration::seconds(1);       // §2.1

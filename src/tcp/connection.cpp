@@ -32,6 +32,10 @@ std::string_view timer_kind_name(TimerKind k) {
       return "stall_guard";
     case TimerKind::kFinWait2:
       return "fin_wait2";
+    case TimerKind::kLossProbe:
+      return "loss_probe";
+    case TimerKind::kReorder:
+      return "reorder";
     case TimerKind::kCount:
       break;
   }
@@ -75,9 +79,14 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
 void Connection::select_loss_recovery() {
   // Chosen once the SYNs have said whether SACK is in use, before any data
   // moved, so nothing of the first object's state is lost.
-  const std::string_view want = sack_recovery() ? "sack" : "newreno";
+  const bool rack = cfg_.loss_detection == TcpConfig::LossDetection::kRack;
+  const std::string_view want = sack_recovery() ? (rack ? "rack" : "sack") : "newreno";
   if (recovery_->name() == want) return;
-  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_.prr)
+  // RACK's records: one per segment the send buffer can hold, plus the FIN.
+  const size_t rack_segments = cfg_.loss_detection == TcpConfig::LossDetection::kRack
+                                   ? cfg_.send_buffer / std::max<uint32_t>(snd_mss_, 1) + 2
+                                   : 0;
+  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_.prr, rack_segments)
                               : make_newreno_recovery(iss_, cfg_.bug_no_window_deflation);
 }
 
@@ -116,6 +125,7 @@ void Connection::set_state(Instant now, State s) {
   if (s == State::kClosed || s == State::kTimeWait) release_buffers();
   if (s == State::kClosed) {
     timers_.fill(Instant::never());
+    xmit_timer_.when = Instant::never();
   } else {
     arm_liveness_timers(now);
     arm_fin_wait2(now);
@@ -270,7 +280,7 @@ uint32_t Connection::rcv_wnd() const {
 Instant Connection::next_deadline() const {
   Instant t = Instant::never();
   for (const auto& d : timers_) t = std::min(t, d);
-  return t;
+  return std::min(t, xmit_timer_.when);
 }
 
 void Connection::schedule_ack(Instant now, bool immediately) {

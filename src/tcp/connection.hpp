@@ -26,6 +26,7 @@
 #include "tcp/rtt_estimator.hpp"
 #include "tcp/send_buffer.hpp"
 #include "tcp/sent_segments.hpp"
+#include "tcp/tlp.hpp"
 #include "vigil/time.hpp"
 #include "wire/icmp.hpp"
 #include "wire/ipv4.hpp"
@@ -66,6 +67,8 @@ enum class TimerKind : uint8_t {
   kLiveness,     // vigil: nothing heard for idle + interval * count
   kStallGuard,   // iPXE-style pure ACK on a quiet established connection
   kFinWait2,     // Linux tcp_fin_timeout: FIN-WAIT-2 ends after this long
+  kLossProbe,    // RFC 8985 §7 tail-loss probe; shares one slot with kRetransmit
+  kReorder,      // RFC 8985 §6.3 RACK reordering timer; the same slot
   kCount,
 };
 std::string_view timer_kind_name(TimerKind k);
@@ -111,6 +114,10 @@ struct ConnectionStats {
   // Out-of-order data dropped because the reassembly table already holds
   // RecvBuffer::kMaxRanges ranges (it comes again by retransmission).
   uint64_t out_of_order_dropped = 0;
+  // RFC 8985 §7: tail-loss probes sent (Linux TCPLossProbes).
+  uint64_t tlp_probes = 0;
+  // RFC 8985 §6: retransmissions of segments RACK deemed lost.
+  uint64_t rack_retransmits = 0;
 };
 
 // Every sequence, timestamp, window and timer variable of a connection, by
@@ -193,7 +200,10 @@ class Connection {
   // nothing is owed now. Call until it returns 0 after every input.
   size_t poll_transmit(Instant now, std::span<uint8_t> buf);
   Instant next_deadline() const;
-  Instant timer_deadline(TimerKind k) const { return timers_[static_cast<size_t>(k)]; }
+  Instant timer_deadline(TimerKind k) const {
+    if (is_xmit_timer(k)) return xmit_timer_.kind == k ? xmit_timer_.when : Instant::never();
+    return timers_[static_cast<size_t>(k)];
+  }
 
   // --- Observation ---
   State state() const { return state_; }
@@ -261,6 +271,7 @@ class Connection {
   bool process_ack(Instant now, const wire::TcpView& seg);
   void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked);
   void process_dup_ack(Instant now, const wire::TcpView& seg);
+  void process_loss_probe_ack(Instant now, uint32_t ack, const wire::TcpOptions& o);
   void process_text(Instant now, const wire::TcpView& seg);
   void process_fin(Instant now);
   void update_send_window(const wire::TcpView& seg);
@@ -291,9 +302,31 @@ class Connection {
   void queue_active_reset();  // abortive close's RST|ACK (Linux tcp_send_active_reset)
   // New data after close_and_stop_reading(): RST and CLOSED; true if so.
   bool reset_data_after_close(Instant now, const wire::TcpView& seg);
-  void arm(TimerKind k, Instant when) { timers_[static_cast<size_t>(k)] = when; }
-  void disarm(TimerKind k) { timers_[static_cast<size_t>(k)] = Instant::never(); }
-  bool armed(TimerKind k) const { return !timers_[static_cast<size_t>(k)].is_never(); }
+  // The RTO and the loss probe share one slot (xmit_timer_), as in RFC
+  // 8985 §7.2 (arming a PTO cancels the RTO and the probe re-arms the RTO)
+  // and Linux's icsk_pending: arming one replaces the other.
+  static bool is_xmit_timer(TimerKind k) {
+    return k == TimerKind::kRetransmit || k == TimerKind::kLossProbe || k == TimerKind::kReorder;
+  }
+  void arm(TimerKind k, Instant when) {
+    if (is_xmit_timer(k)) {
+      xmit_timer_ = {when, k};
+    } else {
+      timers_[static_cast<size_t>(k)] = when;
+    }
+  }
+  void disarm(TimerKind k) {
+    if (!is_xmit_timer(k)) {
+      timers_[static_cast<size_t>(k)] = Instant::never();
+    } else if (xmit_timer_.kind == k) {
+      xmit_timer_.when = Instant::never();
+    }
+  }
+  bool armed(TimerKind k) const { return !timer_deadline(k).is_never(); }
+  // The RTO or the loss probe in its place is running (RFC 6298 §5.1's
+  // "the timer is running").
+  bool xmit_armed() const { return !xmit_timer_.when.is_never(); }
+  void disarm_xmit() { xmit_timer_.when = Instant::never(); }
   void emit(Event e);
   void schedule_ack(Instant now, bool immediately);
   uint32_t flight_size() const { return snd_max_ - snd_una_; }
@@ -306,7 +339,7 @@ class Connection {
   void update_mss();
   // NewReno or RFC 6675 recovery, once SACK negotiation is known.
   void select_loss_recovery();
-  SendSpace seq_space() const { return {snd_una_, snd_nxt_, snd_max_, snd_mss_}; }
+  SendSpace seq_space() const { return {snd_una_, snd_nxt_, snd_max_, snd_mss_, rtt_.srtt()}; }
 
   // --- timers and verdicts (connection_liveness.cpp; its head has an index) ---
   void fail(Instant now, int err, CloseReason reason, std::string detail);
@@ -327,6 +360,14 @@ class Connection {
   void restart_retransmit_timer(Instant now);
   void on_retransmit_timeout(Instant now);
   bool retry_limit_reached(Instant now, bool handshake) const;
+  // Tail-loss probe (RFC 8985 §7, tlp.hpp): armed after new data or an ACK
+  // of new data in place of the RTO; its expiry owes a probe.
+  void maybe_schedule_loss_probe(Instant now);
+  void on_loss_probe_timeout(Instant now);
+  // RACK's reordering timer (RFC 8985 §6.3), in the same slot.
+  void maybe_arm_reorder_timer(Instant now);
+  void on_reorder_timeout(Instant now);
+  size_t transmit_loss_probe(Instant now, std::span<uint8_t> buf);
   // Persist.
   void start_persist(Instant now);
   void arm_persist(Instant now);
@@ -368,7 +409,14 @@ class Connection {
   ConnectionError error_;
   ConnectionStats stats_;
 
+  // Every timer but the two in xmit_timer_ (whose entries here stay never).
   std::array<Instant, static_cast<size_t>(TimerKind::kCount)> timers_;
+  // The retransmission slot: one deadline and what it is for, so the RTO
+  // and the loss probe can never both be armed.
+  struct XmitTimer {
+    Instant when = Instant::never();
+    TimerKind kind = TimerKind::kRetransmit;
+  } xmit_timer_;
 
   // Send sequence space (RFC 9293 §3.3.1).
   uint32_t iss_;
@@ -442,6 +490,9 @@ class Connection {
 
   // --- Loss recovery: RFC 6582 NewReno or RFC 6675 SACK (loss_recovery.hpp) ---
   std::unique_ptr<LossRecovery> recovery_;
+  // RFC 8985 §7 tail-loss probe state; a probe is owed once its timer fired.
+  TailLossProbe tlp_;
+  bool tlp_pending_ = false;
 
   // --- Liveness ---
   struct Heard {

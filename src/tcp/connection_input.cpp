@@ -387,7 +387,8 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   // §4.2.3.6), and any outstanding zero-window probe has been answered.
   heard_from_peer(now, static_cast<uint32_t>(seg.window()) << snd_wscale_);
   const uint32_t wnd_before = snd_wnd_;
-  recovery_->on_ack_received(ack, seq_space(), seg.options());
+  recovery_->on_ack_received(now, ack, seq_space(), seg.options());
+  if (tlp_.probe_outstanding()) process_loss_probe_ack(now, ack, seg.options());
   if (seq_gt(ack, snd_una_)) {
     process_new_ack(now, seg, ack - snd_una_);
   } else if (ack == snd_una_) {
@@ -411,11 +412,12 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
                         snd_wnd_ > 0 && reports;
     if (is_dup) process_dup_ack(now, seg);
   }
+  maybe_arm_reorder_timer(now);
   update_send_window(seg);
   if (snd_wnd_ > 0 && wnd_before == 0) {
     note_window_opened();
     // Probe bytes the peer did not take are simply sent again as data.
-    if (seq_gt(snd_nxt_, snd_una_) && snd_nxt_ == snd_max_ && !armed(TimerKind::kRetransmit)) {
+    if (seq_gt(snd_nxt_, snd_una_) && snd_nxt_ == snd_max_ && !xmit_armed()) {
       snd_nxt_ = snd_max_ = snd_una_;
     }
   }
@@ -423,7 +425,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     // The window closed: nothing beyond SND.UNA can be accepted, so probing
     // replaces retransmission until it reopens (RFC 1122 §4.2.2.17).
     snd_nxt_ = snd_una_;
-    disarm(TimerKind::kRetransmit);
+    disarm_xmit();  // the RTO, or a loss probe in its place
     // ...and the user timeout's data clock stops with it: from here it
     // bounds unanswered probes (rfc) or the zero window (linux), never
     // probes the peer answers (docs/liveness.md; vigil sim fuzz seed 25235).
@@ -481,9 +483,32 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
 
   // RFC 6298 §5.2-5.3.
   if (flight_size() == 0) {
-    disarm(TimerKind::kRetransmit);
+    disarm_xmit();
   } else {
     restart_retransmit_timer(now);
+    // RFC 8985 §7.2: an ACK of new data reschedules the loss probe.
+    maybe_schedule_loss_probe(now);
+  }
+}
+
+void Connection::process_loss_probe_ack(Instant now, uint32_t ack, const wire::TcpOptions& o) {
+  // RFC 2883 §4: a first SACK block below the cumulative ACK, or inside
+  // the second block, reports a duplicate (D-SACK).
+  std::optional<uint32_t> dsack;
+  if (o.sack_count > 0 && (seq_le(o.sack[0].right, ack) ||
+                           (o.sack_count > 1 && seq_ge(o.sack[0].left, o.sack[1].left) &&
+                            seq_le(o.sack[0].right, o.sack[1].right)))) {
+    dsack = o.sack[0].right;
+  }
+  // RFC 8985 §7.4.2: a retransmitted probe that repaired a loss gets the
+  // response fast recovery would have given (Linux tcp_process_tlp_ack:
+  // a CWR episode that ends at once, cwnd = ssthresh). The flight is the
+  // one before this ACK, when the loss was detected (RFC 5681 §3.2).
+  // If fast recovery (RACK on the probe's SACK) repaired the tail, its
+  // reduction is the response: none more.
+  if (tlp_.on_ack(ack, dsack) == TailLossProbe::AckVerdict::kRepaired &&
+      !recovery_->in_recovery()) {
+    cc_->on_congestion_event(flight_size(), now);
   }
 }
 
@@ -588,7 +613,7 @@ StateDigest Connection::state_digest() const {
   put("error.reason", static_cast<int64_t>(error_.reason));
   for (size_t k = 0; k < timers_.size(); ++k) {
     if (static_cast<TimerKind>(k) == TimerKind::kStallGuard) continue;  // any arrival restarts it
-    put(timer_kind_name(static_cast<TimerKind>(k)), t(timers_[k]));
+    put(timer_kind_name(static_cast<TimerKind>(k)), t(timer_deadline(static_cast<TimerKind>(k))));
   }
   put("iss", iss_);
   put("snd_una", snd_una_);
@@ -643,6 +668,9 @@ StateDigest Connection::state_digest() const {
   put("fast_retransmit_pending", rec.fast_retransmit_pending);
   put("sack_scoreboard_ranges", rec.scoreboard_ranges);
   put("high_rxt", rec.high_rxt);
+  put("tlp_end_seq", tlp_.end_seq());
+  put("tlp_is_retrans", tlp_.is_retrans());
+  put("tlp_pending", tlp_pending_);
   put("syn_timed_out", rtx_.syn_timed_out);
   put("rtt_timing", rtt_timing_);
   put("rtt_seq", rtt_seq_);

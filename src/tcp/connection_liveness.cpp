@@ -4,6 +4,8 @@
 //   timer               armed by                      verdict
 //   retransmit (+SYN)   restart_retransmit_timer()    on_retransmit_timeout(),
 //                                                     retry_limit_reached()
+//   loss probe          maybe_schedule_loss_probe()   on_loss_probe_timeout() (never kills)
+//   RACK reordering     maybe_arm_reorder_timer()     on_reorder_timeout() (never kills)
 //   persist             start_persist(), arm_persist() on_persist_timeout()
 //   keepalive           arm_keepalive()               on_keepalive_timeout()
 //   user timeout        start_user_timeout()          on_user_timeout()
@@ -88,6 +90,14 @@ void Connection::on_timer(Instant now) {
   if (state_ != State::kClosed && due(TimerKind::kRetransmit)) {
     disarm(TimerKind::kRetransmit);
     on_retransmit_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kReorder)) {
+    disarm(TimerKind::kReorder);
+    on_reorder_timeout(now);
+  }
+  if (state_ != State::kClosed && due(TimerKind::kLossProbe)) {
+    disarm(TimerKind::kLossProbe);
+    on_loss_probe_timeout(now);
   }
   if (state_ != State::kClosed && due(TimerKind::kPersist)) {
     disarm(TimerKind::kPersist);
@@ -247,6 +257,19 @@ bool Connection::retry_limit_reached(Instant now, bool handshake) const {
   if (user_timeout_ > Duration::zero()) return false;
   if (cfg_.retries_data_time > Duration::zero()) return elapsed >= cfg_.retries_data_time;
   if (cfg_.linux_retry_model) {
+    // Linux's clock (retransmits_timed_out) starts at retrans_stamp: the
+    // first RTO retransmission, set by tcp_retransmit_skb; the tail-loss
+    // probe resends through __tcp_retransmit_skb and leaves it unset, which
+    // is why TCP_USER_TIMEOUT measurably counts from the first RTO (5a/5b).
+    // vigil's starts at the original send (or the last progress). The
+    // verdict is taken only at RTO expiries, and both clocks pick the same
+    // one: with the probe at R and the RTOs at 2R, 4R, ... 128R after the
+    // send, 128R >= model(6) = 25.4 s > 64R for R from 198.4 ms up, while
+    // Linux's 126R >= 25.4 s > 62R holds for its R = 204 ms (51 jiffies).
+    // Counting vigil's R = 200.1 ms from its first RTO would give
+    // 126R = 25.2 s and one more doubling; counting Linux's from the send
+    // changes nothing. So both die at the 7th RTO expiry (measured 4a:
+    // 26.773 s; vigil 25.61 s, the difference being Linux's later timers).
     return elapsed >= linux_model_timeout(cfg_.retries_data, cfg_.rto_min, cfg_.rto_max);
   }
   return rtx_.count > cfg_.retries_data;
@@ -294,8 +317,77 @@ void Connection::on_retransmit_timeout(Instant now) {
   // another fast retransmit.
   cc_->on_retransmit_timeout(flight_size(), now);
   recovery_->on_retransmit_timeout(seq_space());
+  // RTO recovery replaces the tail-loss episode (RFC 8985 §7.2: no probe
+  // during recovery); its window cut already answers any loss.
+  tlp_.on_retransmit_timeout();
+  tlp_pending_ = false;
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   rtx_.kind = RetransmitTimer::kRto;
+}
+
+// ---------------------------------------------------------------------------
+// Tail-loss probe (RFC 8985 §7; tlp.hpp). It never kills: it shares the
+// retransmission slot with the RTO, and its expiry re-arms the RTO.
+
+void Connection::maybe_schedule_loss_probe(Instant now) {
+  // §7.2: only with SACK, nothing SACKed, outside loss recovery (fast or
+  // RTO: SND.UNA below the recovery point, or timeouts without progress),
+  // and one probe per tail episode. Linux's tcp_schedule_loss_probe adds
+  // the same conditions (tcp_is_sack, TCP_CA_Open).
+  const bool data_state = state_ == State::kEstablished || state_ == State::kCloseWait ||
+                          state_ == State::kFinWait1 || state_ == State::kClosing ||
+                          state_ == State::kLastAck;
+  const SackScoreboard* sb = recovery_->scoreboard();
+  if (!cfg_.tlp || !sack_enabled_ || !data_state || flight_size() == 0 || snd_wnd_ == 0 ||
+      tlp_.probe_outstanding() || tlp_pending_ || recovery_->in_recovery() || rtx_.count > 0 ||
+      snd_nxt_ != snd_max_ || seq_lt(snd_una_, recovery_->recovery_point()) ||
+      (sb && sb->size() > 0)) {
+    return;
+  }
+  // §7.2: "If Now() + PTO > TCP_RTO_expiration(): PTO = TCP_RTO_expiration()
+  // - Now()". The RTO runs from the last ACK of new data or the send from
+  // idle (rtx_.head_tx); while a probe is armed in its place, that is where
+  // it would fire (Linux: tcp_rto_delta_us).
+  const Instant rto_at = armed(TimerKind::kRetransmit) ? timer_deadline(TimerKind::kRetransmit)
+                                                       : rtx_.head_tx + rtt_.rto();
+  const Duration pto =
+      TailLossProbe::pto(rtt_.has_sample(), rtt_.srtt(), flight_size() <= snd_mss_, rto_at - now);
+  arm(TimerKind::kLossProbe, now + pto);  // replaces the RTO (one slot)
+}
+
+void Connection::on_loss_probe_timeout(Instant now) {
+  // §7.3: "After attempting to send a loss probe, regardless of whether a
+  // loss probe was sent, the sender MUST re-arm the RTO timer": from now,
+  // as Linux's tcp_send_loss_probe (tcp_rearm_rto with icsk_pending 0).
+  // So the first RTO comes one RTO after the probe.
+  if (flight_size() == 0) return;
+  restart_retransmit_timer(now);
+  tlp_pending_ = true;
+}
+
+void Connection::maybe_arm_reorder_timer(Instant now) {
+  // RFC 8985 §6.3: segments sent before the last one delivered whose
+  // reordering window has not yet run out: look again when it does. It
+  // takes the RTO's slot when it comes sooner (Linux ICSK_TIME_REO_TIMEOUT);
+  // its expiry puts the RTO back where it was.
+  const Duration t = recovery_->reorder_timeout();
+  const bool rto = armed(TimerKind::kRetransmit);
+  const bool reo = armed(TimerKind::kReorder);
+  if (flight_size() == 0 || (!rto && !reo)) return;
+  const Instant rto_at =
+      rto ? timer_deadline(TimerKind::kRetransmit) : std::max(now, rtx_.head_tx + rtt_.rto());
+  if (t > Duration::zero() && now + t < rto_at) {
+    arm(TimerKind::kReorder, now + t);
+  } else if (reo) {
+    arm(TimerKind::kRetransmit, rto_at);
+  }
+}
+
+void Connection::on_reorder_timeout(Instant now) {
+  if (flight_size() == 0) return;
+  arm(TimerKind::kRetransmit, std::max(now, rtx_.head_tx + rtt_.rto()));
+  if (recovery_->on_reorder_timeout(now, seq_space(), *cc_)) ++stats_.fast_retransmits;
+  maybe_arm_reorder_timer(now);
 }
 
 // ---------------------------------------------------------------------------
@@ -340,7 +432,7 @@ void Connection::maybe_arm_persist(Instant now) {
   // ACK: only a probe can learn that the window reopened.
   const bool data_waiting = seq_diff(send_buffer_end(), snd_nxt_) > 0;
   if (snd_wnd_ == 0 && data_waiting && flight_size() == 0 && !armed(TimerKind::kPersist) &&
-      !armed(TimerKind::kRetransmit)) {
+      !xmit_armed()) {
     start_persist(now);
   }
 }
@@ -521,7 +613,8 @@ void Connection::on_liveness_deadline(Instant now) {
     // answered. Look again one keepalive interval after the next probe
     // goes out; an answer before then re-arms the deadline as usual.
     Instant next = Instant::never();
-    for (auto k : {TimerKind::kPersist, TimerKind::kKeepalive, TimerKind::kRetransmit}) {
+    for (auto k : {TimerKind::kPersist, TimerKind::kKeepalive, TimerKind::kRetransmit,
+                   TimerKind::kLossProbe, TimerKind::kReorder}) {
       next = std::min(next, timer_deadline(k));
     }
     if (!next.is_never()) arm(TimerKind::kLiveness, next + cfg_.keepalive_interval);
@@ -579,9 +672,10 @@ void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now + cf
 
 void Connection::enter_time_wait(Instant now) {
   set_state(now, State::kTimeWait);
-  for (auto k : {TimerKind::kRetransmit, TimerKind::kPersist, TimerKind::kDelayedAck,
-                 TimerKind::kUserTimeout, TimerKind::kKeepalive, TimerKind::kLiveness,
-                 TimerKind::kStallGuard, TimerKind::kFinWait2}) {
+  for (auto k :
+       {TimerKind::kRetransmit, TimerKind::kLossProbe, TimerKind::kReorder, TimerKind::kPersist,
+        TimerKind::kDelayedAck, TimerKind::kUserTimeout, TimerKind::kKeepalive,
+        TimerKind::kLiveness, TimerKind::kStallGuard, TimerKind::kFinWait2}) {
     disarm(k);
   }
   arm_time_wait(now);

@@ -1,6 +1,7 @@
 // What the connection sends: SYN, SYN-ACK, data with Nagle and sender SWS
 // avoidance, retransmissions, window probes, FIN, ACKs and RSTs.
 #include <algorithm>
+#include <utility>
 
 #include "tcp/connection.hpp"
 #include "tcp/seq.hpp"
@@ -222,9 +223,10 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   if (sws_override && flight_size() == 0) note_send_from_idle(now);
   snd_nxt_ = seq_max(snd_nxt_, snd_una_ + len);
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  recovery_->on_sent(snd_una_, snd_una_ + len, now, false);
   // ...so, as for any data, RFC 6298 §5.1: start the retransmission timer
   // (persist has stopped: the window is open).
-  if (sws_override && !armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);
+  if (sws_override && !xmit_armed()) restart_retransmit_timer(now);
   return build(buf, flags::kAck | flags::kPsh, snd_una_, a, b, now, false);
 }
 
@@ -244,6 +246,11 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   if (dlen == 0 && !fin) return 0;
   const uint32_t end = seq + dlen + (fin ? 1 : 0);
   recovery_->on_retransmitted(seq, end);
+  recovery_->on_sent(seq, end, now, fin);
+  if (recovery_->name() == "rack" &&
+      (kind == RetransmitTimer::kFast || kind == RetransmitTimer::kSack)) {
+    ++stats_.rack_retransmits;
+  }
   // Karn (RFC 6298 §3): an ACK covering resent bytes gives no RTT sample.
   if (rtt_timing_ && seq_in(rtt_seq_, seq, end)) rtt_timing_ = false;
   ++stats_.retransmitted_segments;
@@ -254,11 +261,29 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   e.seq = seq;
   e.len = dlen;
   emit(e);
-  if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1
+  if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(seq - snd_buf_seq_), dlen);
   uint8_t fl = flags::kAck;
   if (fin) fl |= flags::kFin;
   return build(buf, fl, seq, a, b, now, false);
+}
+
+size_t Connection::transmit_loss_probe(Instant now, std::span<uint8_t> buf) {
+  // RFC 8985 §7.3: "retransmit the highest-sequence segment sent so far",
+  // with the FIN if it was sent (Linux resends the last skb of the
+  // retransmission queue, cut to one MSS). Segments were cut at the MSS
+  // from SND.UNA, so the last one holds the remainder: resending the same
+  // bytes lets the receiver's SACK block name that segment.
+  const uint32_t data_top = fin_sent_ ? fin_seq_ : snd_max_;
+  const uint32_t outstanding = data_top - snd_una_;
+  const uint32_t dlen = outstanding == 0 ? 0 : (outstanding - 1) % snd_mss_ + 1;
+  const uint32_t seq = data_top - dlen;
+  const size_t n = retransmit_range(now, buf, seq, snd_max_ - seq, RetransmitTimer::kTlp);
+  if (n) {
+    ++stats_.tlp_probes;
+    tlp_.on_probe_sent(snd_max_, true);  // TLP.end_seq = SND.NXT
+  }
+  return n;
 }
 
 size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
@@ -279,6 +304,18 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   }
   if (probe_pending_) {
     if (const size_t n = transmit_probe(now, buf)) return n;
+  }
+  // RFC 8985 §7.3: the loss probe its timer owes (never during recovery):
+  // a new segment if the receive window takes one, sent whatever cwnd or
+  // Nagle say (Linux: tcp_write_xmit with push_one 2, TCP_NAGLE_OFF), else
+  // the last segment again.
+  const bool loss_probe = std::exchange(tlp_pending_, false) && flight_size() > 0 &&
+                          !recovery_->in_recovery() && snd_nxt_ == snd_max_;
+  if (loss_probe) {
+    const bool fin_unsent = fin_queued_ && !fin_sent_;
+    const bool new_data =
+        (seq_lt(snd_nxt_, data_end) && seq_lt(snd_nxt_, snd_una_ + snd_wnd_)) || fin_unsent;
+    if (!new_data) return transmit_loss_probe(now, buf);
   }
 
   // During recovery the algorithm may bound or choose what goes next
@@ -313,7 +350,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
 
   const int32_t unsent_signed = seq_diff(data_end, snd_nxt_);
   const uint32_t unsent = unsent_signed > 0 ? static_cast<uint32_t>(unsent_signed) : 0;
-  const uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+  const uint32_t wnd = loss_probe ? snd_wnd_ : std::min(snd_wnd_, cc_->cwnd());
   uint32_t inflight = snd_nxt_ - snd_una_;
   // SACKed bytes have left the network (RFC 6675 §4 pipe).
   if (skip_sacked) inflight -= sb->sacked_bytes(snd_una_, snd_nxt_);
@@ -335,7 +372,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   // rides along where a lone short segment would go now. The datagram
   // stays within 65535 bytes (IP header + the largest TCP header: 80).
   const uint32_t max_seg = std::min<uint32_t>(tso_limit_, 65535 - 80);
-  if (max_seg > snd_mss_ && !retransmission && len == snd_mss_) {
+  if (max_seg > snd_mss_ && !retransmission && !loss_probe && len == snd_mss_) {
     len = std::min({unsent, usable, max_seg});
     if (!(len == unsent && (cfg_.nodelay || fin_owed))) len -= len % snd_mss_;
   }
@@ -346,7 +383,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // Nagle (RFC 1122 §4.2.3.4, RFC 896) and sender SWS avoidance: send a
     // full segment, or everything when nothing is outstanding (or Nagle is
     // off), or at least half the largest window the peer has offered.
-    send_now = retransmission || len >= snd_mss_ || fin_now ||
+    send_now = retransmission || loss_probe || len >= snd_mss_ || fin_now ||
                (len == unsent && (cfg_.nodelay || inflight == 0)) ||
                (max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
   } else if (fin_now) {
@@ -355,8 +392,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   if (!send_now) {
     // Held back with nothing in flight: only the persist timer (which also
     // serves as the SWS override timer) will move things.
-    if (unsent > 0 && inflight == 0 && !armed(TimerKind::kPersist) &&
-        !armed(TimerKind::kRetransmit)) {
+    if (unsent > 0 && inflight == 0 && !armed(TimerKind::kPersist) && !xmit_armed()) {
       start_persist(now);
     }
     return 0;
@@ -394,9 +430,16 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
   recovery_->on_data_sent(snd_nxt_ - seq);
+  recovery_->on_sent(seq, snd_nxt_, now, fin_now);
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
-  if (!armed(TimerKind::kRetransmit)) restart_retransmit_timer(now);  // RFC 6298 §5.1
+  if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
+  if (loss_probe) {
+    ++stats_.tlp_probes;
+    tlp_.on_probe_sent(snd_nxt_, false);
+  } else if (!retransmission) {
+    maybe_schedule_loss_probe(now);  // RFC 8985 §7.2: new data (not a probe) schedules it
+  }
   return build(buf, fl, seq, a, b, now, false);
 }
 

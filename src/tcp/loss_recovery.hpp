@@ -26,6 +26,7 @@ struct SendSpace {
   uint32_t snd_nxt = 0;
   uint32_t snd_max = 0;
   uint32_t mss = 0;
+  Duration srtt;  // RFC 6298 SRTT (RACK's reordering window is capped by it)
   uint32_t flight() const { return snd_max - snd_una; }  // RFC 5681 FlightSize
 };
 
@@ -62,7 +63,8 @@ class LossRecovery {
   // --- Events, in the order process_ack() meets them ---
   // Every acceptable ACK, before SND.UNA moves (`s` is before it moves):
   // RFC 6675 §5 updates the scoreboard from its SACK blocks first.
-  virtual void on_ack_received(uint32_t ack, const SendSpace& s, const wire::TcpOptions& o) = 0;
+  virtual void on_ack_received(Instant now, uint32_t ack, const SendSpace& s,
+                               const wire::TcpOptions& o) = 0;
   // SND.UNA advanced by `acked` bytes (`s` is after). Returns true if the
   // ACK belonged to recovery; false if the congestion control should grow
   // the window with it.
@@ -79,6 +81,15 @@ class LossRecovery {
   // Any other segment with `bytes` of sequence space went out (new data,
   // or the go-back after a timeout).
   virtual void on_data_sent(uint32_t) {}
+  // Every transmission of [seq, end), new or resent, at `now` (RACK keeps
+  // per-segment transmit times, RFC 8985 §6.1); `fin`: it ends with the FIN.
+  virtual void on_sent(uint32_t, uint32_t, Instant, bool) {}
+  // RFC 8985 §6.3: after an ACK, how long until a segment's reordering
+  // window runs out (zero: none); the connection arms its reordering timer.
+  virtual Duration reorder_timeout() const { return Duration::zero(); }
+  // The reordering timer fired: detect losses again. Returns true if that
+  // started recovery.
+  virtual bool on_reorder_timeout(Instant, const SendSpace&, CongestionControl&) { return false; }
 
   // --- What may be sent ---
   // Consumes the owed fast (or partial-ACK) retransmission of SND.UNA.
@@ -92,6 +103,9 @@ class LossRecovery {
 
   // --- Observation ---
   bool in_recovery() const { return in_recovery_; }
+  // RFC 6582 "recover" / RFC 6675 RecoveryPoint: recovery (fast, or after a
+  // timeout) lasts until SND.UNA reaches it.
+  uint32_t recovery_point() const { return recover_; }
   // The SACK scoreboard this algorithm keeps (the go-back after a timeout
   // skips what it holds), or nullptr if it keeps none.
   virtual const SackScoreboard* scoreboard() const { return nullptr; }
@@ -118,6 +132,9 @@ class LossRecovery {
 std::unique_ptr<LossRecovery> make_newreno_recovery(uint32_t recover, bool no_window_deflation);
 // RFC 6675 conservative SACK-based recovery (NextSeg rules 1 and 2). With
 // `prr`, RFC 6937 PRR-SSRB sets cwnd on every ACK during recovery (prr.hpp).
-std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr = false);
+// With `rack_segments` > 0, RFC 8985 RACK (rack.hpp, at most that many
+// segment records) decides what is lost instead of RFC 6675's IsLost.
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr = false,
+                                                 size_t rack_segments = 0);
 
 }  // namespace vigil::tcp

@@ -18,7 +18,7 @@ class NewRenoRecovery final : public LossRecovery {
 
   std::string_view name() const override { return "newreno"; }
 
-  void on_ack_received(uint32_t, const SendSpace&, const wire::TcpOptions&) override {}
+  void on_ack_received(Instant, uint32_t, const SendSpace&, const wire::TcpOptions&) override {}
 
   bool on_new_ack(Instant, uint32_t ack, const SendSpace& s, uint32_t acked,
                   CongestionControl& cc) override {

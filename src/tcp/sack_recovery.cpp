@@ -4,9 +4,11 @@
 // hole is resent as pipe allows, choosing what by NextSeg(). With PRR (RFC
 // 6937) cwnd is instead set to pipe + sndcnt on every ACK of recovery.
 #include <algorithm>
+#include <optional>
 
 #include "tcp/loss_recovery.hpp"
 #include "tcp/prr.hpp"
+#include "tcp/rack.hpp"
 #include "tcp/seq.hpp"
 
 namespace vigil::tcp {
@@ -14,11 +16,15 @@ namespace {
 
 class SackRecovery final : public LossRecovery {
  public:
-  SackRecovery(uint32_t recover, bool prr) : LossRecovery(recover), use_prr_(prr) {}
+  SackRecovery(uint32_t recover, bool prr, size_t rack_segments)
+      : LossRecovery(recover), use_prr_(prr) {
+    if (rack_segments > 0) rack_.emplace(rack_segments);
+  }
 
-  std::string_view name() const override { return "sack"; }
+  std::string_view name() const override { return rack_ ? "rack" : "sack"; }
 
-  void on_ack_received(uint32_t ack, const SendSpace& s, const wire::TcpOptions& o) override {
+  void on_ack_received(Instant now, uint32_t ack, const SendSpace& s,
+                       const wire::TcpOptions& o) override {
     if (use_prr_) {
       // For RFC 6937 DeliveredData: where SND.UNA and SACKd stood before.
       una_before_ = s.snd_una;
@@ -26,24 +32,41 @@ class SackRecovery final : public LossRecovery {
     }
     // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
     sb_.update(seq_gt(ack, s.snd_una) ? ack : s.snd_una, s.snd_max, o.sack, o.sack_count);
+    if (rack_) {
+      // RFC 8985 §6.2: every ACK updates RACK, then detects losses; in
+      // recovery (fast, or RTO: SND.UNA below RecoveryPoint) reo_wnd is 0
+      // until reordering has been seen.
+      rack_->on_ack(now, s.snd_una, ack, o, s.snd_nxt);
+      const uint32_t una = seq_gt(ack, s.snd_una) ? ack : s.snd_una;
+      reorder_timeout_ = rack_->detect_loss(now, s.srtt, in_recovery_ || seq_lt(una, recover_));
+    }
   }
 
-  bool on_new_ack(Instant, uint32_t ack, const SendSpace& s, uint32_t,
+  bool on_new_ack(Instant now, uint32_t ack, const SendSpace& s, uint32_t,
                   CongestionControl& cc) override {
     dup_acks_ = 0;
-    if (!in_recovery_) return false;
+    if (!in_recovery_) {
+      // RFC 8985: a cumulative ACK whose SACK blocks let RACK mark a
+      // segment lost starts recovery too (no duplicate ACK needed).
+      if (rack_ && rack_->any_lost() && seq_gt(s.snd_una, recover_)) {
+        start_recovery(now, s, cc);
+        return true;
+      }
+      return false;
+    }
     // RFC 6675 §5: recovery ends when HighACK reaches RecoveryPoint; cwnd
     // was never inflated, so it stays at ssthresh (no deflation needed,
     // RFC 2525 §2.8). A partial ACK only updates the scoreboard: the
     // holes are resent by NextSeg() as pipe allows, not one per ACK.
     if (seq_ge(ack, recover_)) {
       in_recovery_ = false;
+      if (rack_) rack_->on_recovery_end();
       // RFC 6937 §3: recovery ends with cwnd at ssthresh, the target.
       if (use_prr_) cc.set_cwnd(cc.ssthresh());
       return true;
     }
     if (use_prr_) prr_ack(s, cc);
-    if (sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
+    if (!rack_ && sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
       // A partial ACK with nothing SACKed above it: every byte from SND.UNA
       // to RecoveryPoint was sent before recovery began and the peer holds
       // none of it, so NextSeg() (which needs SACKed data above a hole)
@@ -62,23 +85,33 @@ class SackRecovery final : public LossRecovery {
     // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
     // and (§5.1, RFC 6582) only past the last RecoveryPoint.
     ++dup_acks_;
-    if ((dup_acks_ >= SackScoreboard::kDupThresh || sb_.is_lost(s.snd_una, s.mss)) &&
-        seq_gt(s.snd_una, recover_)) {
-      in_recovery_ = true;
-      recover_ = s.snd_max;  // RecoveryPoint = HighData (step 4.1)
-      // Step 4.2: cwnd = ssthresh = the congestion control's reduction.
-      cc.on_congestion_event(s.flight(), now);
-      high_rxt_ = s.snd_una;
-      fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
-      if (use_prr_) {
-        // RFC 6937 §3: RecoverFS = snd.nxt - snd.una (SND.MAX here: the
-        // highest sent), and this ACK is the first of recovery.
-        prr_.start(s.flight());
-        prr_ack(s, cc);
-      }
+    // With RACK (RFC 8985), a segment is lost when RACK says so: time, not
+    // the count of duplicates, decides.
+    const bool lost =
+        rack_ ? rack_->any_lost()
+              : dup_acks_ >= SackScoreboard::kDupThresh || sb_.is_lost(s.snd_una, s.mss);
+    if (lost && seq_gt(s.snd_una, recover_)) {
+      start_recovery(now, s, cc);
       return true;
     }
     return false;
+  }
+
+  Duration reorder_timeout() const override { return reorder_timeout_; }
+
+  bool on_reorder_timeout(Instant now, const SendSpace& s, CongestionControl& cc) override {
+    if (!rack_) return false;
+    // RFC 8985 §6.3: RACK_detect_loss_and_arm_timer() again.
+    reorder_timeout_ = rack_->detect_loss(now, s.srtt, in_recovery_ || seq_lt(s.snd_una, recover_));
+    if (!in_recovery_ && rack_->any_lost() && seq_gt(s.snd_una, recover_)) {
+      start_recovery(now, s, cc);
+      return true;
+    }
+    return false;
+  }
+
+  void on_sent(uint32_t seq, uint32_t end, Instant now, bool fin) override {
+    if (rack_) rack_->on_sent(seq, end, now, fin);
   }
 
   void on_retransmit_timeout(const SendSpace& s) override {
@@ -101,6 +134,26 @@ class SackRecovery final : public LossRecovery {
     if (use_prr_ && in_recovery_) prr_.on_sent(bytes);
   }
 
+  // RFC 6675 §5 step 4 (with RACK's or the scoreboard's verdict).
+  void start_recovery(Instant now, const SendSpace& s, CongestionControl& cc) {
+    in_recovery_ = true;
+    recover_ = s.snd_max;  // RecoveryPoint = HighData (step 4.1)
+    // Step 4.2: cwnd = ssthresh = the congestion control's reduction.
+    cc.on_congestion_event(s.flight(), now);
+    high_rxt_ = s.snd_una;
+    // Step 4.3: HighACK + 1 first (with RACK, if RACK deems it lost;
+    // otherwise NextSeg() sends the lost segment above it).
+    uint32_t seq = 0, len = 0;
+    fast_retransmit_pending_ =
+        !rack_ || (rack_->next_lost(s.snd_una, &seq, &len) && seq == s.snd_una);
+    if (use_prr_) {
+      // RFC 6937 §3: RecoverFS = snd.nxt - snd.una (SND.MAX here: the
+      // highest sent), and this ACK is the first of recovery.
+      prr_.start(s.flight());
+      prr_ack(s, cc);
+    }
+  }
+
   RecoverySend next_send(const SendSpace& s, uint32_t cwnd) const override {
     // RFC 6675 §5 step (C): during recovery send while cwnd - pipe is at
     // least one SMSS, choosing what by NextSeg().
@@ -111,8 +164,11 @@ class SackRecovery final : public LossRecovery {
       r.kind = RecoverySend::Kind::kNothing;
       return r;
     }
-    // Rule 1: a lost hole above HighRxt.
-    if (sb_.next_lost(s.snd_una, s.snd_max, high_rxt_, s.mss, &r.seq, &r.len)) {
+    // Rule 1: a lost hole above HighRxt (with RACK: a segment RACK marked
+    // lost and not resent since, RFC 8985 §6.2).
+    if (rack_ ? rack_->next_lost(s.snd_una, &r.seq, &r.len)
+              : sb_.next_lost(s.snd_una, s.snd_max, high_rxt_, s.mss, &r.seq, &r.len)) {
+      r.len = std::min(r.len, s.mss + 1);  // one segment (and a FIN)
       r.kind = RecoverySend::Kind::kRetransmit;
       return r;
     }
@@ -128,6 +184,7 @@ class SackRecovery final : public LossRecovery {
 
   const SackScoreboard* scoreboard() const override { return &sb_; }
   uint32_t pipe(const SendSpace& s) const override {
+    if (rack_) return rack_->pipe();  // RACK's marks in place of IsLost
     return sb_.pipe(s.snd_una, s.snd_max, high_rxt_, s.mss);
   }
   RecoveryState state() const override {
@@ -154,14 +211,16 @@ class SackRecovery final : public LossRecovery {
   ProportionalRateReduction prr_;
   uint32_t una_before_ = 0;
   int64_t sacked_before_ = 0;
+  std::optional<RackDetector> rack_;  // RFC 8985 §6, when loss_detection=rack
+  Duration reorder_timeout_;
   SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK
   uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery
 };
 
 }  // namespace
 
-std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr) {
-  return std::make_unique<SackRecovery>(recover, prr);
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr, size_t rack_segments) {
+  return std::make_unique<SackRecovery>(recover, prr, rack_segments);
 }
 
 }  // namespace vigil::tcp

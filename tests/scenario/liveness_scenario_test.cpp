@@ -100,19 +100,24 @@ TEST(KeepaliveThenWrite, LivenessDeadlineVersusRetransmissionLimit) {
   }
   {
     // linux: no deadline. RTO = SRTT + max(200 ms, 4*RTTVAR) = 20 + 200 ms
-    // after the 20 ms handshake sample. tcp_retries2 = 15 in Linux's time
-    // model is 924.6 s (200 ms doubling to 120 s); the first expiry at or
-    // past it is the 16th: 0.22 * (2^10 - 1) = 225.06 s, then 6 x 120 s.
+    // after the 20 ms handshake sample. The lone segment is probed first
+    // (RFC 8985: PTO = 2 x 20 + 200 ms, capped at the RTO: 0.22 s), then
+    // the RTOs run from the probe: 0.22 * 2^k s after the write for k =
+    // 1..10 (225.28 s), then every 120 s. tcp_retries2 = 15 in Linux's time
+    // model is 924.6 s (200 ms doubling to 120 s), counted from the write;
+    // the first expiry at or past it: 225.28 + 6 x 120 = 945.28 s, after 15
+    // RTO retransmissions.
     const auto r = run("keepalive-then-write", "linux");
     const auto& c = endpoint(r, "client");
-    EXPECT_EQ(c.time, ms(40000 + 945060));
-    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 945.1 s");
+    EXPECT_EQ(c.time, ms(40000 + 945280));
+    EXPECT_EQ(c.detail, "retransmission: 15 retransmissions over 945.3 s");
     const auto rt = times(r, "client", EventType::kRetransmit);
-    ASSERT_EQ(rt.size(), 15u);
+    ASSERT_EQ(rt.size(), 16u);  // the probe and 15 RTO retransmissions
     EXPECT_EQ(rt[0], ms(40220));
-    EXPECT_EQ(rt[1], ms(40660));
-    EXPECT_EQ(rt[9], ms(40000 + 225060));
-    EXPECT_EQ(rt[10], ms(40000 + 345060));  // then every 120 s
+    EXPECT_EQ(rt[1], ms(40440));
+    EXPECT_EQ(rt[2], ms(40880));
+    EXPECT_EQ(rt[10], ms(40000 + 225280));
+    EXPECT_EQ(rt[11], ms(40000 + 345280));  // then every 120 s
   }
 }
 

@@ -156,7 +156,8 @@ r = json.loads(sys.argv[1])
 conn_keys = ["segments_sent", "segments_received", "retransmitted_segments", "fast_retransmits",
              "timeouts", "dup_acks_received", "challenge_acks_sent", "challenge_acks_suppressed",
              "out_of_order_segments", "bytes_acked", "bytes_delivered", "segments_dropped",
-             "invalid_acks_suppressed", "icmp_out_of_window", "icmp_ignored"]
+             "invalid_acks_suppressed", "icmp_out_of_window", "icmp_ignored", "tlp_probes",
+             "rack_retransmits"]
 stack_keys = ["datagrams_in", "datagrams_out", "not_for_us", "martian_source", "listen_no_syn",
               "no_connection", "resets_sent", "resets_queue_full", "syn_backlog_drops",
               "syn_queue_drops", "syn_cookies_sent", "syn_cookies_valid", "syn_cookies_invalid",

@@ -57,7 +57,7 @@ TEST(CongestionBugs, NoWindowDeflationKeepsTheInflatedWindowOfRfc2525Trace) {
     auto cc = tcp::make_newreno(512, 3);
     auto rec = tcp::make_newreno_recovery(0, bug);
     // Bytes 1..3584 (7 segments) outstanding; SND.UNA 1 is past recover 0.
-    tcp::SendSpace s{1, 1 + 7 * 512, 1 + 7 * 512, 512};
+    tcp::SendSpace s{1, 1 + 7 * 512, 1 + 7 * 512, 512, Duration::zero()};
     EXPECT_FALSE(rec->on_dup_ack(Instant::zero(), s, *cc));
     EXPECT_FALSE(rec->on_dup_ack(Instant::zero(), s, *cc));
     EXPECT_TRUE(rec->on_dup_ack(Instant::zero(), s, *cc));  // the third: fast retransmit
@@ -69,7 +69,7 @@ TEST(CongestionBugs, NoWindowDeflationKeepsTheInflatedWindowOfRfc2525Trace) {
     EXPECT_EQ(cc->cwnd(), 4352u);
     // One new segment went out (SND.MAX 3585 -> 4097); the ACK of 3585
     // covers recover = 3585: a full ACK with 512 bytes still in flight.
-    s = tcp::SendSpace{1 + 7 * 512, 1 + 8 * 512, 1 + 8 * 512, 512};
+    s = tcp::SendSpace{1 + 7 * 512, 1 + 8 * 512, 1 + 8 * 512, 512, Duration::zero()};
     EXPECT_TRUE(rec->on_new_ack(Instant::zero(), s.snd_una, s, 7 * 512, *cc));
     EXPECT_FALSE(rec->in_recovery());
     if (bug) {
