@@ -44,10 +44,11 @@ class Cubic final : public CongestionControl {
   bool in_epoch_ = false;
   Instant epoch_start_;
   double cwnd_epoch_ = 0;
-  double w_max_ = 0;       // bytes
-  double cwnd_prior_ = 0;  // bytes: cwnd when the last congestion event came
-  double k_ = 0;           // seconds
-  double w_est_ = 0;       // bytes
+  double w_max_ = 0;            // bytes
+  double cwnd_prior_ = 0;       // bytes: cwnd when the last congestion event came
+  double k_ = 0;                // seconds
+  double w_est_ = 0;            // bytes
+  bool after_timeout_ = false;  // §4.8: the next stage is the first after a timeout
 };
 
 }  // namespace vigil::tcp
