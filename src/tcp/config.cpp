@@ -28,6 +28,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
   c.orphan_retries = 0;                         // tcp_orphan_retries
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
+  c.congestion = Congestion::kCubic;            // tcp_congestion_control default since 2.6.19
   return c;
 }
 

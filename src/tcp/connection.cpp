@@ -60,7 +60,10 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       ts_offset_(ts_offset),
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
            config.linux_rto_formula),
-      cc_(config.congestion == TcpConfig::Congestion::kCubic
+      // The RFC 2525 §2.6 and §2.8 emulations are of Reno senders (Reno's
+      // avoidance; Reno's inflated window), so they keep NewReno.
+      cc_(config.congestion == TcpConfig::Congestion::kCubic &&
+                  !config.bug_extra_additive_constant && !config.bug_no_window_deflation
               ? make_cubic(536, config.initial_window_segments)
               : make_newreno(536, config.initial_window_segments,
                              config.bug_extra_additive_constant)),
