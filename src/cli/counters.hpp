@@ -16,7 +16,7 @@ namespace vigil::cli {
 using Counters = std::vector<std::pair<const char*, uint64_t>>;
 
 inline Counters connection_counters(const tcp::ConnectionStats& s) {
-  static_assert(sizeof(tcp::ConnectionStats) == 16 * sizeof(uint64_t),
+  static_assert(sizeof(tcp::ConnectionStats) == 18 * sizeof(uint64_t),
                 "a ConnectionStats counter is missing from connection_counters()");
   return {{"segments_sent", s.segments_sent},
           {"segments_received", s.segments_received},
@@ -33,7 +33,9 @@ inline Counters connection_counters(const tcp::ConnectionStats& s) {
           {"invalid_acks_suppressed", s.invalid_acks_suppressed},
           {"icmp_out_of_window", s.icmp_out_of_window},
           {"icmp_ignored", s.icmp_ignored},
-          {"out_of_order_dropped", s.out_of_order_dropped}};
+          {"out_of_order_dropped", s.out_of_order_dropped},
+          {"max_burst_segments", s.max_burst_segments},
+          {"cwnd_max_bytes", s.cwnd_max_bytes}};
 }
 
 inline Counters stack_counters(const stack::StackStats& s) {

@@ -956,3 +956,4 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
 }
 
 }  // namespace vigil::sim
+        e.goodput_bps = c->goodput_bps();

@@ -151,8 +151,12 @@ size_t Connection::send_space() const {
   }
 }
 
-size_t Connection::send(Instant, std::span<const uint8_t> data) {
+size_t Connection::send(Instant now, std::span<const uint8_t> data) {
   if (send_space() == 0) return 0;
+  if (flight_size() == 0 && now != burst_segment_at_) {
+    burst_ = 0;  // data from idle answers the application, not an ACK
+    burst_from_segment_ = false;
+  }
   return snd_buf_.write(data);
 }
 

@@ -62,6 +62,8 @@ std::string_view cause_words(UserTimeoutCause c) {
 // Dispatch and the record of death.
 
 void Connection::on_timer(Instant now) {
+  burst_ = 0;  // what goes out next answers a timer, not an ACK
+  burst_from_segment_ = false;
   auto due = [&](TimerKind k) { return timer_deadline(k) <= now; };
   if (due(TimerKind::kTimeWait)) {
     disarm(TimerKind::kTimeWait);
@@ -293,6 +295,7 @@ void Connection::on_retransmit_timeout(Instant now) {
   // recovery ends, and dup ACKs caused by the go-back must not trigger
   // another fast retransmit.
   cc_->on_retransmit_timeout(flight_size(), now);
+  lt_bytes_ = 0;
   recovery_->on_retransmit_timeout(seq_space());
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   rtx_.kind = RetransmitTimer::kRto;

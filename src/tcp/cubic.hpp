@@ -24,6 +24,13 @@ class Cubic final : public CongestionControl {
   void on_congestion_event(uint32_t flight, Instant now) override;
   void on_retransmit_timeout(uint32_t flight, Instant now) override;
   void set_cwnd(uint32_t cwnd) override { cwnd_ = cwnd; }
+  // The next avoidance stage starts a new epoch (§4.2) from the restarted
+  // window, as after any reduction.
+  void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) override {
+    cwnd_ = cwnd;
+    ssthresh_ = ssthresh;
+    in_epoch_ = false;
+  }
 
   // --- Observation (bytes and seconds) ---
   double w_max() const { return w_max_; }

@@ -26,6 +26,9 @@ struct SendSpace {
   uint32_t snd_nxt = 0;
   uint32_t snd_max = 0;
   uint32_t mss = 0;
+  // Bytes RFC 3042 limited transmit sent beyond cwnd: RFC 5681 §3.2 step 2
+  // leaves them out of the FlightSize that sets ssthresh.
+  uint32_t limited_transmit = 0;
   uint32_t flight() const { return snd_max - snd_una; }  // RFC 5681 FlightSize
 };
 

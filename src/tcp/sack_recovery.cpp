@@ -67,7 +67,7 @@ class SackRecovery final : public LossRecovery {
       in_recovery_ = true;
       recover_ = s.snd_max;  // RecoveryPoint = HighData (step 4.1)
       // Step 4.2: cwnd = ssthresh = the congestion control's reduction.
-      cc.on_congestion_event(s.flight(), now);
+      cc.on_congestion_event(s.flight() - s.limited_transmit, now);
       high_rxt_ = s.snd_una;
       fast_retransmit_pending_ = true;  // step 4.3: HighACK + 1 first
       if (use_prr_) {
