@@ -459,10 +459,11 @@ void Connection::report_windows(Instant now) {
   const uint32_t cwnd = cc_->cwnd();
   const uint32_t ssthresh = cc_->ssthresh();
   stats_.cwnd_max_bytes = std::max<uint64_t>(stats_.cwnd_max_bytes, cwnd);
-  // One event per change worth seeing: ssthresh changed, or cwnd moved a
-  // whole SMSS (CUBIC moves it by fractions on every ACK).
+  // One event per change worth seeing: ssthresh changed, or cwnd moved by
+  // a whole SMSS and 1/8 of the last reported value (CUBIC moves it by
+  // fractions on every ACK; slow start reports about 6 times per doubling).
   const uint32_t moved = cwnd > ev_cwnd_ ? cwnd - ev_cwnd_ : ev_cwnd_ - cwnd;
-  if (ssthresh != ev_ssthresh_ || moved >= snd_mss_) {
+  if (ssthresh != ev_ssthresh_ || moved >= std::max(snd_mss_, ev_cwnd_ / 8)) {
     ev_cwnd_ = cwnd;
     ev_ssthresh_ = ssthresh;
     Event e;

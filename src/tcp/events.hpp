@@ -58,7 +58,7 @@ enum class EventType : uint8_t {
   kZeroWindowProbeAck,  // the peer answered a zero-window probe; len = its window
   kStallGuardAck,       // the stall guard sent a pure ACK
   // The sender's windows moved: `cwnd`, `ssthresh` (bytes). One event when
-  // ssthresh changes or cwnd has moved a whole SMSS since the last one.
+  // ssthresh changes or cwnd has moved max(SMSS, 1/8 of it) since the last.
   kCwnd,
   // The RTT estimate moved: `srtt`, `rto`. One event per sample that moves
   // SRTT or RTO by 1/8 (RFC 6298's gain) of the last reported value, 1 ms at least.

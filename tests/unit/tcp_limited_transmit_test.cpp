@@ -158,9 +158,11 @@ namespace {
 // max_burst_segments = 2 (the initial window went out in answer to the
 // application, not an ACK); cwnd_max_bytes = 24000; goodput = 21000 bytes
 // x 8 over 0.3 s (first data segment at 0, last ACK at 300 ms) = 560000
-// bit/s. cwnd events: one per SMSS moved, the last at 24000 with ssthresh
-// never set. rtt events: every sample moves SRTT by 1/8 at least 1 ms
-// apart from the handshake's 0 ms one, whose SRTT 0 and RTO 1 s come first.
+// bit/s. cwnd events when cwnd moved max(SMSS, 1/8 of the last reported):
+// 3000, 4000, ..., 9000 (steps of 1000), then 11000 (1125 needed), 13000
+// (1375), 15000 (1625), 17000 (1875), 20000 (2125), 23000 (2500); 24000 is
+// 1000 short of 2875 more. ssthresh is never set. rtt events: every sample moves SRTT by 1/8 at
+// least 1 ms apart from the handshake's 0 ms one, whose SRTT 0 and RTO 1 s come first.
 TEST(WindowStats, BurstCwndMaxGoodputAndEvents) {
   Harness h;
   grow_to_24000(h);
@@ -175,9 +177,9 @@ TEST(WindowStats, BurstCwndMaxGoodputAndEvents) {
   }
   ASSERT_FALSE(cw.empty());
   EXPECT_EQ(cw.front().cwnd, 3000u);  // the IW, once data has gone
-  EXPECT_EQ(cw.back().cwnd, 24000u);
+  EXPECT_EQ(cw.back().cwnd, 23000u);
   EXPECT_EQ(cw.back().ssthresh, 0x7fffffffu);
-  EXPECT_EQ(cw.size(), 22u);  // 3000, 4000, ..., 24000: one per SMSS
+  EXPECT_EQ(cw.size(), 13u);
   ASSERT_FALSE(rtt.empty());
   EXPECT_EQ(rtt.front().srtt, Duration::zero());
   EXPECT_EQ(rtt.front().rto, Duration::seconds(1));
