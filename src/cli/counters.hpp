@@ -35,7 +35,9 @@ inline Counters connection_counters(const tcp::ConnectionStats& s) {
           {"icmp_ignored", s.icmp_ignored},
           {"out_of_order_dropped", s.out_of_order_dropped},
           {"tlp_probes", s.tlp_probes},
-          {"rack_retransmits", s.rack_retransmits}};
+          {"rack_retransmits", s.rack_retransmits},
+          {"max_burst_segments", s.max_burst_segments},
+          {"cwnd_max_bytes", s.cwnd_max_bytes}};
 }
 
 inline Counters stack_counters(const stack::StackStats& s) {

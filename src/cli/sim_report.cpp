@@ -82,8 +82,16 @@ std::string describe(const ScenarioResult& r, const RecordedEvent& ev) {
       return "zero-window probe answered, window " + std::to_string(e.len);
     case tcp::EventType::kStallGuardAck:
       return "stall guard ACK";
+    case tcp::EventType::kCwnd:
+      return "cwnd " + std::to_string(e.cwnd) + " B, ssthresh " + std::to_string(e.ssthresh) + " B";
+    case tcp::EventType::kRtt:
+      return "SRTT " + format_duration(e.srtt) + ", RTO " + format_duration(e.rto);
   }
   return std::string(tcp::event_name(e.type));
+}
+
+bool is_window(const RecordedEvent& ev) {
+  return ev.event.type == tcp::EventType::kCwnd || ev.event.type == tcp::EventType::kRtt;
 }
 
 bool is_routine(const RecordedEvent& ev) {
@@ -130,11 +138,17 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
   // are summarised unless asked for.
   const bool show_routine = verbose || routine <= 30;
   std::map<std::string, size_t> retransmits_by_timer;
+  size_t window_events = 0;
   for (const auto& ev : r.events) {
     if (ev.event.type == tcp::EventType::kRetransmit) {
       ++retransmits_by_timer[std::string(tcp::timer_name(ev.event.timer))];
     }
     if (!show_routine && is_routine(ev)) continue;
+    // cwnd and RTT movements are the plot's, not the story's: --verbose.
+    if (is_window(ev) && !verbose) {
+      ++window_events;
+      continue;
+    }
     out += "  " + format_seconds(ev.event.time) + "  " + conn_label(r, ev.host, ev.conn) + "  " +
            describe(r, ev) + "\n";
   }
@@ -144,6 +158,10 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
     for (const auto& [timer, n] : retransmits_by_timer)
       out += " " + timer + " " + std::to_string(n);
     out += "; --verbose lists them)\n";
+  }
+  if (window_events > 0) {
+    out += "  (" + std::to_string(window_events) +
+           " cwnd and RTT events not shown; --verbose or --json lists them)\n";
   }
 
   out += "\nConnections\n";
@@ -157,6 +175,7 @@ std::string render_timeline(const ScenarioResult& r, bool verbose) {
            format_seconds(e.time) + " s";
     if (e.err) out += ", " + tcp::outcome_text(e.err, e.reason, e.detail);
     out += "\n";
+    if (e.goodput_bps > 0) out += "    goodput " + std::to_string(e.goodput_bps) + " bit/s\n";
     out += "    segments sent " + std::to_string(e.stats.segments_sent) + ", received " +
            std::to_string(e.stats.segments_received) + ", retransmitted " +
            std::to_string(e.stats.retransmitted_segments) + " (fast " +
@@ -269,6 +288,7 @@ std::string render_json(const ScenarioResult& r) {
     j.key("stats").begin_object();
     for (const auto& [name, n] : connection_counters(e.stats)) j.key(name).value(n);
     j.key("final_rto_s").raw_number(format_seconds(Instant::zero() + e.final_rto));
+    j.key("goodput_bps").value(e.goodput_bps);
     j.end_object();
     j.end_object();
   }
@@ -325,6 +345,14 @@ std::string render_json(const ScenarioResult& r) {
       case tcp::EventType::kChallengeAck:
       case tcp::EventType::kDropped:
         j.key("detail").value(ev.detail);
+        break;
+      case tcp::EventType::kCwnd:
+        j.key("cwnd").value(e.cwnd);
+        j.key("ssthresh").value(e.ssthresh);
+        break;
+      case tcp::EventType::kRtt:
+        j.key("srtt_s").raw_number(format_seconds(Instant::zero() + e.srtt));
+        j.key("rto_s").raw_number(format_seconds(Instant::zero() + e.rto));
         break;
       default:
         break;

@@ -12,6 +12,7 @@
 #include "sim/apps.hpp"
 #include "sim/attack_scenarios.hpp"
 #include "tcp/seq.hpp"
+#include "sim/flow_scenarios.hpp"
 #include "util/knobs.hpp"
 #include "wire/icmp.hpp"
 #include "wire/packet.hpp"
@@ -75,6 +76,9 @@ struct Spec {
   // drop.burst: the first transmission of N consecutive data segments from
   // the client's 30th on is lost (0: none).
   uint32_t drop_burst_segments = 0;
+  // The client's n-th data segment (from 1, resends counted too) is lost on
+  // its way to the server; 0: none.
+  uint64_t drop_client_data_segment = 0;
 };
 
 // A quiet 10 ms link and a client that stays open; the profile's TCP
@@ -428,6 +432,46 @@ const std::vector<ScenarioDef>& definitions() {
          s.server_max_connections = 16;
          s.limit = Duration::seconds(30);
          s.attack = setup_connection_cap;
+       }},
+      // Congestion control (issue 11; tests/scenario/cc_scenario_test.cpp).
+      {{"two-flows-bottleneck",
+        "two bulk flows from client to server share a 4 Mbit/s, 20 ms link with a 30 kB "
+        "drop-tail queue for 60 s; figures: each flow's goodput and Jain's fairness index"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 4'000'000;
+         s.link.queue_limit_bytes = 30'000;
+         s.tcp.send_buffer = 1 << 20;
+         s.tcp.recv_buffer = 1 << 20;
+         s.client_bytes = 1'000'000'000;  // more than 60 s can carry
+         s.limit = Duration::seconds(60);
+         s.attack = setup_second_flow;
+       }},
+      {{"rfc2525-congestion-avoidance",
+        "RFC 2525 §2.6's setting: 40 MB over a 10 Mbit/s, 20 ms link with a 64 kB drop-tail "
+        "queue, MSS 4312, large windows, the receiver ACKing every second segment; "
+        "--bug extra-additive-constant for the faulty sender"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.link.queue_limit_bytes = 64'000;
+         s.tcp.mss = 4312;
+         s.tcp.send_buffer = 1 << 20;
+         s.tcp.recv_buffer = 1 << 20;
+         s.client_bytes = 40'000'000;
+       }},
+      {{"rfc2525-window-deflation",
+        "RFC 2525 §2.8's setting: NewReno without SACK, a 7-segment receive window that the "
+        "window fills, the 30th data segment lost, so fast recovery sees 5 duplicate ACKs; "
+        "--bug no-window-deflation for the faulty sender"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(20);
+         s.link.rate_bps = 10'000'000;
+         s.tcp.sack = false;
+         s.tcp.initial_window_segments = 7;
+         s.tcp.recv_buffer = 7 * 1448;  // 7 segments of 1460 - 12 (timestamps)
+         s.client_bytes = 100'000;
+         s.drop_client_data_segment = 30;
        }},
   };
   return defs;
@@ -932,6 +976,17 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
       return false;
     });
   }
+  if (spec.drop_client_data_segment > 0) {
+    auto seen = std::make_shared<uint64_t>(0);
+    const uint64_t n = spec.drop_client_data_segment;
+    world.set_filter(0, [seen, n](Instant, std::vector<uint8_t>& pkt) {
+      wire::PacketView v;
+      if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+          v.kind != wire::PacketView::Kind::kTcp || v.tcp.payload().empty())
+        return true;
+      return ++*seen != n;
+    });
+  }
   if (spec.server_vanish_at != Duration::max()) {
     const Instant from = Instant::zero() + spec.server_vanish_at;
     const Instant until = spec.server_return_at == Duration::max()
@@ -1047,6 +1102,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
         e.time = c->error().err ? c->error().time : c->state_since();
         e.stats = c->stats();
         e.final_rto = c->rtt().rto();
+        e.goodput_bps = c->goodput_bps();
       }
     }
     r.connections.push_back(std::move(e));

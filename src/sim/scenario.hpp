@@ -46,7 +46,8 @@ struct EndpointResult {
   Instant time;  // when the final state (or the error) was reached
   tcp::ConnectionStats stats;
   Duration final_rto;
-  std::string open_error;  // connect() refused locally
+  uint64_t goodput_bps = 0;  // tcp::Connection::goodput_bps()
+  std::string open_error;    // connect() refused locally
 };
 
 struct HostResult {

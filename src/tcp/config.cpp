@@ -30,6 +30,8 @@ TcpConfig TcpConfig::linux_profile() {
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
   c.tlp = true;                                 // tcp_early_retrans 3: TLP
   c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
+  c.congestion = Congestion::kCubic;            // tcp_congestion_control default since 2.6.19
+  c.idle_restart = IdleRestart::kLinux;         // tcp_slow_start_after_idle = 1
   return c;
 }
 
@@ -226,6 +228,20 @@ const std::vector<Knob>& knobs() {
            c.congestion = TcpConfig::Congestion::kCubic;
          } else {
            return "expects newreno or cubic";
+         }
+         return {};
+       }},
+      bool_knob("limited_transmit", &TcpConfig::limited_transmit),
+      {"idle_restart",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "off") {
+           c.idle_restart = TcpConfig::IdleRestart::kOff;
+         } else if (v == "rfc5681") {
+           c.idle_restart = TcpConfig::IdleRestart::kRfc5681;
+         } else if (v == "linux") {
+           c.idle_restart = TcpConfig::IdleRestart::kLinux;
+         } else {
+           return "expects off, rfc5681 or linux";
          }
          return {};
        }},

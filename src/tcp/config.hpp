@@ -47,6 +47,17 @@ struct TcpConfig {
   // not after three duplicate ACKs (kDupAck). linux: RACK (tcp_recovery 1).
   enum class LossDetection : uint8_t { kDupAck, kRack };
   LossDetection loss_detection = LossDetection::kDupAck;
+  // RFC 3042 limited transmit (RFC 5681 §3.2 step 1, a SHOULD): on the
+  // first and second duplicate ACK one segment of new data each, beyond
+  // cwnd by at most 2 SMSS; left out of the ssthresh that follows.
+  bool limited_transmit = true;
+  // Restart after idle, when nothing was sent for longer than the RTO and
+  // nothing is in flight: kRfc5681, RFC 5681 §4.1 (a SHOULD), cwnd =
+  // min(IW, cwnd); kLinux, tcp_cwnd_restart (net.ipv4.
+  // tcp_slow_start_after_idle = 1): ssthresh = max(ssthresh, 3/4 cwnd),
+  // cwnd halved for every further RTO of idle, not below min(IW, cwnd).
+  enum class IdleRestart : uint8_t { kOff, kRfc5681, kLinux };
+  IdleRestart idle_restart = IdleRestart::kRfc5681;
 
   // --- Retransmission timer, RFC 6298 ---
   Duration rto_initial = Duration::seconds(1);       // §2.1

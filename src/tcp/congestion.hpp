@@ -32,6 +32,9 @@ class CongestionControl {
   virtual void on_retransmit_timeout(uint32_t flight, Instant now) = 0;
   // Loss recovery's window while it runs and when it ends.
   virtual void set_cwnd(uint32_t cwnd) = 0;
+  // Restart after idle (RFC 5681 §4.1, Linux tcp_cwnd_restart): the
+  // connection computes both windows; avoidance starts afresh.
+  virtual void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) = 0;
   // The smoothed RTT before an ACK is handed to on_ack() (CUBIC's
   // W_cubic(t + RTT)); Reno does not need it.
   virtual void on_rtt_sample(Duration) {}

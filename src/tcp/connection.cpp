@@ -65,7 +65,10 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       ts_offset_(ts_offset),
       rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
            config.linux_rto_formula),
-      cc_(config.congestion == TcpConfig::Congestion::kCubic
+      // The RFC 2525 §2.6 and §2.8 emulations are of Reno senders (Reno's
+      // avoidance; Reno's inflated window), so they keep NewReno.
+      cc_(config.congestion == TcpConfig::Congestion::kCubic &&
+                  !config.bug_extra_additive_constant && !config.bug_no_window_deflation
               ? make_cubic(536, config.initial_window_segments)
               : make_newreno(536, config.initial_window_segments,
                              config.bug_extra_additive_constant)),
@@ -159,8 +162,12 @@ size_t Connection::send_space() const {
   }
 }
 
-size_t Connection::send(Instant, std::span<const uint8_t> data) {
+size_t Connection::send(Instant now, std::span<const uint8_t> data) {
   if (send_space() == 0) return 0;
+  if (flight_size() == 0 && now != burst_segment_at_) {
+    burst_ = 0;  // data from idle answers the application, not an ACK
+    burst_from_segment_ = false;
+  }
   return snd_buf_.write(data);
 }
 

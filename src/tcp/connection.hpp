@@ -118,6 +118,11 @@ struct ConnectionStats {
   uint64_t tlp_probes = 0;
   // RFC 8985 §6: retransmissions of segments RACK deemed lost.
   uint64_t rack_retransmits = 0;
+  // The most data segments sent back to back in answer to one arriving
+  // segment (an ACK): RFC 2525 §2.8's burst shows here.
+  uint64_t max_burst_segments = 0;
+  // The largest congestion window the connection had, in bytes.
+  uint64_t cwnd_max_bytes = 0;
 };
 
 // Every sequence, timestamp, window and timer variable of a connection, by
@@ -219,6 +224,10 @@ class Connection {
   bool established_once() const { return established_once_; }
   Instant state_since() const { return state_since_; }
   const RttEstimator& rtt() const { return rtt_; }
+  // Our data's goodput: bytes the peer acknowledged, in bits per second,
+  // from the first data segment sent to the last ACK that moved SND.UNA
+  // over data (0 before any).
+  uint64_t goodput_bps() const;
   uint32_t cwnd() const { return cc_->cwnd(); }
   uint32_t ssthresh() const { return cc_->ssthresh(); }
   uint32_t send_mss() const { return snd_mss_; }
@@ -339,7 +348,14 @@ class Connection {
   void update_mss();
   // NewReno or RFC 6675 recovery, once SACK negotiation is known.
   void select_loss_recovery();
-  SendSpace seq_space() const { return {snd_una_, snd_nxt_, snd_max_, snd_mss_, rtt_.srtt()}; }
+  SendSpace seq_space() const {
+    return {snd_una_, snd_nxt_, snd_max_, snd_mss_, rtt_.srtt(), lt_bytes_};
+  }
+  // RFC 5681 §4.1 / Linux tcp_cwnd_restart (cfg_.idle_restart).
+  void restart_after_idle(Instant now);
+  // kCwnd and kRtt events when the windows or the estimate moved enough,
+  // and cwnd_max_bytes; called as output begins, after every input.
+  void report_windows(Instant now);
 
   // --- timers and verdicts (connection_liveness.cpp; its head has an index) ---
   void fail(Instant now, int err, CloseReason reason, std::string detail);
@@ -472,6 +488,22 @@ class Connection {
   // --- Sender: RTT and congestion control ---
   RttEstimator rtt_;
   std::unique_ptr<CongestionControl> cc_;
+  // RFC 3042: bytes limited transmit sent beyond cwnd since the last new ACK.
+  uint32_t lt_bytes_ = 0;
+  // When a data segment last went out (RFC 5681 §4.1's idle; Linux lsndtime).
+  Instant last_data_tx_ = Instant::never();
+  // goodput_bps(): the first data segment, the last ACK of data.
+  Instant first_data_tx_ = Instant::never();
+  Instant last_data_acked_ = Instant::never();
+  // max_burst_segments: data segments sent since the last input, and
+  // whether that input was an arriving segment.
+  uint64_t burst_ = 0;
+  bool burst_from_segment_ = false;
+  Instant burst_segment_at_ = Instant::never();
+  // What the last kCwnd / kRtt events reported (report_windows()).
+  uint32_t ev_cwnd_ = 0, ev_ssthresh_ = 0;
+  Duration ev_srtt_, ev_rto_;
+  bool ev_rtt_reported_ = false;
   // Karn's algorithm without timestamps: time one segment at a time.
   bool rtt_timing_ = false;
   uint32_t rtt_seq_ = 0;

@@ -13,6 +13,12 @@ namespace flags = wire::tcp_flags;
 
 void Connection::on_segment(Instant now, const TcpView& seg) {
   ++stats_.segments_received;
+  // What goes out next answers this segment; the initial window released
+  // by the handshake's last segment is no ACK-clocked burst.
+  burst_ = 0;
+  burst_segment_at_ = now;  // an application write at this instant answers it too
+  burst_from_segment_ =
+      state_ != State::kListen && state_ != State::kSynSent && state_ != State::kSynReceived;
   note_segment_arrived(now);
   switch (state_) {
     case State::kClosed:
@@ -471,8 +477,10 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
     snd_buf_.consume(n);
     snd_buf_seq_ += static_cast<uint32_t>(n);
     stats_.bytes_acked += n;
+    if (n > 0) last_data_acked_ = now;
   }
   snd_una_ = seg.ack();
+  lt_bytes_ = 0;  // RFC 3042's extra segments are acknowledged or in recovery now
   if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   note_ack_progress(now);
   if (seq_ge(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;

@@ -64,6 +64,8 @@ std::string_view cause_words(UserTimeoutCause c) {
 // Dispatch and the record of death.
 
 void Connection::on_timer(Instant now) {
+  burst_ = 0;  // what goes out next answers a timer, not an ACK
+  burst_from_segment_ = false;
   auto due = [&](TimerKind k) { return timer_deadline(k) <= now; };
   if (due(TimerKind::kTimeWait)) {
     disarm(TimerKind::kTimeWait);
@@ -316,6 +318,7 @@ void Connection::on_retransmit_timeout(Instant now) {
   // recovery ends, and dup ACKs caused by the go-back must not trigger
   // another fast retransmit.
   cc_->on_retransmit_timeout(flight_size(), now);
+  lt_bytes_ = 0;
   recovery_->on_retransmit_timeout(seq_space());
   // RTO recovery replaces the tail-loss episode (RFC 8985 §7.2: no probe
   // during recovery); its window cut already answers any loss.

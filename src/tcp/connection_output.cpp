@@ -106,6 +106,13 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
   // Opt-in TSO datagrams reach the wire cut at snd_mss_ (poll_transmit).
   if (const size_t len = a.size() + b.size(); len > 0 && !syn_options)
     sent_segs_.record(seq, static_cast<uint32_t>(len), snd_mss_, static_cast<uint32_t>(n - len));
+  if (!a.empty() || !b.empty() || (fl & flags::kFin)) {
+    last_data_tx_ = now;
+    if (first_data_tx_.is_never()) first_data_tx_ = now;
+    if (burst_from_segment_) {
+      stats_.max_burst_segments = std::max(stats_.max_burst_segments, ++burst_);
+    }
+  }
   if (fl & flags::kAck) after_ack_sent();
   return n;
 }
@@ -122,6 +129,7 @@ size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack,
 
 size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
   expire_path_mtu(now);  // RFC 1191 §6.3, connection_icmp.cpp
+  report_windows(now);
   if (rst_pending_) {
     rst_pending_ = false;
     Event e;
@@ -318,6 +326,16 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     if (!new_data) return transmit_loss_probe(now, buf);
   }
 
+  // Restart after idle: nothing in flight, new data to send, and no data
+  // sent for longer than the RTO (RFC 5681 §4.1; Linux checks the same
+  // before tcp_cwnd_restart, from lsndtime).
+  const bool data_owed = seq_lt(snd_nxt_, data_end) || (fin_queued_ && !fin_sent_);
+  if (cfg_.idle_restart != TcpConfig::IdleRestart::kOff && flight_size() == 0 &&
+      snd_nxt_ == snd_max_ && data_owed && !last_data_tx_.is_never() &&
+      now - last_data_tx_ > rtt_.rto()) {
+    restart_after_idle(now);
+  }
+
   // During recovery the algorithm may bound or choose what goes next
   // (RFC 6675 §5 step (C): NextSeg() while cwnd - pipe >= SMSS).
   bool pipe_limited = false;
@@ -350,7 +368,20 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
 
   const int32_t unsent_signed = seq_diff(data_end, snd_nxt_);
   const uint32_t unsent = unsent_signed > 0 ? static_cast<uint32_t>(unsent_signed) : 0;
-  const uint32_t wnd = loss_probe ? snd_wnd_ : std::min(snd_wnd_, cc_->cwnd());
+  uint32_t cwnd = cc_->cwnd();
+  // RFC 3042 limited transmit (RFC 5681 §3.2 step 1): on the first and
+  // second duplicate ACK one more segment of new data, so FlightSize stays
+  // within cwnd + 2 SMSS; cwnd itself does not change.
+  bool limited = false;
+  if (cfg_.limited_transmit && next.kind == RecoverySend::Kind::kAsUsual &&
+      !recovery_->in_recovery() && snd_nxt_ == snd_max_) {
+    const uint32_t dups = recovery_->state().dup_acks;
+    if (dups == 1 || dups == 2) {
+      cwnd += dups * snd_mss_;
+      limited = true;
+    }
+  }
+  const uint32_t wnd = loss_probe ? snd_wnd_ : std::min(snd_wnd_, cwnd);
   uint32_t inflight = snd_nxt_ - snd_una_;
   // SACKed bytes have left the network (RFC 6675 §4 pipe).
   if (skip_sacked) inflight -= sb->sacked_bytes(snd_una_, snd_nxt_);
@@ -429,6 +460,9 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     snd_nxt_ += 1;
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  if (limited && flight_size() > cc_->cwnd()) {
+    lt_bytes_ = std::max(lt_bytes_, flight_size() - cc_->cwnd());
+  }
   recovery_->on_data_sent(snd_nxt_ - seq);
   recovery_->on_sent(seq, snd_nxt_, now, fin_now);
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
@@ -441,6 +475,78 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     maybe_schedule_loss_probe(now);  // RFC 8985 §7.2: new data (not a probe) schedules it
   }
   return build(buf, fl, seq, a, b, now, false);
+}
+
+void Connection::restart_after_idle(Instant now) {
+  const Duration idle = now - last_data_tx_;
+  const uint32_t cwnd = cc_->cwnd();
+  // RW = min(IW, cwnd), IW in whole segments of the current MSS (§3.1).
+  const uint32_t rw = std::min(cfg_.initial_window_segments * snd_mss_, cwnd);
+  if (cfg_.idle_restart == TcpConfig::IdleRestart::kRfc5681) {
+    // RFC 5681 §4.1: cwnd = RW; ssthresh is left alone.
+    cc_->restart_after_idle(rw, cc_->ssthresh());
+    return;
+  }
+  // Linux tcp_cwnd_restart: ssthresh keeps 3/4 of the window it had
+  // (tcp_current_ssthresh), and cwnd halves once for each RTO of idle
+  // after the first, down to RW (in bytes here, packets there).
+  const uint32_t ssthresh = std::max(cc_->ssthresh(), cwnd / 2 + cwnd / 4);
+  uint32_t c = cwnd;
+  Duration left = idle - rtt_.rto();
+  while (left > Duration::zero() && c > rw) {
+    c /= 2;
+    left = left - rtt_.rto();
+  }
+  cc_->restart_after_idle(std::max(c, rw), ssthresh);
+}
+
+void Connection::report_windows(Instant now) {
+  if (first_data_tx_.is_never()) return;  // no data yet: cwnd is the IW
+  const uint32_t cwnd = cc_->cwnd();
+  const uint32_t ssthresh = cc_->ssthresh();
+  stats_.cwnd_max_bytes = std::max<uint64_t>(stats_.cwnd_max_bytes, cwnd);
+  // One event per change worth seeing: ssthresh changed, or cwnd moved by
+  // a whole SMSS and 1/8 of the last reported value (CUBIC moves it by
+  // fractions on every ACK; slow start reports about 6 times per doubling).
+  const uint32_t moved = cwnd > ev_cwnd_ ? cwnd - ev_cwnd_ : ev_cwnd_ - cwnd;
+  if (ssthresh != ev_ssthresh_ || moved >= std::max(snd_mss_, ev_cwnd_ / 8)) {
+    ev_cwnd_ = cwnd;
+    ev_ssthresh_ = ssthresh;
+    Event e;
+    e.time = now;
+    e.type = EventType::kCwnd;
+    e.cwnd = cwnd;
+    e.ssthresh = ssthresh;
+    emit(e);
+  }
+  if (!rtt_.has_sample()) return;
+  // SRTT or RTO moved by 1/8 (RFC 6298's gain) of what was last reported,
+  // at least 1 ms; every back-off is reported by kRtoBackoff already, so
+  // only a backed-off RTO's return shows here.
+  const auto far = [](Duration now_v, Duration last) {
+    const Duration d = now_v > last ? now_v - last : last - now_v;
+    const Duration step = std::max(Duration::millis(1), Duration::nanos(last.ns() / 8));
+    return d >= step;
+  };
+  if (!ev_rtt_reported_ || far(rtt_.srtt(), ev_srtt_) || far(rtt_.rto(), ev_rto_)) {
+    ev_rtt_reported_ = true;
+    ev_srtt_ = rtt_.srtt();
+    ev_rto_ = rtt_.rto();
+    Event e;
+    e.time = now;
+    e.type = EventType::kRtt;
+    e.srtt = rtt_.srtt();
+    e.rto = rtt_.rto();
+    emit(e);
+  }
+}
+
+uint64_t Connection::goodput_bps() const {
+  if (first_data_tx_.is_never() || last_data_acked_.is_never()) return 0;
+  const int64_t ns = (last_data_acked_ - first_data_tx_).ns();
+  if (ns <= 0) return 0;
+  return static_cast<uint64_t>(static_cast<long double>(stats_.bytes_acked) * 8e9L /
+                               static_cast<long double>(ns));
 }
 
 }  // namespace vigil::tcp

@@ -38,17 +38,22 @@ void Cubic::on_ack(uint32_t acked, Instant now) {
     epoch_start_ = now;
     cwnd_epoch_ = cwnd_;
     w_est_ = cwnd_;  // §4.3: W_est = cwnd_epoch at the start of the stage
-    if (w_max_ <= cwnd_) {
+    if (after_timeout_ || w_max_ <= cwnd_) {
+      // §4.8: the first stage after a timeout starts its curve here too:
+      // K = 0 and W_max = the window at the start of the stage.
+      after_timeout_ = false;
       w_max_ = cwnd_;
       k_ = 0;
     } else {
       k_ = std::cbrt((w_max_ - cwnd_epoch_) / mss / kC);  // K, eq. 2, in segments
     }
   }
-  // §4.2: target = W_cubic(t + RTT), bounded to [cwnd, 1.5 cwnd] (§4.4).
-  const double t = (now - epoch_start_).secs() + srtt_;
-  const double w_cubic = (kC * std::pow(t - k_, 3) + w_max_ / mss) * mss;
-  const double target = std::clamp(w_cubic, cwnd_, 1.5 * cwnd_);
+  // §4.2: target = W_cubic(t + RTT), bounded to [cwnd, 1.5 cwnd] (§4.4);
+  // the Reno-friendly test below compares W_cubic(t) itself (§4.3).
+  const double t = (now - epoch_start_).secs();
+  const auto w_cubic_at = [&](double x) { return (kC * std::pow(x - k_, 3) + w_max_ / mss) * mss; };
+  const double w_cubic = w_cubic_at(t);
+  const double target = std::clamp(w_cubic_at(t + srtt_), cwnd_, 1.5 * cwnd_);
   // §4.3: W_est grows by alpha_cubic * segments_acked / cwnd segments;
   // once it reaches cwnd_prior (the window at the last congestion event)
   // Reno's alpha = 1 applies.
@@ -77,6 +82,7 @@ void Cubic::reduce() {
 
 void Cubic::on_congestion_event(uint32_t, Instant) {
   reduce();
+  after_timeout_ = false;
   cwnd_ = ssthresh_;  // §4.6: cwnd = ssthresh
 }
 
@@ -85,6 +91,7 @@ void Cubic::on_retransmit_timeout(uint32_t, Instant) {
   // (RFC 5681's loss window); the next stage starts a new epoch.
   reduce();
   cwnd_ = mss_;
+  after_timeout_ = true;
 }
 
 std::unique_ptr<CongestionControl> make_cubic(uint32_t mss, uint32_t initial_window_segments) {

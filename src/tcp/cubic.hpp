@@ -24,6 +24,13 @@ class Cubic final : public CongestionControl {
   void on_congestion_event(uint32_t flight, Instant now) override;
   void on_retransmit_timeout(uint32_t flight, Instant now) override;
   void set_cwnd(uint32_t cwnd) override { cwnd_ = cwnd; }
+  // The next avoidance stage starts a new epoch (§4.2) from the restarted
+  // window, as after any reduction.
+  void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) override {
+    cwnd_ = cwnd;
+    ssthresh_ = ssthresh;
+    in_epoch_ = false;
+  }
 
   // --- Observation (bytes and seconds) ---
   double w_max() const { return w_max_; }
@@ -44,10 +51,11 @@ class Cubic final : public CongestionControl {
   bool in_epoch_ = false;
   Instant epoch_start_;
   double cwnd_epoch_ = 0;
-  double w_max_ = 0;       // bytes
-  double cwnd_prior_ = 0;  // bytes: cwnd when the last congestion event came
-  double k_ = 0;           // seconds
-  double w_est_ = 0;       // bytes
+  double w_max_ = 0;            // bytes
+  double cwnd_prior_ = 0;       // bytes: cwnd when the last congestion event came
+  double k_ = 0;                // seconds
+  double w_est_ = 0;            // bytes
+  bool after_timeout_ = false;  // §4.8: the next stage is the first after a timeout
 };
 
 }  // namespace vigil::tcp

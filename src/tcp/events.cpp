@@ -90,6 +90,10 @@ std::string_view event_name(EventType t) {
       return "zero_window_probe_ack";
     case EventType::kStallGuardAck:
       return "stall_guard_ack";
+    case EventType::kCwnd:
+      return "cwnd";
+    case EventType::kRtt:
+      return "rtt";
   }
   return "?";
 }

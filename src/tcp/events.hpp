@@ -57,6 +57,12 @@ enum class EventType : uint8_t {
   kKeepaliveAck,        // the peer answered a keepalive probe
   kZeroWindowProbeAck,  // the peer answered a zero-window probe; len = its window
   kStallGuardAck,       // the stall guard sent a pure ACK
+  // The sender's windows moved: `cwnd`, `ssthresh` (bytes). One event when
+  // ssthresh changes or cwnd has moved max(SMSS, 1/8 of it) since the last.
+  kCwnd,
+  // The RTT estimate moved: `srtt`, `rto`. One event per sample that moves
+  // SRTT or RTO by 1/8 (RFC 6298's gain) of the last reported value, 1 ms at least.
+  kRtt,
 };
 std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
 
@@ -75,11 +81,13 @@ struct Event {
   RetransmitTimer timer = RetransmitTimer::kNone;
   uint32_t seq = 0;
   uint32_t len = 0;
-  uint32_t count = 0;  // e.g. retransmission number
-  Duration rto;        // RTO in force after the event
-  uint32_t limit = 0;  // e.g. keepalive probes allowed (0: no count limit)
-  Duration since;      // e.g. time since the peer was last heard from
-  int err = 0;         // errno for kAbort
+  uint32_t count = 0;               // e.g. retransmission number
+  Duration rto;                     // RTO in force after the event
+  uint32_t cwnd = 0, ssthresh = 0;  // kCwnd
+  Duration srtt;                    // kRtt
+  uint32_t limit = 0;               // e.g. keepalive probes allowed (0: no count limit)
+  Duration since;                   // e.g. time since the peer was last heard from
+  int err = 0;                      // errno for kAbort
   CloseReason reason = CloseReason::kNone;
   std::string_view detail;  // static text, valid only during the callback
 };

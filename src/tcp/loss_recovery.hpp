@@ -27,6 +27,9 @@ struct SendSpace {
   uint32_t snd_max = 0;
   uint32_t mss = 0;
   Duration srtt;  // RFC 6298 SRTT (RACK's reordering window is capped by it)
+  // Bytes RFC 3042 limited transmit sent beyond cwnd: RFC 5681 §3.2 step 2
+  // leaves them out of the FlightSize that sets ssthresh.
+  uint32_t limited_transmit = 0;
   uint32_t flight() const { return snd_max - snd_una; }  // RFC 5681 FlightSize
 };
 

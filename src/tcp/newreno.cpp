@@ -66,6 +66,12 @@ class NewReno final : public CongestionControl {
 
   void set_cwnd(uint32_t cwnd) override { cwnd_ = cwnd; }
 
+  void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) override {
+    cwnd_ = cwnd;
+    ssthresh_ = ssthresh;
+    bytes_acked_ = 0;
+  }
+
  private:
   uint32_t initial_window() const { return iw_segments_ * mss_; }
 

@@ -57,7 +57,7 @@ class NewRenoRecovery final : public LossRecovery {
     if (++dup_acks_ == 3 && seq_gt(s.snd_una, recover_)) {
       in_recovery_ = true;
       recover_ = s.snd_max;
-      cc.on_congestion_event(s.flight(), now);
+      cc.on_congestion_event(s.flight() - s.limited_transmit, now);
       cc.set_cwnd(cc.ssthresh() + 3 * s.mss);  // RFC 5681 §3.2 step 3
       fast_retransmit_pending_ = true;
       return true;

@@ -138,8 +138,9 @@ class SackRecovery final : public LossRecovery {
   void start_recovery(Instant now, const SendSpace& s, CongestionControl& cc) {
     in_recovery_ = true;
     recover_ = s.snd_max;  // RecoveryPoint = HighData (step 4.1)
-    // Step 4.2: cwnd = ssthresh = the congestion control's reduction.
-    cc.on_congestion_event(s.flight(), now);
+    // Step 4.2: cwnd = ssthresh = the congestion control's reduction;
+    // RFC 5681 §3.2 step 2 leaves limited transmit's bytes out of FlightSize.
+    cc.on_congestion_event(s.flight() - s.limited_transmit, now);
     high_rxt_ = s.snd_una;
     // Step 4.3: HighACK + 1 first (with RACK, if RACK deems it lost;
     // otherwise NextSeg() sends the lost segment above it).

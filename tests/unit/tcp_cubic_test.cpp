@@ -8,7 +8,9 @@
 //   §4.4-5 otherwise cwnd += (target - cwnd) / cwnd per segment acknowledged
 //   §4.6  ssthresh = cwnd * 0.7, cwnd = ssthresh
 //   §4.7  fast convergence: W_max = cwnd < W_max ? cwnd * (1 + 0.7) / 2 : cwnd
-//   §4.8  timeout: ssthresh as in §4.6, cwnd = 1 segment
+//   §4.8  timeout: ssthresh as in §4.6, cwnd = 1 segment; the first
+//         congestion-avoidance stage after it has K = 0 and W_max = cwnd
+//         at its start
 #include <gtest/gtest.h>
 
 #include "tcp/cubic.hpp"
@@ -108,6 +110,71 @@ TEST(Cubic, RenoFriendlyRegionLeadsOnShortPaths) {
     EXPECT_EQ(c.exact_cwnd(), c.w_est()) << "ACK " << i;
   }
   EXPECT_NEAR(c.k(), 1.9574338, 1e-6);
+}
+
+// §4.3 asks whether W_cubic(t) (not the target W_cubic(t + RTT)) is below
+// W_est. Loss at W_max = 36 segments as above (cwnd 25200, K = 3 s), but
+// SRTT 1 s, and one ACK of 1000 bytes at t = 0, 0.5 and 1 s:
+//   t = 0:   W_est = 25200 + 0.529412 * 1000 * 1000 / 25200 = 25221.01;
+//            W_cubic(0) = 25200 < W_est: Reno-friendly, cwnd = 25221.01.
+//            (With W_cubic(t + RTT) = 32800 in the test, the cubic rule
+//            would have given 25200 + 7600 / 25200 * 1000 = 25501.59.)
+//   t = 0.5: W_est += 0.529412e6 / 25221.01 = 20.99 -> 25242.00; W_cubic(0.5)
+//            = 0.4 (-2.5)^3 + 36 = 29.75 segments > W_est: cubic, target =
+//            W_cubic(1.5) = 34650; cwnd += (34650 - 25221.01) / 25221.01 *
+//            1000 = 373.85 -> 25594.86.
+//   t = 1:   W_cubic(1) = 32800 > W_est; target W_cubic(2) = 35600; cwnd +=
+//            10005.14 / 25594.86 * 1000 = 390.91 -> 25985.77.
+TEST(Cubic, RenoFriendlyTestUsesWcubicAtTNotTPlusRtt) {
+  tcp::Cubic c(1000, 10);
+  c.set_cwnd(36000);
+  c.on_congestion_event(0, kT0);
+  c.on_rtt_sample(Duration::seconds(1));
+  c.on_ack(1000, kT0);
+  EXPECT_NEAR(c.exact_cwnd(), 25221.0084, 1e-3);
+  EXPECT_EQ(c.exact_cwnd(), c.w_est());
+  c.on_ack(1000, kT0 + Duration::millis(500));
+  EXPECT_NEAR(c.exact_cwnd(), 25594.8631, 1e-3);
+  c.on_ack(1000, kT0 + Duration::seconds(1));
+  EXPECT_NEAR(c.exact_cwnd(), 25985.7672, 1e-3);
+  EXPECT_EQ(c.cwnd(), 25985u);
+}
+
+// §4.8: after a timeout at cwnd 50000 (ssthresh 35000, cwnd 1000), slow
+// start climbs 2000 per ACK (RFC 3465 L = 2) to 35000 in 17 ACKs; the first
+// congestion-avoidance stage then has K = 0 and W_max = 35000 (not the
+// 42500 that fast convergence left, whose K = cbrt(7.5 / 0.4) = 2.66 s
+// would put W_cubic(1) at 40681), W_est starting at 35000; SRTT 0.
+//   t = 0, 1000 acked:  W_est = 35000 + 0.529412e6 / 35000 = 35015.13 >
+//                       W_cubic(0) = 35000: cwnd = 35015.13
+//   t = 1, 35000 acked: W_est += 0.529412 * 35e6 / 35015.13 = 529.18 ->
+//                       35544.31 > W_cubic(1) = 35400: cwnd = 35544.31
+//   t = 2, 35000 acked: W_est += 521.31 -> 36065.61 < W_cubic(2) = 38200:
+//                       cwnd += 2655.69 / 35544.31 * 35000 = 2615.02 -> 38159.33
+//   t = 3, 35000 acked: W_cubic(3) = 45800; cwnd += 7640.67 / 38159.33 *
+//                       35000 = 7008.07 -> 45167.40
+TEST(Cubic, FirstStageAfterTimeoutStartsTheCurveAtItsOwnWindow) {
+  tcp::Cubic c(1000, 10);
+  c.set_cwnd(50000);
+  c.on_retransmit_timeout(0, kT0);
+  ASSERT_EQ(c.cwnd(), 1000u);
+  ASSERT_EQ(c.ssthresh(), 35000u);
+  for (int i = 0; i < 17; ++i) {
+    c.on_ack(2000, kT0);
+    EXPECT_EQ(c.cwnd(), 1000u + 2000u * static_cast<uint32_t>(i + 1));
+  }
+  const Instant ca = kT0 + Duration::seconds(1);
+  c.on_ack(1000, ca);
+  EXPECT_EQ(c.k(), 0.0);
+  EXPECT_EQ(c.w_max(), 35000.0);
+  EXPECT_NEAR(c.exact_cwnd(), 35015.1261, 1e-3);
+  c.on_ack(35000, ca + Duration::seconds(1));
+  EXPECT_NEAR(c.exact_cwnd(), 35544.3091, 1e-3);
+  c.on_ack(35000, ca + Duration::seconds(2));
+  EXPECT_NEAR(c.exact_cwnd(), 38159.3320, 1e-3);
+  c.on_ack(35000, ca + Duration::seconds(3));
+  EXPECT_NEAR(c.exact_cwnd(), 45167.4049, 1e-3);
+  EXPECT_EQ(c.ssthresh(), 35000u);
 }
 
 // The knob puts CUBIC in the connection: entering SACK recovery with ten

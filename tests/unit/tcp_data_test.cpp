@@ -173,12 +173,21 @@ TEST(FastRetransmit, ThirdDuplicateAckResendsAndSetsSsthresh) {
   // RFC 5681 §3.1 / RFC 3390: IW = 3 segments for MSS 1000.
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[2].seq, kIss + 2001);
-  for (int i = 0; i < 2; ++i) EXPECT_TRUE(h.input(at_ms(10 + i), h.ack(kIss + 1)).empty());
+  // Duplicates 1 and 2: limited transmit (RFC 3042, on in rfc) sends one
+  // new segment each, 3001 and 4001, cwnd unchanged.
+  for (int i = 0; i < 2; ++i) {
+    out = h.input(at_ms(10 + i), h.ack(kIss + 1));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seq, kIss + 3001 + 1000 * static_cast<uint32_t>(i));
+    EXPECT_EQ(h.conn().cwnd(), 3000u);
+  }
   out = h.input(at_ms(12), h.ack(kIss + 1));
-  ASSERT_GE(out.size(), 1u);
+  ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, kIss + 1);
   EXPECT_EQ(out[0].data.size(), 1000u);
-  // ssthresh = max(FlightSize/2, 2*SMSS) = max(1500, 2000); cwnd = ssthresh + 3*SMSS.
+  // ssthresh = max(FlightSize/2, 2*SMSS), FlightSize without the two
+  // limited-transmit segments (RFC 5681 §3.2 step 2): max(1500, 2000);
+  // cwnd = ssthresh + 3*SMSS.
   EXPECT_EQ(h.conn().ssthresh(), 2000u);
   EXPECT_EQ(h.conn().cwnd(), 5000u);
   ASSERT_FALSE(h.rec().events.empty());

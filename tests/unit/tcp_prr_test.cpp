@@ -31,6 +31,7 @@ tcp::TcpConfig prr_config(bool prr) {
   cfg.initial_window_segments = 20;
   cfg.loss_recovery = tcp::TcpConfig::LossRecovery::kSack;
   cfg.prr = prr;
+  cfg.limited_transmit = false;  // the tables below leave RFC 3042 out
   return cfg;
 }
 
@@ -42,9 +43,9 @@ struct Step {
 };
 
 // The RFC's first example (§3.1: a single loss, cwnd = FlightSize = 20
-// segments, ssthresh = 10) without limited transmit, which vigil does not
-// implement: 20 segments 1..20 out, the first lost, each of the other 19
-// arrives and draws a duplicate ACK of 1 SACKing 1001..(k*1000 + 1).
+// segments, ssthresh = 10) without limited transmit (knob off; see
+// LimitedTransmit.* in tcp_limited_transmit_test.cpp): 20 segments 1..20 out, the first lost, each
+// of the other 19 arrives and draws a duplicate ACK of 1 SACKing 1001..(k*1000 + 1).
 TEST(Prr, SingleLossSpreadsTheReductionOverTheRoundTrip) {
   Harness h(prr_config(true));
   h.to_established_with_sack(at_ms(0));
