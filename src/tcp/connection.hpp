@@ -186,6 +186,12 @@ class Connection {
   // TUN device with IFF_VNET_HDR. Retransmissions stay one MSS. 0: off.
   void set_tso_limit(uint32_t bytes) { tso_limit_ = bytes; }
 
+  // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
+  // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
+  // the keepalive timer as Linux's tcp_sock_set_keepidle / sock_set_keepalive
+  // do. Other fields are fixed once the connection exists.
+  void set_socket_options(Instant now, const TcpConfig& c);
+
   // --- Outputs ---
   // Builds the next datagram owed into `buf` and returns its length, or 0 if
   // nothing is owed now. Call until it returns 0 after every input.
