@@ -239,11 +239,7 @@ ssize_t a_sendmsg(void* u, int fd, const msghdr* m, int f) {
     errno = EFAULT;
     return -1;
   }
-  if ((f & ~(MSG_NOSIGNAL | MSG_DONTWAIT)) != 0) {
-    errno = EOPNOTSUPP;
-    return -1;
-  }
-  return S(u).writev(fd, m->msg_iov, static_cast<int>(m->msg_iovlen));
+  return S(u).sendmsg(fd, m, f);
 }
 int a_fcntl(void* u, int fd, int cmd, ...) {
   long arg = 0;
@@ -256,24 +252,12 @@ int a_fcntl(void* u, int fd, int cmd, ...) {
   return S(u).fcntl(fd, cmd, arg);
 }
 int a_ioctl(void* u, int fd, unsigned long req, ...) {
-  if (!S(u).owns(fd)) {
-    errno = EBADF;
-    return -1;
-  }
-  if (req == FIONBIO) {
-    va_list ap;
-    va_start(ap, req);
-    int* p = va_arg(ap, int*);
-    va_end(ap);
-    if (p == nullptr) {
-      errno = EFAULT;
-      return -1;
-    }
-    const int fl = S(u).fcntl(fd, F_GETFL);
-    return S(u).fcntl(fd, F_SETFL, *p ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
-  }
-  errno = ENOTTY;
-  return -1;
+  // packetdrill passes an int* third argument.
+  va_list ap;
+  va_start(ap, req);
+  int* p = va_arg(ap, int*);
+  va_end(ap);
+  return S(u).ioctl(fd, req, p);
 }
 int a_close(void* u, int fd) { return S(u).close(fd); }
 int a_shutdown(void* u, int fd, int how) { return S(u).shutdown(fd, how); }

@@ -4,9 +4,11 @@
 #include "posix/sockets.hpp"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -53,10 +55,12 @@ struct Sockets::Sock {
   tcp::TcpConfig cfg;  // options set so far; the connection's config
   bool reuseaddr = false;
   bool cork = false;
-  int maxseg = 0;  // TCP_MAXSEG as set (0: the default)
-  int sndbuf = 0;  // SO_SNDBUF as getsockopt reports it (doubled)
+  bool more = false;  // the last send() had MSG_MORE: corked until one without
+  int maxseg = 0;     // TCP_MAXSEG as set (0: the default)
+  int sndbuf = 0;     // SO_SNDBUF as getsockopt reports it (doubled)
   int rcvbuf = 0;
   linger ling{0, 0};
+  uint8_t tos = 0;                // IP_TOS as set
   bool err_consumed = false;      // the connection's errno was reported once
   bool connect_reported = false;  // a later connect() says EISCONN
   bool shut_rd = false;
@@ -248,9 +252,10 @@ uint16_t Sockets::ephemeral_port() {
   return 0;
 }
 
-void Sockets::apply_options(Sock& s) {
+void Sockets::apply_options(Sock& s, bool push) {
+  s.cfg.cork = s.cork || s.more;
   if (s.conn) {
-    stack_.set_socket_options(now_, *s.conn, s.cfg);
+    stack_.set_socket_options(now_, *s.conn, s.cfg, push);
     drain();
   }
 }
@@ -349,6 +354,7 @@ int Sockets::listen(int fd, int backlog) {
   const unsigned b =
       std::min<unsigned>(static_cast<unsigned>(backlog), static_cast<unsigned>(limits_.somaxconn));
   tcp::TcpConfig cfg = s->cfg;
+  if (s->maxseg > 0) cfg.mss = static_cast<uint16_t>(s->maxseg);  // the SYN-ACK's MSS
   stack::OpenError err;
   if (!stack_.listen(s->port, static_cast<size_t>(b) + 1, &err, &cfg)) return fail(EADDRINUSE);
   s->phase = Sock::Phase::kListening;
@@ -502,6 +508,11 @@ ssize_t Sockets::send_locked(Lock& lk, int fd, std::span<const uint8_t> data, in
   if (!s) return -1;
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   if (s->phase != Sock::Phase::kConnected) return fail(ENOTCONN);
+  // tcp_sendmsg: MSG_MORE corks this write's tail (TCP_NAGLE_CORK in tcp_push).
+  if (s->more != ((flags & MSG_MORE) != 0)) {
+    s->more = (flags & MSG_MORE) != 0;
+    apply_options(*s);
+  }
   const bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
   size_t put = 0;
   for (;;) {
@@ -573,6 +584,16 @@ ssize_t Sockets::readv(int fd, const iovec* iov, int iovcnt) {
 }
 
 ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
+  return gather_send(fd, iov, iovcnt, 0);
+}
+
+ssize_t Sockets::sendmsg(int fd, const msghdr* msg, int flags) {
+  if (msg == nullptr) return fail(EFAULT);
+  if (msg->msg_iovlen > static_cast<size_t>(kIovMax)) return fail(EMSGSIZE);  // ___sys_sendmsg
+  return gather_send(fd, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
+}
+
+ssize_t Sockets::gather_send(int fd, const iovec* iov, int iovcnt, int flags) {
   size_t total = 0;
   if (!iov_total(iov, iovcnt, &total)) return fail(EINVAL);
   std::vector<uint8_t> tmp;
@@ -582,7 +603,7 @@ ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
     tmp.insert(tmp.end(), p, p + iov[i].iov_len);
   }
   Lock lk(mu_);
-  return send_locked(lk, fd, tmp, 0);
+  return send_locked(lk, fd, tmp, flags);
 }
 
 // sock_close -> inet_release -> tcp_close.
@@ -674,6 +695,20 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
   if (!s) return -1;
   if (static_cast<int>(len) < 0) return fail(EINVAL);
   int v = 0;
+  if (level == IPPROTO_IP) {
+    // do_ip_setsockopt: IP_TOS takes an int, or one byte. Recorded and
+    // reported; vigil's datagrams keep TOS 0.
+    if (name != IP_TOS) return fail(ENOPROTOOPT);
+    if (val == nullptr) return fail(EFAULT);
+    if (len < 1) return fail(EINVAL);
+    if (len >= static_cast<socklen_t>(sizeof(int))) {
+      std::memcpy(&v, val, sizeof v);
+    } else {
+      v = *static_cast<const uint8_t*>(val);
+    }
+    s->tos = static_cast<uint8_t>(v & 0xfc);  // the ECN bits are the stack's (INET_ECN_MASK)
+    return 0;
+  }
   if (level == SOL_SOCKET) {
     if (name == SO_LINGER) {
       if (val == nullptr) return fail(EFAULT);
@@ -719,14 +754,18 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
   if (const int err = int_value(val, len, &v)) return fail(err);
   switch (name) {
     case TCP_NODELAY:
+      // tcp_sock_set_nodelay: on, it pushes what is held (TCP_NAGLE_PUSH),
+      // corked or not.
       s->cfg.nodelay = v != 0;
-      apply_options(*s);  // tcp_push_pending_frames
+      if (v) s->more = false;
+      apply_options(*s, v != 0);
       return 0;
     case TCP_CORK:
-      // Recorded and reported; vigil's sender has no cork yet, so corked
-      // data goes out as with Nagle (docs/conformance.md).
+      // __tcp_sock_set_cork: short segments wait while corked; uncorking
+      // pushes them.
       s->cork = v != 0;
-      apply_options(*s);
+      if (!v) s->more = false;
+      apply_options(*s, v == 0);
       return 0;
     case TCP_KEEPIDLE:
       if (v < 1 || v > kMaxKeepIdle) return fail(EINVAL);
@@ -822,6 +861,7 @@ int Sockets::getsockopt(int fd, int level, int name, void* val, socklen_t* len) 
         return fail(ENOPROTOOPT);
     }
   }
+  if (level == IPPROTO_IP && name == IP_TOS) return put_int(s->tos);
   if (level != IPPROTO_TCP) return fail(ENOPROTOOPT);
   switch (name) {
     case TCP_NODELAY:
@@ -914,6 +954,32 @@ int Sockets::fcntl(int fd, int cmd, long arg) {
     default:
       return fail(EINVAL);
   }
+}
+
+// FIONBIO; SIOCINQ (FIONREAD) and SIOCOUTQ as tcp_ioctl answers them.
+int Sockets::ioctl(int fd, unsigned long req, int* arg) {
+  Lock lk(mu_);
+  std::shared_ptr<Entry> keep;
+  Sock* s = sock_or_errno(fd, &keep);
+  if (!s) return -1;
+  if (req != FIONBIO && req != SIOCINQ && req != SIOCOUTQ) return fail(ENOTTY);
+  if (arg == nullptr) return fail(EFAULT);
+  if (req == FIONBIO) {
+    s->nonblock = *arg != 0;
+    return 0;
+  }
+  if (s->phase == Sock::Phase::kListening) return fail(EINVAL);
+  const tcp::Connection* c = s->conn ? stack_.connection(*s->conn) : nullptr;
+  if (req == SIOCINQ) {
+    *arg = c ? static_cast<int>(std::min<size_t>(c->recv_available(), INT_MAX)) : 0;
+  } else {
+    // Bytes written and not yet acknowledged: the send buffer's fill.
+    *arg = c && c->state() != State::kClosed
+               ? static_cast<int>(s->cfg.send_buffer -
+                                  std::min<size_t>(c->send_space(), s->cfg.send_buffer))
+               : 0;
+  }
+  return 0;
 }
 
 int Sockets::poll(pollfd* fds, size_t nfds, int timeout_ms) {

@@ -97,6 +97,9 @@ class Sockets {
   ssize_t send(int fd, const void* buf, size_t n, int flags);
   ssize_t readv(int fd, const iovec* iov, int iovcnt);
   ssize_t writev(int fd, const iovec* iov, int iovcnt);
+  // The message's iovec with send()'s flags (MSG_MORE, MSG_DONTWAIT,
+  // MSG_NOSIGNAL); the address and control data of a TCP socket are ignored.
+  ssize_t sendmsg(int fd, const msghdr* msg, int flags);
   int close(int fd);
   int shutdown(int fd, int how);
   int setsockopt(int fd, int level, int name, const void* val, socklen_t len);
@@ -104,6 +107,8 @@ class Sockets {
   int getsockname(int fd, sockaddr* addr, socklen_t* len);
   int getpeername(int fd, sockaddr* addr, socklen_t* len);
   int fcntl(int fd, int cmd, long arg = 0);
+  // FIONBIO, SIOCINQ (FIONREAD), SIOCOUTQ; anything else is ENOTTY.
+  int ioctl(int fd, unsigned long request, int* arg);
   int poll(pollfd* fds, size_t nfds, int timeout_ms);
   int epoll_create(int size);
   int epoll_create1(int flags);
@@ -135,10 +140,11 @@ class Sockets {
   template <class Pred>
   bool wait(Lock& lk, Pred ready, Instant deadline = Instant::never());
   ssize_t recv_locked(Lock& lk, int fd, std::span<uint8_t> out, int flags);
+  ssize_t gather_send(int fd, const iovec* iov, int iovcnt, int flags);
   ssize_t send_locked(Lock& lk, int fd, std::span<const uint8_t> data, int flags);
   bool port_in_use(uint16_t port, const Sock* except, bool reuse) const;
   uint16_t ephemeral_port();
-  void apply_options(Sock& s);
+  void apply_options(Sock& s, bool push = false);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

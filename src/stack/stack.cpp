@@ -161,10 +161,10 @@ bool Stack::unlisten(Instant now, uint16_t port) {
   return true;
 }
 
-void Stack::set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c) {
+void Stack::set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push) {
   auto it = slots_.find(id);
   if (it == slots_.end()) return;
-  it->second.conn->set_socket_options(now, c);
+  it->second.conn->set_socket_options(now, c, push);
   touch(id);
 }
 

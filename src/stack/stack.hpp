@@ -138,7 +138,7 @@ class Stack {
   // the established ones). False if nothing listened there.
   bool unlisten(Instant now, uint16_t port);
   // setsockopt on a live connection: tcp::Connection::set_socket_options.
-  void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c);
+  void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push = false);
   // An established connection from the port's accept queue, if any.
   std::optional<ConnId> accept(uint16_t port);
   size_t send(Instant now, ConnId id, std::span<const uint8_t> data);

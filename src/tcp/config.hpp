@@ -122,6 +122,10 @@ struct TcpConfig {
   // --- Acknowledgements and sending, RFC 1122 §4.2.3.2-4 ---
   Duration delayed_ack = Duration::millis(200);  // <= 500 ms per RFC 1122; linux max 200 ms
   bool nodelay = false;                          // TCP_NODELAY: turn Nagle off (RFC 1122 §4.2.3.4)
+  // Linux TCP_CORK (and MSG_MORE): hold every segment shorter than the MSS,
+  // even with nothing in flight and Nagle off, until uncorked (tcp_nagle_check
+  // with TCP_NAGLE_CORK). Set through the BSD layer (src/posix).
+  bool cork = false;
 
   // --- Connection teardown ---
   // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,

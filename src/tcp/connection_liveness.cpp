@@ -427,9 +427,11 @@ void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
   arm(TimerKind::kKeepalive, when);
 }
 
-void Connection::set_socket_options(Instant now, const TcpConfig& c) {
+void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) {
   const bool ka_was_on = cfg_.keepalive;
   cfg_.nodelay = c.nodelay;
+  cfg_.cork = c.cork;
+  if (push) push_once_ = true;
   cfg_.keepalive = c.keepalive;
   cfg_.keepalive_idle = c.keepalive_idle;
   cfg_.keepalive_interval = c.keepalive_interval;
