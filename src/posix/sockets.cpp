@@ -698,13 +698,20 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
   if (level == IPPROTO_IP) {
     // do_ip_setsockopt: IP_TOS takes an int, or one byte. Recorded and
     // reported; vigil's datagrams keep TOS 0.
-    if (name != IP_TOS) return fail(ENOPROTOOPT);
+    // IP_MTU_DISCOVER likewise (IP_PMTUDISC_DONT..OMIT, 0..5): recorded;
+    // vigil always sets DF and follows RFC 1191 (connection_icmp.cpp).
+    if (name != IP_TOS && name != IP_MTU_DISCOVER) return fail(ENOPROTOOPT);
     if (val == nullptr) return fail(EFAULT);
     if (len < 1) return fail(EINVAL);
     if (len >= static_cast<socklen_t>(sizeof(int))) {
       std::memcpy(&v, val, sizeof v);
     } else {
       v = *static_cast<const uint8_t*>(val);
+    }
+    if (name == IP_MTU_DISCOVER) {
+      if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return fail(EINVAL);
+      s->pmtudisc = static_cast<uint8_t>(v);
+      return 0;
     }
     s->tos = static_cast<uint8_t>(v & 0xfc);  // the ECN bits are the stack's (INET_ECN_MASK)
     return 0;
@@ -791,6 +798,12 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
       // do_tcp_setsockopt: 0 means the default, else [TCP_MIN_MSS, MAX_TCP_WINDOW].
       if (v != 0 && (v < kMinMss || v > kMaxWindow)) return fail(EINVAL);
       s->maxseg = v;
+      if (s->phase == Sock::Phase::kListening) {
+        // On a listener it reaches the SYN-ACKs of connections to come.
+        tcp::TcpConfig cfg = s->cfg;
+        cfg.mss = static_cast<uint16_t>(v != 0 ? v : defaults_.mss);
+        stack_.set_listen_config(s->port, cfg);
+      }
       return 0;
     case TCP_INFO:
       return fail(ENOPROTOOPT);
@@ -862,6 +875,7 @@ int Sockets::getsockopt(int fd, int level, int name, void* val, socklen_t* len) 
     }
   }
   if (level == IPPROTO_IP && name == IP_TOS) return put_int(s->tos);
+  if (level == IPPROTO_IP && name == IP_MTU_DISCOVER) return put_int(s->pmtudisc);
   if (level != IPPROTO_TCP) return fail(ENOPROTOOPT);
   switch (name) {
     case TCP_NODELAY:

@@ -146,6 +146,17 @@ bool Stack::listen(uint16_t port, size_t backlog, OpenError* err, const tcp::Tcp
   return true;
 }
 
+bool Stack::set_listen_config(uint16_t port, const tcp::TcpConfig& config) {
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return false;
+  // As listen() sets it: the SYN-ACK retry limit stays the stack's.
+  const uint32_t retries = it->second.config.retries_syn;
+  it->second.config = config;
+  it->second.config.retries_syn = retries;
+  it->second.config.retries_syn_time = Duration::zero();
+  return true;
+}
+
 bool Stack::unlisten(Instant now, uint16_t port) {
   if (listeners_.erase(port) == 0) return false;
   std::vector<ConnId> children;

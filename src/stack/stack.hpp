@@ -137,6 +137,8 @@ class Stack {
   // stops listening; connections not yet accepted are aborted (RST|ACK for
   // the established ones). False if nothing listened there.
   bool unlisten(Instant now, uint16_t port);
+  // setsockopt on a listening socket: the config of connections to come.
+  bool set_listen_config(uint16_t port, const tcp::TcpConfig& config);
   // setsockopt on a live connection: tcp::Connection::set_socket_options.
   void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push = false);
   // An established connection from the port's accept queue, if any.
