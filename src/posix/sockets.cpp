@@ -60,9 +60,10 @@ struct Sockets::Sock {
   int sndbuf = 0;     // SO_SNDBUF as getsockopt reports it (doubled)
   int rcvbuf = 0;
   linger ling{0, 0};
-  uint8_t tos = 0;                // IP_TOS as set
-  bool err_consumed = false;      // the connection's errno was reported once
-  bool connect_reported = false;  // a later connect() says EISCONN
+  uint8_t tos = 0;                      // IP_TOS as set
+  uint8_t pmtudisc = IP_PMTUDISC_WANT;  // IP_MTU_DISCOVER as set
+  bool err_consumed = false;            // the connection's errno was reported once
+  bool connect_reported = false;        // a later connect() says EISCONN
   bool shut_rd = false;
   bool shut_wr = false;
 };
@@ -347,7 +348,7 @@ int Sockets::listen(int fd, int backlog) {
     s->port = ephemeral_port();
     if (s->port == 0) return fail(EADDRINUSE);
   }
-  if (port_in_use(s->port, s, false)) return fail(EADDRINUSE);
+  if (port_in_use(s->port, s, s->reuseaddr)) return fail(EADDRINUSE);
   // __sys_listen: (unsigned)backlog > somaxconn is clamped, so a negative
   // backlog means somaxconn. Linux's queue holds backlog + 1
   // (sk_acceptq_is_full is "greater than").

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -349,7 +350,7 @@ TEST_F(PosixTest, OptionsLinuxRangesAndDoubling) {
   EXPECT_ERRNO(client.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, nullptr, 4), EFAULT);
   const short small = 1;
   EXPECT_ERRNO(client.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &small, sizeof small), EINVAL);
-  EXPECT_ERRNO(set(IPPROTO_IP, 1, 1), ENOPROTOOPT);
+  EXPECT_ERRNO(set(IPPROTO_IP, IP_TTL, 1), ENOPROTOOPT);
   EXPECT_ERRNO(set(IPPROTO_TCP, 9999, 1), ENOPROTOOPT);
   EXPECT_ERRNO(set(IPPROTO_TCP, TCP_INFO, 1), ENOPROTOOPT);
   EXPECT_ERRNO(set(SOL_SOCKET, SO_ERROR, 1), ENOPROTOOPT);
@@ -412,16 +413,26 @@ TEST_F(PosixTest, PollAndTimeoutOnTheLayersClock) {
   EXPECT_EQ(p[2].revents, POLLNVAL);
   EXPECT_ERRNO(server.poll(nullptr, 1, 0), EFAULT);
   EXPECT_ERRNO(server.poll(p, 100000, 0), EINVAL);
-  // A 100 ms poll on a second thread ends when the driver's clock has
-  // moved 100 ms, not before.
+  // A 100 ms poll ends when the driver's clock has moved 100 ms, not
+  // before. The driver runs on a second thread; it keeps advancing past
+  // 100 ms until the poll returns, so a late start cannot hang the test.
   pollfd q{l, POLLIN, 0};
-  int got = -2;
-  std::thread t([&] { got = server.poll(&q, 1, 100); });
-  server.advance(Instant::zero() + Duration::millis(99));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(got, -2);  // still waiting at 99 ms
-  server.advance(Instant::zero() + Duration::millis(100));
-  t.join();
+  std::atomic<bool> returned{false};
+  bool early = false;
+  std::thread driver([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    server.advance(Instant::zero() + Duration::millis(99));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    early = returned.load();
+    for (int ms = 100; !returned && ms < 5000; ++ms) {
+      server.advance(Instant::zero() + Duration::millis(ms));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const int got = server.poll(&q, 1, 100);
+  returned = true;
+  driver.join();
+  EXPECT_FALSE(early);  // still waiting at 99 ms
   EXPECT_EQ(got, 0);
   // A pending connection makes the listener readable.
   const int c = client.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
