@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails on an #include that points up a layer (docs/architecture.md):
-#   util <- wire <- tcp <- stack <- link <- sim <- cli;  wire <- analyze <- cli
+#   util <- wire <- tcp <- stack <- link <- sim <- cli;  wire <- analyze <- cli;
+#   stack <- posix <- packetdrill
 # The link dependencies in CMakeLists.txt catch a call that crosses upward
 # only when it needs a symbol from the other library; an inline function or
 # a type from an upper layer's header slips through. This catches those.
@@ -13,6 +14,8 @@ declare -A below=(
   [tcp]="util wire tcp"
   [stack]="util wire tcp stack"
   [link]="util wire tcp stack link"
+  [posix]="util wire tcp stack posix"
+  [packetdrill]="util wire tcp stack posix packetdrill"
   [sim]="util wire tcp stack link sim"
   [analyze]="util wire analyze"
   [cli]="util wire tcp stack link sim analyze cli"

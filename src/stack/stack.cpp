@@ -146,6 +146,39 @@ bool Stack::listen(uint16_t port, size_t backlog, OpenError* err, const tcp::Tcp
   return true;
 }
 
+bool Stack::set_listen_config(uint16_t port, const tcp::TcpConfig& config) {
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return false;
+  // As listen() sets it: the SYN-ACK retry limit stays the stack's.
+  const uint32_t retries = it->second.config.retries_syn;
+  it->second.config = config;
+  it->second.config.retries_syn = retries;
+  it->second.config.retries_syn_time = Duration::zero();
+  return true;
+}
+
+bool Stack::unlisten(Instant now, uint16_t port) {
+  if (listeners_.erase(port) == 0) return false;
+  std::vector<ConnId> children;
+  for (const auto& [id, slot] : slots_) {
+    if (slot.listener_port == port) children.push_back(id);
+  }
+  // The slots stay until settle() has sent their RSTs; with no listener
+  // left they are reaped as never accepted.
+  for (const ConnId id : children) {
+    slots_.at(id).conn->abort(now);
+    touch(id);
+  }
+  return true;
+}
+
+void Stack::set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push) {
+  auto it = slots_.find(id);
+  if (it == slots_.end()) return;
+  it->second.conn->set_socket_options(now, c, push);
+  touch(id);
+}
+
 std::optional<ConnId> Stack::accept(uint16_t port) {
   auto it = listeners_.find(port);
   if (it == listeners_.end() || it->second.ready.empty()) return std::nullopt;
@@ -209,6 +242,11 @@ void Stack::release(ConnId id) {
 const Connection* Stack::connection(ConnId id) const {
   auto it = slots_.find(id);
   return it == slots_.end() ? nullptr : it->second.conn.get();
+}
+
+size_t Stack::accept_queue_length(uint16_t port) const {
+  auto it = listeners_.find(port);
+  return it == listeners_.end() ? 0 : it->second.ready.size();
 }
 
 size_t Stack::syn_queue_length(uint16_t port) const {
@@ -439,7 +477,8 @@ void Stack::send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
   const bool sack = ts && c.sack && o.sack_permitted;
   if (ws) {
     opt.has_window_scale = true;
-    opt.window_scale = tcp::window_shift_for(c.recv_buffer);
+    opt.window_scale =
+        tcp::window_shift_for(c.window_scale_buffer != 0 ? c.window_scale_buffer : c.recv_buffer);
   }
   opt.sack_permitted = sack;
   if (ts) {

@@ -133,6 +133,14 @@ class Stack {
                                 const tcp::TcpConfig* config = nullptr, uint16_t local_port = 0);
   bool listen(uint16_t port, size_t backlog, OpenError* err = nullptr,
               const tcp::TcpConfig* config = nullptr);
+  // close(2) on a listening socket (Linux inet_csk_listen_stop): the port
+  // stops listening; connections not yet accepted are aborted (RST|ACK for
+  // the established ones). False if nothing listened there.
+  bool unlisten(Instant now, uint16_t port);
+  // setsockopt on a listening socket: the config of connections to come.
+  bool set_listen_config(uint16_t port, const tcp::TcpConfig& config);
+  // setsockopt on a live connection: tcp::Connection::set_socket_options.
+  void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push = false);
   // An established connection from the port's accept queue, if any.
   std::optional<ConnId> accept(uint16_t port);
   size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
@@ -156,6 +164,8 @@ class Stack {
   size_t live_connections() const { return demux_.size(); }
   // Connections allocated (not reaped), half-open and closed included.
   size_t allocated_connections() const { return slots_.size(); }
+  // Established connections waiting in `port`'s accept queue (0 without a listener).
+  size_t accept_queue_length(uint16_t port) const;
   // Half-open connections in `port`'s SYN queue (0 without a listener).
   size_t syn_queue_length(uint16_t port) const;
   // Heap bytes the connections hold: each Connection plus its buffers.

@@ -20,8 +20,13 @@ struct TcpConfig {
   uint32_t send_buffer = 256 * 1024;  // bytes the application may queue (SO_SNDBUF)
   uint32_t recv_buffer = 256 * 1024;  // receive window ceiling (SO_RCVBUF)
   bool window_scaling = true;         // RFC 7323 §2
-  bool timestamps = true;             // RFC 7323 §3 (RTTM and PAWS)
-  bool sack = true;                   // RFC 2018: offer SACK-permitted, send SACK blocks
+  // The buffer the window scale is chosen to cover (RFC 7323 §2.3); 0:
+  // recv_buffer. Linux sizes it for the largest buffer autotuning may grow
+  // to, max(tcp_rmem[2], rmem_max) (tcp_select_initial_window), so its
+  // shift is 7 or 8 while the buffer itself starts at tcp_rmem[1].
+  uint32_t window_scale_buffer = 0;
+  bool timestamps = true;  // RFC 7323 §3 (RTTM and PAWS)
+  bool sack = true;        // RFC 2018: offer SACK-permitted, send SACK blocks
   uint32_t initial_window_segments =
       3;  // RFC 5681 §3.1 / RFC 3390: 3 for MSS 1095..2190; linux: 10 (RFC 6928)
   // Sender loss recovery when SACK was negotiated: kSack, the RFC 6675
@@ -137,6 +142,10 @@ struct TcpConfig {
   // --- Acknowledgements and sending, RFC 1122 §4.2.3.2-4 ---
   Duration delayed_ack = Duration::millis(200);  // <= 500 ms per RFC 1122; linux max 200 ms
   bool nodelay = false;                          // TCP_NODELAY: turn Nagle off (RFC 1122 §4.2.3.4)
+  // Linux TCP_CORK (and MSG_MORE): hold every segment shorter than the MSS,
+  // even with nothing in flight and Nagle off, until uncorked (tcp_nagle_check
+  // with TCP_NAGLE_CORK). Set through the BSD layer (src/posix).
+  bool cork = false;
 
   // --- Connection teardown ---
   // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,

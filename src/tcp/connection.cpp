@@ -76,7 +76,10 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       recovery_(make_newreno_recovery(iss, config.bug_no_window_deflation)) {
   timers_.fill(Instant::never());
   user_timeout_ = cfg_.user_timeout;
-  rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
+  rcv_wscale_ = cfg_.window_scaling
+                    ? window_shift_for(cfg_.window_scale_buffer != 0 ? cfg_.window_scale_buffer
+                                                                     : cfg_.recv_buffer)
+                    : 0;
 }
 
 void Connection::select_loss_recovery() {

@@ -200,6 +200,14 @@ class Connection {
   // TUN device with IFF_VNET_HDR. Retransmissions stay one MSS. 0: off.
   void set_tso_limit(uint32_t bytes) { tso_limit_ = bytes; }
 
+  // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
+  // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
+  // the keepalive timer as Linux's tcp_sock_set_keepidle / sock_set_keepalive
+  // do. Other fields are fixed once the connection exists.
+  // `push`: send what Nagle or cork holds back once, as Linux does when
+  // TCP_NODELAY is set or TCP_CORK cleared (TCP_NAGLE_PUSH).
+  void set_socket_options(Instant now, const TcpConfig& c, bool push = false);
+
   // --- Outputs ---
   // Builds the next datagram owed into `buf` and returns its length, or 0 if
   // nothing is owed now. Call until it returns 0 after every input.
@@ -469,6 +477,7 @@ class Connection {
   // Negotiated options.
   uint16_t peer_mss_ = 536;  // RFC 9293 §3.7.1 default when no MSS option
   uint32_t snd_mss_ = 536;   // payload per segment after options
+  bool push_once_ = false;   // set_socket_options(push): send a held short segment
   uint32_t tso_limit_ = 0;   // set_tso_limit(): largest new-data segment, 0 = snd_mss_
   uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
   bool wscale_ok_ = false;  // both SYNs carried the window scale option

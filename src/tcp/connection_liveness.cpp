@@ -522,6 +522,23 @@ void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
   arm(TimerKind::kKeepalive, when);
 }
 
+void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) {
+  const bool ka_was_on = cfg_.keepalive;
+  cfg_.nodelay = c.nodelay;
+  cfg_.cork = c.cork;
+  if (push) push_once_ = true;
+  cfg_.keepalive = c.keepalive;
+  cfg_.keepalive_idle = c.keepalive_idle;
+  cfg_.keepalive_interval = c.keepalive_interval;
+  cfg_.keepalive_count = c.keepalive_count;
+  if (cfg_.user_timeout != c.user_timeout) user_timeout_ = c.user_timeout;
+  cfg_.user_timeout = c.user_timeout;
+  // Linux: SO_KEEPALIVE turning on arms the timer a full idle period from
+  // now (sock_set_keepalive); a new TCP_KEEPIDLE counts from the last
+  // segment heard (tcp_sock_set_keepidle_locked: idle - elapsed).
+  arm_keepalive(now, ka_was_on ? KeepaliveArm::kFromLastHeard : KeepaliveArm::kBusy);
+}
+
 void Connection::on_keepalive_timeout(Instant now) {
   if (!cfg_.keepalive || !keepalive_state()) return;
   // Linux tcp_keepalive_timer: with a user timeout, the count is ignored and

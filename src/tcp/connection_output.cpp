@@ -414,9 +414,12 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // Nagle (RFC 1122 §4.2.3.4, RFC 896) and sender SWS avoidance: send a
     // full segment, or everything when nothing is outstanding (or Nagle is
     // off), or at least half the largest window the peer has offered.
+    // TCP_CORK holds a short segment even then, until a push (Linux
+    // tcp_nagle_test: TCP_NAGLE_PUSH first, then TCP_NAGLE_CORK).
     send_now = retransmission || loss_probe || len >= snd_mss_ || fin_now ||
-               (len == unsent && (cfg_.nodelay || inflight == 0)) ||
-               (max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
+               (len == unsent && (push_once_ || (!cfg_.cork && (cfg_.nodelay || inflight == 0)))) ||
+               (!cfg_.cork && max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
+    if (send_now) push_once_ = false;
   } else if (fin_now) {
     send_now = true;
   }
