@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails on an #include that points up a layer (docs/architecture.md):
-#   util <- wire <- tcp <- stack <- link <- sim <- cli;  wire <- analyze <- cli
+#   util <- wire <- tcp <- stack <- link <- api <- sim <- cli;  wire <- analyze <- cli
 # The link dependencies in CMakeLists.txt catch a call that crosses upward
 # only when it needs a symbol from the other library; an inline function or
 # a type from an upper layer's header slips through. This catches those.
@@ -13,9 +13,10 @@ declare -A below=(
   [tcp]="util wire tcp"
   [stack]="util wire tcp stack"
   [link]="util wire tcp stack link"
-  [sim]="util wire tcp stack link sim"
+  [api]="util wire tcp stack link api"
+  [sim]="util wire tcp stack link api sim"
   [analyze]="util wire analyze"
-  [cli]="util wire tcp stack link sim analyze cli"
+  [cli]="util wire tcp stack link api sim analyze cli"
 )
 # Known, with the issue that removes them; nothing else may be added here.
 # issue 10 §1: seq.hpp moves to wire.

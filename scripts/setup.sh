@@ -8,6 +8,7 @@ packages=(
   libclang-rt-14-dev                                                 # libFuzzer (scripts/fuzz-analyze.sh)
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
+  libcli11-dev                                                       # command-line parsing (vigil's CLI)
   tshark tcpdump                                                     # independent pcap readers for tests
   iproute2 nftables curl netcat-openbsd iperf3                      # network namespaces, interop peers, benchmarks
   chromium                                                           # headless check of the analyzer's HTML report
