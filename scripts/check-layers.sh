@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails on an #include that points up a layer (docs/architecture.md):
-#   util <- wire <- tcp <- stack <- link <- sim <- cli;  wire <- analyze <- cli;
+#   util <- wire <- tcp <- stack <- link <- api <- sim <- cli;  wire <- analyze <- cli;
 #   stack <- posix <- packetdrill
 # The link dependencies in CMakeLists.txt catch a call that crosses upward
 # only when it needs a symbol from the other library; an inline function or
@@ -16,12 +16,14 @@ declare -A below=(
   [link]="util wire tcp stack link"
   [posix]="util wire tcp stack posix"
   [packetdrill]="util wire tcp stack posix packetdrill"
-  [sim]="util wire tcp stack link sim"
+  [api]="util wire tcp stack link api"
+  [sim]="util wire tcp stack link api sim"
   [analyze]="util wire analyze"
-  [cli]="util wire tcp stack link sim analyze cli"
+  [cli]="util wire tcp stack link api sim analyze cli"
 )
 # Known, with the issue that removes them; nothing else may be added here.
-# issue 10 §1: seq.hpp moves to wire.
+# issue 10 §1: seq.hpp has moved to wire; the analyzer still includes the
+# forwarding tcp/seq.hpp until it switches to wire/seq.hpp.
 allowed_exceptions=("src/analyze/congestion_detectors.cpp tcp/seq.hpp" "src/analyze/flow_analyzer.cpp tcp/seq.hpp")
 bad=0
 while IFS=: read -r file line text; do

@@ -8,7 +8,8 @@ packages=(
   libclang-rt-14-dev                                                 # libFuzzer (scripts/fuzz-analyze.sh)
   libgtest-dev libgmock-dev                                          # GoogleTest
   libpcap-dev                                                        # pcap reading (analyzer)
-  libcli11-dev                                                       # command-line parsing (vigil analyze)
+  libcli11-dev                                                       # command-line parsing (vigil's CLI)
+  libbenchmark-dev                                                   # micro-benchmarks (vigil bench timer-wheel)
   libssl-dev                                                         # SHA-256 (libcrypto)
   tshark tcpdump                                                     # independent pcap readers for tests
   iproute2 nftables curl netcat-openbsd iperf3                      # network namespaces, interop peers, benchmarks

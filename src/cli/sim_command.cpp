@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli11.hpp"
 #include "cli/commands.hpp"
 #include "cli/sim_report.hpp"
 #include "sim/scenario.hpp"
@@ -39,85 +40,65 @@ int run_sim(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "fuzz")
     return run_sim_fuzz(std::vector<std::string>(args.begin() + 1, args.end()));
   sim::ScenarioParams params;
-  std::string name;
-  bool json = false, verbose = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto need_value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "vigil sim: %s needs a value\n", flag);
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      sim_usage(stdout);
-      return 0;
-    } else if (a == "--list") {
-      for (const auto& s : sim::scenario_list()) {
-        std::printf("%-20s %s\n", s.name.c_str(), s.summary.c_str());
-      }
-      return 0;
-    } else if (a == "--bugs") {
-      for (const auto& [bug, what] : sim::bug_list())
-        std::printf("%-26s %s\n", bug.c_str(), what.c_str());
-      return 0;
-    } else if (a == "--bug") {
-      const std::string* v = need_value("--bug");
-      if (!v) return 2;
-      params.bugs.push_back(*v);
-    } else if (a == "--keys") {
-      for (const auto& k : sim::settable_keys()) std::printf("%s\n", k.c_str());
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--verbose" || a == "-v") {
-      verbose = true;
-    } else if (a == "--seed") {
-      const std::string* v = need_value("--seed");
-      if (!v) return 2;
-      try {
-        size_t pos = 0;
-        params.seed = std::stoull(*v, &pos);
-        if (pos != v->size()) throw std::invalid_argument("trailing");
-      } catch (const std::exception&) {
-        std::fprintf(stderr, "vigil sim: --seed expects a whole number, got '%s'\n", v->c_str());
-        return 2;
-      }
-    } else if (a == "--profile") {
-      const std::string* v = need_value("--profile");
-      if (!v) return 2;
-      params.profile = *v;
-    } else if (a == "--pcap") {
-      const std::string* v = need_value("--pcap");
-      if (!v) return 2;
-      params.pcap_path = *v;
-    } else if (a == "--set") {
-      const std::string* v = need_value("--set");
-      if (!v) return 2;
-      const auto eq = v->find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr, "vigil sim: --set expects key=value, got '%s'\n", v->c_str());
-        return 2;
-      }
-      params.sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr,
-                   "vigil sim: unknown option '%s'; valid options: --list --keys --bugs --seed "
-                   "--profile --pcap --json --verbose --bug --set --help\n",
-                   a.c_str());
-      return 2;
-    } else if (name.empty()) {
-      name = a;
-    } else {
-      std::fprintf(stderr, "vigil sim: one scenario at a time (got '%s' and '%s')\n", name.c_str(),
-                   a.c_str());
-      return 2;
-    }
+  bool help = false, list = false, bugs = false, keys = false, json = false, verbose = false;
+  std::vector<std::string> names, sets;
+  CLI::App app("vigil sim");
+  init_app(app);
+  app.add_flag("-h,--help", help);
+  app.add_flag("--list", list);
+  app.add_flag("--bugs", bugs);
+  app.add_flag("--keys", keys);
+  app.add_flag("--json", json);
+  app.add_flag("-v,--verbose", verbose);
+  app.add_option("--seed", params.seed)->check(check([](const std::string& v) -> std::string {
+    uint64_t n = 0;
+    return parse_u64(v, 0, UINT64_MAX, &n) ? "" : "expects a whole number, got '" + v + "'";
+  }));
+  app.add_option("--profile", params.profile);
+  app.add_option("--pcap", params.pcap_path);
+  app.add_option("--bug", params.bugs)->allow_extra_args(false);
+  app.add_option("--set", sets)->allow_extra_args(false)->check(check([](const std::string& v) {
+    const auto eq = v.find('=');
+    return eq == std::string::npos || eq == 0 ? "expects key=value, got '" + v + "'"
+                                              : std::string();
+  }));
+  app.add_option("name", names);
+  if (auto rc = parse(app, args, "sim",
+                      "unknown option '%s'; valid options: --list --keys --bugs --seed --profile "
+                      "--pcap --json --verbose --bug --set --help"))
+    return *rc;
+  if (help) {
+    sim_usage(stdout);
+    return 0;
   }
-  if (name.empty()) {
+  if (list) {
+    for (const auto& s : sim::scenario_list()) {
+      std::printf("%-20s %s\n", s.name.c_str(), s.summary.c_str());
+    }
+    return 0;
+  }
+  if (bugs) {
+    for (const auto& [bug, what] : sim::bug_list())
+      std::printf("%-26s %s\n", bug.c_str(), what.c_str());
+    return 0;
+  }
+  if (keys) {
+    for (const auto& k : sim::settable_keys()) std::printf("%s\n", k.c_str());
+    return 0;
+  }
+  if (names.size() > 1) {
+    std::fprintf(stderr, "vigil sim: one scenario at a time (got '%s' and '%s')\n",
+                 names[0].c_str(), names[1].c_str());
+    return 2;
+  }
+  if (names.empty()) {
     sim_usage(stderr);
     return 2;
+  }
+  const std::string name = names[0];
+  for (const std::string& v : sets) {
+    const auto eq = v.find('=');
+    params.sets.emplace_back(v.substr(0, eq), v.substr(eq + 1));
   }
   sim::ScenarioResult result;
   const std::string err = sim::run_scenario(name, params, &result);
@@ -125,10 +106,7 @@ int run_sim(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vigil sim: %s\n", err.c_str());
     // A bad name, key or value is the caller's mistake; a file we cannot
     // write is not.
-    const bool usage_error = err.rfind("unknown", 0) == 0 ||
-                             err.find(" expects ") != std::string::npos ||
-                             err.find("must not") != std::string::npos;
-    return usage_error ? 2 : 1;
+    return result.usage_error ? 2 : 1;
   }
   const std::string text = json ? render_json(result) : render_timeline(result, verbose);
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {

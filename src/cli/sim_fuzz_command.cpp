@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli11.hpp"
 #include "cli/commands.hpp"
 #include "sim/fuzz.hpp"
 #include "sim/scenario.hpp"
@@ -41,19 +42,6 @@ void fuzz_usage(FILE* f) {
                "  --verbose     one seed: print what it drew and how each connection ended\n"
                "  --pcap FILE   one seed: capture at host 0's interface\n"
                "  --bug NAME    switch on an RFC 2525 problem (vigil sim --bugs)\n");
-}
-
-bool parse_u64(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return false;
-    const uint64_t d = static_cast<uint64_t>(ch - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
 }
 
 // One line of a worker's report: tabs and newlines would break the framing.
@@ -208,7 +196,7 @@ int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>
           w.buf.erase(0, nl + 1);
           uint64_t seed = 0;
           if (line.size() > 2 && line[0] == 'S') {
-            parse_u64(line.substr(2), &seed);
+            parse_u64(line.substr(2), 0, UINT64_MAX, &seed);
             w.in_seed = true;
             w.current = seed;
           } else if (line.size() > 2 && line[0] == 'D') {
@@ -223,7 +211,7 @@ int run_all(const Options& o, uint64_t* seeds_run, std::vector<sim::FuzzFailure>
           } else if (line.size() > 2 && line[0] == 'F') {
             const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
             if (t1 == std::string::npos || t2 == std::string::npos) continue;
-            parse_u64(line.substr(2, t1 - 2), &seed);
+            parse_u64(line.substr(2, t1 - 2), 0, UINT64_MAX, &seed);
             failures->push_back({seed, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
           }
         }
@@ -278,85 +266,50 @@ int run_sim_fuzz(const std::vector<std::string>& args) {
   bool have_seeds = false;
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   o.jobs = cores > 0 ? static_cast<unsigned>(cores) : 1;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto need_value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "vigil sim fuzz: %s needs a value\n", flag);
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      fuzz_usage(stdout);
-      return 0;
-    } else if (a == "--seeds") {
-      const std::string* v = need_value("--seeds");
-      if (!v) return 2;
-      const size_t dots = v->find("..");
-      const std::string lo = dots == std::string::npos ? *v : v->substr(0, dots);
-      const std::string hi = dots == std::string::npos ? *v : v->substr(dots + 2);
-      if (!parse_u64(lo, &o.first) || !parse_u64(hi, &o.last)) {
-        std::fprintf(stderr,
-                     "vigil sim fuzz: --seeds expects A..B with whole numbers A <= B (or one "
-                     "seed A), got '%s'\n",
-                     v->c_str());
-        return 2;
-      }
-      if (o.first > o.last) {
-        std::fprintf(stderr,
-                     "vigil sim fuzz: --seeds %s is empty: the first seed is above the last\n",
-                     v->c_str());
-        return 2;
-      }
-      have_seeds = true;
-    } else if (a == "--jobs" || a == "-j") {
-      const std::string* v = need_value("--jobs");
-      if (!v) return 2;
-      uint64_t n = 0;
-      if (!parse_u64(*v, &n) || n == 0 || n > 1024) {
-        std::fprintf(stderr, "vigil sim fuzz: --jobs expects a number from 1 to 1024, got '%s'\n",
-                     v->c_str());
-        return 2;
-      }
-      o.jobs = static_cast<unsigned>(n);
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (a == "--verbose" || a == "-v") {
-      o.verbose = true;
-    } else if (a == "--pcap") {
-      const std::string* v = need_value("--pcap");
-      if (!v) return 2;
-      o.run.pcap_path = *v;
-    } else if (a == "--bug") {
-      const std::string* v = need_value("--bug");
-      if (!v) return 2;
-      tcp::TcpConfig probe;
-      if (std::string err = sim::apply_scenario_bug(*v, &probe); !err.empty()) {
-        std::fprintf(stderr, "vigil sim fuzz: %s\n", err.c_str());
-        return 2;
-      }
-      o.run.bugs.push_back(*v);
-    } else if (a == "--fault") {
-      // Undocumented in --help: deliberate faults for the tests that show
-      // each invariant can fail (docs/sim-fuzz.md).
-      const std::string* v = need_value("--fault");
-      if (!v) return 2;
-      if (!sim::parse_fuzz_fault(*v, &o.run.fault)) {
-        std::string names;
-        for (const auto& n : sim::fuzz_fault_names()) names += (names.empty() ? "" : ", ") + n;
-        std::fprintf(stderr, "vigil sim fuzz: unknown fault '%s'; valid faults: %s\n", v->c_str(),
-                     names.c_str());
-        return 2;
-      }
-    } else {
-      std::fprintf(stderr,
-                   "vigil sim fuzz: unknown argument '%s'; valid options: --seeds --json --jobs "
-                   "--verbose --pcap --bug --help\n",
-                   a.c_str());
-      return 2;
-    }
+  bool help = false;
+  std::string seeds, fault;
+  CLI::App app("vigil sim fuzz");
+  init_app(app);
+  app.add_flag("-h,--help", help);
+  app.add_option("--seeds", seeds)->check(check([&](const std::string& v) -> std::string {
+    const size_t dots = v.find("..");
+    const std::string lo = dots == std::string::npos ? v : v.substr(0, dots);
+    const std::string hi = dots == std::string::npos ? v : v.substr(dots + 2);
+    if (!parse_u64(lo, 0, UINT64_MAX, &o.first) || !parse_u64(hi, 0, UINT64_MAX, &o.last))
+      return "expects A..B with whole numbers A <= B (or one seed A), got '" + v + "'";
+    if (o.first > o.last) return v + " is empty: the first seed is above the last";
+    return "";
+  }));
+  app.add_option("-j,--jobs", o.jobs)->check(check([](const std::string& v) -> std::string {
+    uint64_t n = 0;
+    return parse_u64(v, 1, 1024, &n) ? "" : "expects a number from 1 to 1024, got '" + v + "'";
+  }));
+  app.add_flag("--json", o.json);
+  app.add_flag("-v,--verbose", o.verbose);
+  app.add_option("--pcap", o.run.pcap_path);
+  app.add_option("--bug", o.run.bugs)
+      ->allow_extra_args(false)
+      ->check(check([](const std::string& v) {
+        tcp::TcpConfig probe;
+        return sim::apply_scenario_bug(v, &probe);
+      }));
+  // Undocumented in --help: deliberate faults for the tests that show
+  // each invariant can fail (docs/sim-fuzz.md).
+  app.add_option("--fault", fault)->check(check([&](const std::string& v) -> std::string {
+    if (sim::parse_fuzz_fault(v, &o.run.fault)) return "";
+    std::string names;
+    for (const auto& n : sim::fuzz_fault_names()) names += (names.empty() ? "" : ", ") + n;
+    return "unknown fault '" + v + "'; valid faults: " + names;
+  }));
+  if (auto rc = parse(app, args, "sim fuzz",
+                      "unknown argument '%s'; valid options: --seeds --json --jobs --verbose "
+                      "--pcap --bug --help"))
+    return *rc;
+  if (help) {
+    fuzz_usage(stdout);
+    return 0;
   }
+  have_seeds = !seeds.empty();
   if (!have_seeds) {
     std::fprintf(stderr, "vigil sim fuzz: --seeds A..B is required\n");
     fuzz_usage(stderr);

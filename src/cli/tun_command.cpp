@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli11.hpp"
 #include "cli/commands.hpp"
 #include "cli/counters.hpp"
 #include "link/event_loop.hpp"
@@ -591,18 +592,6 @@ class ClientApp : public link::LoopApp {
   Progress progress_;
 };
 
-bool parse_u64(const std::string& text, uint64_t max, uint64_t* out) {
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t v = 0;
-  for (char ch : text) {
-    if (ch < '0' || ch > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(ch - '0');
-  }
-  if (v > max) return false;
-  *out = v;
-  return true;
-}
-
 // "75" is seconds for --keepalive (like TCP_KEEPIDLE); "500ms" is a duration.
 std::string with_unit(const std::string& v, const char* unit) {
   const bool digits =
@@ -626,125 +615,75 @@ int run_tun(const std::vector<std::string>& args) {
   bool no_hash = false;
   std::string pcap_path, stats_path;
   std::optional<std::string> netns;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "vigil tun: %s needs a value\n", flag);
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    const std::string* v = nullptr;
-    if (a == "--help" || a == "-h") {
-      tun_usage(stdout);
-      return 0;
-    } else if (a == "--dev") {
-      if (!(v = value("--dev"))) return 2;
-      dev = *v;
-    } else if (a == "--local") {
-      if (!(v = value("--local"))) return 2;
-      local_text = *v;
-    } else if (a == "--peer") {
-      if (!(v = value("--peer"))) return 2;
-      peer_text = *v;
-    } else if (a == "--netns") {
-      if (!(v = value("--netns"))) return 2;
-      netns = *v;
-    } else if (a == "--mtu") {
-      if (!(v = value("--mtu"))) return 2;
-      if (!parse_u64(*v, 65535, &mtu) || mtu < 576) {
-        std::fprintf(stderr, "vigil tun: --mtu expects 576..65535, got '%s'\n", v->c_str());
-        return 2;
-      }
-    } else if (a == "--profile") {
-      if (!(v = value("--profile"))) return 2;
-      profile = *v;
-    } else if (a == "--keepalive") {
-      if (!(v = value("--keepalive"))) return 2;
-      keepalive = *v;
-    } else if (a == "--user-timeout") {
-      if (!(v = value("--user-timeout"))) return 2;
-      user_timeout = *v;
-    } else if (a == "--set") {
-      if (!(v = value("--set"))) return 2;
-      const size_t eq = v->find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr, "vigil tun: --set expects key=value, got '%s'\n", v->c_str());
-        return 2;
-      }
-      sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
-    } else if (a == "--port") {
-      if (!(v = value("--port"))) return 2;
-      uint64_t p = 0;
-      if (!parse_u64(*v, 65535, &p) || p == 0) {
-        std::fprintf(stderr, "vigil tun: --port expects 1..65535, got '%s'\n", v->c_str());
-        return 2;
-      }
-      port = p;
-    } else if (a == "--local-port") {
-      if (!(v = value("--local-port"))) return 2;
-      uint64_t p = 0;
-      if (!parse_u64(*v, 65535, &p) || p == 0) {
-        std::fprintf(stderr, "vigil tun: --local-port expects 1..65535, got '%s'\n", v->c_str());
-        return 2;
-      }
-      local_port = p;
-    } else if (a == "--send") {
-      if (!(v = value("--send"))) return 2;
+  bool help = false;
+  std::vector<std::string> set_texts;
+  std::string offload_text;
+  // "--flag expects <what>, got 'v'" for a whole number outside [lo, hi].
+  auto number = [](uint64_t lo, uint64_t hi, std::string what, std::optional<uint64_t>* out) {
+    return check([=](const std::string& v) -> std::string {
       uint64_t n = 0;
-      if (!parse_u64(*v, uint64_t{1} << 50, &n)) {
-        std::fprintf(stderr, "vigil tun: --send expects a byte count, got '%s'\n", v->c_str());
-        return 2;
-      }
-      send_bytes = n;
-    } else if (a == "--read-pause-after") {
-      if (!(v = value("--read-pause-after"))) return 2;
-      uint64_t n = 0;
-      if (!parse_u64(*v, uint64_t{1} << 50, &n)) {
-        std::fprintf(stderr, "vigil tun: --read-pause-after expects a byte count, got '%s'\n",
-                     v->c_str());
-        return 2;
-      }
-      read_pause.after = n;
-    } else if (a == "--read-pause") {
-      if (!(v = value("--read-pause"))) return 2;
-      if (!parse_duration(with_unit(*v, "s"), &read_pause.length) ||
-          read_pause.length <= Duration::nanos(0)) {
-        std::fprintf(stderr,
-                     "vigil tun: --read-pause expects a duration like 5s or 500ms, got '%s'\n",
-                     v->c_str());
-        return 2;
-      }
-      read_pause_text = *v;
-    } else if (a == "--recv") {
-      recv_mode = true;
-    } else if (a == "--no-hash") {
-      no_hash = true;
-    } else if (a == "--pcap") {
-      if (!(v = value("--pcap"))) return 2;
-      pcap_path = *v;
-    } else if (a == "--stats") {
-      if (!(v = value("--stats"))) return 2;
-      stats_path = *v;
-    } else if (a == "--offload") {
-      if (!(v = value("--offload"))) return 2;
-      if (*v != "on" && *v != "off") {
-        std::fprintf(stderr, "vigil tun: --offload expects on or off, got '%s'\n", v->c_str());
-        return 2;
-      }
-      offload = *v == "on";
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(
-          stderr,
-          "vigil tun: unknown option '%s'; valid options: --dev --local --peer --netns --mtu "
-          "--profile --keepalive --user-timeout --set --port --local-port --send --recv "
-          "--read-pause-after --read-pause --offload --no-hash --pcap --stats --help\n",
-          a.c_str());
-      return 2;
-    } else {
-      words.push_back(a);
-    }
+      if (!parse_u64(v, lo, hi, &n)) return "expects " + what + ", got '" + v + "'";
+      *out = n;
+      return "";
+    });
+  };
+  std::optional<uint64_t> mtu_opt, read_pause_after;
+  CLI::App cli("vigil tun");
+  init_app(cli);
+  cli.add_flag("-h,--help", help);
+  cli.add_option("--dev", dev);
+  cli.add_option("--local", local_text);
+  cli.add_option("--peer", peer_text);
+  std::string netns_text;
+  CLI::Option* netns_opt = cli.add_option("--netns", netns_text);
+  cli.add_option("--mtu")->check(number(576, 65535, "576..65535", &mtu_opt));
+  cli.add_option("--profile", profile);
+  cli.add_option("--keepalive", keepalive);
+  cli.add_option("--user-timeout", user_timeout);
+  cli.add_option("--set", set_texts)
+      ->allow_extra_args(false)
+      ->check(check([](const std::string& v) {
+        const size_t eq = v.find('=');
+        return eq == std::string::npos || eq == 0 ? "expects key=value, got '" + v + "'"
+                                                  : std::string();
+      }));
+  cli.add_option("--port")->check(number(1, 65535, "1..65535", &port));
+  cli.add_option("--local-port")->check(number(1, 65535, "1..65535", &local_port));
+  cli.add_option("--send")->check(number(0, uint64_t{1} << 50, "a byte count", &send_bytes));
+  cli.add_option("--read-pause-after")
+      ->check(number(0, uint64_t{1} << 50, "a byte count", &read_pause_after));
+  cli.add_option("--read-pause")->check(check([&](const std::string& v) -> std::string {
+    if (!parse_duration(with_unit(v, "s"), &read_pause.length) ||
+        read_pause.length <= Duration::nanos(0))
+      return "expects a duration like 5s or 500ms, got '" + v + "'";
+    read_pause_text = v;
+    return "";
+  }));
+  cli.add_flag("--recv", recv_mode);
+  cli.add_flag("--no-hash", no_hash);
+  cli.add_option("--pcap", pcap_path);
+  cli.add_option("--stats", stats_path);
+  cli.add_option("--offload", offload_text)->check(check([](const std::string& v) {
+    return v == "on" || v == "off" ? std::string() : "expects on or off, got '" + v + "'";
+  }));
+  cli.add_option("words", words);
+  if (auto rc = parse(cli, args, "tun",
+                      "unknown option '%s'; valid options: --dev --local --peer --netns --mtu "
+                      "--profile --keepalive --user-timeout --set --port --local-port --send "
+                      "--recv --read-pause-after --read-pause --offload --no-hash --pcap --stats "
+                      "--help"))
+    return *rc;
+  if (help) {
+    tun_usage(stdout);
+    return 0;
+  }
+  if (netns_opt->count()) netns = netns_text;
+  if (mtu_opt) mtu = *mtu_opt;
+  if (read_pause_after) read_pause.after = *read_pause_after;
+  offload = offload_text == "on";
+  for (const std::string& v : set_texts) {
+    const size_t eq = v.find('=');
+    sets.emplace_back(v.substr(0, eq), v.substr(eq + 1));
   }
 
   if (dev.empty() || local_text.empty() || peer_text.empty() || words.empty()) {
@@ -801,7 +740,7 @@ int run_tun(const std::vector<std::string>& args) {
     const auto addr = colon == std::string::npos
                           ? std::nullopt
                           : wire::Ipv4Addr::parse(std::string_view(target).substr(0, colon));
-    if (!addr || !parse_u64(target.substr(colon + 1), 65535, &p) || p == 0) {
+    if (!addr || !parse_u64(target.substr(colon + 1), 1, 65535, &p)) {
       std::fprintf(stderr, "vigil tun: connect expects IP:PORT, got '%s'\n", target.c_str());
       return 2;
     }

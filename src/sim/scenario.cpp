@@ -797,20 +797,25 @@ std::vector<std::string> settable_keys() {
 
 std::string run_scenario(const std::string& name, const ScenarioParams& params,
                          ScenarioResult* out) {
+  // Everything up to the pcap is the caller's arguments: exit 2 in the CLI.
+  auto usage = [out](std::string err) {
+    out->usage_error = true;
+    return err;
+  };
   const ScenarioDef* def = find(name);
   if (!def) {
     std::vector<std::string> names;
     for (const auto& i : scenario_list()) names.push_back(i.name);
-    return "unknown scenario '" + name + "'; valid scenarios: " + join_names(names);
+    return usage("unknown scenario '" + name + "'; valid scenarios: " + join_names(names));
   }
   Spec spec;
   if (!tcp::TcpConfig::from_profile(params.profile, &spec.tcp)) {
-    return "unknown profile '" + params.profile + "'; valid profiles: rfc, linux";
+    return usage("unknown profile '" + params.profile + "'; valid profiles: rfc, linux");
   }
   def->configure(spec);
   for (const auto& bug : params.bugs) {
     std::string err = apply_bug(bug, &spec.tcp);
-    if (!err.empty()) return err;
+    if (!err.empty()) return usage(err);
   }
   for (const auto& [key, value] : params.sets) {
     auto it = spec_setters().find(key);
@@ -825,15 +830,15 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     } else {
       const auto& knobs = tcp::TcpConfig::knob_names();
       if (std::find(knobs.begin(), knobs.end(), key) == knobs.end()) {
-        return "unknown key '" + key + "'; valid keys: " + join_names(settable_keys());
+        return usage("unknown key '" + key + "'; valid keys: " + join_names(settable_keys()));
       }
       err = spec.tcp.set_one(key, value);
     }
-    if (!err.empty()) return err;
+    if (!err.empty()) return usage(err);
   }
   // Rules between knobs once all are set, so --set order does not matter.
   if (!params.sets.empty()) {
-    if (std::string err = spec.tcp.validate(); !err.empty()) return err;
+    if (std::string err = spec.tcp.validate(); !err.empty()) return usage(err);
   }
 
   std::unique_ptr<link::PcapWriter> pcap;

@@ -58,6 +58,9 @@ struct HostResult {
 };
 
 struct ScenarioResult {
+  // run_scenario failed on its arguments (a bad name, key or value: the
+  // CLI's exit 2), not on I/O.
+  bool usage_error = false;
   std::string name;
   std::string summary;
   uint64_t seed = 0;

@@ -116,41 +116,6 @@ std::string_view timer_name(RetransmitTimer t) {
   return "";
 }
 
-std::string errno_name(int err) {
-  switch (err) {
-    case 0:
-      return "";
-    case ETIMEDOUT:
-      return "ETIMEDOUT";
-    case ECONNREFUSED:
-      return "ECONNREFUSED";
-    case ECONNRESET:
-      return "ECONNRESET";
-    case EHOSTUNREACH:
-      return "EHOSTUNREACH";
-    case ENETUNREACH:
-      return "ENETUNREACH";
-    case EPIPE:
-      return "EPIPE";
-    case ECONNABORTED:
-      return "ECONNABORTED";
-    case EPROTO:
-      return "EPROTO";
-    case ENOPROTOOPT:  // the ICMP errnos of Linux's icmp_err_convert[]
-      return "ENOPROTOOPT";
-    case EMSGSIZE:
-      return "EMSGSIZE";
-    case EOPNOTSUPP:
-      return "EOPNOTSUPP";
-    case EHOSTDOWN:
-      return "EHOSTDOWN";
-    case ENONET:
-      return "ENONET";
-    default:
-      return "E" + std::to_string(err);
-  }
-}
-
 std::string outcome_text(int err, CloseReason reason, std::string_view detail) {
   if (err == 0) return "";
   std::string out = errno_name(err);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/errno_name.hpp"
 #include "vigil/time.hpp"
 
 namespace vigil::tcp {
@@ -98,8 +99,8 @@ class EventSink {
   virtual void on_event(const Event& e) = 0;
 };
 
-// "ETIMEDOUT" for ETIMEDOUT; nullptr-free: unknown values give "E<number>".
-std::string errno_name(int err);
+// "ETIMEDOUT" for ETIMEDOUT (util/errno_name.hpp; tcp's callers keep the name).
+using util::errno_name;
 
 // How a failed connection ended, as `vigil sim` prints it (DESIGN.md
 // principle 7): "ETIMEDOUT (retransmission): 15 retransmissions over

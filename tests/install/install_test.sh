@@ -26,7 +26,7 @@ run "$work/install.log" cmake --install "$bin" --prefix "$prefix"
 
 pc=$(find "$prefix" -name vigil.pc)
 libdir=$(dirname "$(dirname "$pc")")
-for f in bin/vigil include/vigil/time.hpp include/vigil/version.hpp \
+for f in bin/vigil include/vigil/time.hpp include/vigil/version.hpp include/vigil/vigil.hpp include/vigil/tun.hpp \
   include/vigil/stack/stack.hpp include/vigil/stack/end_log.hpp include/vigil/link/tun_device.hpp \
   include/vigil/link/netns.hpp; do
   [ -e "$prefix/$f" ] || fail "installed: $f missing"
@@ -46,7 +46,7 @@ version=$("$prefix/bin/vigil" --version)
 [ "$version" = "vigil $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --modversion vigil)" ] ||
   fail "vigil --version ($version) and pkg-config --modversion disagree"
 
-# The example's output: derived in examples/two_stacks.cpp. The client's
+# The example's output: derived in examples/two_stacks.cpp (public API, vigil/vigil.hpp). The client's
 # user timeout (10 s, RFC 5482 §3) runs from when its second write goes
 # out at virtual time 0 with nothing outstanding: ETIMEDOUT at 10 s.
 check_output() {  # NAME FILE
@@ -56,6 +56,7 @@ check_output() {  # NAME FILE
   grep -qx "client read 12 bytes back" "$out" || fail "$1: echo"
   grep -qxE 'client: 10\.0\.0\.1:[0-9]+ <-> 10\.0\.0\.2:7 ended at 10\.000000 s in ESTABLISHED: ETIMEDOUT \(user_timeout\): .+' "$out" ||
     fail "$1: the client's end line"
+  grep -qx "client recv: ETIMEDOUT (user_timeout)" "$out" || fail "$1: recv's errno"
   grep -qx "server's connection is still ESTABLISHED: without keepalive it never hears of it" "$out" ||
     fail "$1: the server's state"
   [ "$(grep -c ' ended at ' "$out")" = 1 ] || fail "$1: exactly one end line"

@@ -21,6 +21,16 @@ check "unknown key names choices" 'grep -q "valid keys:.*link.loss" <<<"$err"'
 err=$("$vigil" sim bulk --set link.loss=2 2>&1 >/dev/null); rc=$?
 check "bad value exits 2" '[ $rc -eq 2 ]'
 
+# Parsed by CLI11 (issue 10 §3): a bad command line exits 2 saying what is wrong.
+err=$("$vigil" sim bulk --seed 2>&1 >/dev/null); rc=$?
+check "--seed without a value exits 2" '[ $rc -eq 2 ] && grep -qF "vigil sim: --seed needs a value" <<<"$err"'
+err=$("$vigil" sim bulk --seed 12x 2>&1 >/dev/null); rc=$?
+check "--seed 12x exits 2" '[ $rc -eq 2 ] && grep -qF "vigil sim: --seed expects a whole number, got '"'"'12x'"'"'" <<<"$err"'
+err=$("$vigil" sim bulk --frobnicate 2>&1 >/dev/null); rc=$?
+check "unknown sim option exits 2 naming it" '[ $rc -eq 2 ] && grep -qF "unknown option '"'"'--frobnicate'"'"'; valid options:" <<<"$err"'
+err=$("$vigil" tun --mtu 100 2>&1 >/dev/null); rc=$?
+check "tun --mtu 100 exits 2" '[ $rc -eq 2 ] && grep -qF "vigil tun: --mtu expects 576..65535, got '"'"'100'"'"'" <<<"$err"'
+
 err=$("$vigil" sim bulk --pcap /nonexistent-dir/x.pcap 2>&1 >/dev/null); rc=$?
 check "unwritable pcap exits 1 with a reason" '[ $rc -eq 1 ] && grep -qi "nonexistent-dir" <<<"$err"'
 
