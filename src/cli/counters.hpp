@@ -16,7 +16,7 @@ namespace vigil::cli {
 using Counters = std::vector<std::pair<const char*, uint64_t>>;
 
 inline Counters connection_counters(const tcp::ConnectionStats& s) {
-  static_assert(sizeof(tcp::ConnectionStats) == 18 * sizeof(uint64_t),
+  static_assert(sizeof(tcp::ConnectionStats) == 20 * sizeof(uint64_t),
                 "a ConnectionStats counter is missing from connection_counters()");
   return {{"segments_sent", s.segments_sent},
           {"segments_received", s.segments_received},

@@ -188,21 +188,6 @@ std::optional<ConnId> Stack::accept(uint16_t port) {
   return id;
 }
 
-size_t Stack::accept_queue_length(uint16_t port) const {
-  auto it = listeners_.find(port);
-  return it == listeners_.end() ? 0 : it->second.ready.size();
-}
-
-void Stack::unlisten(Instant now, uint16_t port) {
-  if (listeners_.erase(port) == 0) return;
-  // Without its listener a pending connection counts as unaccepted, so
-  // settle() reaps it once the abort has made it CLOSED.
-  std::vector<ConnId> pending;
-  for (const auto& [id, slot] : slots_)
-    if (slot.listener_port == port) pending.push_back(id);
-  for (ConnId id : pending) abort(now, id);
-}
-
 size_t Stack::send(Instant now, ConnId id, std::span<const uint8_t> data) {
   auto it = slots_.find(id);
   if (it == slots_.end()) return 0;

@@ -143,11 +143,6 @@ class Stack {
   void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push = false);
   // An established connection from the port's accept queue, if any.
   std::optional<ConnId> accept(uint16_t port);
-  // Established connections waiting in `port`'s accept queue.
-  size_t accept_queue_length(uint16_t port) const;
-  // Stops listening on `port`. Its connections not yet accepted, queued or
-  // half-open, are aborted (RST), as Linux's inet_csk_listen_stop does.
-  void unlisten(Instant now, uint16_t port);
   size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
   size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
   void close(Instant now, ConnId id);

@@ -152,8 +152,13 @@ TEST(Rfc2525CongestionAvoidance, TheBugLosesSeveralSegmentsPerWindow) {
     EXPECT_EQ(endpoint(bug, "server").bytes_received, 40'000'000u);
     EXPECT_LE(c.timeouts, 1u);  // linux: one, in the first slow start's overshoot
     EXPECT_GT(b.fast_retransmits, c.fast_retransmits * 3 / 2);
-    EXPECT_GT(b.retransmitted_segments, 2 * c.retransmitted_segments - 10);
+    // linux: the correct sender runs CUBIC with RACK (26 fast retransmits,
+    // 88 resent segments), the bug forces NewReno (49, 124): the resent
+    // counts of two algorithms are not the bug's signature, its extra
+    // congestion events are.
+    EXPECT_GT(b.retransmitted_segments, c.retransmitted_segments);
     if (std::string(profile) == "rfc") {
+      EXPECT_GT(b.retransmitted_segments, 2 * c.retransmitted_segments - 10);
       EXPECT_EQ(c.timeouts, 0u);
       EXPECT_EQ(c.fast_retransmits, 31u);
       EXPECT_EQ(c.retransmitted_segments, 55u);
