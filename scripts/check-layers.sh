@@ -22,9 +22,7 @@ declare -A below=(
   [cli]="util wire tcp stack link api sim analyze cli"
 )
 # Known, with the issue that removes them; nothing else may be added here.
-# issue 10 §1: seq.hpp has moved to wire; the analyzer still includes the
-# forwarding tcp/seq.hpp until it switches to wire/seq.hpp.
-allowed_exceptions=("src/analyze/congestion_detectors.cpp tcp/seq.hpp" "src/analyze/flow_analyzer.cpp tcp/seq.hpp")
+allowed_exceptions=()
 bad=0
 while IFS=: read -r file line text; do
   layer=$(cut -d/ -f2 <<<"$file")

@@ -12,14 +12,14 @@
 #include <deque>
 #include <string>
 
-#include "tcp/seq.hpp"
+#include "wire/seq.hpp"
 
 namespace vigil::analyze {
 
-using tcp::seq_diff;
-using tcp::seq_ge;
-using tcp::seq_gt;
-using tcp::seq_le;
+using wire::seq_diff;
+using wire::seq_ge;
+using wire::seq_gt;
+using wire::seq_le;
 
 namespace {
 

@@ -14,18 +14,18 @@
 #include <string>
 #include <utility>
 
-#include "tcp/seq.hpp"
 #include "wire/bytes.hpp"
 #include "wire/ipv6.hpp"
 #include "wire/packet.hpp"
+#include "wire/seq.hpp"
 
 namespace vigil::analyze {
 
-using tcp::seq_ge;
-using tcp::seq_gt;
-using tcp::seq_le;
-using tcp::seq_lt;
-using tcp::seq_max;
+using wire::seq_ge;
+using wire::seq_gt;
+using wire::seq_le;
+using wire::seq_lt;
+using wire::seq_max;
 namespace fl = wire::tcp_flags;
 
 namespace {
