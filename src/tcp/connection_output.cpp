@@ -105,7 +105,8 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
   ++stats_.segments_sent;
   // Opt-in TSO datagrams reach the wire cut at snd_mss_ (poll_transmit).
   if (const size_t len = a.size() + b.size(); len > 0 && !syn_options)
-    sent_segs_.record(seq, static_cast<uint32_t>(len), snd_mss_, static_cast<uint32_t>(n - len));
+    sent_segs_.record(seq, static_cast<uint32_t>(len), snd_mss_, static_cast<uint32_t>(n - len),
+                      snd_una_);
   if (!a.empty() || !b.empty() || (fl & flags::kFin)) {
     last_data_tx_ = now;
     if (first_data_tx_.is_never()) first_data_tx_ = now;

@@ -13,7 +13,11 @@ bool RackDetector::sent_after(Instant t1, uint32_t seq1, Instant t2, uint32_t se
 
 void RackDetector::on_sent(uint32_t seq, uint32_t end, Instant now, bool fin) {
   if (fin) fin_at_end_ = true;
-  if (segs_.capacity() == 0) segs_.reserve(std::max<size_t>(max_segments_, 4));
+  // Records grow with the flight (doubling, up to one per segment the send
+  // buffer holds): an idle or trickling connection holds a few, and a
+  // steady flight allocates nothing.
+  if (segs_.capacity() == 0)
+    segs_.reserve(std::min<size_t>(std::max<size_t>(max_segments_, 4), 16));
   // A resend: every record it overlaps counts as sent now (§6.1
   // Segment.xmit_ts is the latest transmission) and is no longer lost.
   for (size_t i = head_; i < segs_.size(); ++i) {
@@ -34,6 +38,9 @@ void RackDetector::on_sent(uint32_t seq, uint32_t end, Instant now, bool fin) {
   if (segs_.size() == segs_.capacity() && head_ > 0) {
     segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
+  }
+  if (segs_.size() == segs_.capacity() && segs_.capacity() < std::max<size_t>(max_segments_, 4)) {
+    segs_.reserve(std::min(std::max<size_t>(max_segments_, 4), 2 * segs_.capacity()));
   }
   if (segs_.size() == segs_.capacity() && head_ < segs_.size()) {
     Segment& last = segs_.back();  // full: merge (only ever delays a verdict)

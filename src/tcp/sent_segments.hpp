@@ -4,13 +4,17 @@
 // Connection::on_icmp), so a blind attacker has to guess the exact first
 // byte of such a segment, not just any sequence number in flight.
 //
-// A fixed-capacity ring of the most recent sends, allocated on the first
-// record (a connection that never sends a large segment holds nothing) and
-// then kept, so the steady-state path never allocates; release() frees it.
+// A ring of the most recent sends, allocated on the first record (a
+// connection that never sends a large segment holds nothing). It grows
+// (doubling, up to the capacity the send buffer needs) only when its oldest
+// entry is still unacknowledged, so it is as large as the most segments a
+// connection has had in flight, and a steady flight never allocates;
+// release() frees it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <vector>
 
 namespace vigil::tcp {
 
@@ -27,13 +31,14 @@ class SentSegments {
   // A datagram carrying [seq, seq+len) with `header_bytes` of IP and TCP
   // headers. A datagram longer than `cut` payload bytes (opt-in TSO) reaches
   // the wire as pieces of `cut` bytes, each with the same headers.
-  void record(uint32_t seq, uint32_t len, uint32_t cut, uint32_t header_bytes);
+  // `snd_una`: entries wholly below it are acknowledged and may be reused.
+  void record(uint32_t seq, uint32_t len, uint32_t cut, uint32_t header_bytes, uint32_t snd_una);
 
   // The wire size of the recorded segment (or TSO piece) whose first byte is
   // `seq`, the most recent if it was sent more than once; 0 if none.
   uint32_t wire_bytes_at(uint32_t seq) const;
 
-  size_t allocated_bytes() const { return ring_ ? capacity_ * sizeof(Entry) : 0; }
+  size_t allocated_bytes() const { return ring_.capacity() * sizeof(Entry); }
   void release();
 
  private:
@@ -43,8 +48,10 @@ class SentSegments {
     uint16_t cut;  // payload bytes per wire piece
     uint16_t hdr;  // IP + TCP header bytes of each piece
   };
-  std::unique_ptr<Entry[]> ring_;
-  size_t capacity_;
+  void grow();
+
+  std::vector<Entry> ring_;
+  size_t capacity_;  // the most entries ever needed
   uint32_t min_wire_bytes_;
   size_t next_ = 0;   // where the next record goes
   size_t count_ = 0;  // valid entries, at most capacity_
