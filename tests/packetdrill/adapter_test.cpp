@@ -68,7 +68,7 @@ using InitFn = void (*)(const char*, Ifc*);
 constexpr uint32_t kLocal = 0xc0a80001;   // 192.168.0.1, the stack
 constexpr uint32_t kRemote = 0xc0000201;  // 192.0.2.1, the script's peer
 constexpr uint16_t kPeerPort = 5000;
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kPsh = 0x08, kAck = 0x10;
 
 uint16_t checksum(const uint8_t* p, size_t n, uint32_t sum = 0) {
   for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
@@ -248,9 +248,9 @@ TEST_F(AdapterTest, HandshakeDataBlockingReadAndClose) {
   // checks) until a segment arrives through netdev_send.
   std::atomic<pid_t> tid{0};
   std::atomic<ssize_t> got{-2};
-  std::thread reader([&] {
+  std::thread reader([&, fd = c] {  // clang 14 cannot capture a structured binding
     tid = static_cast<pid_t>(syscall(SYS_gettid));
-    got = ifc_.read(u, c, buf, sizeof buf);
+    got = ifc_.read(u, fd, buf, sizeof buf);
   });
   while (tid == 0) std::this_thread::yield();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

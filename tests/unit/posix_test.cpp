@@ -489,7 +489,7 @@ TEST_F(PosixTest, BlockingReadIsWokenByTheDriver) {
   auto [c, s] = connected();
   char buf[16];
   ssize_t got = -2;
-  std::thread t([&] { got = server.read(s, buf, sizeof buf); });  // blocking socket
+  std::thread t([&, fd = s] { got = server.read(fd, buf, sizeof buf); });  // blocking socket
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(got, -2);
   EXPECT_EQ(client.write(c, "wake", 4), 4);
