@@ -344,8 +344,12 @@ int a_splice(void*, int, loff_t*, int, loff_t*, size_t, unsigned int) {
 
 }  // namespace
 
+// The struct is taken as void*, the same C ABI, so a caller with its own
+// declaration of the struct calls it through a matching function type
+// (UBSan's -fsanitize=function compares them).
 extern "C" __attribute__((visibility("default"))) void packetdrill_interface_init(const char* flags,
-                                                                                  Interface* ifc) {
+                                                                                  void* ifc_raw) {
+  auto* ifc = static_cast<Interface*>(ifc_raw);
   vigil::stack::StackConfig sc;
   sc.address = vigil::wire::Ipv4Addr::of(192, 168, 0, 1);
   std::string profile = "linux";

@@ -63,7 +63,7 @@ struct Ifc {
   int (*pipe)(void*, int*);
   int (*splice)(void*, int, loff_t*, int, loff_t*, size_t, unsigned int);
 };
-using InitFn = void (*)(const char*, Ifc*);
+using InitFn = void (*)(const char*, void*);  // the adapter takes the struct as void*
 
 constexpr uint32_t kLocal = 0xc0a80001;   // 192.168.0.1, the stack
 constexpr uint32_t kRemote = 0xc0000201;  // 192.0.2.1, the script's peer

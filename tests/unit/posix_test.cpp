@@ -474,7 +474,8 @@ TEST_F(PosixTest, EpollErrorsAndReadiness) {
   pump();
   ASSERT_EQ(server.epoll_wait(ep, out, 4, 0), 1);
   EXPECT_EQ(out[0].events, static_cast<uint32_t>(EPOLLIN));
-  EXPECT_EQ(out[0].data.u64, 77u);
+  const uint64_t data = out[0].data.u64;  // epoll_event is packed: no reference to its member
+  EXPECT_EQ(data, 77u);
   // EPOLLONESHOT: reported once, then disabled until EPOLL_CTL_MOD.
   ev.events = EPOLLIN | EPOLLONESHOT;
   EXPECT_EQ(server.epoll_ctl(ep, EPOLL_CTL_MOD, l, &ev), 0);
