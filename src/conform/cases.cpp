@@ -233,6 +233,35 @@ void keepalive_dead_peer(Testbed& tb, CaseResult& r) {
   r.verdict = near(at, 5) && errno_ok(d.outcome, ETIMEDOUT) ? Verdict::pass : Verdict::fail;
 }
 
+void keepalive_default_give_up(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.3.6: one unanswered probe MUST NOT be taken for a dead
+  // peer; RFC 2525 §2.9 flags a stack that gives up after 5 probes 1 s
+  // apart. No RFC gives a number: the bar here is R2's (RFC 1122
+  // §4.2.3.5, 100 s). Linux's defaults: 9 probes 75 s apart, death 675 s
+  // after the first probe (tcp_keepalive_intvl 75, tcp_keepalive_probes 9).
+  r.expected =
+      ">= 2 probes, death >= 100 s after the first (RFC 2525 §2.9; Linux: 9 probes, 675 "
+      "s)";
+  SocketOptions o;
+  o.keepalive = true;
+  o.keep_idle = seconds(60);  // only the idle is set: interval and count are the defaults
+  if (!connect_or_skip(tb, r, o)) return;
+  tb.set_path(PathState::blackhole);
+  tb.run_until_target_ended(seconds(7200));
+  const auto segs = parse_capture(tb.capture());
+  const auto probes = keepalive_probes(segs, 0);
+  const TargetOutcome out = tb.target_outcome();
+  if (probes.empty() || !out.ended) {
+    r.measured = std::to_string(probes.size()) + " probes, " + outcome_text(out, 0);
+    r.verdict = probes.empty() ? Verdict::fail : Verdict::pass;
+    return;
+  }
+  const double after = to_s(out.ended_at) - probes[0]->t;
+  r.measured =
+      std::to_string(probes.size()) + " probes, the end " + fmt(after, 1) + " s after the first";
+  r.verdict = probes.size() >= 2 && after >= 100 ? Verdict::pass : Verdict::fail;
+}
+
 void keepalive_not_while_outstanding(Testbed& tb, CaseResult& r) {
   // RFC 1122 §4.2.3.6: a keep-alive is sent when no data has been
   // received "for an interval" on an otherwise idle connection; with data
@@ -679,6 +708,65 @@ void uto_zero_window(Testbed& tb, CaseResult& r) {
   r.verdict = Verdict::info;
 }
 
+void persist_probe_byte_deadlock(Testbed& tb, CaseResult& r) {
+  // RFC 2525 §2.12: a receiver whose advertised window is zero takes a
+  // probe byte into the room a small read made (too small for a window
+  // update, RFC 1122 §4.2.3.3); the faulty one then computes a negative
+  // window and discards everything, ACKs included, until it sends a
+  // window update. vigil sim window-probe-deadlock-blocked's order: the
+  // target reads 100 bytes at 10 s, the peer's 1-byte probe comes, the
+  // target writes 100 kB at 20 s while still not reading: a correct target
+  // takes the peer's ACKs and sends all of it by 60 s.
+  r.expected =
+      "all 100000 bytes sent and acknowledged within 40 s while the target's window is "
+      "closed";
+  SocketOptions o;
+  o.receive_buffer = 16384;
+  if (tb.configure({}, {})) {
+    r.verdict = Verdict::skipped;
+    r.measured = "configure failed: " + tb.why();
+    return;
+  }
+  if (tb.target_connect(o)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "no connection: " + tb.why();
+    return;
+  }
+  tb.target_set_reading(false);
+  tb.peer_write(1000000);
+  tb.run_for(seconds(10));
+  if (!tb.target_read(100)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "the testbed cannot make the target read a few bytes";
+    return;
+  }
+  tb.run_for(seconds(10));
+  const double write_at = to_s(tb.now());
+  tb.target_write(100000);
+  tb.run_for(seconds(40));
+  const auto segs = parse_capture(tb.capture());
+  // The target's bytes the peer acknowledged after the write.
+  uint32_t start = 0, peer_ack = 0;
+  bool have_start = false;
+  for (const auto& s : segs) {
+    if (s.t < write_at) continue;
+    if (s.from_target && s.tcp && !have_start && s.len > 0) {
+      start = s.seq;
+      peer_ack = s.seq;
+      have_start = true;
+    }
+    if (have_start && !s.from_target && s.tcp && s.has_ack() &&
+        static_cast<int32_t>(s.ack - peer_ack) > 0) {
+      peer_ack = s.ack;
+    }
+  }
+  const uint32_t acked = have_start ? peer_ack - start : 0;
+  const size_t resends = data_resends(segs, write_at).size();
+  r.measured = std::to_string(acked) + " of 100000 bytes acknowledged in 40 s, " +
+               std::to_string(resends) + " retransmissions";
+  r.verdict = acked >= 100000 ? Verdict::pass : Verdict::fail;
+}
+
 // -------------------------------------------------------------- congestion
 
 void initial_window(Testbed& tb, CaseResult& r) {
@@ -828,6 +916,11 @@ std::vector<Case> make_cases() {
            "RFC 1122 §4.2.3.6; Linux: RST then ETIMEDOUT after TCP_KEEPCNT probes",
            "when and how the connection ends, the errno", ka_tol),
       keepalive_dead_peer);
+  add(info("keepalive.default-give-up", "keepalive",
+           "RFC 1122 §4.2.3.6; RFC 2525 §2.9 (too short a keepalive timeout)",
+           "probes and time to the end with the default interval and count, peer silent",
+           ">= 100 s", true),
+      keepalive_default_give_up);
   add(info("keepalive.not-while-outstanding", "keepalive",
            "RFC 1122 §4.2.3.6; Linux tcp_keepalive_timer skips while data is out",
            "keepalive-form segments while data stays unacknowledged", "none allowed"),
@@ -882,6 +975,10 @@ std::vector<Case> make_cases() {
   add(info("persist.probe-form", "persist", "RFC 9293 §3.8.6.1 vs Linux tcp_write_wakeup",
            "SEQ and length of the first probe", "info"),
       persist_probe_form);
+  add(info("persist.probe-byte-deadlock", "persist", "RFC 2525 §2.12",
+           "the target's own data flow after it took a probe byte into a closed window",
+           "all bytes within 40 s"),
+      persist_probe_byte_deadlock);
   add(info("congestion.initial-window", "congestion", "RFC 5681 §3.1, RFC 3390, RFC 6928",
            "data segments before the peer's first ACK", "exact"),
       initial_window);

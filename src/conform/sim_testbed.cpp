@@ -48,10 +48,14 @@ class EndApp : public sim::App {
       if (n == 0) break;
       to_write_ -= n;
     }
+    static std::array<uint8_t, 65536> sink;
     if (reading_) {
-      static std::array<uint8_t, 65536> sink;
       while (stack_.recv(now, *id_, sink) > 0) {
       }
+    } else if (read_once_ > 0) {
+      const size_t n = stack_.recv(now, *id_, std::span<uint8_t>(sink.data(), read_once_));
+      read_once_ -= std::min(n, read_once_);
+      if (n == 0) read_once_ = 0;  // nothing there: a read of what is, not a wait
     }
     if (ended_) return;
     const auto& err = c->error();
@@ -75,6 +79,7 @@ class EndApp : public sim::App {
   std::optional<uint16_t> listen_port_;
   bool reading_ = true;
   size_t to_write_ = 0;
+  size_t read_once_ = 0;
   bool ended_ = false;
   int error_ = 0;
   Instant ended_at_;
@@ -192,6 +197,11 @@ class SimTestbed : public Testbed {
   void target_set_reading(bool reading) override {
     target_->reading_ = reading;
     target_->wake(world_.now());
+  }
+  bool target_read(size_t bytes) override {
+    target_->read_once_ = bytes;
+    target_->wake(world_.now());
+    return true;
   }
   void target_close() override {
     if (target_->id_) target_->stack_.close(world_.now(), *target_->id_);
