@@ -134,6 +134,7 @@ const std::map<std::string, Verdict> kLinuxVerdicts = {
     {"rfc5961.ack-unsent-data", Verdict::pass},
     {"icmp.port-unreachable-soft", Verdict::pass},  // sk_err_soft only
     {"icmp.frag-needed", Verdict::pass},
+    {"ipxe.stall-heals", Verdict::pass},  // the peer's retransmission is acknowledged
 };
 
 TEST(ConformCases, LinuxProfileGetsLinuxsVerdicts) {
