@@ -588,5 +588,41 @@ TEST(AnalyzeHtml, RttThroughputAndInFlightGraphs) {
   EXPECT_LT(win_y[0], *heights.begin());
 }
 
+// Issue 13 point 11: "the window line runs off the top". synthetic(50, 0)
+// sends 50,000 bytes under a 65,535-byte window, so the window edge reaches
+// 115,535: far above the data. The y axis shows a quarter of the data's
+// range above it (50,000 + 12,500, plus 3 % margin) and the window line is
+// drawn inside the plot's clip path, so what is above is cut at the plot's
+// top edge instead of running over the heading; the ACK line (at most
+// 50,000) stays inside.
+TEST(AnalyzeHtml, WindowLineIsClippedToThePlot) {
+  const Synthetic s = synthetic(50, 0);
+  const std::string svg = main_svgs(render_synthetic(s, 1 << 20));
+  const size_t clip = svg.find("<g clip-path=\"url(#clip-");
+  const size_t win = svg.find("<path class=\"winline\" d=\"");
+  const size_t ack = svg.find("<path class=\"ackline\" d=\"");
+  const size_t legend = svg.find("<g class=\"legend\">");
+  ASSERT_NE(clip, std::string::npos);
+  ASSERT_NE(win, std::string::npos);
+  EXPECT_LT(clip, win);
+  EXPECT_LT(win, legend);
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(svg, m, std::regex("class=\"plotarea\" x=\"[0-9.]+\" y=\"([0-9.]+)\"")));
+  const double top = std::stod(m[1]);
+  auto ys = [&](size_t at) {
+    const std::string d = svg.substr(at, svg.find('"', svg.find("d=\"", at) + 3) - at);
+    std::vector<double> out;
+    const std::regex v("[MV](?:-?[0-9.]+,)?(-?[0-9.]+)");
+    for (auto it = std::sregex_iterator(d.begin(), d.end(), v); it != std::sregex_iterator(); ++it)
+      out.push_back(std::stod((*it)[1]));
+    return out;
+  };
+  const auto wy = ys(win), ay = ys(ack);
+  ASSERT_FALSE(wy.empty());
+  ASSERT_FALSE(ay.empty());
+  EXPECT_LT(*std::min_element(wy.begin(), wy.end()), top);  // above the top: clipped
+  EXPECT_GE(*std::min_element(ay.begin(), ay.end()), top);  // the ACK line: inside
+}
 }  // namespace
 }  // namespace vigil::analyze
