@@ -860,6 +860,8 @@ int run_analyze(const std::vector<std::string>& args) {
     h.key("capture_duplicates").value(as.capture_duplicates);
     h.key("gaps_forgotten").value(as.holes_forgotten);
     h.key("holdback_expired").value(as.holdback_expired);
+    h.key("flows_finished_early").value(static_cast<uint64_t>(pipeline.stats().retired));
+    h.key("segments_after_finish").value(pipeline.stats().late);
     h.key("tunnelled").value(rs.tunnelled);
     h.key("tunnel_malformed").value(rs.bad_tunnel);
     h.key("pcapng_interfaces").value(rs.interfaces);
@@ -958,6 +960,11 @@ int run_analyze(const std::vector<std::string>& args) {
     if (as.capture_duplicates != 0) {
       o += std::to_string(as.capture_duplicates) +
            " segments were captured twice (capture_duplicate): left out of the analysis\n";
+    }
+    if (pipeline.stats().late != 0) {
+      o += std::to_string(pipeline.stats().late) +
+           " segments came for flows already finished (2 MSL of silence after their end): "
+           "listed, not in their story or summary\n";
     }
     if (rs.tunnelled != 0) {
       o += std::to_string(rs.tunnelled) + " packets were taken out of tunnels (GRE, VXLAN ...)\n";
