@@ -26,6 +26,12 @@ constexpr uint64_t kRecordHeader = 16;
 constexpr uint64_t kFileHeader = 24;
 
 volatile std::sig_atomic_t g_interrupted = 0;
+// The live capture's handle, for interrupt(): libpcap on Linux in immediate
+// mode polls without a timeout (pcap_set_timeout is not applied), so the
+// flag alone is only seen at the next packet; pcap_breakloop() wakes the
+// poll through its eventfd (a write(2), async-signal-safe) and makes
+// pcap_next_ex return PCAP_ERROR_BREAK.
+pcap_t* volatile g_live = nullptr;
 
 // pcapng timestamps are 64-bit counts of up to 2^-127 s: the product with
 // 10^9 needs more than 64 bits.
@@ -166,7 +172,14 @@ struct PcapCloser {
 class PcapReader final : public ReaderBase {
  public:
   PcapReader(pcap_t* pcap, int dlt, uint64_t size, bool live, bool nano)
-      : pcap_(pcap), dlt_(dlt), file_size_(size), live_(live), nano_(nano) {}
+      : pcap_(pcap), dlt_(dlt), file_size_(size), live_(live), nano_(nano) {
+    if (live_) g_live = pcap;
+  }
+  ~PcapReader() override {
+    if (live_ && g_live == pcap_.get()) g_live = nullptr;
+  }
+  PcapReader(const PcapReader&) = delete;
+  PcapReader& operator=(const PcapReader&) = delete;
 
   bool next(CapturedPacket* out) override {
     while (!done_) {
@@ -595,7 +608,10 @@ std::unique_ptr<CaptureReader> with_libpcap(pcap_t* raw, const std::string& path
 
 }  // namespace
 
-void CaptureReader::interrupt() { g_interrupted = 1; }
+void CaptureReader::interrupt() {
+  g_interrupted = 1;
+  if (pcap_t* p = g_live) pcap_breakloop(p);
+}
 
 std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std::string* error) {
   const bool is_stdin = path == "-";
@@ -653,8 +669,9 @@ std::unique_ptr<CaptureReader> CaptureReader::open_live(const std::string& iface
     return nullptr;
   }
   std::unique_ptr<pcap_t, PcapCloser> pcap(raw);
-  // Whole frames (tcpdump's default snaplen), 100 ms buffer timeout so that
-  // Ctrl-C is seen, nanosecond timestamps where the kernel gives them.
+  // Whole frames (tcpdump's default snaplen), a 100 ms buffer timeout where
+  // libpcap applies one (Ctrl-C itself goes through pcap_breakloop, see
+  // g_live), nanosecond timestamps where the kernel gives them.
   pcap_set_snaplen(raw, 262144);
   pcap_set_timeout(raw, 100);
   pcap_set_immediate_mode(raw, 1);

@@ -672,6 +672,9 @@ void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
            secs(f.last) + " s (" + format_duration(f.last - f.first) +
            "); ended: " + escape(f.end.how) +
            (f.end.frame ? " at frame " + std::to_string(f.end.frame) : "") + "</p>\n";
+    // The tunnels the flow came through (issue 13 point 4), as text and
+    // --json give them.
+    if (!f.via.empty()) out += "<p class=\"meta via\">via " + escape(f.via) + "</p>\n";
     if (!f.saw_syn) {
       out +=
           "<p class=\"meta warn\">Handshake not captured: the capture starts "
@@ -693,7 +696,8 @@ void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
 
 std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
                                const std::vector<Story>& stories,
-                               const std::vector<FlowSummary>* summaries) const {
+                               const std::vector<FlowSummary>* summaries,
+                               const std::vector<char>* only) const {
   std::string out;
   out.reserve(1 << 16);
   const std::string t = escape(title);
@@ -702,24 +706,33 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
   out += "<title>vigil analyze: " + t + "</title>\n<style>" + std::string(kStyle) +
          "</style>\n</head>\n<body>\n";
   out += "<h1>vigil analyze: " + t + "</h1>\n";
-  if (flows.empty()) {
-    out += "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n";
+  auto selected = [&](size_t i) {
+    return only == nullptr || (i < only->size() && (*only)[i] != 0);
+  };
+  std::vector<size_t> order;  // the flows on the page
+  for (size_t i = 0; i < flows.size(); ++i) {
+    if (selected(i)) order.push_back(i);
+  }
+  const size_t n = order.size();
+  if (n == 0) {
+    out += flows.empty()
+               ? "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n"
+               : "<p class=\"empty\" id=\"no-flows\">No flow matches --flow.</p>\n";
     out += "</body>\n</html>\n";
     return out;
   }
-  out += "<p class=\"meta\">" + std::to_string(flows.size()) + " TCP connection" +
-         (flows.size() == 1 ? "" : "s") +
-         ". Hover over a mark in a graph for its frame number, time and labels.</p>\n"
-         "<p class=\"hint\">In every graph: the mouse wheel zooms about the pointer, a drag "
-         "pans, a double-click shows the whole flow again.</p>\n";
+  out +=
+      "<p class=\"meta\">" + std::to_string(n) + " TCP connection" + (n == 1 ? "" : "s") +
+      (n == flows.size() ? "" : " (--flow; the capture has " + std::to_string(flows.size()) + ")") +
+      ". Hover over a mark in a graph for its frame number, time and labels.</p>\n"
+      "<p class=\"hint\">In every graph: the mouse wheel zooms about the pointer, a drag "
+      "pans, a double-click shows the whole flow again.</p>\n";
   const bool sum = summaries != nullptr && summaries->size() == flows.size();
   // Size budget (issue 13 point 10): every flow has a row in the table, but
   // only the flows that matter get a section with graphs: those with a
   // problem (a finding, a retransmission, a zero window, a RST), most
   // packets first, then the largest others, at most kMaxSections of them
   // and while the sections stay within kSectionBytes.
-  std::vector<size_t> order(flows.size());
-  for (size_t i = 0; i < flows.size(); ++i) order[i] = i;
   auto problem = [&](size_t i) {
     if (i < stories.size() &&
         (!stories[i].findings.empty() || !stories[i].rto.empty() || !stories[i].persist.empty())) {
@@ -732,7 +745,7 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
   };
   std::vector<char> is_problem(flows.size());
   for (size_t i = 0; i < flows.size(); ++i) is_problem[i] = problem(i) ? 1 : 0;
-  const size_t want = std::min(flows.size(), kMaxSections);
+  const size_t want = std::min(n, kMaxSections);
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(want), order.end(),
                     [&](size_t a, size_t b) {
                       if (is_problem[a] != is_problem[b]) return is_problem[a] > is_problem[b];
@@ -755,18 +768,18 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
     ++shown_count;
     shown_problems += is_problem[i] ? 1 : 0;
   }
-  if (shown_count < flows.size()) {
+  if (shown_count < n) {
     uint64_t problems = 0;
-    for (char c : is_problem) problems += c ? 1 : 0;
+    for (size_t i = 0; i < flows.size(); ++i) problems += is_problem[i] && selected(i) ? 1 : 0;
     out += "<p class=\"meta warn\" id=\"left-out\" data-shown=\"" + std::to_string(shown_count) +
-           "\" data-flows=\"" + std::to_string(flows.size()) + "\">Graphs and stories for " +
-           std::to_string(shown_count) + " of " + std::to_string(flows.size()) +
+           "\" data-flows=\"" + std::to_string(n) + "\">Graphs and stories for " +
+           std::to_string(shown_count) + " of " + std::to_string(n) +
            " flows (the report's size budget: at most " + std::to_string(kMaxSections) +
            " sections, " + std::to_string(kSectionBytes >> 20) +
            " MB): " + std::to_string(shown_problems) + " of the " + std::to_string(problems) +
            " flows with a problem (a finding, a retransmission, a zero window or a RST), most "
            "packets first, then the largest others. The other " +
-           std::to_string(flows.size() - shown_count) +
+           std::to_string(n - shown_count) +
            " flows are only in the table below; `vigil analyze --json` has every flow's "
            "story.</p>\n";
   }
@@ -788,6 +801,7 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
   }
   out += "<th>ending</th></tr>\n";
   for (size_t i = 0; i < flows.size(); ++i) {
+    if (!selected(i)) continue;
     const Flow& f = flows[i];
     // End tags of td and tr are optional (HTML living standard §13.1.2.4):
     // left out, 200,000 rows are 10 MB smaller.

@@ -25,9 +25,12 @@ class HtmlReport {
   void add(const Flow& flow, const PacketLabels& p);
   // The whole page. `stories[i]` and `summaries[i]` belong to `flows[i]`;
   // with summaries the table of flows gains their columns (issue 13 point 14).
+  // `only`: when given, the page shows just the flows i with (*only)[i] != 0
+  // (--flow), still numbered i.
   std::string render(const std::string& title, const std::vector<Flow>& flows,
                      const std::vector<Story>& stories,
-                     const std::vector<FlowSummary>* summaries = nullptr) const;
+                     const std::vector<FlowSummary>* summaries = nullptr,
+                     const std::vector<char>* only = nullptr) const;
 
  private:
   // One flow's section: heading, graphs, story, findings.

@@ -213,11 +213,13 @@ std::string format_rate(double bps) {
   return fixed(bps, 0) + " bit/s";
 }
 
-std::string summary_table(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s) {
+std::string summary_table(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
+                          const std::vector<char>* only) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"flow", "client", "server", "packets", "bytes c>s", "bytes s>c", "duration",
                   "goodput c>s", "goodput s>c", "rtt min/avg/max", "retx", "zero win", "end"});
   for (size_t i = 0; i < flows.size() && i < s.size(); ++i) {
+    if (only != nullptr && (i >= only->size() || (*only)[i] == 0)) continue;
     const FlowSummary& x = s[i];
     const double pct = x.retransmission_pct();
     rows.push_back(
@@ -259,12 +261,14 @@ std::string csv_field(const std::string& v) {
   return q + "\"";
 }
 
-std::string summary_csv(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s) {
+std::string summary_csv(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
+                        const std::vector<char>* only) {
   std::string out =
       "flow,client,server,packets,bytes_c2s,bytes_s2c,acked_c2s,acked_s2c,duration_s,"
       "goodput_c2s_bps,goodput_s2c_bps,rtt_samples,rtt_min_s,rtt_avg_s,rtt_max_s,"
       "data_segments,retransmitted,retransmission_pct,zero_window_s,end,end_by\r\n";
   for (size_t i = 0; i < flows.size() && i < s.size(); ++i) {
+    if (only != nullptr && (i >= only->size() || (*only)[i] == 0)) continue;
     const FlowSummary& x = s[i];
     const auto opt = [](bool known, const std::string& v) { return known ? v : std::string(); };
     const double pct = x.retransmission_pct();

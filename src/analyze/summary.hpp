@@ -67,11 +67,14 @@ class SummaryBuilder {
   std::unique_ptr<Impl> impl_;
 };
 
-// The text table (one header line, one line per flow).
-std::string summary_table(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s);
+// The text table (one header line, one line per flow). `only`: when given,
+// just the flows i with (*only)[i] != 0 (--flow), still numbered i.
+std::string summary_table(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
+                          const std::vector<char>* only = nullptr);
 // The same as CSV (RFC 4180: CRLF line ends, fields with a comma, quote or
 // line break quoted, quotes doubled), with a header row.
-std::string summary_csv(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s);
+std::string summary_csv(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
+                        const std::vector<char>* only = nullptr);
 // One field quoted as RFC 4180 §2 asks.
 std::string csv_field(const std::string& v);
 // The "summary" object of a flow in --json.

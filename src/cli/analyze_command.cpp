@@ -25,6 +25,7 @@
 #include "analyze/capture_reader.hpp"
 #include "analyze/congestion_detectors.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/flow_pipeline.hpp"
 #include "analyze/html_report.hpp"
 #include "analyze/story.hpp"
 #include "analyze/summary.hpp"
@@ -682,9 +683,9 @@ int run_analyze(const std::vector<std::string>& args) {
 
   const LabelText names;
   Out out;
-  analyze::StoryBuilder stories_builder;
-  analyze::CongestionDetectors congestion;
-  analyze::SummaryBuilder summary_builder;
+  // Stories, congestion findings and summaries, per flow (compact; finished
+  // flows are summarised and freed, issue 13 point 10).
+  analyze::FlowPipeline pipeline;
   std::unique_ptr<analyze::HtmlReport> report;
   if (html) report = std::make_unique<analyze::HtmlReport>();
   std::vector<std::array<uint64_t, kLabels>> counts;  // per flow, for the text summary
@@ -753,26 +754,16 @@ int run_analyze(const std::vector<std::string>& args) {
     }
     return o;
   };
-  // Live text output: each flow's story is built on its own and printed when
-  // the segment that ends the connection (its FIN handshake or RST) comes.
+  // Live text output: each flow's story is printed when the segment that
+  // ends the connection (its FIN handshake or RST) comes.
   const bool live_text = live && !json;
-  std::map<size_t, std::unique_ptr<analyze::StoryBuilder>> live_builders;
   std::vector<size_t> ended;  // flows whose ending segment just passed
   std::vector<bool> printed;  // flows already printed (live)
+  std::map<size_t, analyze::FlowSummary> printed_summaries;  // their summary rows
   analyze::FlowAnalyzer analyzer([&](const analyze::Flow& f, const analyze::PacketLabels& p) {
     if (!selection.matches(f, p.flow)) return;
-    if (live_text) {
-      auto& b = live_builders[p.flow];
-      if (!b) b = std::make_unique<analyze::StoryBuilder>();
-      analyze::PacketLabels q = p;
-      q.flow = 0;  // the flow's own builder knows one flow
-      b->add(f, q);
-      if (!f.end.how.empty() && p.frame == f.end.frame) ended.push_back(p.flow);
-    } else {
-      stories_builder.add(f, p);
-    }
-    congestion.add(f, p);
-    summary_builder.add(f, p);
+    if (live_text && !f.end.how.empty() && p.frame == f.end.frame) ended.push_back(p.flow);
+    pipeline.add(f, p);
     if (report) report->add(f, p);
     if (json) {
       json_packet(out, names, p, first_packet);
@@ -788,14 +779,12 @@ int run_analyze(const std::vector<std::string>& args) {
   });
   auto print_live = [&](size_t i) {
     const analyze::Flow& f = analyzer.flows()[i];
-    auto it = live_builders.find(i);
-    if (it == live_builders.end()) return;
-    analyze::Story st = std::move(it->second->finish({f})[0]);
-    live_builders.erase(it);
-    for (auto& fd : congestion.finish(i, f)) st.findings.push_back(std::move(fd));
+    if (i < printed.size() && printed[i]) return;
+    analyze::FlowResult r = pipeline.take(i, f);
+    printed_summaries[i] = r.summary;
     if (printed.size() <= i) printed.resize(i + 1);
     printed[i] = true;
-    out.put(flow_text(i, f, &st));
+    out.put(flow_text(i, f, &r.story));
     out.flush();
     std::fflush(stdout);
   };
@@ -813,6 +802,7 @@ int run_analyze(const std::vector<std::string>& args) {
       text_time.origin_known = true;
     }
     analyzer.add(pkt.frame, pkt.time, pkt.ip, pkt.ip_wire_length, pkt.via);
+    pipeline.sweep(pkt.time, analyzer.flows());
     if ((++n & 0xfff) == 0) progress.update(reader->bytes_read());
     for (size_t i : ended) print_live(i);
     ended.clear();
@@ -821,21 +811,34 @@ int run_analyze(const std::vector<std::string>& args) {
   progress.update(reader->bytes_read());
   progress.clear();
   const auto& flows = analyzer.flows();
+  auto is_printed = [&](size_t i) { return i < printed.size() && printed[i]; };
+  // --json takes each flow's result as it writes it (issue 13 point 10:
+  // 200,000 stories never all in memory); the others need all of them.
   std::vector<analyze::Story> stories;
-  if (live_text) {
-    // Ctrl-C: the flows still open (and any that ended in the last packets).
-    stories.resize(flows.size());
-    for (auto& [i, b] : live_builders) {
-      if (i < flows.size()) stories[i] = std::move(b->finish({flows[i]})[0]);
+  std::vector<analyze::FlowSummary> summaries;
+  // --flow restricts every output: the table, --csv and the HTML report too.
+  std::vector<char> only;
+  if (selection.active) {
+    only.resize(flows.size());
+    for (size_t i = 0; i < flows.size(); ++i) only[i] = selection.matches(flows[i], i) ? 1 : 0;
+  }
+  const std::vector<char>* only_ptr = selection.active ? &only : nullptr;
+  if (!json || html) {
+    if (!csv || html) stories.resize(flows.size());
+    summaries.resize(flows.size());
+  }
+  if (!json) {
+    for (size_t i = 0; i < flows.size(); ++i) {
+      if (is_printed(i)) {
+        summaries[i] = printed_summaries[i];
+        continue;
+      }
+      if (!selection.matches(flows[i], i)) continue;
+      analyze::FlowResult r = pipeline.take(i, flows[i]);
+      if (!csv || html) stories[i] = std::move(r.story);  // --csv alone prints no story
+      summaries[i] = std::move(r.summary);
     }
-  } else {
-    stories = stories_builder.finish(flows);
   }
-  for (size_t i = 0; i < flows.size() && i < stories.size(); ++i) {
-    if (i < printed.size() && printed[i]) continue;
-    for (auto& f : congestion.finish(i, flows[i])) stories[i].findings.push_back(std::move(f));
-  }
-  const std::vector<analyze::FlowSummary> summaries = summary_builder.finish(flows);
   const analyze::ReaderStats& rs = reader->stats();
   const analyze::AnalyzerStats& as = analyzer.stats();
   const std::string& read_error = reader->error();
@@ -857,6 +860,8 @@ int run_analyze(const std::vector<std::string>& args) {
     h.key("capture_duplicates").value(as.capture_duplicates);
     h.key("gaps_forgotten").value(as.holes_forgotten);
     h.key("holdback_expired").value(as.holdback_expired);
+    h.key("flows_finished_early").value(static_cast<uint64_t>(pipeline.stats().retired));
+    h.key("segments_after_finish").value(pipeline.stats().late);
     h.key("tunnelled").value(rs.tunnelled);
     h.key("tunnel_malformed").value(rs.bad_tunnel);
     h.key("pcapng_interfaces").value(rs.interfaces);
@@ -874,9 +879,11 @@ int run_analyze(const std::vector<std::string>& args) {
     out.put(std::string_view(h.str()).substr(2, h.str().size() - 4));
     out.put(",\n  \"flows\": [");
     bool any_flow = false;  // --flow may leave out flow 0
+    std::vector<std::pair<size_t, analyze::Finding>> all_findings;
     for (size_t i = 0; i < flows.size(); ++i) {
       const auto& f = flows[i];
       if (!selection.matches(f, i)) continue;
+      analyze::FlowResult r = pipeline.take(i, f);
       util::JsonWriter j(true);
       {
         j.begin_object();
@@ -893,38 +900,38 @@ int run_analyze(const std::vector<std::string>& args) {
         j.key("how").value(f.end.how);
         j.key("frame").value(f.end.frame);
         j.end_object();
-        if (i < summaries.size()) {
-          j.key("summary");
-          analyze::summary_json(j, summaries[i]);
+        j.key("summary");
+        analyze::summary_json(j, r.summary);
+        j.key("story");
+        json_story(j, r.story);
+        j.key("findings").begin_array();
+        for (const auto& fd : r.story.findings) {
+          json_finding(j, fd, i);
+          all_findings.emplace_back(i, fd);
         }
-        if (i < stories.size()) {
-          j.key("story");
-          json_story(j, stories[i]);
-          j.key("findings").begin_array();
-          for (const auto& fd : stories[i].findings) json_finding(j, fd, i);
-          j.end_array();
-        }
+        j.end_array();
         j.end_object();
       }
       out.put(any_flow ? ",\n    " : "\n    ");
       any_flow = true;
       put_indented(out, j.str());
+      if (html) {  // the report needs them all (--json --html)
+        stories[i] = std::move(r.story);
+        summaries[i] = std::move(r.summary);
+      }
     }
     out.put(!any_flow ? "],\n  \"findings\": [" : "\n  ],\n  \"findings\": [");
     bool any_finding = false;
-    for (size_t i = 0; i < stories.size(); ++i) {
-      if (i < flows.size() && !selection.matches(flows[i], i)) continue;
-      for (const auto& fd : stories[i].findings) {
-        util::JsonWriter fj(true);
-        json_finding(fj, fd, i);
-        out.put(any_finding ? ",\n    " : "\n    ");
-        put_indented(out, fj.str());
-        any_finding = true;
-      }
+    for (const auto& [i, fd] : all_findings) {
+      util::JsonWriter fj(true);
+      json_finding(fj, fd, i);
+      out.put(any_finding ? ",\n    " : "\n    ");
+      put_indented(out, fj.str());
+      any_finding = true;
     }
     out.put(any_finding ? "\n  ]\n}\n" : "]\n}\n");
   } else if (csv) {
-    out.put(analyze::summary_csv(flows, summaries));
+    out.put(analyze::summary_csv(flows, summaries, only_ptr));
   } else {
     std::string o;
     if (list_packets) o += "\n";
@@ -954,6 +961,11 @@ int run_analyze(const std::vector<std::string>& args) {
       o += std::to_string(as.capture_duplicates) +
            " segments were captured twice (capture_duplicate): left out of the analysis\n";
     }
+    if (pipeline.stats().late != 0) {
+      o += std::to_string(pipeline.stats().late) +
+           " segments came for flows already finished (2 MSL of silence after their end): "
+           "listed, not in their story or summary\n";
+    }
     if (rs.tunnelled != 0) {
       o += std::to_string(rs.tunnelled) + " packets were taken out of tunnels (GRE, VXLAN ...)\n";
     }
@@ -971,9 +983,10 @@ int run_analyze(const std::vector<std::string>& args) {
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
     if (!flows.empty())
-      o += "\nsummary (docs/analyze-json.md):\n" + analyze::summary_table(flows, summaries);
+      o += "\nsummary (docs/analyze-json.md):\n" +
+           analyze::summary_table(flows, summaries, only_ptr);
     for (size_t i = 0; i < flows.size(); ++i) {
-      if (!selection.matches(flows[i], i) || (i < printed.size() && printed[i])) continue;
+      if (!selection.matches(flows[i], i) || is_printed(i)) continue;
       o += flow_text(i, flows[i], i < stories.size() ? &stories[i] : nullptr);
       out.put(o);  // one flow at a time (issue 13 point 10)
       o.clear();
@@ -989,7 +1002,7 @@ int run_analyze(const std::vector<std::string>& args) {
   }
 
   if (html_file) {
-    const std::string page = report->render(path, flows, stories, &summaries);
+    const std::string page = report->render(path, flows, stories, &summaries, only_ptr);
     const bool wrote = std::fwrite(page.data(), 1, page.size(), html_file.get()) == page.size();
     const int write_errno = errno;
     const bool closed = std::fclose(html_file.release()) == 0;

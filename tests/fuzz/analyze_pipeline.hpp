@@ -1,5 +1,6 @@
 // The read-and-analyse path exactly as `vigil analyze --html` runs it:
-// capture reader, flow analyzer, story builder, congestion detectors and
+// capture reader, flow analyzer, FlowPipeline (stories, congestion
+// detectors, summaries; finished flows retired by the capture's clock) and
 // HTML report. Shared by the deterministic fuzz test (tests/unit) and the
 // libFuzzer target (tests/fuzz), which judge its counters.
 #pragma once
@@ -7,12 +8,14 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "analyze/capture_reader.hpp"
-#include "analyze/congestion_detectors.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/flow_pipeline.hpp"
 #include "analyze/html_report.hpp"
 #include "analyze/story.hpp"
+#include "analyze/summary.hpp"
 
 namespace vigil::analyze {
 
@@ -33,26 +36,28 @@ inline PipelineOutcome run_analyze_pipeline(const std::string& path) {
   auto reader = CaptureReader::open(path, &o.open_error);
   if (!reader) return o;
   o.opened = true;
-  StoryBuilder stories;
-  CongestionDetectors congestion;
+  FlowPipeline pipeline;
   HtmlReport report(200);
   FlowAnalyzer a([&](const Flow& f, const PacketLabels& p) {
     ++o.segments;
-    stories.add(f, p);
-    congestion.add(f, p);
+    pipeline.add(f, p);
     report.add(f, p);
   });
   CapturedPacket pkt;
   while (reader->next(&pkt)) {
     ++o.packets;
     a.add(pkt.frame, pkt.time, pkt.ip);
+    pipeline.sweep(pkt.time, a.flows());
   }
   a.finish();
-  auto st = stories.finish(a.flows());
-  for (size_t i = 0; i < a.flows().size() && i < st.size(); ++i) {
-    for (auto& f : congestion.finish(i, a.flows()[i])) st[i].findings.push_back(std::move(f));
+  std::vector<Story> st;
+  std::vector<FlowSummary> sums;
+  for (size_t i = 0; i < a.flows().size(); ++i) {
+    FlowResult r = pipeline.take(i, a.flows()[i]);
+    st.push_back(std::move(r.story));
+    sums.push_back(std::move(r.summary));
   }
-  o.html_bytes = report.render("fuzz", a.flows(), st).size();
+  o.html_bytes = report.render("fuzz", a.flows(), st, &sums).size();
   o.flows = a.flows().size();
   o.stories = st.size();
   o.retained_packets = !a.packets().empty();

@@ -56,16 +56,24 @@ check "the closed connection's story is printed before Ctrl-C" \
   'wait_for "ended: fin" "$work/out" && grep -q "^flow 0: 127.0.0.1:[0-9]* -> 127.0.0.1:7001" "$work/out"'
 
 # A connection to 7002 that stays open while vigil is interrupted.
+# It writes $work/ready once its data was acknowledged (the peer read it),
+# so that Ctrl-C comes after its segments, however slowly python starts.
 ip netns exec "$ns" python3 -c '
-import socket, time
+import socket, sys, time
 srv = socket.socket(); srv.bind(("127.0.0.1", 7002)); srv.listen(1)
 c = socket.create_connection(("127.0.0.1", 7002)); a, _ = srv.accept(); c.sendall(b"x" * 10)
-time.sleep(8)' &
+a.recv(10); open(sys.argv[1], "w").close()
+time.sleep(8)' "$work/ready" &
 pids+=("$!")
-sleep 1
+for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+sleep 0.5  # leave vigil a moment to read them (immediate mode)
 check "the open connection is not printed before Ctrl-C" '! grep -q ":7002" "$work/out"'
 kill -INT "$vpid"
-for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+# No packet comes after Ctrl-C (the 7002 client sleeps 8 s): vigil must end
+# at once all the same. Before pcap_breakloop it waited for the next packet
+# (libpcap's immediate mode polls without a timeout).
+for _ in $(seq 20); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+check "Ctrl-C ends the capture within 2 s with no further packet" '! kill -0 "$vpid" 2>/dev/null'
 wait "$vpid"; rc=$?
 check "Ctrl-C ends the capture with exit 0" '[ $rc -eq 0 ]'
 check "Ctrl-C prints the open connection" \

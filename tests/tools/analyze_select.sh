@@ -63,6 +63,23 @@ check "--flow=ADDR:PORT,ADDR:PORT (both, either order)" '[ $rc -eq 0 ] && grep -
 out=$("$vigil" analyze "$work/two.pcap" --flow 1 --json); rc=$?
 check "--flow 1 --json: flows[] and packets[] of flow 1 only" \
   'python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert [f[\"flow\"] for f in d[\"flows\"]]==[1]; assert {p[\"flow\"] for p in d[\"packets\"]}=={1}, d[\"packets\"]" "$out"'
+# --flow restricts every output, not only the stories: the summary table,
+# --csv, --json's flows[] and findings[], and the HTML report's table and
+# sections (flow 1 only: 10.0.0.1:40001).
+out=$("$vigil" analyze "$work/two.pcap" --flow 1); rc=$?
+check "--flow 1: the summary table has flow 1's row only" \
+  '[ $rc -eq 0 ] && [ "$(sed -n "/^summary/,/^\$/p" <<<"$out" | grep -cE "^ *[0-9]+  10\.0\.0\.1:")" -eq 1 ] && grep -qE "^ *1  10\.0\.0\.1:40001 " <<<"$out" && ! grep -qE "^ *0  10\.0\.0\.1:40000 " <<<"$out"'
+out=$("$vigil" analyze "$work/two.pcap" --csv --flow 10.0.0.1:40001); rc=$?
+check "--csv --flow ADDR:PORT: the header and flow 1's row" \
+  '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 2 ] && grep -q "^1,10.0.0.1:40001,10.0.0.2:80,7," <<<"$out"'
+"$vigil" analyze "$work/two.pcap" --flow 1 --html "$work/one.html" >/dev/null; rc=$?
+check "--html --flow 1: one table row, one section, flow 1" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^<tr><td>" "$work/one.html")" -eq 1 ] && grep -q "^<tr><td><a href=\"#flow-1\">1</a><td>10.0.0.1:40001" "$work/one.html" && [ "$(grep -c "<section class=\"flow\"" "$work/one.html")" -eq 1 ] && grep -q "id=\"flow-1\"" "$work/one.html" && ! grep -q "10.0.0.1:40000" "$work/one.html" && grep -q "1 TCP connection (--flow; the capture has 2)" "$work/one.html"'
+out=$("$vigil" analyze "$work/two.pcap" --flow 0 --json); rc=$?
+check "--flow 0 --json: flow 0's summary counts its 7 packets" \
+  'python3 -c "import json,sys; d=json.loads(sys.argv[1]); f=d[\"flows\"]; assert [x[\"flow\"] for x in f]==[0] and f[0][\"summary\"][\"packets\"]==7, f" "$out"'
+out=$("$vigil" analyze "$work/two.pcap" --flow 9 --csv); rc=$?
+check "--flow matching nothing: --csv has the header only" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ]'
 err=$("$vigil" analyze "$work/two.pcap" --flow 10.0.0.1 2>&1 >/dev/null); rc=$?
 check "--flow without a port: exit 2" '[ $rc -eq 2 ] && grep -q -- "--flow expects" <<<"$err"'
 

@@ -15,6 +15,8 @@
 #include "analyze/capture_reader.hpp"
 #include "analyze/decap.hpp"
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/html_report.hpp"
+#include "analyze/story.hpp"
 
 namespace vigil::analyze {
 namespace {
@@ -527,6 +529,31 @@ TEST(PcapngTest, VxlanFlowCarriesTheOuterAddresses) {
   ASSERT_EQ(a.flows().size(), 1u);
   EXPECT_EQ(a.flows()[0].endpoint(0), "10.0.0.1:40000");
   EXPECT_EQ(a.flows()[0].via, "VXLAN 192.0.2.1 -> 192.0.2.2");
+  std::remove(path.c_str());
+}
+
+// The HTML report's flow description names the tunnel too, as the text
+// ("via: ...") and --json ("via") do.
+TEST(PcapngTest, VxlanFlowsHtmlSectionNamesTheTunnel) {
+  Writer w;
+  w.shb();
+  w.idb(1, 0, 9);
+  const Bytes v = {0x08, 0, 0, 0, 0, 0, 1, 0};
+  w.epb(0, 1, ether(0x0800, tunnel4(17, udp(4789, cat(v, ether(0x0800, inner_syn()))))));
+  const std::string path = temp_path("vxlan_html.pcapng");
+  write_file(path, w.file);
+  std::string err;
+  auto r = CaptureReader::open(path, &err);
+  ASSERT_NE(r, nullptr) << err;
+  HtmlReport report;
+  FlowAnalyzer a([&](const Flow& f, const PacketLabels& pl) { report.add(f, pl); });
+  CapturedPacket p;
+  while (r->next(&p)) a.add(p.frame, p.time, p.ip, p.ip_wire_length, p.via);
+  a.finish();
+  ASSERT_EQ(a.flows().size(), 1u);
+  const std::string page = report.render("vxlan", a.flows(), std::vector<Story>());
+  EXPECT_NE(page.find("<p class=\"meta via\">via VXLAN 192.0.2.1 -&gt; 192.0.2.2</p>"),
+            std::string::npos);
   std::remove(path.c_str());
 }
 

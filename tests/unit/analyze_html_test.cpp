@@ -527,3 +527,102 @@ TEST(AnalyzeHtml, SequenceWrapPlotsMonotonically) {
 
 }  // namespace
 }  // namespace vigil::analyze
+
+namespace vigil::analyze {
+namespace {
+
+// The numbers of one series path's points: (x, y) of each "Mx,y", and the
+// y of each "Vy".
+std::vector<double> path_numbers(const std::string& page, const std::string& svg_id,
+                                 const std::string& cls, const char* re_text) {
+  const size_t at = page.find("id=\"" + svg_id + "\"");
+  if (at == std::string::npos) return {};
+  const size_t end = page.find("</svg>", at);
+  const std::string svg = page.substr(at, end - at);
+  const std::regex path("<path class=\"" + cls + "\" d=\"([^\"]*)\"");
+  std::smatch m;
+  if (!std::regex_search(svg, m, path)) return {};
+  const std::string d = m[1];
+  std::vector<double> out;
+  const std::regex num(re_text);
+  for (auto it = std::sregex_iterator(d.begin(), d.end(), num); it != std::sregex_iterator(); ++it)
+    out.push_back(std::stod((*it)[1]));
+  return out;
+}
+
+// Issue 13 point 11: Wireshark's other stream graphs. synthetic(50, 0):
+// 50 segments of 1000 bytes, each acknowledged by the peer 1 ms after it
+// was sent (and the next sent 1 ms after that ACK), window 65535. So 50 RTT
+// samples of exactly 1 ms (all dots at one height), bytes in flight
+// alternating 1000 (after a segment) and 0 (after its ACK), and the window
+// line flat and inside the plot (it once ran off the top).
+TEST(AnalyzeHtml, RttThroughputAndInFlightGraphs) {
+  const Synthetic s = synthetic(50, 0);
+  const std::string page = render_synthetic(s, 1 << 20);
+  EXPECT_EQ(check_balanced(page), "");
+  EXPECT_NE(page.find("round-trip time (50 samples)"), std::string::npos);
+  for (const char* id : {"g-f0d0rtt", "g-f0d0tput", "g-f0d0flight"}) {
+    EXPECT_NE(page.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  }
+  // A dot is "Mx,y" then two arcs: its y is the sample.
+  const auto rtt_y = path_numbers(page, "g-f0d0rtt", "rttdots", "M[0-9.]+,([0-9.]+)");
+  ASSERT_EQ(rtt_y.size(), 50u);
+  EXPECT_EQ(*std::min_element(rtt_y.begin(), rtt_y.end()),
+            *std::max_element(rtt_y.begin(), rtt_y.end()));
+  // In flight: the first point and every vertical step take two heights only.
+  auto flight_y = path_numbers(page, "g-f0d0flight", "inflight", "[MV](?:[0-9.]+,)?([0-9.]+)");
+  std::set<double> heights(flight_y.begin(), flight_y.end());
+  EXPECT_EQ(heights.size(), 2u);
+  // The window: flat, below the top of the plot area.
+  const auto win_y = path_numbers(page, "g-f0d0flight", "rwnd", "[MV](?:[0-9.]+,)?([0-9.]+)");
+  ASSERT_FALSE(win_y.empty());
+  const std::set<double> win_heights(win_y.begin(), win_y.end());
+  EXPECT_EQ(win_heights.size(), 1u);
+  const size_t svg_at = page.find("id=\"g-f0d0flight\"");
+  std::smatch m;
+  const std::string rest = page.substr(svg_at);
+  ASSERT_TRUE(
+      std::regex_search(rest, m, std::regex("class=\"plotarea\" x=\"[0-9.]+\" y=\"([0-9.]+)\"")));
+  EXPECT_GT(win_y[0], std::stod(m[1]));
+  // The window line sits above the in-flight line's highest point.
+  EXPECT_LT(win_y[0], *heights.begin());
+}
+
+// Issue 13 point 11: "the window line runs off the top". synthetic(50, 0)
+// sends 50,000 bytes under a 65,535-byte window, so the window edge reaches
+// 115,535: far above the data. The y axis shows a quarter of the data's
+// range above it (50,000 + 12,500, plus 3 % margin) and the window line is
+// drawn inside the plot's clip path, so what is above is cut at the plot's
+// top edge instead of running over the heading; the ACK line (at most
+// 50,000) stays inside.
+TEST(AnalyzeHtml, WindowLineIsClippedToThePlot) {
+  const Synthetic s = synthetic(50, 0);
+  const std::string svg = main_svgs(render_synthetic(s, 1 << 20));
+  const size_t clip = svg.find("<g clip-path=\"url(#clip-");
+  const size_t win = svg.find("<path class=\"winline\" d=\"");
+  const size_t ack = svg.find("<path class=\"ackline\" d=\"");
+  const size_t legend = svg.find("<g class=\"legend\">");
+  ASSERT_NE(clip, std::string::npos);
+  ASSERT_NE(win, std::string::npos);
+  EXPECT_LT(clip, win);
+  EXPECT_LT(win, legend);
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(svg, m, std::regex("class=\"plotarea\" x=\"[0-9.]+\" y=\"([0-9.]+)\"")));
+  const double top = std::stod(m[1]);
+  auto ys = [&](size_t at) {
+    const std::string d = svg.substr(at, svg.find('"', svg.find("d=\"", at) + 3) - at);
+    std::vector<double> out;
+    const std::regex v("[MV](?:-?[0-9.]+,)?(-?[0-9.]+)");
+    for (auto it = std::sregex_iterator(d.begin(), d.end(), v); it != std::sregex_iterator(); ++it)
+      out.push_back(std::stod((*it)[1]));
+    return out;
+  };
+  const auto wy = ys(win), ay = ys(ack);
+  ASSERT_FALSE(wy.empty());
+  ASSERT_FALSE(ay.empty());
+  EXPECT_LT(*std::min_element(wy.begin(), wy.end()), top);  // above the top: clipped
+  EXPECT_GE(*std::min_element(ay.begin(), ay.end()), top);  // the ACK line: inside
+}
+}  // namespace
+}  // namespace vigil::analyze
