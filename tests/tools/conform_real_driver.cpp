@@ -71,6 +71,12 @@ std::string outcome_json(const TargetOutcome& o, double reference) {
 
 int fail(const std::string& what, const Testbed& tb) {
   std::fprintf(stderr, "conform_real_driver: %s: %s\n", what.c_str(), tb.why().c_str());
+  // The wire so far, to see why.
+  for (const Seg& s : segments(tb.capture())) {
+    std::fprintf(stderr, "  %8.3f %s flags=%s seq=%u ack=%u len=%zu\n", s.t,
+                 s.from_target ? "target>peer" : "peer>target",
+                 vigil::wire::flags_to_string(s.flags).c_str(), s.seq, s.ack, s.len);
+  }
   return 1;
 }
 
