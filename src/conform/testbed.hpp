@@ -52,6 +52,21 @@ struct PeerSettings {
   bool sack = true;
   bool timestamps = true;
   bool window_scale = true;
+  // Added for keepalive.idle-restart (seed 001's symmetric case): the
+  // peer's own keepalive (SO_KEEPALIVE with this idle and interval, probes
+  // SEQ = SND.NXT - 1, no count limit that matters within a case). Unset:
+  // the peer sends no keepalives.
+  std::optional<std::chrono::seconds> keep_idle;
+  std::optional<std::chrono::seconds> keep_interval;
+};
+
+// Added for the congestion cases: the shape of the path the peer controls
+// (a bottleneck), both directions alike. A testbed that cannot shape its
+// path returns false from set_path_shape and those cases are skipped.
+struct PathShape {
+  Duration one_way_delay{};     // propagation delay each way
+  uint64_t rate_bps = 0;        // bottleneck rate; 0: unlimited
+  std::size_t queue_bytes = 0;  // drop-tail queue at the bottleneck; 0: unlimited
 };
 
 // What the path between peer and target does to datagrams.
@@ -71,6 +86,10 @@ enum class Injection {
   icmp_frag_needed,       // MTU 1280, quoting the target's last segment
 };
 
+// The capture holds what each end sent, including datagrams the path
+// then drops (PathState), so a probe into a blackhole is still graded;
+// `at` is when it passed the peer's end of the path. Forged datagrams
+// (peer_inject) are in it too, from_target false.
 struct WireDatagram {
   Duration at;                // since the testbed started
   bool from_target;           // direction: target -> peer, or peer -> target
@@ -118,6 +137,12 @@ class Testbed {
 
   // ---- the path
   virtual void set_path(PathState state) = 0;
+  // Added for the congestion cases (see PathShape); the default says the
+  // testbed cannot, so a testbed needs no change until it can.
+  virtual bool set_path_shape(const PathShape& shape) {
+    (void)shape;
+    return false;
+  }
 
   // ---- time: processes everything that happens meanwhile
   virtual void run_for(Duration duration) = 0;
