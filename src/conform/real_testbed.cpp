@@ -493,6 +493,12 @@ vigil::SocketOptions peer_options(const PeerSettings& p) {
   o.sack(p.sack);
   o.timestamps(p.timestamps);
   o.window_scaling(p.window_scale);
+  if (p.keep_idle) {
+    // The peer's own keepalive (seed 001's symmetric case).
+    o.keepalive(true);
+    o.keepalive_idle(*p.keep_idle);
+    if (p.keep_interval) o.keepalive_interval(*p.keep_interval);
+  }
   return o;
 }
 }  // namespace
@@ -816,13 +822,13 @@ void RealTestbed::record(std::span<const uint8_t> dgram, TimePoint at, bool from
   capture_.push_back(std::move(d));
 }
 
-// The capture is the target's side of the path: everything the target
-// sent (also what the path then drops), and what it received (not what the
-// path dropped on the way to it).
+// The capture holds what each end sent, also what the path then drops
+// (testbed.hpp), stamped when it passed the peer's end of the path: the
+// device, where the target's datagrams arrive and the peer's leave.
 void RealTestbed::to_device(std::span<const uint8_t> dgram, TimePoint at) {
-  if (path_ == PathState::blackhole || path_ == PathState::drop_to_target) return;
   track(dgram, false);
   record(dgram, at, false);
+  if (path_ == PathState::blackhole || path_ == PathState::drop_to_target) return;
   tun_.write(dgram);
 }
 

@@ -24,12 +24,12 @@
 // the values the library compares against. Debian's lwipopts.h declares
 // the core-lock functions without C linkage of their own: hence the block.
 extern "C" {
-#include "lwip/init.h"
-#include "lwip/ip4_addr.h"
-#include "lwip/netif.h"
-#include "lwip/pbuf.h"
-#include "lwip/sockets.h"
-#include "lwip/tcpip.h"
+#include <lwip/init.h>
+#include <lwip/ip4_addr.h>
+#include <lwip/netif.h>
+#include <lwip/pbuf.h>
+#include <lwip/sockets.h>
+#include <lwip/tcpip.h>
 }
 // After lwIP's: agent_common.hpp includes nothing socket-related.
 #include "conform/agent/agent_common.hpp"
@@ -50,7 +50,8 @@ err_t tun_output(netif*, pbuf* p, const ip4_addr_t*) {
   // A point-to-point device: no next hop to resolve, the datagram goes out.
   static thread_local std::vector<uint8_t> buf(65536);
   const u16_t n = pbuf_copy_partial(p, buf.data(), static_cast<u16_t>(p->tot_len), 0);
-  if (std::getenv("VIGIL_CONFORM_AGENT_TRACE")) std::fprintf(stderr, "lwip agent: out %u bytes\n", n);
+  if (std::getenv("VIGIL_CONFORM_AGENT_TRACE"))
+    std::fprintf(stderr, "lwip agent: out %u bytes\n", n);
   if (::write(tun_fd, buf.data(), n) != n) {
     if (std::getenv("VIGIL_CONFORM_AGENT_TRACE")) std::perror("lwip agent: write");
     return ERR_IF;
