@@ -583,6 +583,8 @@ std::error_code RealTestbed::target_accept(const SocketOptions& options) {
     sock_ = Socket();
     loop(clock_now() + milliseconds(200), nullptr);
   }
+  // The refused attempts' RSTs were not the connection's end.
+  if (target_.kind == RealKind::command) outcome_ = TargetOutcome{};
   if (!sock_) {
     why_ = "the target did not accept a connection on " + target_addr_.to_string() + ":" +
            std::to_string(target_port_) + " within 10 s";
@@ -734,6 +736,7 @@ bool RealTestbed::loop(TimePoint until, const std::function<bool()>& stop) {
     check_interrupt();
     if (!peer_) return false;  // torn down
     TimePoint t = clock_now();
+    deliver_due(t);
     peer_->advance(t);
     pump();
     flush();
@@ -741,6 +744,7 @@ bool RealTestbed::loop(TimePoint until, const std::function<bool()>& stop) {
     if (t >= until) return false;
     TimePoint wake = until;
     if (auto d = peer_->next_deadline(); d && *d < wake) wake = std::max(*d, t);
+    if (auto r = next_release(); r && *r < wake) wake = std::max(*r, t);
     const Nanos wait = wake - t;
     timespec ts{static_cast<time_t>(wait.count() / 1000000000),
                 static_cast<long>(wait.count() % 1000000000)};
@@ -829,14 +833,67 @@ void RealTestbed::to_device(std::span<const uint8_t> dgram, TimePoint at) {
   track(dgram, false);
   record(dgram, at, false);
   if (path_ == PathState::blackhole || path_ == PathState::drop_to_target) return;
+  if (shaped_) {
+    enter(to_target_, dgram, at);
+    return;
+  }
   tun_.write(dgram);
+}
+
+bool RealTestbed::set_path_shape(const PathShape& shape) {
+  shape_ = shape;
+  shaped_ = shape.one_way_delay > Duration::zero() || shape.rate_bps > 0 || shape.queue_bytes > 0;
+  return true;
+}
+
+bool RealTestbed::enter(Pipe& pipe, std::span<const uint8_t> dgram, TimePoint at) {
+  // Drop-tail: the bytes still waiting for the link (transmission not yet
+  // started) plus this datagram must fit the queue.
+  if (shape_.queue_bytes > 0) {
+    size_t waiting = 0;
+    for (const Pipe::Item& i : pipe.items)
+      if (i.start > at) waiting += i.dgram.size();
+    if (waiting + dgram.size() > shape_.queue_bytes) return false;
+  }
+  const TimePoint start = std::max(at, pipe.busy_until);
+  Nanos serialize{0};
+  if (shape_.rate_bps > 0)
+    serialize = Nanos(static_cast<int64_t>(dgram.size() * 8 * 1000000000ull / shape_.rate_bps));
+  pipe.busy_until = start + serialize;
+  pipe.items.push_back({start, pipe.busy_until + shape_.one_way_delay,
+                        std::vector<uint8_t>(dgram.begin(), dgram.end())});
+  return true;
+}
+
+std::optional<TimePoint> RealTestbed::next_release() const {
+  std::optional<TimePoint> t;
+  for (const Pipe* p : {&to_target_, &from_target_})
+    if (!p->items.empty() && (!t || p->items.front().release < *t)) t = p->items.front().release;
+  return t;
+}
+
+void RealTestbed::deliver_due(TimePoint now) {
+  // Releases are in order within a pipe: one queue, one rate, one delay.
+  while (!to_target_.items.empty() && to_target_.items.front().release <= now) {
+    tun_.write(to_target_.items.front().dgram);
+    to_target_.items.pop_front();
+  }
+  while (!from_target_.items.empty() && from_target_.items.front().release <= now) {
+    const Pipe::Item item = std::move(from_target_.items.front());
+    from_target_.items.pop_front();
+    record(item.dgram, item.release, true);
+    peer_receive(item.dgram, now);
+  }
+}
+
+void RealTestbed::peer_receive(std::span<const uint8_t> dgram, TimePoint at) {
+  if (peer_) peer_->receive(at, dgram);
 }
 
 void RealTestbed::from_device(std::span<const uint8_t> dgram, TimePoint at) {
   wire::Ipv4View ip;
   if (wire::Ipv4View::parse(dgram, &ip, false) != wire::Drop::kNone) return;  // IPv6 and noise
   if (ip.dst() != to_wire(peer_addr_) || ip.src() != to_wire(target_addr_)) return;
-  record(dgram, at, true);
   track(dgram, true);
   if (target_.kind == RealKind::command && !outcome_.ended) {
     // A black box reports nothing; its RST is the end it shows the wire.
@@ -848,8 +905,18 @@ void RealTestbed::from_device(std::span<const uint8_t> dgram, TimePoint at) {
       outcome_.ended_at = at - start_;
     }
   }
-  if (path_ == PathState::blackhole || path_ == PathState::drop_from_target) return;
-  if (peer_) peer_->receive(at, dgram);
+  // Recorded when it reaches the peer's end of the path; one the path
+  // drops, when it was sent.
+  if (path_ == PathState::blackhole || path_ == PathState::drop_from_target) {
+    record(dgram, at, true);
+    return;
+  }
+  if (shaped_) {
+    if (!enter(from_target_, dgram, at)) record(dgram, at, true);
+    return;
+  }
+  record(dgram, at, true);
+  peer_receive(dgram, at);
 }
 
 void RealTestbed::track(std::span<const uint8_t> dgram, bool from_target) {

@@ -58,6 +58,10 @@ class RealTestbed : public Testbed {
   void peer_inject(Injection what) override;
 
   void set_path(PathState state) override { path_ = state; }
+  // A bottleneck both ways, between the device and the peer stack: a
+  // drop-tail queue of `queue_bytes` drained at `rate_bps`, then
+  // `one_way_delay`. The namespace's own path adds microseconds.
+  bool set_path_shape(const PathShape& shape) override;
 
   void run_for(Duration duration) override;
   bool run_until_target_ended(Duration limit) override;
@@ -93,6 +97,19 @@ class RealTestbed : public Testbed {
   void flush();  // the peer stack's datagrams through the path to the device
   void from_device(std::span<const uint8_t> dgram, TimePoint at);
   void to_device(std::span<const uint8_t> dgram, TimePoint at);
+  // The shaped path: a datagram enters at `at` and leaves at its release.
+  struct Pipe {
+    struct Item {
+      TimePoint start, release;  // transmission starts; reaches the far end
+      std::vector<uint8_t> dgram;
+    };
+    std::deque<Item> items;
+    TimePoint busy_until{};
+  };
+  bool enter(Pipe& pipe, std::span<const uint8_t> dgram, TimePoint at);
+  void deliver_due(TimePoint now);
+  std::optional<TimePoint> next_release() const;
+  void peer_receive(std::span<const uint8_t> dgram, TimePoint at);
   void record(std::span<const uint8_t> dgram, TimePoint at, bool from_target);
   void track(std::span<const uint8_t> dgram, bool from_target);
   void new_peer_stack();
@@ -121,6 +138,9 @@ class RealTestbed : public Testbed {
   bool peer_reading_ = true;
   uint64_t peer_write_pending_ = 0;
   PathState path_ = PathState::open;
+  PathShape shape_{};
+  bool shaped_ = false;
+  Pipe to_target_, from_target_;
 
   std::vector<WireDatagram> capture_;
   TargetOutcome outcome_;

@@ -5,13 +5,15 @@
 // tests/data/linux-schedules.json. Not vigil conform's cases (those are
 // the conform branch's); the testbed's own check.
 //
-// usage: conform_real_driver linux|lwip CASE
+// usage: conform_real_driver linux|lwip|cmd CASE   (cmd: the command in $CONFORM_CMD)
 //   defaults      getopt of keepidle/keepintvl/keepcnt on a fresh socket
 //   keepalive     target connects with keepalive 2/1/3, then the peer dies
 //   rto           tcp_retries2 = 2; target writes 100 bytes into a blackhole
 //   user_timeout  TCP_USER_TIMEOUT 3000 ms; target writes into a blackhole
 //   challenge     RFC 5961: a RST inside the window, then data both ways
+//   shape         50 ms each way (set_path_shape): SYN to SYN-ACK in 100 ms
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -109,11 +111,17 @@ int run_retransmission(RealTestbed& tb, const SocketOptions& opts) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: conform_real_driver linux|lwip CASE\n");
+    std::fprintf(stderr, "usage: conform_real_driver linux|lwip|cmd CASE\n");
     return 2;
   }
   RealTarget target;
-  target.kind = std::string(argv[1]) == "lwip" ? RealKind::lwip : RealKind::linux_kernel;
+  const std::string kind = argv[1];
+  target.kind = kind == "lwip" ? RealKind::lwip : RealKind::linux_kernel;
+  const bool command = kind == "cmd";
+  if (command) {
+    target.kind = RealKind::command;
+    target.command = std::getenv("CONFORM_CMD") ? std::getenv("CONFORM_CMD") : "";
+  }
   const std::string which = argv[2];
   std::string why;
   auto tb = RealTestbed::create(target, why);
@@ -144,11 +152,13 @@ int main(int argc, char** argv) {
     o.keep_idle = seconds(2);
     o.keep_interval = seconds(1);
     o.keep_count = 3;
-    if (tb->target_connect(o)) return fail("connect", *tb);
+    // A command is a server that sets its own options; the agents connect.
+    if (command ? tb->target_accept(o) : tb->target_connect(o)) return fail("open", *tb);
     tb->set_path(PathState::blackhole);
     tb->run_until_target_ended(seconds(10));
     const auto segs = segments(tb->capture());
-    // Reference: the last segment the target received, the SYN-ACK.
+    // Reference: the last segment the target received (the SYN-ACK, or
+    // the handshake's ACK when the target accepted).
     double ref = -1;
     uint32_t isn = 0;
     for (const Seg& s : segs) {
@@ -157,16 +167,12 @@ int main(int argc, char** argv) {
     }
     std::vector<double> probes, rst;
     std::vector<double> probe_seq;  // SEG.SEQ - SND.NXT; SND.NXT = ISN + 1 here
-    bool handshake_ack = false;
     for (const Seg& s : segs) {
-      if (!s.from_target || (s.flags & vigil::wire::tcp_flags::kSyn)) continue;
-      if (!handshake_ack) {  // the handshake's third segment
-        handshake_ack = true;
-        continue;
-      }
+      if (!s.from_target || (s.flags & vigil::wire::tcp_flags::kSyn) || s.t <= ref) continue;
       if (s.flags & vigil::wire::tcp_flags::kRst) {
         rst.push_back(s.t - ref);
-      } else if (s.len <= 1) {
+      } else if (s.len <= 1 && s.t - ref > 0.5) {
+        // Not the handshake's ACK (sent at once): a keepalive probe.
         probes.push_back(s.t - ref);
         probe_seq.push_back(static_cast<double>(static_cast<int32_t>(s.seq - (isn + 1))));
       }
@@ -222,6 +228,27 @@ int main(int argc, char** argv) {
         "\"target_bytes_after\": %zu}\n",
         tb->name().c_str(), acks, rsts, tb->target_outcome().ended ? "true" : "false",
         target_bytes);
+    return 0;
+  }
+
+  if (which == "shape") {
+    // 50 ms each way: the peer's SYN and the target's SYN-ACK are 100 ms
+    // apart at the peer's end of the path (the kernel answers a SYN at
+    // once; a data segment's ACK may wait for the delayed-ACK timer).
+    if (tb->configure(sys, peer)) return fail("configure", *tb);
+    PathShape shape;
+    shape.one_way_delay = milliseconds(50);
+    if (!tb->set_path_shape(shape)) return fail("set_path_shape", *tb);
+    if (tb->target_accept(SocketOptions{})) return fail("accept", *tb);
+    double syn = -1, synack = -1;
+    for (const Seg& s : segments(tb->capture())) {
+      const bool is_syn = (s.flags & vigil::wire::tcp_flags::kSyn) != 0;
+      if (!s.from_target && is_syn && syn < 0) syn = s.t;
+      if (s.from_target && is_syn && synack < 0) synack = s.t;
+    }
+    if (std::getenv("CONFORM_DUMP")) fail("dump", *tb);
+    std::printf("{\"target\": \"%s\", \"syn_to_synack\": %.3f}\n", tb->name().c_str(),
+                synack - syn);
     return 0;
   }
 

@@ -10,6 +10,9 @@
 #   rto           tcp_retries2 = 2, data into a blackhole: the RTO series, ETIMEDOUT
 #   user_timeout  TCP_USER_TIMEOUT 3000 ms: ETIMEDOUT at about 3.4 s
 #   challenge     RFC 5961 §3.2: an in-window RST gets a challenge ACK
+#   shape         the testbed's shaped path: 50 ms each way, SYN to SYN-ACK 100 ms
+#   cmd           --target-cmd: a python server (kernel sockets, keepalive
+#                 2/1/3 of its own) as a black box, graded from the wire
 # Afterwards: no namespace left, the host's tcp_retries2 unchanged.
 # Needs root and /dev/net/tun; otherwise it skips (exit 77).
 # usage: bash conform_real_linux.sh path/to/vigil
@@ -50,11 +53,34 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 retries2_before=$(cat /proc/sys/net/ipv4/tcp_retries2)
-for c in defaults keepalive rto user_timeout challenge; do
+for c in defaults keepalive rto user_timeout challenge shape; do
   "$DRIVER" linux "$c" >"$WORK/$c.json" 2>"$WORK/$c.err" &
   PIDS+=($!)
   echo $! >"$WORK/$c.pid"
 done
+# The black box: it listens where the testbed says (VIGIL_CONFORM_ADDR,
+# VIGIL_CONFORM_PORT), sets keepalive 2/1/3 on its listener (inherited by
+# the accepted socket) and reads until the end.
+cat >"$WORK/server.py" <<'PY'
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+s.bind((os.environ["VIGIL_CONFORM_ADDR"], int(os.environ["VIGIL_CONFORM_PORT"])))
+s.listen(1)
+c, _ = s.accept()
+try:
+    while c.recv(4096):
+        pass
+except OSError:
+    pass
+PY
+CONFORM_CMD="python3 $WORK/server.py" "$DRIVER" cmd keepalive >"$WORK/cmd.json" 2>"$WORK/cmd.err" &
+PIDS+=($!)
+echo $! >"$WORK/cmd.pid"
 status=0
 for pid in "${PIDS[@]}"; do wait "$pid" || status=$?; done
 PIDS=()
@@ -64,7 +90,7 @@ if [ "$status" = 77 ]; then
 fi
 
 leftover=0
-for c in defaults keepalive rto user_timeout challenge; do
+for c in defaults keepalive rto user_timeout challenge shape cmd; do
   if ip netns list | grep -q "^conf-$(cat "$WORK/$c.pid")-"; then leftover=1; fi
 done
 
@@ -156,6 +182,27 @@ if c:
     check("RFC 5961 in-window RST: one challenge ACK, connection alive",
           c["challenge_acks"] == 1 and c["rsts"] == 0 and not c["ended"]
           and c["target_bytes_after"] == 1000, "got %s" % c)
+
+h = load("shape")
+if h:
+    # The delay line of set_path_shape, not Linux: 2 x 50 ms, never less;
+    # up to 50 ms more when the machine is busy (each release waits for a
+    # poll timeout, which ran 3 to 6 ms late under the CI's load).
+    check("shaped path: SYN to SYN-ACK in 2 x 50 ms", 0.098 <= h["syn_to_synack"] <= 0.150,
+          "got %s" % h)
+
+b = load("cmd")
+if b:
+    # Linux again, now behind --target-cmd: the same keepalive schedule
+    # (keepalive_dead_peer), seen from the wire only: the end is the RST,
+    # and no errno is reported (-1).
+    s = S["keepalive_dead_peer"]
+    check("--target-cmd: probes at 2, 3, 4 s", close(b["probe_times"], s["probe_times"], TOL),
+          "got %s, measured %s" % (b["probe_times"], s["probe_times"]))
+    check("--target-cmd: the end is the RST at 5 s, no errno",
+          close(b["rst_times"], [s["rst_time"]], TOL) and b["app_error"]["errno"] == -1
+          and b["app_error"]["ended"] and abs(b["app_error"]["t"] - s["rst_time"]) <= TOL,
+          "got rst %s, app %s" % (b["rst_times"], b["app_error"]))
 
 check("the host's tcp_retries2 unchanged", r2_before == r2_after,
       "before %s, after %s" % (r2_before, r2_after))
