@@ -19,6 +19,7 @@ void usage(FILE* f) {
                "  analyze    label the TCP segments of a capture (vigil analyze FILE)\n"
                "  tun        run the stack on a Linux TUN device (vigil tun --help)\n"
                "  bench      measure the stack: bulk, handshake, idle ... (vigil bench --help)\n"
+               "  conform    test a TCP implementation's liveness rules (vigil conform --help)\n"
                "  help       show this text\n"
                "  --version  print vigil's version\n"
                "\n"
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
     rc = vigil::cli::run_tun(args);
   } else if (cmd == "bench") {
     rc = vigil::cli::run_bench(args);
+  } else if (cmd == "conform") {
+    rc = vigil::cli::run_conform(args);
   } else if (cmd == "--version") {
     std::printf("vigil %s\n", VIGIL_VERSION);
     rc = 0;
@@ -51,9 +54,10 @@ int main(int argc, char** argv) {
     usage(stdout);
     rc = 0;
   } else {
-    std::fprintf(stderr,
-                 "vigil: unknown command '%s'; valid commands: sim, analyze, tun, bench, help\n",
-                 cmd.c_str());
+    std::fprintf(
+        stderr,
+        "vigil: unknown command '%s'; valid commands: sim, analyze, tun, bench, conform, help\n",
+        cmd.c_str());
     return 2;
   }
   // The last net under every command's output (--list, --keys, help ...):

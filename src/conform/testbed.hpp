@@ -127,6 +127,13 @@ class Testbed {
   virtual void target_write(std::size_t bytes) = 0;
   virtual void target_set_reading(bool reading) = 0;  // false: stop reading (its window closes)
   virtual void target_close() = 0;
+  // Added for persist.probe-byte-deadlock (RFC 2525 §2.12): while not
+  // reading, read up to `bytes` once (too few for a window update). The
+  // default says the testbed cannot, and the case is skipped.
+  virtual bool target_read(std::size_t bytes) {
+    (void)bytes;
+    return false;
+  }
 
   // ---- the peer (vigil)
   virtual void peer_write(std::size_t bytes) = 0;

@@ -1,0 +1,1058 @@
+#include "conform/cases.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+
+#include "conform/wire_view.hpp"
+#include "util/errno_name.hpp"
+
+namespace vigil::conform {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+double to_s(conform::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string fmt(double v, int digits = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+std::string fmt_list(const std::vector<double>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ", ";
+    s += fmt(v[i]);
+  }
+  return s.empty() ? "none" : s;
+}
+// The tolerance of the timing cases: Linux's timers fire late by up to a
+// few jiffies (4 ms at HZ 250) plus its timer wheel's slack (measured: a
+// probe 1 s apart comes 1.024 s apart, docs/linux-measurements.md), and a
+// real target adds scheduling noise; 150 ms + 5 % covers both.
+bool near(double measured, double expected) {
+  return std::fabs(measured - expected) <= 0.15 + 0.05 * expected;
+}
+std::string outcome_text(const TargetOutcome& o, double origin) {
+  if (!o.ended) return "still open";
+  std::string s = o.error ? (*o.error ? util::errno_name(*o.error) : std::string("clean close"))
+                          : std::string("ended (errno not reported)");
+  return s + " at " + fmt(to_s(o.ended_at) - origin) + " s";
+}
+bool errno_ok(const TargetOutcome& o, int want) { return !o.error || *o.error == want; }
+
+// The last time the peer was heard by the target before `t` (a segment
+// from the peer, whatever it was), or `fallback`.
+double last_peer_before(const std::vector<Seg>& segs, double t, double fallback) {
+  double last = fallback;
+  for (const auto& s : segs) {
+    if (s.t > t) break;
+    if (s.tcp && !s.from_target) last = s.t;
+  }
+  return last;
+}
+bool target_rst(const std::vector<Seg>& segs, double after) {
+  for (const auto& s : segs) {
+    if (s.t >= after && s.from_target && s.tcp && s.rst()) return true;
+  }
+  return false;
+}
+std::vector<const Seg*> keepalive_probes(const std::vector<Seg>& segs, double after) {
+  std::vector<const Seg*> v;
+  for (const auto& s : segs) {
+    if (s.t >= after && s.keepalive_form()) v.push_back(&s);
+  }
+  return v;
+}
+// Data retransmissions: target segments with payload whose start is below
+// SND.MAX (a resend), after `after`.
+std::vector<const Seg*> data_resends(const std::vector<Seg>& segs, double after) {
+  std::vector<const Seg*> v;
+  for (const auto& s : segs) {
+    if (s.t >= after && s.from_target && s.tcp && s.len > 1 && !s.syn() &&
+        s.seq != s.snd_max_before && static_cast<int32_t>(s.seq - s.snd_max_before) < 0) {
+      v.push_back(&s);
+    }
+  }
+  return v;
+}
+double first_data_time(const std::vector<Seg>& segs) {
+  for (const auto& s : segs) {
+    if (s.from_target && s.tcp && s.len > 1 && !s.syn()) return s.t;
+  }
+  return -1;
+}
+
+CaseInfo info(std::string name, std::string cat, std::string rule, std::string measures,
+              std::string tol, bool virtual_only = false) {
+  return CaseInfo{std::move(name),     std::move(cat), std::move(rule),
+                  std::move(measures), std::move(tol), virtual_only};
+}
+
+bool connect_or_skip(Testbed& tb, CaseResult& r, const SocketOptions& o,
+                     const SystemSettings& sys = {}, const PeerSettings& peer = {}) {
+  if (auto ec = tb.configure(sys, peer)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "configure failed: " + tb.why();
+    return false;
+  }
+  if (auto ec = tb.target_connect(o)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "no connection: " + tb.why();
+    return false;
+  }
+  return true;
+}
+
+SocketOptions short_keepalive() {
+  SocketOptions o;
+  o.keepalive = true;
+  o.keep_idle = seconds(2);
+  o.keep_interval = seconds(1);
+  o.keep_count = 3;
+  return o;
+}
+
+// ---------------------------------------------------------------- keepalive
+
+void keepalive_off_by_default(Testbed& tb, CaseResult& r) {
+  r.expected = "no probe in 3 h of idle (RFC 1122 §4.2.3.6: keep-alives MUST default to off)";
+  if (!connect_or_skip(tb, r, SocketOptions{})) return;
+  const double t0 = to_s(tb.now());
+  tb.run_for(seconds(3 * 3600));
+  const auto probes = keepalive_probes(parse_capture(tb.capture()), t0);
+  r.measured = std::to_string(probes.size()) + " probes in 10800 s";
+  r.verdict = probes.empty() ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_default_idle(Testbed& tb, CaseResult& r) {
+  r.expected =
+      ">= 7200 s idle before the first probe (RFC 1122 §4.2.3.6; RFC 2525 §2.11; Linux "
+      "tcp_keepalive_time 7200)";
+  SocketOptions o;
+  o.keepalive = true;
+  if (!connect_or_skip(tb, r, o)) return;
+  const double t0 = to_s(tb.now());
+  tb.run_for(seconds(9000));
+  const auto segs = parse_capture(tb.capture());
+  const auto probes = keepalive_probes(segs, t0);
+  if (probes.empty()) {
+    r.measured = "no probe in 9000 s";
+    r.verdict = Verdict::pass;
+    return;
+  }
+  const double idle = probes[0]->t - last_peer_before(segs, probes[0]->t - 1e-9, t0);
+  r.measured = "first probe after " + fmt(idle) + " s idle";
+  r.verdict = idle >= 7200 - 0.001 ? Verdict::pass : Verdict::fail;
+}
+
+// Keepalive 2 s / 1 s / 3 against a peer that vanishes right after the
+// handshake (Linux: keepalive_dead_peer in tests/data/linux-schedules.json).
+struct DeadPeerRun {
+  double heard = 0;  // the peer's last segment
+  std::vector<const Seg*> probes;
+  std::vector<Seg> segs;
+  TargetOutcome outcome;
+  bool ok = false;
+};
+DeadPeerRun keepalive_dead_peer_run(Testbed& tb, CaseResult& r) {
+  DeadPeerRun d;
+  if (!connect_or_skip(tb, r, short_keepalive())) return d;
+  tb.set_path(PathState::blackhole);
+  tb.run_until_target_ended(seconds(60));
+  d.segs = parse_capture(tb.capture());
+  d.heard = last_peer_before(d.segs, 1e18, 0);
+  d.probes = keepalive_probes(d.segs, d.heard);
+  d.outcome = tb.target_outcome();
+  d.ok = true;
+  return d;
+}
+
+void keepalive_configured(Testbed& tb, CaseResult& r) {
+  // Probe k at last heard + idle + (k - 1) * interval (RFC 1122 §4.2.3.6,
+  // Linux tcp_keepalive_timer): 2, 3, 4 s; Linux measured 2.016, 3.040,
+  // 4.064 (keepalive_dead_peer).
+  r.expected =
+      "3 probes at 2.000, 3.000, 4.000 s after the peer was last heard (Linux 2.016, "
+      "3.040, 4.064)";
+  DeadPeerRun d = keepalive_dead_peer_run(tb, r);
+  if (!d.ok) return;
+  std::vector<double> at;
+  for (const Seg* p : d.probes) at.push_back(p->t - d.heard);
+  r.measured = std::to_string(at.size()) + " probes at " + fmt_list(at) + " s";
+  const double want[] = {2, 3, 4};
+  bool ok = at.size() == 3;
+  for (size_t i = 0; ok && i < 3; ++i) ok = near(at[i], want[i]);
+  r.verdict = ok ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_probe_form(Testbed& tb, CaseResult& r) {
+  r.expected = "SEQ = SND.NXT - 1 with 0 or 1 byte (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4)";
+  SocketOptions o = short_keepalive();
+  if (!connect_or_skip(tb, r, o)) return;
+  const double t0 = to_s(tb.now());
+  tb.run_for(seconds(7));  // answered probes at 2, 4, 6 s
+  const auto segs = parse_capture(tb.capture());
+  // Any segment the target sends after the handshake while idle is a probe
+  // of some form: grade them all.
+  size_t probes = 0, good = 0;
+  std::string bad;
+  for (const auto& s : segs) {
+    if (s.t <= t0 || !s.from_target || !s.tcp || s.rst()) continue;
+    ++probes;
+    if (s.keepalive_form()) {
+      ++good;
+    } else if (bad.empty()) {
+      bad = "; one has SEQ = SND.NXT" + std::string(s.seq == s.snd_max_before ? "" : " + ?") +
+            " and " + std::to_string(s.len) + " bytes";
+    }
+  }
+  r.measured = std::to_string(good) + " of " + std::to_string(probes) +
+               " probes with SEQ = SND.NXT - 1, <= 1 byte" + bad;
+  r.verdict = probes > 0 && good == probes ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_dead_peer(Testbed& tb, CaseResult& r) {
+  // Dead after count unanswered probes: idle + count * interval = 5 s;
+  // Linux: RST at 5.088 s, ETIMEDOUT (keepalive_dead_peer).
+  r.expected =
+      "ETIMEDOUT at 5.000 s after the peer was last heard (Linux: RST, ETIMEDOUT at 5.088)";
+  DeadPeerRun d = keepalive_dead_peer_run(tb, r);
+  if (!d.ok) return;
+  if (!d.outcome.ended) {
+    r.measured = "still open 60 s after the peer vanished";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  const double at = to_s(d.outcome.ended_at) - d.heard;
+  r.measured = outcome_text(d.outcome, d.heard) +
+               (target_rst(d.segs, d.heard) ? ", RST sent" : ", silently");
+  r.verdict = near(at, 5) && errno_ok(d.outcome, ETIMEDOUT) ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_default_give_up(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.3.6: one unanswered probe MUST NOT be taken for a dead
+  // peer; RFC 2525 §2.9 flags a stack that gives up after 5 probes 1 s
+  // apart. No RFC gives a number: the bar here is R2's (RFC 1122
+  // §4.2.3.5, 100 s). Linux's defaults: 9 probes 75 s apart, death 675 s
+  // after the first probe (tcp_keepalive_intvl 75, tcp_keepalive_probes 9).
+  r.expected =
+      ">= 2 probes, death >= 100 s after the first (RFC 2525 §2.9; Linux: 9 probes, 675 "
+      "s)";
+  SocketOptions o;
+  o.keepalive = true;
+  o.keep_idle = seconds(60);  // only the idle is set: interval and count are the defaults
+  if (!connect_or_skip(tb, r, o)) return;
+  tb.set_path(PathState::blackhole);
+  tb.run_until_target_ended(seconds(7200));
+  const auto segs = parse_capture(tb.capture());
+  const auto probes = keepalive_probes(segs, 0);
+  const TargetOutcome out = tb.target_outcome();
+  if (probes.empty() || !out.ended) {
+    r.measured = std::to_string(probes.size()) + " probes, " + outcome_text(out, 0);
+    r.verdict = probes.empty() ? Verdict::fail : Verdict::pass;
+    return;
+  }
+  const double after = to_s(out.ended_at) - probes[0]->t;
+  r.measured =
+      std::to_string(probes.size()) + " probes, the end " + fmt(after, 1) + " s after the first";
+  r.verdict = probes.size() >= 2 && after >= 100 ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_not_while_outstanding(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.3.6: a keep-alive is sent when no data has been
+  // received "for an interval" on an otherwise idle connection; with data
+  // outstanding, retransmission probes the peer (Linux tcp_keepalive_timer
+  // skips while packets_out or the write queue is not empty).
+  r.expected = "no keepalive-form segment while 100 bytes stay unacknowledged";
+  SystemSettings sys;
+  sys.retries2 = 6;
+  if (!connect_or_skip(tb, r, short_keepalive(), sys)) return;
+  const double t0 = to_s(tb.now());
+  tb.set_path(PathState::drop_to_target);  // the peer's ACKs are lost
+  tb.target_write(100);
+  tb.run_until_target_ended(seconds(12));
+  const auto probes = keepalive_probes(parse_capture(tb.capture()), t0);
+  r.measured = std::to_string(probes.size()) + " keepalive-form segments in " +
+               fmt(to_s(tb.now()) - t0, 1) + " s of unacknowledged data";
+  r.verdict = probes.empty() ? Verdict::pass : Verdict::fail;
+}
+
+void keepalive_idle_restart(Testbed& tb, CaseResult& r) {
+  // Seed 001: the peer probes every 1 s (its own keepalive); the target's
+  // idle is 3 s. Data from the peer at 1.5 s restarts the target's idle
+  // clock (RFC 1122 §4.2.3.6); the peer's keepalives do not (Linux:
+  // keepalive_both_ends, each end probes on its own clock, 3.008 s apart).
+  r.expected =
+      "first probe 3.000 s after the peer's data (Linux: the peer's keepalives do not "
+      "restart the idle clock)";
+  SocketOptions o;
+  o.keepalive = true;
+  o.keep_idle = seconds(3);
+  o.keep_interval = seconds(1);
+  o.keep_count = 3;
+  PeerSettings peer;
+  peer.keep_idle = seconds(1);
+  peer.keep_interval = seconds(1);
+  if (!connect_or_skip(tb, r, o, {}, peer)) return;
+  const double t0 = to_s(tb.now());
+  tb.run_for(milliseconds(1500));
+  tb.peer_write(10);
+  tb.run_for(seconds(10));
+  const auto segs = parse_capture(tb.capture());
+  double data_at = -1;
+  for (const auto& s : segs) {
+    if (!s.from_target && s.tcp && s.len > 1 && s.t > t0) {
+      data_at = s.t;
+      break;
+    }
+  }
+  if (data_at < 0) {
+    r.measured = "the peer's data never went out";
+    r.verdict = Verdict::skipped;
+    return;
+  }
+  const auto before = keepalive_probes(segs, t0);
+  const auto probes = keepalive_probes(segs, data_at);
+  if (!before.empty() && before[0]->t < data_at) {
+    r.measured = "a probe " + fmt(before[0]->t - t0) + " s after the handshake, before the data";
+    r.verdict = Verdict::fail;  // nothing was due before 3 s
+    return;
+  }
+  if (probes.empty()) {
+    r.measured = "no probe in 10 s: the peer's keepalives restart its idle clock";
+    r.verdict = Verdict::info;
+    return;
+  }
+  const double idle = probes[0]->t - data_at;
+  r.measured = "first probe " + fmt(idle) + " s after the peer's data";
+  if (near(idle, 3)) {
+    r.verdict = Verdict::pass;
+  } else if (idle > 3) {
+    r.measured += ": the peer's keepalives restart its idle clock";
+    r.verdict = Verdict::info;
+  } else {
+    r.verdict = Verdict::fail;
+  }
+}
+
+void keepalive_peer_rebooted(Testbed& tb, CaseResult& r) {
+  // A rebooted peer answers the first probe with RST (RFC 9293 §3.10.7.1);
+  // the target ends with ECONNRESET at the first probe, idle = 2 s after
+  // the peer was last heard (RFC 1122 §4.2.3.6).
+  r.expected = "ECONNRESET at 2.000 s (the first probe, answered by RST)";
+  if (!connect_or_skip(tb, r, short_keepalive())) return;
+  tb.run_for(milliseconds(500));
+  tb.peer_reboot();
+  tb.run_until_target_ended(seconds(30));
+  const auto segs = parse_capture(tb.capture());
+  const double heard = last_peer_before(segs, 0.5, 0);
+  const TargetOutcome o = tb.target_outcome();
+  r.measured = outcome_text(o, heard);
+  r.verdict = o.ended && near(to_s(o.ended_at) - heard, 2) && errno_ok(o, ECONNRESET)
+                  ? Verdict::pass
+                  : Verdict::fail;
+}
+
+// ----------------------------------------------------------- retransmission
+
+void rto_initial_syn(Testbed& tb, CaseResult& r) {
+  // RFC 6298 §2.1: the initial RTO is 1 s (RFC 2525 §2.7: much shorter
+  // floods a long path); Linux: SYN retransmissions 1.029, 2.053, ... s
+  // (syn_blackhole_syncnt_2; tcp_syn_linear_timeouts keeps them 1 s apart).
+  r.expected =
+      "first SYN retransmission 1.000 s after the SYN (RFC 6298 §2.1; Linux 1.029; 3 s "
+      "from RFC 1122 also passes)";
+  SystemSettings sys;
+  sys.syn_retries = 2;
+  if (tb.configure(sys, {})) {
+    r.verdict = Verdict::skipped;
+    r.measured = "configure failed: " + tb.why();
+    return;
+  }
+  tb.set_path(PathState::blackhole);
+  (void)tb.target_connect(SocketOptions{});
+  const auto segs = parse_capture(tb.capture());
+  std::vector<double> syns;
+  for (const auto& s : segs) {
+    if (s.from_target && s.tcp && s.syn() && !s.has_ack()) syns.push_back(s.t);
+  }
+  if (syns.size() < 2) {
+    r.measured = std::to_string(syns.size()) + " SYNs";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  const double gap = syns[1] - syns[0];
+  r.measured = "first SYN retransmission after " + fmt(gap) + " s (" + std::to_string(syns.size()) +
+               " SYNs)";
+  r.verdict = gap >= 0.95 && gap <= 3.2 ? Verdict::pass : Verdict::fail;
+}
+
+// 100 bytes into a path that turned silent, tcp_retries2 = 6 (Linux:
+// rto_blackhole_retries2_6).
+struct BlackholeRun {
+  double write_at = 0;
+  std::vector<double> resends;  // since the write
+  TargetOutcome outcome;
+  bool rst = false;
+  bool ok = false;
+};
+BlackholeRun blackhole_run(Testbed& tb, CaseResult& r, std::optional<int> retries2,
+                           const SocketOptions& o, conform::Duration limit) {
+  BlackholeRun b;
+  SystemSettings sys;
+  sys.retries2 = retries2;
+  if (!connect_or_skip(tb, r, o, sys)) return b;
+  tb.run_for(milliseconds(500));
+  tb.set_path(PathState::blackhole);
+  tb.target_write(100);
+  tb.run_until_target_ended(limit);
+  const auto segs = parse_capture(tb.capture());
+  b.write_at = first_data_time(segs);
+  for (const Seg* s : data_resends(segs, b.write_at)) b.resends.push_back(s->t - b.write_at);
+  b.outcome = tb.target_outcome();
+  b.rst = target_rst(segs, b.write_at);
+  b.ok = b.write_at >= 0;
+  if (!b.ok) {
+    r.verdict = Verdict::skipped;
+    r.measured = "the target sent no data";
+  }
+  return b;
+}
+
+void rto_first_data(Testbed& tb, CaseResult& r) {
+  // RFC 6298 §2.4: RTO at least 1 s (a SHOULD); RFC 2525 §2.7 flags
+  // retransmissions far below the path's real RTT. Linux: 200 ms floor,
+  // tail-loss probe at 0.209 s (rto_blackhole_retries2_6).
+  r.expected = ">= 1 s pass (RFC 6298 §2.4); 0.2-1 s info (Linux: 0.209); < 0.19 s fail";
+  BlackholeRun b = blackhole_run(tb, r, 6, SocketOptions{}, seconds(5));
+  if (!b.ok) return;
+  if (b.resends.empty()) {
+    r.measured = "no retransmission in 5 s";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  const double first = b.resends[0];
+  r.measured = "first retransmission " + fmt(first) + " s after the send";
+  r.verdict = first >= 0.999 ? Verdict::pass : first >= 0.19 ? Verdict::info : Verdict::fail;
+}
+
+void rto_backoff(Testbed& tb, CaseResult& r) {
+  // RFC 6298 §5.5 (RFC 2525 §2.10): each timeout doubles the RTO. The
+  // first gap may be a tail-loss probe's (RFC 8985 §7; Linux 0.209 then
+  // 0.212, 0.436, 0.832, 1.664, 3.452, 6.656), so it is left out.
+  r.expected =
+      "from the 2nd gap on, each gap 1.7-2.3x the one before (Linux: 0.212, 0.436, "
+      "0.832, 1.664, 3.452, 6.656 s)";
+  BlackholeRun b = blackhole_run(tb, r, 6, SocketOptions{}, seconds(120));
+  if (!b.ok) return;
+  std::vector<double> gaps;
+  double prev = 0;
+  for (double t : b.resends) {
+    gaps.push_back(t - prev);
+    prev = t;
+  }
+  r.measured = "gaps " + fmt_list(gaps) + " s";
+  bool ok = gaps.size() >= 4;
+  for (size_t i = 2; ok && i < gaps.size(); ++i) {
+    const double k = gaps[i] / gaps[i - 1];
+    ok = (k >= 1.7 && k <= 2.3) || gaps[i] >= 60;  // doubling, or at a cap >= 60 s
+  }
+  r.verdict = ok ? Verdict::pass : Verdict::fail;
+}
+
+void r2_configured(Testbed& tb, CaseResult& r) {
+  // How a retry count reads is the implementation's (RFC 1122 §4.2.3.5
+  // leaves R2's unit open): Linux reads tcp_retries2 = 6 as a time,
+  // ETIMEDOUT 26.773 s after the write, 7 retransmissions (1 tail-loss
+  // probe), no RST (rto_blackhole_retries2_6).
+  r.expected = "ETIMEDOUT, no RST (Linux tcp_retries2=6: 7 retransmissions, ETIMEDOUT at 26.773 s)";
+  BlackholeRun b = blackhole_run(tb, r, 6, SocketOptions{}, seconds(300));
+  if (!b.ok) return;
+  r.measured = std::to_string(b.resends.size()) + " retransmissions, " +
+               outcome_text(b.outcome, b.write_at) + (b.rst ? ", RST sent" : ", no RST");
+  r.verdict = b.outcome.ended && errno_ok(b.outcome, ETIMEDOUT) ? Verdict::info : Verdict::fail;
+}
+
+void r2_default(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.3.5: R2 for data MUST correspond to at least 100 s; RFC
+  // 6298 §2.5: a cap on the RTO, if any, at least 60 s. Linux: 15
+  // retries modelled from 200 ms doubling to 120 s, 924.6 s.
+  r.expected =
+      "give up >= 100 s after the send (RFC 1122 §4.2.3.5), RTO cap >= 60 s (RFC 6298 "
+      "§2.5); Linux ~924.6 s, cap 120 s";
+  BlackholeRun b = blackhole_run(tb, r, std::nullopt, SocketOptions{}, seconds(7200));
+  if (!b.ok) return;
+  double biggest = 0, prev = 0;
+  for (double t : b.resends) {
+    biggest = std::max(biggest, t - prev);
+    prev = t;
+  }
+  if (!b.outcome.ended) {
+    r.measured = "still open after 7200 s";
+    r.verdict = Verdict::info;
+    return;
+  }
+  const double at = to_s(b.outcome.ended_at) - b.write_at;
+  r.measured = std::to_string(b.resends.size()) + " retransmissions, " +
+               outcome_text(b.outcome, b.write_at) + ", largest gap " + fmt(biggest, 1) + " s";
+  r.verdict = at >= 100 && biggest >= 60 - 0.001 && errno_ok(b.outcome, ETIMEDOUT) ? Verdict::pass
+                                                                                   : Verdict::fail;
+}
+
+void keepalive_vs_r2(Testbed& tb, CaseResult& r) {
+  // Seed 001: keepalive 2/1/3 configured, the peer dies while data is
+  // outstanding. RFC 1122 says nothing; Linux notices only at R2
+  // (tcp_keepalive_timer skips while data is out): with tcp_retries2 = 6,
+  // 26.8 s. vigil rfc's liveness deadline: idle + count * interval = 5 s.
+  r.expected = "a choice: at the keepalive bound (5 s) or at R2 (Linux: 26.8 s with retries2=6)";
+  BlackholeRun b = blackhole_run(tb, r, 6, short_keepalive(), seconds(300));
+  if (!b.ok) return;
+  if (!b.outcome.ended) {
+    r.measured = "still open after 300 s";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  const double at = to_s(b.outcome.ended_at) - b.write_at;
+  r.measured = outcome_text(b.outcome, b.write_at) +
+               (at <= 5.5 ? " (the keepalive bound)" : " (R2, keepalive ignored)");
+  r.verdict = Verdict::info;
+}
+
+// ------------------------------------------------------------- user timeout
+
+void uto_abort(Testbed& tb, CaseResult& r) {
+  // RFC 5482 §3 / RFC 793's user timeout: 3 s after the data went
+  // unacknowledged; Linux starts the clock at the first RTO
+  // retransmission: ETIMEDOUT at 3.428 s after the write
+  // (user_timeout_3000ms), no RST.
+  r.expected = "ETIMEDOUT 3.0-3.6 s after the write (RFC 5482: 3.0; Linux: 3.428)";
+  SocketOptions o;
+  o.user_timeout = milliseconds(3000);
+  BlackholeRun b = blackhole_run(tb, r, std::nullopt, o, seconds(60));
+  if (!b.ok) return;
+  r.measured = outcome_text(b.outcome, b.write_at) + (b.rst ? ", RST sent" : ", no RST");
+  const double at = to_s(b.outcome.ended_at) - b.write_at;
+  r.verdict = b.outcome.ended && at >= 2.95 && at <= 3.6 && errno_ok(b.outcome, ETIMEDOUT)
+                  ? Verdict::pass
+                  : Verdict::fail;
+}
+
+void uto_outlives_r2(Testbed& tb, CaseResult& r) {
+  // A set user timeout replaces R2 (Linux tcp_write_timeout passes it to
+  // retransmits_timed_out instead of tcp_retries2's bound; RFC 5482 §3):
+  // tcp_retries2 = 3 alone gives up after ~3 s, a 20 s user timeout keeps
+  // going to 20 s (+ up to the first RTO, where Linux starts its clock).
+  r.expected = "ETIMEDOUT 20.0-21.5 s after the write, not at R2 (~3 s for retries2=3)";
+  SocketOptions o;
+  o.user_timeout = milliseconds(20000);
+  BlackholeRun b = blackhole_run(tb, r, 3, o, seconds(120));
+  if (!b.ok) return;
+  r.measured = outcome_text(b.outcome, b.write_at);
+  const double at = to_s(b.outcome.ended_at) - b.write_at;
+  r.verdict = b.outcome.ended && at >= 19.95 && at <= 21.5 && errno_ok(b.outcome, ETIMEDOUT)
+                  ? Verdict::pass
+                  : Verdict::fail;
+}
+
+// ----------------------------------------------------------------- persist
+
+// The target writes 100 kB to a peer with a 4 kB buffer that does not
+// read (Linux: zero_window_answered): its window closes and the target
+// persists.
+struct PersistRun {
+  double zero_at = -1;  // the peer's first zero-window ACK
+  std::vector<const Seg*> probes;
+  std::vector<Seg> segs;
+  TargetOutcome outcome;
+  bool ok = false;
+};
+void find_probes(PersistRun& p) {
+  for (const auto& s : p.segs) {
+    if (!s.from_target && s.tcp && s.has_ack() && s.win == 0 && p.zero_at < 0) p.zero_at = s.t;
+  }
+  if (p.zero_at < 0) return;
+  for (const auto& s : p.segs) {
+    if (s.t <= p.zero_at || !s.from_target || !s.tcp || s.rst() || s.syn() || s.fin()) continue;
+    // SND.UNA - 1 with no data (Linux), or one byte (RFC 9293 §3.8.6.1).
+    if (s.len <= 1 && !(s.len == 0 && s.seq == s.snd_max_before)) p.probes.push_back(&s);
+  }
+}
+PersistRun persist_run(Testbed& tb, CaseResult& r, std::optional<int> retries2,
+                       const SocketOptions& o, conform::Duration run,
+                       bool blackhole_at_zero_window) {
+  PersistRun p;
+  SystemSettings sys;
+  sys.retries2 = retries2;
+  PeerSettings peer;
+  peer.receive_buffer = 4096;
+  peer.window_scale = false;
+  if (!connect_or_skip(tb, r, o, sys, peer)) return p;
+  tb.peer_set_reading(false);
+  tb.target_write(100000);
+  if (blackhole_at_zero_window) {
+    // Silence as soon as the peer has advertised a zero window (Linux's
+    // measurement: blackhole 56 ms after it, before the first probe).
+    for (int i = 0; i < 100; ++i) {
+      tb.run_for(milliseconds(20));
+      bool zero = false;
+      for (const auto& s : parse_capture(tb.capture())) {
+        zero = zero || (!s.from_target && s.tcp && s.has_ack() && s.win == 0);
+      }
+      if (zero) break;
+    }
+    tb.set_path(PathState::blackhole);
+  }
+  tb.run_until_target_ended(run);
+  p.segs = parse_capture(tb.capture());
+  find_probes(p);
+  p.outcome = tb.target_outcome();
+  p.ok = true;
+  if (p.zero_at < 0) {
+    r.verdict = Verdict::skipped;
+    r.measured = "the peer's window never closed";
+    p.ok = false;
+  }
+  return p;
+}
+
+void persist_backoff(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.2.17 / RFC 9293 §3.8.6.1: probes at RTO intervals,
+  // exponentially backed off. Linux (zero_window_answered): 0.22, 0.672,
+  // 1.572, 3.328, 6.852, 14.016, 28.096 s: each gap about twice the last.
+  r.expected =
+      ">= 4 probes in 40 s, from the 2nd gap on each 1.7-2.3x the one before (Linux: "
+      "0.22, 0.672, 1.572, 3.328, 6.852, 14.016, 28.096)";
+  PersistRun p = persist_run(tb, r, std::nullopt, SocketOptions{}, seconds(40), false);
+  if (!p.ok) return;
+  std::vector<double> at;
+  for (const Seg* s : p.probes) at.push_back(s->t - p.zero_at);
+  r.measured = "probes at " + fmt_list(at) + " s after the zero window";
+  bool ok = at.size() >= 4;
+  for (size_t i = 2; ok && i < at.size(); ++i) {
+    const double g = at[i] - at[i - 1], prev = at[i - 1] - at[i - 2];
+    ok = (g / prev >= 1.7 && g / prev <= 2.3) || g >= 60;
+  }
+  r.verdict = ok ? Verdict::pass : Verdict::fail;
+}
+
+void persist_probe_form(Testbed& tb, CaseResult& r) {
+  r.expected =
+      "a choice: 1 byte of new data (RFC 9293 §3.8.6.1) or SND.UNA - 1 with no data "
+      "(Linux)";
+  PersistRun p = persist_run(tb, r, std::nullopt, SocketOptions{}, seconds(10), false);
+  if (!p.ok) return;
+  if (p.probes.empty()) {
+    r.measured = "no probe in 10 s";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  const Seg& s = *p.probes[0];
+  r.measured = s.len == 0
+                   ? "SND.UNA - 1, no data"
+                   : "1 byte at SEQ " + std::string(s.seq == s.snd_max_before ? "SND.NXT (new data)"
+                                                                              : "below SND.NXT");
+  r.verdict = Verdict::info;
+}
+
+void persist_answered(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.2.17: the sender MUST NOT close while the receiver keeps
+  // answering its probes. An hour in virtual time; a real target gets 90 s
+  // with tcp_retries2 = 3, which would kill it after 3 unanswered probes.
+  const bool virt = tb.virtual_time();
+  const int run_s = virt ? 3600 : 90;
+  r.expected =
+      "still open after " + std::to_string(run_s) + " s of answered probes (RFC 1122 §4.2.2.17)";
+  PersistRun p = persist_run(tb, r, virt ? std::nullopt : std::optional<int>(3), SocketOptions{},
+                             seconds(run_s), false);
+  if (!p.ok) return;
+  r.measured = (p.outcome.ended ? outcome_text(p.outcome, p.zero_at) : std::string("still open")) +
+               ", " + std::to_string(p.probes.size()) + " probes";
+  r.verdict = !p.outcome.ended && p.probes.size() >= 3 ? Verdict::pass : Verdict::fail;
+}
+
+void persist_unanswered(Testbed& tb, CaseResult& r) {
+  // RFC 9293 §3.8.6.1 lets a sender give up on unanswered probes (R2);
+  // Linux with tcp_retries2 = 6: 6 unanswered probes, ETIMEDOUT at
+  // 28.252 s after the zero window (zero_window_blackholed_retries2_6).
+  r.expected = "ETIMEDOUT after unanswered probes (Linux retries2=6: 6 probes, 28.252 s)";
+  PersistRun p = persist_run(tb, r, 6, SocketOptions{}, seconds(300), true);
+  if (!p.ok) return;
+  r.measured =
+      outcome_text(p.outcome, p.zero_at) + ", " + std::to_string(p.probes.size()) + " probes";
+  r.verdict = p.outcome.ended && errno_ok(p.outcome, ETIMEDOUT) ? Verdict::pass : Verdict::fail;
+}
+
+void uto_zero_window(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.2.17 keeps a connection whose probes are answered;
+  // Linux 5.11 and later (icsk_probes_tstamp) bounds the zero window
+  // itself by TCP_USER_TIMEOUT: ETIMEDOUT 3.033 s after the first probe
+  // (zero_window_user_timeout_3000ms). Both are defensible.
+  r.expected =
+      "a choice: open while probes are answered (RFC 1122), or ETIMEDOUT ~3 s after the "
+      "first probe (Linux >= 5.11: 3.033)";
+  SocketOptions o;
+  o.user_timeout = milliseconds(3000);
+  PersistRun p = persist_run(tb, r, std::nullopt, o, seconds(40), false);
+  if (!p.ok) return;
+  if (p.probes.empty()) {
+    r.measured = "no probe";
+    r.verdict = Verdict::fail;
+    return;
+  }
+  r.measured = p.outcome.ended ? outcome_text(p.outcome, p.probes[0]->t) + " after the first probe"
+                               : "still open after 40 s of answered probes";
+  r.verdict = Verdict::info;
+}
+
+void persist_probe_byte_deadlock(Testbed& tb, CaseResult& r) {
+  // RFC 2525 §2.12: a receiver whose advertised window is zero takes a
+  // probe byte into the room a small read made (too small for a window
+  // update, RFC 1122 §4.2.3.3); the faulty one then computes a negative
+  // window and discards everything, ACKs included, until it sends a
+  // window update. vigil sim window-probe-deadlock-blocked's order: the
+  // target reads 100 bytes at 10 s, the peer's 1-byte probe comes, the
+  // target writes 100 kB at 20 s while still not reading: a correct target
+  // takes the peer's ACKs and sends all of it by 60 s.
+  r.expected =
+      "all 100000 bytes sent and acknowledged within 40 s while the target's window is "
+      "closed";
+  SocketOptions o;
+  o.receive_buffer = 16384;
+  if (tb.configure({}, {})) {
+    r.verdict = Verdict::skipped;
+    r.measured = "configure failed: " + tb.why();
+    return;
+  }
+  if (tb.target_connect(o)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "no connection: " + tb.why();
+    return;
+  }
+  tb.target_set_reading(false);
+  tb.peer_write(1000000);
+  tb.run_for(seconds(10));
+  if (!tb.target_read(100)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "the testbed cannot make the target read a few bytes";
+    return;
+  }
+  tb.run_for(seconds(10));
+  const double write_at = to_s(tb.now());
+  tb.target_write(100000);
+  tb.run_for(seconds(40));
+  const auto segs = parse_capture(tb.capture());
+  // The target's bytes the peer acknowledged after the write.
+  uint32_t start = 0, peer_ack = 0;
+  bool have_start = false;
+  for (const auto& s : segs) {
+    if (s.t < write_at) continue;
+    if (s.from_target && s.tcp && !have_start && s.len > 0) {
+      start = s.seq;
+      peer_ack = s.seq;
+      have_start = true;
+    }
+    if (have_start && !s.from_target && s.tcp && s.has_ack() &&
+        static_cast<int32_t>(s.ack - peer_ack) > 0) {
+      peer_ack = s.ack;
+    }
+  }
+  const uint32_t acked = have_start ? peer_ack - start : 0;
+  const size_t resends = data_resends(segs, write_at).size();
+  r.measured = std::to_string(acked) + " of 100000 bytes acknowledged in 40 s, " +
+               std::to_string(resends) + " retransmissions";
+  r.verdict = acked >= 100000 ? Verdict::pass : Verdict::fail;
+}
+
+// -------------------------------------------------------------- congestion
+
+void initial_window(Testbed& tb, CaseResult& r) {
+  // RFC 5681 §3.1 (RFC 3390): IW <= 3 segments of 1460 bytes; RFC 6928
+  // (experimental, Linux's default): 10 segments.
+  r.expected = "<= 3 segments pass (RFC 3390); <= 10 info (RFC 6928, Linux); more fail";
+  PeerSettings peer;
+  peer.receive_buffer = 1 << 20;
+  SocketOptions o;
+  o.no_delay = true;
+  if (!connect_or_skip(tb, r, o, {}, peer)) return;
+  tb.target_write(200000);
+  tb.run_for(seconds(2));
+  const auto segs = parse_capture(tb.capture());
+  // Data segments before the first ACK of data from the peer.
+  size_t n = 0;
+  bool data = false;
+  for (const auto& s : segs) {
+    if (!s.tcp) continue;
+    if (s.from_target && s.len > 0) {
+      data = true;
+      ++n;
+    } else if (!s.from_target && data && s.has_ack()) {
+      break;
+    }
+  }
+  r.measured = std::to_string(n) + " segments before the first ACK";
+  r.verdict = n == 0    ? Verdict::fail
+              : n <= 3  ? Verdict::pass
+              : n <= 10 ? Verdict::info
+                        : Verdict::fail;
+}
+
+// -------------------------------------------------------------- robustness
+
+// RFC 5961: a forged segment gets a challenge ACK and the connection lives.
+void challenge(Testbed& tb, CaseResult& r, Injection what, const std::string& rule) {
+  r.expected = "an ACK within 0.5 s, connection alive (" + rule + ")";
+  if (!connect_or_skip(tb, r, SocketOptions{})) return;
+  tb.run_for(seconds(1));
+  const double at = to_s(tb.now());
+  tb.peer_inject(what);
+  tb.run_for(seconds(2));
+  const auto segs = parse_capture(tb.capture());
+  double ack_at = -1;
+  for (const auto& s : segs) {
+    if (s.t > at && s.from_target && s.tcp && s.has_ack() && !s.rst() && s.len == 0) {
+      ack_at = s.t - at;
+      break;
+    }
+  }
+  const TargetOutcome o = tb.target_outcome();
+  r.measured = (ack_at >= 0 ? "ACK after " + fmt(ack_at) + " s" : std::string("no ACK")) + ", " +
+               (o.ended ? outcome_text(o, at) : std::string("alive"));
+  if (o.ended) {
+    r.verdict = Verdict::fail;
+  } else {
+    r.verdict = ack_at >= 0 && ack_at <= 0.5           ? Verdict::pass
+                : what == Injection::ack_out_of_window ? Verdict::info
+                                                       : Verdict::fail;
+  }
+}
+
+void icmp_soft(Testbed& tb, CaseResult& r) {
+  // RFC 5927 §4.2 / RFC 1122 §4.2.3.9: in a synchronized state a port
+  // unreachable is a soft error: the connection lives (Linux tcp_v4_err
+  // sets only sk_err_soft).
+  r.expected = "alive, the data delivered (RFC 5927 §4.2, RFC 1122 §4.2.3.9)";
+  if (!connect_or_skip(tb, r, SocketOptions{})) return;
+  tb.set_path(PathState::drop_from_target);
+  tb.target_write(1000);
+  tb.run_for(milliseconds(50));
+  tb.peer_inject(Injection::icmp_port_unreachable);
+  tb.run_for(milliseconds(500));
+  tb.set_path(PathState::open);
+  tb.run_for(seconds(5));
+  const TargetOutcome o = tb.target_outcome();
+  const auto segs = parse_capture(tb.capture());
+  // Delivered: the peer's highest ACK covers everything the target sent.
+  uint32_t snd_max = 0, peer_ack = 0;
+  for (const auto& s : segs) {
+    if (s.from_target && s.tcp && !s.rst()) {
+      snd_max = s.snd_max_before;
+      if (static_cast<int32_t>(s.seq + s.len - snd_max) > 0) snd_max = s.seq + s.len;
+    }
+    if (!s.from_target && s.tcp && s.has_ack() && !s.rst()) peer_ack = s.ack;
+  }
+  const bool delivered = peer_ack == snd_max && snd_max != 0;
+  r.measured = std::string(o.ended ? outcome_text(o, 0) : "alive") +
+               (delivered ? ", data acknowledged" : ", data not acknowledged");
+  r.verdict = !o.ended && delivered ? Verdict::pass : Verdict::fail;
+}
+
+void icmp_frag_needed(Testbed& tb, CaseResult& r) {
+  // RFC 1191 §4 (RFC 5927 §7.2): a frag-needed quoting a segment in flight
+  // lowers the path MTU: what is resent fits in 1280 bytes (Linux
+  // tcp_v4_mtu_reduced, tcp_simple_retransmit).
+  r.expected = "every data datagram after the ICMP <= 1280 bytes (RFC 1191 §4)";
+  SocketOptions o;
+  o.no_delay = true;
+  if (!connect_or_skip(tb, r, o)) return;
+  tb.set_path(PathState::drop_from_target);
+  tb.target_write(20000);
+  tb.run_for(milliseconds(20));
+  const double at = to_s(tb.now());
+  tb.peer_inject(Injection::icmp_frag_needed);
+  tb.run_for(milliseconds(20));
+  tb.set_path(PathState::open);
+  tb.run_for(seconds(5));
+  const auto segs = parse_capture(tb.capture());
+  size_t after = 0, big = 0;
+  uint16_t largest = 0;
+  for (const auto& s : segs) {
+    if (s.t <= at || !s.from_target || !s.tcp || s.len == 0) continue;
+    ++after;
+    largest = std::max(largest, s.ip_len);
+    if (s.ip_len > 1280) ++big;
+  }
+  r.measured = std::to_string(after) + " data datagrams after the ICMP, largest " +
+               std::to_string(largest) + " bytes";
+  r.verdict = after > 0 && big == 0 ? Verdict::pass : Verdict::fail;
+}
+
+std::vector<Case> make_cases() {
+  std::vector<Case> v;
+  auto add = [&](CaseInfo i, std::function<void(Testbed&, CaseResult&)> f) {
+    v.push_back(Case{std::move(i), std::move(f)});
+  };
+  const std::string ka_tol = "150 ms + 5 %";
+  add(info("keepalive.off-by-default", "keepalive",
+           "RFC 1122 §4.2.3.6: keep-alives MUST default to off",
+           "keepalive-form segments over 3 h of idle", "none allowed", true),
+      keepalive_off_by_default);
+  add(info("keepalive.default-idle", "keepalive",
+           "RFC 1122 §4.2.3.6: default idle MUST be >= 2 h; RFC 2525 §2.11",
+           "idle before the first probe with SO_KEEPALIVE and no idle set", "none below 7200 s",
+           true),
+      keepalive_default_idle);
+  add(info("keepalive.configured", "keepalive",
+           "RFC 1122 §4.2.3.6 idle and interval; Linux TCP_KEEPIDLE/INTVL/CNT (2 s, 1 s, 3)",
+           "probe times after the peer was last heard, peer silent", ka_tol),
+      keepalive_configured);
+  add(info("keepalive.probe-form", "keepalive", "RFC 1122 §4.2.3.6, RFC 9293 §3.8.4",
+           "SEQ and length of every idle segment (probes answered)", "exact"),
+      keepalive_probe_form);
+  add(info("keepalive.dead-peer", "keepalive",
+           "RFC 1122 §4.2.3.6; Linux: RST then ETIMEDOUT after TCP_KEEPCNT probes",
+           "when and how the connection ends, the errno", ka_tol),
+      keepalive_dead_peer);
+  add(info("keepalive.default-give-up", "keepalive",
+           "RFC 1122 §4.2.3.6; RFC 2525 §2.9 (too short a keepalive timeout)",
+           "probes and time to the end with the default interval and count, peer silent",
+           ">= 100 s", true),
+      keepalive_default_give_up);
+  add(info("keepalive.not-while-outstanding", "keepalive",
+           "RFC 1122 §4.2.3.6; Linux tcp_keepalive_timer skips while data is out",
+           "keepalive-form segments while data stays unacknowledged", "none allowed"),
+      keepalive_not_while_outstanding);
+  add(info("keepalive.idle-restart", "keepalive",
+           "RFC 1122 §4.2.3.6 (idle restarts on data); seed 001: Linux ignores the peer's probes",
+           "first probe after the peer's data, peer probing every 1 s", ka_tol),
+      keepalive_idle_restart);
+  add(info("keepalive.peer-rebooted", "keepalive", "RFC 9293 §3.10.7.1, RFC 1122 §4.2.3.6",
+           "end and errno when the first probe meets a rebooted peer's RST", ka_tol),
+      keepalive_peer_rebooted);
+  add(info("rto.initial-syn", "retransmission", "RFC 6298 §2.1; RFC 2525 §2.7",
+           "gap between the SYN and its first retransmission", "0.95-3.2 s"),
+      rto_initial_syn);
+  add(info("rto.first-data", "retransmission", "RFC 6298 §2.4; RFC 2525 §2.7",
+           "time from a send into a silent path to its first retransmission", "see expected"),
+      rto_first_data);
+  add(info("rto.backoff", "retransmission", "RFC 6298 §5.5; RFC 2525 §2.10",
+           "gaps between retransmissions into a silent path", "ratio 1.7-2.3"),
+      rto_backoff);
+  add(info("r2.configured", "retransmission", "RFC 1122 §4.2.3.5 (R2); Linux tcp_retries2=6",
+           "retransmissions and the end into a silent path", "graded: errno only"),
+      r2_configured);
+  add(info("r2.default", "retransmission", "RFC 1122 §4.2.3.5: R2 >= 100 s; RFC 6298 §2.5",
+           "give-up time and largest gap with default settings", ">= 100 s, >= 60 s", true),
+      r2_default);
+  add(info("keepalive.vs-r2", "retransmission",
+           "seed 001: keepalive configured, the peer dies with data outstanding",
+           "when the target notices: the keepalive bound or R2", "info"),
+      keepalive_vs_r2);
+  add(info("user-timeout.abort", "user-timeout", "RFC 5482 §3; Linux TCP_USER_TIMEOUT",
+           "end and errno after a send into a silent path, user timeout 3 s", "3.0-3.6 s"),
+      uto_abort);
+  add(info("user-timeout.outlives-r2", "user-timeout",
+           "RFC 5482 §3; Linux tcp_write_timeout: the user timeout replaces tcp_retries2",
+           "end with user timeout 20 s and tcp_retries2 = 3", "20.0-21.5 s"),
+      uto_outlives_r2);
+  add(info("user-timeout.zero-window", "user-timeout",
+           "RFC 1122 §4.2.2.17 vs Linux >= 5.11 (icsk_probes_tstamp)",
+           "end of a zero-window episode with answered probes, user timeout 3 s", "info"),
+      uto_zero_window);
+  add(info("persist.backoff", "persist", "RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1",
+           "zero-window probe times", "ratio 1.7-2.3"),
+      persist_backoff);
+  add(info("persist.answered", "persist",
+           "RFC 1122 §4.2.2.17: never abort while probes are answered",
+           "state after 1 h (virtual) or 90 s with tcp_retries2 = 3 (real)", "must be open"),
+      persist_answered);
+  add(info("persist.unanswered", "persist", "RFC 9293 §3.8.6.1; Linux tcp_probe_timer",
+           "end when the peer vanishes behind a zero window, tcp_retries2 = 6", "within 300 s"),
+      persist_unanswered);
+  add(info("persist.probe-form", "persist", "RFC 9293 §3.8.6.1 vs Linux tcp_write_wakeup",
+           "SEQ and length of the first probe", "info"),
+      persist_probe_form);
+  add(info("persist.probe-byte-deadlock", "persist", "RFC 2525 §2.12",
+           "the target's own data flow after it took a probe byte into a closed window",
+           "all bytes within 40 s"),
+      persist_probe_byte_deadlock);
+  add(info("congestion.initial-window", "congestion", "RFC 5681 §3.1, RFC 3390, RFC 6928",
+           "data segments before the peer's first ACK", "exact"),
+      initial_window);
+  add(info("rfc5961.rst-in-window", "robustness", "RFC 5961 §3.2",
+           "the target's answer to a RST inside the window, not at RCV.NXT", "0.5 s"),
+      [](Testbed& tb, CaseResult& r) {
+        challenge(tb, r, Injection::rst_in_window, "RFC 5961 §3.2 challenge ACK");
+      });
+  add(info("rfc5961.syn-in-window", "robustness", "RFC 5961 §4.2",
+           "the target's answer to a SYN on the established connection", "0.5 s"),
+      [](Testbed& tb, CaseResult& r) {
+        challenge(tb, r, Injection::syn_in_window, "RFC 5961 §4.2 challenge ACK");
+      });
+  add(info("rfc5961.ack-unsent-data", "robustness", "RFC 5961 §5.2; RFC 9293 §3.10.7.4",
+           "the target's answer to an ACK of data it never sent", "alive; ACK: info"),
+      [](Testbed& tb, CaseResult& r) {
+        challenge(tb, r, Injection::ack_out_of_window, "RFC 5961 §5.2: discard, send an ACK");
+      });
+  add(info("icmp.port-unreachable-soft", "robustness", "RFC 5927 §4.2, RFC 1122 §4.2.3.9",
+           "state after a port unreachable quoting data in flight", "must be alive"),
+      icmp_soft);
+  add(info("icmp.frag-needed", "robustness", "RFC 1191 §4, RFC 5927 §7.2",
+           "sizes of the datagrams after a frag-needed (MTU 1280) quoting a segment in flight",
+           "<= 1280 bytes"),
+      icmp_frag_needed);
+  return v;
+}
+
+}  // namespace
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::pass:
+      return "pass";
+    case Verdict::fail:
+      return "fail";
+    case Verdict::info:
+      return "info";
+    case Verdict::skipped:
+      return "skipped";
+  }
+  return "?";
+}
+
+const std::vector<Case>& all_cases() {
+  static const std::vector<Case> cases = make_cases();
+  return cases;
+}
+
+const Case* find_case(const std::string& name) {
+  for (const auto& c : all_cases()) {
+    if (c.info.name == name) return &c;
+  }
+  return nullptr;
+}
+
+CaseResult run_case(const Case& c, const TestbedFactory& make) {
+  CaseResult r;
+  std::string why;
+  std::unique_ptr<Testbed> tb = make(why);
+  if (!tb) {
+    r.verdict = Verdict::skipped;
+    r.measured = why;
+    return r;
+  }
+  if (c.info.virtual_only && !tb->virtual_time()) {
+    r.verdict = Verdict::skipped;
+    r.measured = "needs hours of idle: virtual time only";
+    return r;
+  }
+  c.run(*tb, r);
+  r.capture = tb->capture();
+  r.seconds = to_s(tb->now());
+  return r;
+}
+
+}  // namespace vigil::conform
