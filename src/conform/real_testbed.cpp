@@ -618,6 +618,15 @@ void RealTestbed::target_set_reading(bool reading) {
   request(std::string("read ") + (reading ? "on" : "off"), seconds(5));
 }
 
+bool RealTestbed::target_read(std::size_t bytes) {
+  if (target_.kind == RealKind::command) {
+    why_ = "a command target is a black box: its reads are its own";
+    return false;
+  }
+  const auto r = request("readn " + std::to_string(bytes), seconds(5));
+  return r && r->starts_with("ok readn");
+}
+
 void RealTestbed::target_close() {
   if (target_.kind == RealKind::command) {
     why_ = "a command target is a black box: it closes when it wants";

@@ -50,6 +50,7 @@ class RealTestbed : public Testbed {
   void target_write(std::size_t bytes) override;
   void target_set_reading(bool reading) override;
   void target_close() override;
+  bool target_read(std::size_t bytes) override;
 
   void peer_write(std::size_t bytes) override;
   void peer_set_reading(bool reading) override;

@@ -199,6 +199,16 @@ void on_command(const std::string& line) {
     reading = on == "on";
     return say(std::string("ok read ") + (reading ? "on" : "off"));
   }
+  if (cmd == "readn") {
+    // One read of at most N bytes while reading is off (RFC 2525 §2.12:
+    // too little for the window to reopen by much).
+    size_t want = 0;
+    in >> want;
+    static char buf[65536];
+    const size_t n = want < sizeof buf ? want : sizeof buf;
+    const ssize_t got = conn_fd >= 0 && n > 0 ? ::read(conn_fd, buf, n) : 0;
+    return say("ok readn " + std::to_string(got < 0 ? 0 : got));
+  }
   if (cmd == "close") {
     if (conn_fd >= 0) ::close(conn_fd);
     if (listen_fd >= 0) ::close(listen_fd);
