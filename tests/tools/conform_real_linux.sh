@@ -13,6 +13,8 @@
 #   shape         the testbed's shaped path: 50 ms each way, SYN to SYN-ACK 100 ms
 #   cmd           --target-cmd: a python server (kernel sockets, keepalive
 #                 2/1/3 of its own) as a black box, graded from the wire
+# and three of the suite's cases through `vigil conform --target linux`
+# (keepalive.dead-peer, user-timeout.abort, rfc5961.rst-in-window): pass.
 # Afterwards: no namespace left, the host's tcp_retries2 unchanged.
 # Needs root and /dev/net/tun; otherwise it skips (exit 77).
 # usage: bash conform_real_linux.sh path/to/vigil
@@ -81,6 +83,13 @@ PY
 CONFORM_CMD="python3 $WORK/server.py" "$DRIVER" cmd keepalive >"$WORK/cmd.json" 2>"$WORK/cmd.err" &
 PIDS+=($!)
 echo $! >"$WORK/cmd.pid"
+# The suite itself, `vigil conform --target linux`, one case per process.
+CLI_CASES=(keepalive.dead-peer user-timeout.abort rfc5961.rst-in-window)
+for c in "${CLI_CASES[@]}"; do
+  "$VIGIL" conform --target linux --json --case "$c" >"$WORK/cli-$c.json" 2>"$WORK/cli-$c.err" &
+  PIDS+=($!)
+  echo $! >"$WORK/cli-$c.pid"
+done
 status=0
 for pid in "${PIDS[@]}"; do wait "$pid" || status=$?; done
 PIDS=()
@@ -90,14 +99,15 @@ if [ "$status" = 77 ]; then
 fi
 
 leftover=0
-for c in defaults keepalive rto user_timeout challenge shape cmd; do
+for c in defaults keepalive rto user_timeout challenge shape cmd "${CLI_CASES[@]/#/cli-}"; do
   if ip netns list | grep -q "^conf-$(cat "$WORK/$c.pid")-"; then leftover=1; fi
 done
 
 python3 - "$WORK" "$DATA" "$retries2_before" "$(cat /proc/sys/net/ipv4/tcp_retries2)" \
-  "$leftover" <<'EOF'
+  "$leftover" "${CLI_CASES[@]}" <<'EOF'
 import json, os, sys
 work, data, r2_before, r2_after, leftover = sys.argv[1:6]
+cli_cases = sys.argv[6:]
 ref = json.load(open(data))
 S = ref["scenarios"]
 passed = failed = 0
@@ -203,6 +213,19 @@ if b:
           close(b["rst_times"], [s["rst_time"]], TOL) and b["app_error"]["errno"] == -1
           and b["app_error"]["ended"] and abs(b["app_error"]["t"] - s["rst_time"]) <= TOL,
           "got rst %s, app %s" % (b["rst_times"], b["app_error"]))
+
+# vigil conform's own verdicts on the kernel (the cases grade against the
+# same JSON and the RFCs; docs/conform.md).
+for name in cli_cases:
+    try:
+        run = json.load(open(os.path.join(work, "cli-" + name + ".json")))["targets"][0]
+        case = run["cases"][0]
+        check("vigil conform --target linux --case %s: pass" % name,
+              run["target"].startswith("Linux") and case["verdict"] == "pass",
+              "%s: %s (expected %s)" % (case["verdict"], case["measured"], case["expected"]))
+    except Exception as e:
+        err = open(os.path.join(work, "cli-" + name + ".err")).read().strip()
+        check("vigil conform --target linux --case " + name, False, "no result (%s; %s)" % (e, err))
 
 check("the host's tcp_retries2 unchanged", r2_before == r2_after,
       "before %s, after %s" % (r2_before, r2_after))
