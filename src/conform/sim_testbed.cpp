@@ -276,14 +276,15 @@ class SimTestbed : public Testbed {
 
   tcp::TcpConfig target_config(const SocketOptions& o) const {
     tcp::TcpConfig c = target_base_;
-    c.keepalive = o.keepalive;
+    // false: not set by the application, so the target's default holds.
+    c.keepalive = o.keepalive || c.keepalive;
     if (o.keep_idle) c.keepalive_idle = VDuration::seconds(o.keep_idle->count());
     if (o.keep_interval) c.keepalive_interval = VDuration::seconds(o.keep_interval->count());
     if (o.keep_count) c.keepalive_count = static_cast<uint32_t>(*o.keep_count);
     if (o.user_timeout) c.user_timeout = VDuration::millis(o.user_timeout->count());
     if (o.receive_buffer) c.recv_buffer = static_cast<uint32_t>(*o.receive_buffer);
     if (o.send_buffer) c.send_buffer = static_cast<uint32_t>(*o.send_buffer);
-    c.nodelay = o.no_delay;
+    c.nodelay = o.no_delay || c.nodelay;
     return c;
   }
 
