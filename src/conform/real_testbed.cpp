@@ -511,18 +511,7 @@ std::error_code RealTestbed::target_connect(const SocketOptions& options) {
     why_ = "the peer cannot listen: " + peer_->why();
     return ec;
   }
-  if (target_.kind == RealKind::command) {
-    if (std::string err = start_agent({"/bin/sh", "-c", target_.command}, -1, true); !err.empty()) {
-      why_ = err;
-      return std::make_error_code(std::errc::io_error);
-    }
-    if (!loop(clock_now() + seconds(10), [this] { return static_cast<bool>(sock_); })) {
-      why_ = "the command did not connect to " + peer_addr_.to_string() + ":" +
-             std::to_string(peer_port_) + " within 10 s";
-      return std::make_error_code(std::errc::timed_out);
-    }
-    return {};
-  }
+  if (target_.kind == RealKind::command) return command_open();
   if (std::error_code e = send_options(options)) return e;
   // The connect may itself be the measurement (SYN retries): wait long.
   const auto r =
@@ -552,24 +541,58 @@ std::error_code RealTestbed::target_connect(const SocketOptions& options) {
   return {};
 }
 
-std::error_code RealTestbed::target_accept(const SocketOptions& options) {
+// A black box listens or connects, as it pleases: the peer listens on its
+// port and, every 200 ms, tries the target's; whichever connection is
+// established first is the case's.
+std::error_code RealTestbed::command_open() {
   const vigil::SocketOptions po = peer_options(peer_settings_);
-  if (target_.kind == RealKind::command) {
+  std::error_code ec;
+  if (!listener_) listener_ = peer_->listen(peer_port_, 4, ec, &po);
+  if (ec) {
+    why_ = "the peer cannot listen: " + peer_->why();
+    return ec;
+  }
+  if (agent_pid_ < 0) {
     if (std::string err = start_agent({"/bin/sh", "-c", target_.command}, -1, true); !err.empty()) {
       why_ = err;
       return std::make_error_code(std::errc::io_error);
     }
-  } else {
-    if (std::error_code e = send_options(options)) return e;
-    const auto r = request(
-        "listen " + target_addr_.to_string() + " " + std::to_string(target_port_), seconds(5));
-    if (!r || !r->starts_with("listening")) {
-      if (r) why_ = "the target cannot listen: " + *r;
-      return std::make_error_code(std::errc::io_error);
-    }
   }
-  // A command needs a moment to start listening: refused attempts are
-  // retried for 10 s.
+  const TimePoint give_up = clock_now() + seconds(10);
+  Socket attempt;
+  while (clock_now() < give_up && !sock_) {
+    if (!attempt || attempt.state() != "SYN-SENT") {
+      attempt = peer_->connect({target_addr_, target_port_}, ec, &po);
+      if (ec) attempt = Socket();
+    }
+    loop(std::min(give_up, clock_now() + milliseconds(200)), [this, &attempt] {
+      return static_cast<bool>(sock_) || (attempt && attempt.state() == "ESTABLISHED");
+    });
+    if (attempt && attempt.state() == "ESTABLISHED") sock_ = std::move(attempt);
+  }
+  // The refused attempts' RSTs were not the connection's end.
+  outcome_ = TargetOutcome{};
+  if (!sock_) {
+    why_ = "the command neither accepted on " + target_addr_.to_string() + ":" +
+           std::to_string(target_port_) + " nor connected to " + peer_addr_.to_string() + ":" +
+           std::to_string(peer_port_) + " within 10 s";
+    return std::make_error_code(std::errc::timed_out);
+  }
+  return {};
+}
+
+std::error_code RealTestbed::target_accept(const SocketOptions& options) {
+  if (target_.kind == RealKind::command) return command_open();
+  const vigil::SocketOptions po = peer_options(peer_settings_);
+  if (std::error_code e = send_options(options)) return e;
+  const auto r = request("listen " + target_addr_.to_string() + " " + std::to_string(target_port_),
+                         seconds(5));
+  if (!r || !r->starts_with("listening")) {
+    if (r) why_ = "the target cannot listen: " + *r;
+    return std::make_error_code(std::errc::io_error);
+  }
+  // The agent listens before it answers; a refused attempt is retried all
+  // the same, for 10 s.
   const TimePoint give_up = clock_now() + seconds(10);
   while (clock_now() < give_up) {
     std::error_code ec;
@@ -583,19 +606,15 @@ std::error_code RealTestbed::target_accept(const SocketOptions& options) {
     sock_ = Socket();
     loop(clock_now() + milliseconds(200), nullptr);
   }
-  // The refused attempts' RSTs were not the connection's end.
-  if (target_.kind == RealKind::command) outcome_ = TargetOutcome{};
   if (!sock_) {
     why_ = "the target did not accept a connection on " + target_addr_.to_string() + ":" +
            std::to_string(target_port_) + " within 10 s";
     return std::make_error_code(std::errc::timed_out);
   }
-  if (target_.kind != RealKind::command) {
-    loop(clock_now() + seconds(2), [this] { return accepted_; });
-    if (!accepted_) {
-      why_ = "the target's application did not accept the connection";
-      return std::make_error_code(std::errc::protocol_error);
-    }
+  loop(clock_now() + seconds(2), [this] { return accepted_; });
+  if (!accepted_) {
+    why_ = "the target's application did not accept the connection";
+    return std::make_error_code(std::errc::protocol_error);
   }
   return {};
 }

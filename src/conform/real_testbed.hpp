@@ -90,6 +90,7 @@ class RealTestbed : public Testbed {
   std::optional<std::string> request(const std::string& line, Duration limit);
   void on_agent_line(const std::string& line);
   std::error_code send_options(const SocketOptions& options);
+  std::error_code command_open();
 
   // The loop: drives the peer stack, the device and the agent's pipe until
   // `until` or `stop` says so. Returns true if stopped by `stop`.
