@@ -890,6 +890,52 @@ void icmp_frag_needed(Testbed& tb, CaseResult& r) {
   r.verdict = after > 0 && big == 0 ? Verdict::pass : Verdict::fail;
 }
 
+void ipxe_stall_heals(Testbed& tb, CaseResult& r) {
+  // Seed 000 (the iPXE thread): the target has nothing outstanding when
+  // the path stalls; the peer's data goes into the void for 90 s; then the
+  // path heals. RFC 9293 §3.10.7.4: the peer's next retransmission (at
+  // most its 60 s RTO cap later, RFC 6298 §2.5) is in the window and must
+  // be acknowledged; a quiet target sends nothing meanwhile (no keepalive
+  // configured), which is the seed's point: only the peer can notice.
+  r.expected = "the peer's data acknowledged within 65 s of the heal (its next retransmission)";
+  if (!connect_or_skip(tb, r, SocketOptions{})) return;
+  tb.target_write(1000);
+  tb.run_for(seconds(1));
+  const double stall_at = to_s(tb.now());
+  tb.set_path(PathState::blackhole);
+  tb.peer_write(5000);
+  tb.run_for(seconds(90));
+  const double heal_at = to_s(tb.now());
+  tb.set_path(PathState::open);
+  tb.run_for(seconds(130));
+  const auto segs = parse_capture(tb.capture());
+  uint32_t peer_end = 0;
+  bool have_peer = false;
+  size_t quiet = 0;
+  for (const auto& s : segs) {
+    if (!s.tcp) continue;
+    if (!s.from_target && s.len > 0) {
+      const uint32_t end = s.seq + s.len;
+      if (!have_peer || static_cast<int32_t>(end - peer_end) > 0) peer_end = end;
+      have_peer = true;
+    }
+    if (s.from_target && s.t > stall_at && s.t < heal_at) ++quiet;
+  }
+  double acked_at = -1;
+  for (const auto& s : segs) {
+    if (have_peer && s.t >= heal_at && s.from_target && s.tcp && s.has_ack() &&
+        static_cast<int32_t>(s.ack - peer_end) >= 0) {
+      acked_at = s.t - heal_at;
+      break;
+    }
+  }
+  r.measured =
+      std::to_string(quiet) + " target segments during the 90 s stall; " +
+      (acked_at >= 0 ? "the peer's data acknowledged " + fmt(acked_at) + " s after the heal"
+                     : std::string("the peer's data never acknowledged"));
+  r.verdict = acked_at >= 0 && acked_at <= 65 ? Verdict::pass : Verdict::fail;
+}
+
 std::vector<Case> make_cases() {
   std::vector<Case> v;
   auto add = [&](CaseInfo i, std::function<void(Testbed&, CaseResult&)> f) {
@@ -1004,6 +1050,10 @@ std::vector<Case> make_cases() {
            "sizes of the datagrams after a frag-needed (MTU 1280) quoting a segment in flight",
            "<= 1280 bytes"),
       icmp_frag_needed);
+  add(info("ipxe.stall-heals", "robustness", "seed 000; RFC 9293 §3.10.7.4, RFC 6298 §2.5",
+           "the target's segments during a 90 s stall and its ACK of the peer's data after",
+           "65 s"),
+      ipxe_stall_heals);
   return v;
 }
 

@@ -292,7 +292,7 @@ class SimTestbed : public Testbed {
     // Up to an hour: long enough for any SYN retry schedule.
     const Instant end = world_.now() + VDuration::seconds(3600);
     while (world_.now() < end) {
-      run_to(std::min(end, world_.now() + VDuration::millis(10)));
+      run_to(std::min(end, world_.now() + VDuration::millis(1)));
       if (!target_->id_) continue;
       const tcp::Connection* c = target_->stack_.connection(*target_->id_);
       if (!c) continue;
@@ -300,7 +300,9 @@ class SimTestbed : public Testbed {
         why_ = "the target's connection failed: " + std::string(util::errno_name(c->error().err));
         return std::error_code(c->error().err, std::generic_category());
       }
-      if (c->established_once() && (!peer_->id_ || peer_connected())) return {};
+      // Both ends established: the handshake's last ACK has arrived too,
+      // so a path change from here on cannot catch the handshake.
+      if (c->established_once() && peer_->id_ && peer_connected()) return {};
     }
     return fail("the connection was not established within an hour");
   }
