@@ -11,6 +11,7 @@ packages=(
   libcli11-dev                                                       # command-line parsing (vigil's CLI)
   libbenchmark-dev                                                   # micro-benchmarks (vigil bench timer-wheel)
   libssl-dev                                                         # SHA-256 (libcrypto)
+  liblwip-dev                                                        # lwIP 2.1, the `vigil conform --target lwip` agent (optional)
   tshark tcpdump                                                     # independent pcap readers for tests
   iproute2 nftables curl netcat-openbsd iperf3                      # network namespaces, interop peers, benchmarks
   chromium                                                           # headless check of the analyzer's HTML report

@@ -3,8 +3,8 @@
 // time) is always built: make_sim_testbed in sim_testbed.hpp. The real
 // targets (the Linux kernel or lwIP in a network namespace over TUN, or a
 // black-box command) come from make_real_testbed, defined by
-// real_testbed.cpp when that is built, else by real_testbed_stub.cpp,
-// which says why not.
+// real_testbed.cpp; it returns no testbed, and says why, without root or
+// /dev/net/tun.
 #pragma once
 
 #include <memory>
@@ -29,7 +29,7 @@ struct RealTarget {
 // the user ("not built in this build: ...", "needs root", ...).
 std::unique_ptr<Testbed> make_real_testbed(const RealTarget& target, std::string& why);
 
-// True if this build links a real testbed (not the stub).
+// True if this build links a real testbed (it always does now).
 bool real_testbed_built();
 
 }  // namespace vigil::conform
