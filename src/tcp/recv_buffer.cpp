@@ -76,6 +76,9 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
   }
 
   // Out of order: merge with overlapping or touching ranges.
+  // The range table, once, on the first out-of-order byte (in-order
+  // traffic never needs it); before any iterator into it is taken.
+  if (ranges_.capacity() == 0) ranges_.reserve(kMaxRanges + 1);
   auto it = std::lower_bound(ranges_.begin(), ranges_.end(), begin,
                              [](const Range& x, uint64_t b) { return x.end < b; });
   uint64_t nb = begin, ne = end;
@@ -97,9 +100,6 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
   }
   copy_in(begin, slice);
   r.stored = slice.size() - already;
-  // The range table, once, on the first out-of-order byte (in-order
-  // traffic never needs it).
-  if (ranges_.capacity() == 0) ranges_.reserve(kMaxRanges + 1);
   it = ranges_.erase(it, last);
   ranges_.insert(it, Range{nb, ne, ++stamp_});
   return r;
