@@ -13,10 +13,34 @@ void RecvBuffer::release() {
   std::vector<Range>().swap(ranges_);
   if (readable() != 0) return;
   data_.reset();
+  alloc_ = 0;
+}
+
+void RecvBuffer::grow(size_t need) {
+  // Doubling up to capacity_ (need <= capacity_: insert cuts at limit_pos).
+  size_t n = alloc_ ? alloc_ : std::min(kInitialBytes, capacity_);
+  while (n < need) n = std::min(n * 2, capacity_);
+  std::unique_ptr<uint8_t[]> old = std::move(data_);
+  const size_t old_alloc = alloc_;
+  data_.reset(new uint8_t[n]);  // not zero-filled: only stored bytes are read
+  alloc_ = n;
+  if (old_alloc == 0) return;
+  // Move what is held (the readable bytes and each out-of-order range) to
+  // its index in the larger ring; nothing else in the old ring is live.
+  auto move = [&](uint64_t b, uint64_t e) {
+    for (uint64_t p = b; p < e;) {
+      const size_t idx = static_cast<size_t>(p % old_alloc);
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(e - p, old_alloc - idx));
+      copy_in(p, std::span<const uint8_t>(&old[idx], len));
+      p += len;
+    }
+  };
+  move(read_pos_, next_pos_);
+  for (const auto& r : ranges_) move(r.begin, r.end);
 }
 
 void RecvBuffer::copy_in(uint64_t pos, std::span<const uint8_t> bytes) {
-  const size_t cap = capacity_;
+  const size_t cap = alloc_;
   size_t idx = static_cast<size_t>(pos % cap);
   const size_t first = std::min(bytes.size(), cap - idx);
   std::memcpy(&data_[idx], bytes.data(), first);
@@ -33,12 +57,9 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
   if (begin >= end) return r;
   const auto slice =
       bytes.subspan(static_cast<size_t>(begin - pos), static_cast<size_t>(end - begin));
-  if (!data_) {
-    // First byte: allocate the ring (default-initialised, not zero-filled:
-    // only stored bytes are read) and the range table, once.
-    data_.reset(new uint8_t[capacity_]);
-    ranges_.reserve(kMaxRanges + 1);
-  }
+  // Room for every byte up to `end`: the ring grows (doubling), so a
+  // connection that exchanges a few bytes never takes capacity_.
+  if (end - read_pos_ > alloc_) grow(static_cast<size_t>(end - read_pos_));
 
   if (begin == next_pos_) {
     copy_in(begin, slice);
@@ -55,6 +76,9 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
   }
 
   // Out of order: merge with overlapping or touching ranges.
+  // The range table, once, on the first out-of-order byte (in-order
+  // traffic never needs it); before any iterator into it is taken.
+  if (ranges_.capacity() == 0) ranges_.reserve(kMaxRanges + 1);
   auto it = std::lower_bound(ranges_.begin(), ranges_.end(), begin,
                              [](const Range& x, uint64_t b) { return x.end < b; });
   uint64_t nb = begin, ne = end;
@@ -84,13 +108,17 @@ RecvBuffer::InsertResult RecvBuffer::insert(uint64_t pos, std::span<const uint8_
 size_t RecvBuffer::read(std::span<uint8_t> out) {
   const size_t n = std::min(out.size(), readable());
   if (n == 0) return 0;
-  const size_t cap = capacity_;
-  const size_t idx = static_cast<size_t>(read_pos_ % cap);
-  const size_t first = std::min(n, cap - idx);
-  std::memcpy(out.data(), &data_[idx], first);
-  if (n > first) std::memcpy(out.data() + first, &data_[0], n - first);
+  copy_out(read_pos_, out.data(), n);
   read_pos_ += n;
   return n;
+}
+
+void RecvBuffer::copy_out(uint64_t pos, uint8_t* out, size_t n) const {
+  const size_t cap = alloc_;
+  const size_t idx = static_cast<size_t>(pos % cap);
+  const size_t first = std::min(n, cap - idx);
+  std::memcpy(out, &data_[idx], first);
+  if (n > first) std::memcpy(out + first, &data_[0], n - first);
 }
 
 size_t RecvBuffer::recent_ranges(Range* out, size_t max) const {

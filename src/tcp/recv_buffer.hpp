@@ -1,7 +1,11 @@
 // The receive buffer: in-order bytes waiting for the application plus
-// out-of-order bytes held for reassembly, in one fixed ring allocated when
-// the first byte arrives (a half-open connection holds none, issue 12 hole
-// 4) and freed by release() once the connection is done with it.
+// out-of-order bytes held for reassembly, in one ring of at most capacity()
+// bytes whose storage grows with the data: nothing until the first byte
+// arrives (a half-open connection holds none, issue 12 hole 4), then
+// kInitialBytes, doubled whenever a byte lands beyond it, up to capacity()
+// and then kept, so the steady-state path never allocates; release() frees
+// it once the connection is done with it. The window offered is set by
+// capacity(), never by what is allocated (issue 15).
 // Positions are 64-bit stream offsets (bytes since the first data byte), so
 // nothing here wraps; the connection maps them to sequence numbers.
 #pragma once
@@ -19,13 +23,14 @@ class RecvBuffer {
   // would open another is dropped (and arrives again by retransmission).
   static constexpr size_t kMaxRanges = 16;
 
+  // The first allocation: a few segments (5.6 at MSS 1460).
+  static constexpr size_t kInitialBytes = 8192;
+
   explicit RecvBuffer(size_t capacity);
 
   size_t capacity() const { return capacity_; }
   // Heap bytes held now: the ring and the range table, once allocated.
-  size_t allocated_bytes() const {
-    return (data_ ? capacity_ : 0) + ranges_.capacity() * sizeof(Range);
-  }
+  size_t allocated_bytes() const { return alloc_ + ranges_.capacity() * sizeof(Range); }
   uint64_t read_pos() const { return read_pos_; }  // next byte the app reads
   uint64_t next_pos() const { return next_pos_; }  // RCV.NXT as a stream offset
   size_t readable() const { return static_cast<size_t>(next_pos_ - read_pos_); }
@@ -60,9 +65,12 @@ class RecvBuffer {
 
  private:
   void copy_in(uint64_t pos, std::span<const uint8_t> bytes);
+  void copy_out(uint64_t pos, uint8_t* out, size_t n) const;
+  void grow(size_t need);  // storage for stream offsets [read_pos_, read_pos_ + need)
 
-  std::unique_ptr<uint8_t[]> data_;  // capacity_ bytes once allocated, never zero-filled
+  std::unique_ptr<uint8_t[]> data_;  // alloc_ bytes, never zero-filled
   size_t capacity_;
+  size_t alloc_ = 0;  // ring size now; stream offset p lives at index p % alloc_
   uint64_t read_pos_ = 0;
   uint64_t next_pos_ = 0;
   std::vector<Range> ranges_;  // disjoint, sorted by begin, all > next_pos_
