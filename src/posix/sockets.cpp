@@ -483,7 +483,10 @@ ssize_t Sockets::recv_locked(Lock& lk, int fd, std::span<uint8_t> out, int flags
     if (keep->closed) return got ? static_cast<ssize_t>(got) : fail(EBADF);
     const tcp::Connection* c = stack_.connection(*s->conn);
     if (!c) return static_cast<ssize_t>(got);
-    if (c->recv_available() > 0 && !s->shut_rd) {
+    // Data queued after shutdown(SHUT_RD) is still read, as Linux's
+    // tcp_recvmsg takes the receive queue before it checks RCV_SHUTDOWN
+    // (packetdrill shutdown-rd-wr-close).
+    if (c->recv_available() > 0) {
       got += stack_.recv(now_, *s->conn, out.subspan(got));
       drain();  // a window update may be owed
       if (got == out.size() || !(flags & MSG_WAITALL)) return static_cast<ssize_t>(got);

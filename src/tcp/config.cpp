@@ -32,6 +32,10 @@ TcpConfig TcpConfig::linux_profile() {
   c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
   c.congestion = Congestion::kCubic;            // tcp_congestion_control default since 2.6.19
   c.idle_restart = IdleRestart::kLinux;         // tcp_slow_start_after_idle = 1
+  c.push = PushRule::kLinux;                    // PSH per two-segment skb (tcp_mark_push)
+  c.quickack_segments = 16;                     // TCP_MAX_QUICKACKS
+  c.abc_limit_segments = 0;                     // tcp_slow_start: no per-ACK limit
+  c.ack_unsent_reply = false;                   // tcp_ack: dropped without a reply
   return c;
 }
 
@@ -232,6 +236,7 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("limited_transmit", &TcpConfig::limited_transmit),
+      uint_knob("abc_limit", &TcpConfig::abc_limit_segments, 0, 100),
       {"idle_restart",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "off") {
@@ -242,6 +247,17 @@ const std::vector<Knob>& knobs() {
            c.idle_restart = TcpConfig::IdleRestart::kLinux;
          } else {
            return "expects off, rfc5681 or linux";
+         }
+         return {};
+       }},
+      {"push",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "last_byte") {
+           c.push = TcpConfig::PushRule::kLastByte;
+         } else if (v == "linux") {
+           c.push = TcpConfig::PushRule::kLinux;
+         } else {
+           return "expects last_byte or linux";
          }
          return {};
        }},
@@ -261,7 +277,9 @@ const std::vector<Knob>& knobs() {
       bool_knob("bug.no_window_deflation", &TcpConfig::bug_no_window_deflation),
       bool_knob("bug.probe_window_negative", &TcpConfig::bug_probe_window_negative),
       duration_knob("delayed_ack", &TcpConfig::delayed_ack, kDelayedAckRange),
+      uint_knob("quickack", &TcpConfig::quickack_segments, 0, 16),
       bool_knob("nodelay", &TcpConfig::nodelay),
+      bool_knob("ack_unsent_reply", &TcpConfig::ack_unsent_reply),
       duration_knob("msl", &TcpConfig::msl, kMslRange),
       duration_knob("challenge_ack_interval", &TcpConfig::challenge_ack_interval,
                     kChallengeAckRange),

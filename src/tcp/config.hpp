@@ -56,6 +56,10 @@ struct TcpConfig {
   // first and second duplicate ACK one segment of new data each, beyond
   // cwnd by at most 2 SMSS; left out of the ssthresh that follows.
   bool limited_transmit = true;
+  // RFC 3465 §2.2 slow start: cwnd grows per ACK by at most L = this many
+  // SMSS of the bytes it acknowledges. 0: no limit, every acknowledged byte
+  // counts (linux: tcp_slow_start adds all the packets an ACK delivers).
+  uint32_t abc_limit_segments = 2;
   // Restart after idle, when nothing was sent for longer than the RTO and
   // nothing is in flight: kRfc5681, RFC 5681 §4.1 (a SHOULD), cwnd =
   // min(IW, cwnd); kLinux, tcp_cwnd_restart (net.ipv4.
@@ -141,11 +145,30 @@ struct TcpConfig {
 
   // --- Acknowledgements and sending, RFC 1122 §4.2.3.2-4 ---
   Duration delayed_ack = Duration::millis(200);  // <= 500 ms per RFC 1122; linux max 200 ms
-  bool nodelay = false;                          // TCP_NODELAY: turn Nagle off (RFC 1122 §4.2.3.4)
+  // Linux's quick-ACK mode (tcp_event_data_recv -> tcp_incr_quickack): on
+  // the first data of a connection, and again after more than an RTO
+  // without data, ACK the next min(this, max(2, rcv_wnd / (2 * rcv_mss)))
+  // in-order data segments at once, each ACK owed counting one
+  // (tcp_dec_quickack_mode). 0: off, every second segment or the delayed
+  // ACK timer (RFC 1122 §4.2.3.2). linux: 16 (TCP_MAX_QUICKACKS).
+  uint32_t quickack_segments = 0;
+  bool nodelay = false;  // TCP_NODELAY: turn Nagle off (RFC 1122 §4.2.3.4)
   // Linux TCP_CORK (and MSG_MORE): hold every segment shorter than the MSS,
   // even with nothing in flight and Nagle off, until uncorked (tcp_nagle_check
   // with TCP_NAGLE_CORK). Set through the BSD layer (src/posix).
   bool cork = false;
+  // Which data segments carry PSH. kLastByte: the one that empties the send
+  // buffer (RFC 9293 §3.9.1: the push at the end of the caller's data).
+  // kLinux, measured from Linux 6.18 under packetdrill (docs/conformance.md):
+  // besides that one, every second new-data segment of one output pass (a
+  // pass answers one write, ACK or timer), as Linux's two-segment TSO skbs
+  // carry PSH (tcp_mark_push on the skb, tcp_tso_autosize's floor of
+  // tcp_min_tso_segs = 2); a lone segment (limited transmit, one PRR send,
+  // a new-data loss probe) goes without; a retransmission carries PSH when
+  // it ends where the queued data ends, as Linux resends the skb with the
+  // flags of its first transmission.
+  enum class PushRule : uint8_t { kLastByte, kLinux };
+  PushRule push = PushRule::kLastByte;
 
   // --- Connection teardown ---
   // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,
@@ -159,6 +182,12 @@ struct TcpConfig {
   // while the probe interval is below rto.max, and the end once it is not.
   // -1: off (rfc: RFC 9293 has no orphans). linux: 0, the sysctl default.
   int32_t orphan_retries = -1;
+
+  // An ACK of data not yet sent (SEG.ACK > SND.NXT): true answers it with
+  // an ACK (RFC 9293 §3.10.7.4, rate-limited as RFC 5961 §5.2's); false
+  // drops it silently, as Linux's tcp_ack does
+  // (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA; packetdrill ts_recent/invalid_ack).
+  bool ack_unsent_reply = true;
 
   // --- RFC 5961 ---
   Duration challenge_ack_interval =

@@ -6,6 +6,7 @@
 // tcp_cwnd_reduction does beside the tcp_congestion_ops hooks.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -38,6 +39,17 @@ class CongestionControl {
   // The smoothed RTT before an ACK is handed to on_ack() (CUBIC's
   // W_cubic(t + RTT)); Reno does not need it.
   virtual void on_rtt_sample(Duration) {}
+  // Slow start's per-ACK growth limit L in segments (RFC 3465 §2.2: 2);
+  // 0: none, every acknowledged byte counts (Linux tcp_slow_start).
+  void set_abc_limit(uint32_t segments) { abc_limit_ = segments; }
+
+ protected:
+  uint32_t slow_start_increase(uint32_t acked, uint32_t mss) const {
+    return abc_limit_ == 0 ? acked : std::min(acked, abc_limit_ * mss);
+  }
+
+ private:
+  uint32_t abc_limit_ = 2;
 };
 
 // RFC 5681 Reno with RFC 3465 byte counting. `extra_additive_constant`

@@ -75,6 +75,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       // RFC 6582 §3.2: "recover" starts at the ISS.
       recovery_(make_newreno_recovery(iss, config.bug_no_window_deflation)) {
   timers_.fill(Instant::never());
+  cc_->set_abc_limit(cfg_.abc_limit_segments);
   user_timeout_ = cfg_.user_timeout;
   rcv_wscale_ = cfg_.window_scaling
                     ? window_shift_for(cfg_.window_scale_buffer != 0 ? cfg_.window_scale_buffer
@@ -167,6 +168,7 @@ size_t Connection::send_space() const {
 
 size_t Connection::send(Instant now, std::span<const uint8_t> data) {
   if (send_space() == 0) return 0;
+  push_run_ = 0;  // what this write releases is a new output pass (PushRule::kLinux)
   if (flight_size() == 0 && now != burst_segment_at_) {
     burst_ = 0;  // data from idle answers the application, not an ACK
     burst_from_segment_ = false;

@@ -458,6 +458,7 @@ class Connection {
   bool fin_queued_ = false;  // application called close()
   bool orphaned_ = false;    // ...and let go of the connection (orphan())
   bool fin_sent_ = false;
+  bool fin_alone_ = false;  // the FIN first went in a segment of its own
   uint32_t fin_seq_ = 0;
 
   // Receive sequence space.
@@ -509,6 +510,13 @@ class Connection {
   uint64_t burst_ = 0;
   bool burst_from_segment_ = false;
   Instant burst_segment_at_ = Instant::never();
+  // PushRule::kLinux: new-data segments sent since the last input (an
+  // arriving segment, a write or a timer): every second one carries PSH.
+  uint32_t push_run_ = 0;
+  // Quick-ACK mode (TcpConfig::quickack_segments): ACKs still owed at once,
+  // and when in-order data last arrived (Linux icsk_ack.quick, lrcvtime).
+  uint32_t quick_acks_ = 0;
+  Instant last_data_rx_ = Instant::never();
   // What the last kCwnd / kRtt events reported (report_windows()).
   uint32_t ev_cwnd_ = 0, ev_ssthresh_ = 0;
   Duration ev_srtt_, ev_rto_;

@@ -16,6 +16,7 @@ void Connection::on_segment(Instant now, const TcpView& seg) {
   // What goes out next answers this segment; the initial window released
   // by the handshake's last segment is no ACK-clocked burst.
   burst_ = 0;
+  push_run_ = 0;            // a new output pass (PushRule::kLinux)
   burst_segment_at_ = now;  // an application write at this instant answers it too
   burst_from_segment_ =
       state_ != State::kListen && state_ != State::kSynSent && state_ != State::kSynReceived;
@@ -380,7 +381,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     // and each answer is a duplicate ACK to the real peer that can start a
     // spurious fast retransmit (blind-injection scenario). Linux's tcp_ack
     // drops it without a reply (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA).
-    reply_to_invalid(now, seg, /*data_exempt=*/false);
+    if (cfg_.ack_unsent_reply) reply_to_invalid(now, seg, /*data_exempt=*/false);
     return false;
   }
   if (seq_lt(ack, snd_una_ - max_snd_wnd_)) {
@@ -551,7 +552,8 @@ void Connection::process_text(Instant now, const TcpView& seg) {
   }
   rcv_mss_ = std::max<uint32_t>(
       rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_.mss));
-  const bool wnd_closed = seq_ge(rcv_nxt_, rcv_adv_);  // we advertised a zero window
+  const bool wnd_closed = seq_ge(rcv_nxt_, rcv_adv_);    // we advertised a zero window
+  const int32_t adv_wnd = seq_diff(rcv_adv_, rcv_nxt_);  // Linux tp->rcv_wnd, as advertised
   const auto r = rcv_buf_.insert(pos, payload);
   rcv_nxt_ += static_cast<uint32_t>(r.advanced);
   stats_.bytes_delivered += r.advanced;
@@ -571,7 +573,18 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
     // full-sized segment, otherwise within the delayed-ACK time.
     unacked_bytes_ += static_cast<uint32_t>(r.advanced);
-    schedule_ack(now, unacked_bytes_ >= 2 * rcv_mss_);
+    if (cfg_.quickack_segments > 0 && r.advanced > 0) {
+      // Linux tcp_event_data_recv: the first data, or data after a gap of
+      // more than an RTO, restarts quick-ACK mode (tcp_incr_quickack).
+      if (last_data_rx_.is_never() || now - last_data_rx_ > rtt_.rto()) {
+        const uint32_t by_window =
+            adv_wnd > 0 ? static_cast<uint32_t>(adv_wnd) / (2 * rcv_mss_) : 0;
+        quick_acks_ = std::max(quick_acks_,
+                               std::min(cfg_.quickack_segments, std::max<uint32_t>(2, by_window)));
+      }
+      last_data_rx_ = now;
+    }
+    schedule_ack(now, unacked_bytes_ >= 2 * rcv_mss_ || quick_acks_ > 0);
   }
   if (cfg_.bug_probe_window_negative && wnd_closed && r.advanced > 0) {
     // RFC 2525 §2.12 emulation: a probe byte taken into a zero window leaves

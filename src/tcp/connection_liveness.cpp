@@ -65,6 +65,7 @@ std::string_view cause_words(UserTimeoutCause c) {
 
 void Connection::on_timer(Instant now) {
   burst_ = 0;  // what goes out next answers a timer, not an ACK
+  push_run_ = 0;
   burst_from_segment_ = false;
   auto due = [&](TimerKind k) { return timer_deadline(k) <= now; };
   if (due(TimerKind::kTimeWait)) {

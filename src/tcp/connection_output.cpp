@@ -39,6 +39,8 @@ std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields(const FourTuple& tupl
 }
 
 void Connection::after_ack_sent() {
+  // Linux tcp_dec_quickack_mode: an ACK that was owed uses one quick ACK.
+  if (quick_acks_ > 0 && (ack_pending_ || armed(TimerKind::kDelayedAck))) --quick_acks_;
   ack_pending_ = false;
   disarm(TimerKind::kDelayedAck);
   unacked_bytes_ = 0;
@@ -274,6 +276,12 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(seq - snd_buf_seq_), dlen);
   uint8_t fl = flags::kAck;
   if (fin) fl |= flags::kFin;
+  // Linux resends an skb with its first transmission's flags: the segment
+  // that ended the queued data had PSH (tcp_push's tcp_mark_push on the
+  // write queue's tail).
+  if (cfg_.push == TcpConfig::PushRule::kLinux && dlen > 0 && seq + dlen == send_buffer_end()) {
+    fl |= flags::kPsh;
+  }
   return build(buf, fl, seq, a, b, now, false);
 }
 
@@ -285,7 +293,10 @@ size_t Connection::transmit_loss_probe(Instant now, std::span<uint8_t> buf) {
   // bytes lets the receiver's SACK block name that segment.
   const uint32_t data_top = fin_sent_ ? fin_seq_ : snd_max_;
   const uint32_t outstanding = data_top - snd_una_;
-  const uint32_t dlen = outstanding == 0 ? 0 : (outstanding - 1) % snd_mss_ + 1;
+  // A FIN that went alone was the highest segment: it goes alone again
+  // (Linux: tcp_send_fin queued it as an skb of its own).
+  const uint32_t dlen =
+      outstanding == 0 || (fin_sent_ && fin_alone_) ? 0 : (outstanding - 1) % snd_mss_ + 1;
   const uint32_t seq = data_top - dlen;
   const size_t n = retransmit_range(now, buf, seq, snd_max_ - seq, RetransmitTimer::kTlp);
   if (n) {
@@ -436,6 +447,14 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len);
   uint8_t fl = flags::kAck;
   if (len > 0 && len == unsent) fl |= flags::kPsh;
+  if (cfg_.push == TcpConfig::PushRule::kLinux && len > 0 && !retransmission) {
+    // Linux: each skb of two segments (tcp_tso_autosize's tcp_min_tso_segs
+    // floor) leaves with PSH on its last segment (GSO copies PSH to the
+    // last one only); one segment cut from an skb (tso_fragment clears PSH
+    // on the first part) goes without. Counted per output pass.
+    push_run_ += (len + snd_mss_ - 1) / snd_mss_;
+    if (push_run_ % 2 == 0) fl |= flags::kPsh;
+  }
   if (fin_now) fl |= flags::kFin;
   if (retransmission) {
     ++stats_.retransmitted_segments;
@@ -459,6 +478,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const uint32_t seq = snd_nxt_;
   snd_nxt_ += len;
   if (fin_now) {
+    if (!fin_sent_) fin_alone_ = len == 0;
     fin_sent_ = true;
     fin_seq_ = data_end;
     snd_nxt_ += 1;

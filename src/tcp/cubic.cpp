@@ -25,8 +25,8 @@ void Cubic::set_mss(uint32_t mss) {
 
 void Cubic::on_ack(uint32_t acked, Instant now) {
   if (cwnd_ < ssthresh_) {
-    // Slow start (RFC 5681 §3.1 with RFC 3465 §2.2, L = 2).
-    cwnd_ += std::min(acked, 2 * mss_);
+    // Slow start (RFC 5681 §3.1 with RFC 3465 §2.2, L = 2 unless set).
+    cwnd_ += slow_start_increase(acked, mss_);
     return;
   }
   const double mss = mss_;

@@ -31,7 +31,7 @@ class NewReno final : public CongestionControl {
   void on_ack(uint32_t acked, Instant) override {
     if (cwnd_ < ssthresh_) {
       // RFC 3465 §2.2 slow start: cwnd += min(N, L*SMSS) with L = 2.
-      cwnd_ += std::min(acked, 2 * mss_);
+      cwnd_ += slow_start_increase(acked, mss_);
       return;
     }
     if (extra_additive_constant_) {

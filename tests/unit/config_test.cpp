@@ -72,6 +72,8 @@ const std::vector<Range>& ranges() {
        {"999ms", "120001ms"},
        "0 (off) or a duration from 1s to 120s"},
       {"orphan_retries", {"0", "255"}, {"256", "-1"}, "from 0 to 255"},
+      {"quickack", {"0", "16"}, {"17", "-1"}, "from 0 to 16"},
+      {"abc_limit", {"0", "100"}, {"101", "-1"}, "from 0 to 100"},
   };
   return r;
 }
@@ -91,6 +93,8 @@ const std::set<std::string> kWordKnobs = {"window_scaling",
                                           "congestion",
                                           "limited_transmit",
                                           "idle_restart",
+                                          "push",
+                                          "ack_unsent_reply",
                                           "persist.probe",
                                           "bug.no_rto_backoff",
                                           "bug.extra_additive_constant",

@@ -257,6 +257,13 @@ TEST_F(PosixTest, EofThenEpipeAfterShutdown) {
   EXPECT_EQ(client.read(c, buf, sizeof buf), 4);
   EXPECT_EQ(client.shutdown(c, SHUT_RD), 0);
   EXPECT_EQ(client.read(c, buf, sizeof buf), 0);
+  // Linux still queues data that arrives after SHUT_RD, and read() returns
+  // it (tcp_recvmsg reads the queue before RCV_SHUTDOWN; packetdrill
+  // shutdown-rd-wr-close); then EOF again.
+  EXPECT_EQ(server.write(s, "more", 4), 4);
+  pump();
+  EXPECT_EQ(client.read(c, buf, sizeof buf), 4);
+  EXPECT_EQ(client.read(c, buf, sizeof buf), 0);
 }
 
 TEST_F(PosixTest, ResetIsReportedOnceThenEof) {
