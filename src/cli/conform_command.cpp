@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -236,6 +237,16 @@ int run_conform(const std::vector<std::string>& args) {
     }
   }
 
+  if (!pcap_dir.empty()) {
+    // Made before any case runs, so a path that cannot be made fails at once.
+    std::error_code ec;
+    std::filesystem::create_directories(pcap_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "vigil conform: cannot create --pcap-dir %s: %s\n", pcap_dir.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
   const bool progress = isatty(STDERR_FILENO) != 0;
   std::vector<conform::TargetRun> runs;
   for (const auto& t : targets) runs.push_back(run_target(t, cases, progress));

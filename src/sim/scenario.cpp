@@ -470,6 +470,9 @@ const std::vector<ScenarioDef>& definitions() {
          s.tcp.sack = false;
          s.tcp.initial_window_segments = 7;
          s.tcp.recv_buffer = 7 * 1448;  // 7 segments of 1460 - 12 (timestamps)
+         // §2.8's receiver delays its ACKs (one per two segments): the linux
+         // profile's quick-ACK mode would ACK each of the first segments.
+         s.tcp.quickack_segments = 0;
          s.client_bytes = 100'000;
          s.drop_client_data_segment = 30;
        }},

@@ -34,6 +34,10 @@ PY'
 n=$(ls "$tmp"/*.pcap 2>/dev/null | wc -l)
 check "one pcap per case ($n)" '[ "$n" -ge 25 ]'
 check "the pcap reads back" '"$vigil" analyze "$tmp/vigil_linux-keepalive.configured.pcap" | grep -q "keepalive=3"'
+"$vigil" conform --case keepalive.configured --pcap-dir "$tmp/new/dir" >/dev/null
+check "--pcap-dir is created when missing" '[ -s "$tmp/new/dir/vigil_linux-keepalive.configured.pcap" ]'
+"$vigil" conform --case keepalive.configured --pcap-dir /proc/no/such >/dev/null 2>"$tmp/err"; rc=$?
+check "--pcap-dir that cannot be made: exit 1 and why" '[ "$rc" = 1 ] && grep -q "cannot create --pcap-dir" "$tmp/err"'
 
 out=$("$vigil" conform --profile rfc --json); rc=$?
 check "rfc profile exits 0" '[ $rc -eq 0 ]'
