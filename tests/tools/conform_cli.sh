@@ -54,7 +54,10 @@ check "... and rto.backoff fails" 'grep -qE "^rto.backoff +fail" <<<"$out"'
 check "--html exits 0" '[ $rc -eq 0 ]'
 check "--html has the matrix and a plot" 'grep -q "<table>" "$tmp/r.html" && grep -q "svg" "$tmp/r.html"'
 
-out=$("$vigil" conform --matrix --case keepalive.configured); rc=$?
+# As root with the real targets built, --matrix also runs Linux and lwIP; a
+# case every target passes (lwIP fails keepalive.configured: its 500 ms
+# tick, docs/conform.md), so exit 0 means the matrix itself worked.
+out=$("$vigil" conform --matrix --case rfc5961.rst-in-window); rc=$?
 check "--matrix exits 0" '[ $rc -eq 0 ]'
 check "--matrix columns" 'grep -qF "| case | vigil rfc | vigil linux |" <<<"$out"'
 
