@@ -21,20 +21,8 @@
 set -u
 TEST=conform_real_linux
 VIGIL=${1:?usage: conform_real_linux.sh path/to/vigil}
-if [ "$(id -u)" != 0 ]; then
-  echo "$TEST: skipped: needs root (network namespaces and TUN devices)"
-  exit 77
-fi
-if [ ! -c /dev/net/tun ]; then
-  echo "$TEST: skipped: /dev/net/tun is missing"
-  exit 77
-fi
-for tool in ip python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "$TEST: skipped: $tool is not installed (scripts/setup.sh installs it)"
-    exit 77
-  fi
-done
+source "$(dirname "$0")/need_root_tun.bash"
+need_root_tun ip python3
 BUILD=$(cd "$(dirname "$VIGIL")" && pwd)
 DRIVER=${VIGIL_CONFORM_DRIVER:-$BUILD/tests/conform_real_driver}
 export VIGIL_CONFORM_AGENT_DIR=${VIGIL_CONFORM_AGENT_DIR:-$BUILD}

@@ -7,22 +7,8 @@
 VIGIL=${1:?usage: $TEST.sh path/to/vigil}
 VIGIL=$(cd "$(dirname "$VIGIL")" && pwd)/$(basename "$VIGIL")
 
-# Exit 77 when the test cannot run here: ctest (SKIP_RETURN_CODE 77,
-# tests/CMakeLists.txt) then reports it as skipped, not passed.
-if [ "$(id -u)" != 0 ]; then
-  echo "$TEST: skipped: needs root (network namespaces and TUN devices)"
-  exit 77
-fi
-if [ ! -c /dev/net/tun ]; then
-  echo "$TEST: skipped: /dev/net/tun is missing"
-  exit 77
-fi
-for tool in ip nft tcpdump python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "$TEST: skipped: $tool is not installed (scripts/setup.sh installs it)"
-    exit 77
-  fi
-done
+source "$(dirname "${BASH_SOURCE[0]}")/need_root_tun.bash"
+need_root_tun ip nft tcpdump python3
 
 # The interpreter itself, not a wrapper (pyenv's shim forks it), so that $!
 # is the PID to end.
