@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
 #  0. clang-format check;
+#  Both builds are VIGIL_QUICK_BUILD (CMakeLists.txt): line tables instead of
+#  full debug info, the GoogleTest programs and the CLI at -O1, as
+#  compiling is most of the run; the layers keep their optimisation.
 #  1. g++ build (warnings are errors); the unit, scenario and install tests
 #     (`-L 'unit|scenario|install|unsanitized'`) and the two tool tests
 #     labelled `unsanitized`: tun_attack_cap and tun_attack_synflood, whose
@@ -29,12 +32,12 @@ echo "== formatting"
 scripts/lint.sh --format-only
 
 echo "== g++ build: unit, scenario, install and unsanitized tool tests"
-scripts/build.sh build -DCMAKE_CXX_COMPILER=g++
+scripts/build.sh build -DCMAKE_CXX_COMPILER=g++ -DVIGIL_QUICK_BUILD=ON
 (cd build && ctest --output-on-failure -j "$jobs" -L 'unit|scenario|install|unsanitized')
 
 echo "== clang++ build with ASan+UBSan (and libFuzzer instrumentation): unit, scenario and tool tests"
 scripts/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++-14 -DVIGIL_SANITIZE=ON -DVIGIL_LIBFUZZER=ON \
-  -DCMAKE_BUILD_TYPE=Debug
+  -DCMAKE_BUILD_TYPE=Debug -DVIGIL_QUICK_BUILD=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$jobs" -L 'unit|scenario|tool' -LE realtime)
 
