@@ -55,9 +55,8 @@ struct Sockets::Sock {
   tcp::TcpConfig cfg;  // options set so far; the connection's config
   bool reuseaddr = false;
   bool cork = false;
-  bool more = false;  // the last send() had MSG_MORE: corked until one without
-  int maxseg = 0;     // TCP_MAXSEG as set (0: the default)
-  int sndbuf = 0;     // SO_SNDBUF as getsockopt reports it (doubled)
+  int maxseg = 0;  // TCP_MAXSEG as set (0: the default)
+  int sndbuf = 0;  // SO_SNDBUF as getsockopt reports it (doubled)
   int rcvbuf = 0;
   linger ling{0, 0};
   uint8_t tos = 0;                      // IP_TOS as set
@@ -113,7 +112,38 @@ void Sockets::drain() {
   while (const size_t n = stack_.poll_transmit(now_, buf_)) {
     out_.push_back({now_, std::vector<uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
+  wake();
+}
+
+void Sockets::wake() {
+  unsettled_ = blocked_;  // each must look again before time moves on
   cv_.notify_all();
+}
+
+void Sockets::block(Lock& lk) {
+  if (returning_ && returning_tid_ == std::this_thread::get_id()) returning_ = false;
+  ++blocked_;
+  cv_.wait(lk);
+  --blocked_;
+  if (unsettled_ > 0) --unsettled_;
+  // It may return now; its caller reads the clock next (packetdrill's
+  // syscall thread takes the call's end time).
+  returning_ = true;
+  returning_tid_ = std::this_thread::get_id();
+  settle_cv_.notify_all();
+}
+
+void Sockets::settle(std::chrono::milliseconds real_timeout) {
+  Lock lk(mu_);
+  settle_cv_.wait_for(lk, real_timeout, [&] { return unsettled_ == 0 && !returning_; });
+}
+
+void Sockets::clock_read() {
+  Lock lk(mu_);
+  if (returning_ && returning_tid_ == std::this_thread::get_id()) {
+    returning_ = false;
+    settle_cv_.notify_all();
+  }
 }
 
 void Sockets::drive_to(Instant t) {
@@ -136,7 +166,7 @@ void Sockets::input(Instant now, std::span<const uint8_t> datagram) {
 void Sockets::advance(Instant now) {
   Lock lk(mu_);
   drive_to(now);
-  cv_.notify_all();  // timeouts on the layer's clock
+  wake();  // timeouts on the layer's clock
 }
 
 size_t Sockets::take_datagram(std::span<uint8_t> buf, Instant* when) {
@@ -217,7 +247,7 @@ template <class Pred>
 bool Sockets::wait(Lock& lk, Pred ready, Instant deadline) {
   while (!ready()) {
     if (now_ >= deadline) return false;
-    cv_.wait(lk);
+    block(lk);
   }
   return true;
 }
@@ -254,7 +284,7 @@ uint16_t Sockets::ephemeral_port() {
 }
 
 void Sockets::apply_options(Sock& s, bool push) {
-  s.cfg.cork = s.cork || s.more;
+  s.cfg.cork = s.cork;
   if (s.conn) {
     stack_.set_socket_options(now_, *s.conn, s.cfg, push);
     drain();
@@ -359,7 +389,7 @@ int Sockets::listen(int fd, int backlog) {
   stack::OpenError err;
   if (!stack_.listen(s->port, static_cast<size_t>(b) + 1, &err, &cfg)) return fail(EADDRINUSE);
   s->phase = Sock::Phase::kListening;
-  cv_.notify_all();
+  wake();
   return 0;
 }
 
@@ -502,7 +532,7 @@ ssize_t Sockets::recv_locked(Lock& lk, int fd, std::span<uint8_t> out, int flags
       return static_cast<ssize_t>(got);
     }
     if (nonblock) return got ? static_cast<ssize_t>(got) : fail(EAGAIN);
-    cv_.wait(lk);
+    block(lk);
   }
 }
 
@@ -512,11 +542,9 @@ ssize_t Sockets::send_locked(Lock& lk, int fd, std::span<const uint8_t> data, in
   if (!s) return -1;
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   if (s->phase != Sock::Phase::kConnected) return fail(ENOTCONN);
-  // tcp_sendmsg: MSG_MORE corks this write's tail (TCP_NAGLE_CORK in tcp_push).
-  if (s->more != ((flags & MSG_MORE) != 0)) {
-    s->more = (flags & MSG_MORE) != 0;
-    apply_options(*s);
-  }
+  // tcp_sendmsg: MSG_MORE corks this write's tail (TCP_NAGLE_CORK in
+  // tcp_push) and marks no PSH; the core holds it until the next ACK.
+  const bool more = (flags & MSG_MORE) != 0;
   const bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
   size_t put = 0;
   for (;;) {
@@ -529,13 +557,13 @@ ssize_t Sockets::send_locked(Lock& lk, int fd, std::span<const uint8_t> data, in
       return put ? static_cast<ssize_t>(put) : fail(EPIPE);
     }
     if (sending_state(c->state()) && c->send_space() > 0) {
-      put += stack_.send(now_, *s->conn, data.subspan(put));
+      put += stack_.send(now_, *s->conn, data.subspan(put), more);
       drain();
       if (put == data.size()) return static_cast<ssize_t>(put);
       continue;
     }
     if (nonblock) return put ? static_cast<ssize_t>(put) : fail(EAGAIN);
-    cv_.wait(lk);
+    block(lk);
   }
 }
 
@@ -768,14 +796,12 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
       // tcp_sock_set_nodelay: on, it pushes what is held (TCP_NAGLE_PUSH),
       // corked or not.
       s->cfg.nodelay = v != 0;
-      if (v) s->more = false;
       apply_options(*s, v != 0);
       return 0;
     case TCP_CORK:
       // __tcp_sock_set_cork: short segments wait while corked; uncorking
       // pushes them.
       s->cork = v != 0;
-      if (!v) s->more = false;
       apply_options(*s, v == 0);
       return 0;
     case TCP_KEEPIDLE:
@@ -1071,7 +1097,7 @@ int Sockets::epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
     default:
       return fail(EINVAL);
   }
-  cv_.notify_all();
+  wake();
   return 0;
 }
 
