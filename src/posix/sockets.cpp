@@ -123,6 +123,7 @@ void Sockets::wake() {
 void Sockets::block(Lock& lk) {
   if (returning_ && returning_tid_ == std::this_thread::get_id()) returning_ = false;
   ++blocked_;
+  settle_cv_.notify_all();
   cv_.wait(lk);
   --blocked_;
   if (unsettled_ > 0) --unsettled_;
@@ -133,9 +134,27 @@ void Sockets::block(Lock& lk) {
   settle_cv_.notify_all();
 }
 
+Sockets::CallGuard::CallGuard(Sockets& sockets) : s(sockets) { ++s.active_; }
+
+Sockets::CallGuard::~CallGuard() {
+  std::lock_guard<std::mutex> g(s.mu_);
+  --s.active_;
+  if (std::this_thread::get_id() != s.driver_tid_) {
+    s.returning_ = true;
+    s.returning_tid_ = std::this_thread::get_id();
+  }
+  s.settle_cv_.notify_all();
+}
+
 void Sockets::settle(std::chrono::milliseconds real_timeout) {
   Lock lk(mu_);
-  settle_cv_.wait_for(lk, real_timeout, [&] { return unsettled_ == 0 && !returning_; });
+  driver_tid_ = std::this_thread::get_id();
+  // Settled: every call in progress sleeps in cv_ having seen the last
+  // wake, and none has returned without reading the clock.
+  const bool settled = settle_cv_.wait_for(lk, real_timeout, [&] {
+    return unsettled_ == 0 && !returning_ && active_.load() <= blocked_;
+  });
+  if (!settled) returning_ = false;  // a caller that never reads the clock
 }
 
 void Sockets::clock_read() {
@@ -158,6 +177,7 @@ void Sockets::drive_to(Instant t) {
 
 void Sockets::input(Instant now, std::span<const uint8_t> datagram) {
   Lock lk(mu_);
+  driver_tid_ = std::this_thread::get_id();
   drive_to(now);
   stack_.receive(now_, datagram);
   drain();
@@ -397,6 +417,7 @@ int Sockets::accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd,
 
 // inet_accept / inet_csk_accept.
 int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   std::shared_ptr<Entry> keep;
   Sock* s = sock_or_errno(fd, &keep);
@@ -450,6 +471,7 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 
 // __inet_stream_connect.
 int Sockets::connect(int fd, const sockaddr* addr, socklen_t len) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   std::shared_ptr<Entry> keep;
   Sock* s = sock_or_errno(fd, &keep);
@@ -571,6 +593,7 @@ ssize_t Sockets::read(int fd, void* buf, size_t n) { return recv(fd, buf, n, 0);
 ssize_t Sockets::write(int fd, const void* buf, size_t n) { return send(fd, buf, n, 0); }
 
 ssize_t Sockets::recv(int fd, void* buf, size_t n, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (n > 0 && buf == nullptr) return fail(EFAULT);
   n = std::min<size_t>(n, INT_MAX);  // MAX_RW_COUNT-like bound
@@ -578,6 +601,7 @@ ssize_t Sockets::recv(int fd, void* buf, size_t n, int flags) {
 }
 
 ssize_t Sockets::send(int fd, const void* buf, size_t n, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (n > 0 && buf == nullptr) return fail(EFAULT);
   n = std::min<size_t>(n, INT_MAX);
@@ -603,6 +627,7 @@ ssize_t Sockets::readv(int fd, const iovec* iov, int iovcnt) {
   size_t total = 0;
   if (!iov_total(iov, iovcnt, &total)) return fail(EINVAL);
   std::vector<uint8_t> tmp(total);
+  const CallGuard guard(*this);
   Lock lk(mu_);
   const ssize_t n = recv_locked(lk, fd, tmp, 0);
   if (n <= 0) return n;
@@ -634,12 +659,14 @@ ssize_t Sockets::gather_send(int fd, const iovec* iov, int iovcnt, int flags) {
     const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
     tmp.insert(tmp.end(), p, p + iov[i].iov_len);
   }
+  const CallGuard guard(*this);
   Lock lk(mu_);
   return send_locked(lk, fd, tmp, flags);
 }
 
 // sock_close -> inet_release -> tcp_close.
 int Sockets::close(int fd) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   auto e = find(fd);
   if (!e) return fail(EBADF);
@@ -1027,6 +1054,7 @@ int Sockets::ioctl(int fd, unsigned long req, int* arg) {
 }
 
 int Sockets::poll(pollfd* fds, size_t nfds, int timeout_ms) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (nfds > limits_.max_descriptors) return fail(EINVAL);  // RLIMIT_NOFILE
   if (nfds > 0 && fds == nullptr) return fail(EFAULT);
@@ -1102,6 +1130,7 @@ int Sockets::epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
 }
 
 int Sockets::epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   auto ep = find(epfd);
   if (!ep) return fail(EBADF);

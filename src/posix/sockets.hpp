@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -166,6 +167,19 @@ class Sockets {
   uint32_t unsettled_ = 0;
   bool returning_ = false;
   std::thread::id returning_tid_;
+  // BSD calls that may block, in progress: counted before they take mu_,
+  // so a caller asleep on the mutex counts as running, not blocked. A
+  // call returning on a thread other than the driver's (input, advance,
+  // settle) is `returning_` until that thread reads the clock.
+  struct CallGuard {
+    explicit CallGuard(Sockets& s);
+    ~CallGuard();
+    CallGuard(const CallGuard&) = delete;
+    CallGuard& operator=(const CallGuard&) = delete;
+    Sockets& s;
+  };
+  std::atomic<uint32_t> active_{0};
+  std::thread::id driver_tid_;
   stack::Stack stack_;
   Limits limits_;
   tcp::TcpConfig defaults_;
