@@ -325,8 +325,7 @@ int a_usleep(void* u, useconds_t us) {
 int a_gettimeofday(void* u, timeval* tv, void*) {
   auto* a = static_cast<Adapter*>(u);
   Sockets& s = *a->sk;
-  s.clock_read();
-  const Instant t = s.now() + Duration::micros(1);
+  const Instant t = s.clock_read() + Duration::micros(1);
   s.advance(t);
   if (tv != nullptr) {
     const int64_t us = a->base_us + t.ns() / 1000;

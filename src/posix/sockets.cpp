@@ -157,12 +157,13 @@ void Sockets::settle(std::chrono::milliseconds real_timeout) {
   if (!settled) returning_ = false;  // a caller that never reads the clock
 }
 
-void Sockets::clock_read() {
+Instant Sockets::clock_read() {
   Lock lk(mu_);
   if (returning_ && returning_tid_ == std::this_thread::get_id()) {
     returning_ = false;
     settle_cv_.notify_all();
   }
+  return now_;
 }
 
 void Sockets::drive_to(Instant t) {

@@ -91,8 +91,10 @@ class Sockets {
   // then returned has read the clock (clock_read()), so a call that data
   // completes at T is seen to return at T, not after the next jump.
   void settle(std::chrono::milliseconds real_timeout);
-  // The calling thread read the driver's clock (for settle()).
-  void clock_read();
+  // now(), for the driver's clock reads: it also tells settle() that a
+  // returning call's thread has taken its time (in one step, so time
+  // cannot jump between the two).
+  Instant clock_read();
 
   // --- BSD calls: -1 and errno on failure, as libc ---
   int socket(int domain, int type, int protocol);
