@@ -279,6 +279,11 @@ int a_netdev_send(void* u, const void* buf, size_t n) {
   return 0;
 }
 
+// How long (real time) the clock waits for a woken blocking call to return
+// and read the time (Sockets::settle); only a call that never reads it
+// costs this.
+constexpr std::chrono::milliseconds kSettle{200};
+
 int a_netdev_receive(void* u, void* buf, size_t* count, long long* time_usecs) {
   auto* a = static_cast<Adapter*>(u);
   Sockets& s = *a->sk;
@@ -296,6 +301,7 @@ int a_netdev_receive(void* u, void* buf, size_t* count, long long* time_usecs) {
     }
     const Instant dl = s.next_deadline();
     if (!dl.is_never()) {
+      s.settle(kSettle);
       s.advance(dl);
       continue;
     }
@@ -309,6 +315,9 @@ int a_netdev_receive(void* u, void* buf, size_t* count, long long* time_usecs) {
 
 int a_usleep(void* u, useconds_t us) {
   Sockets& s = S(u);
+  // A blocking call that the last datagram completed returns, and its
+  // thread takes the end time, before the clock jumps (blocking-read).
+  s.settle(kSettle);
   s.advance(s.now() + Duration::micros(us));
   return 0;
 }
@@ -316,7 +325,7 @@ int a_usleep(void* u, useconds_t us) {
 int a_gettimeofday(void* u, timeval* tv, void*) {
   auto* a = static_cast<Adapter*>(u);
   Sockets& s = *a->sk;
-  const Instant t = s.now() + Duration::micros(1);
+  const Instant t = s.clock_read() + Duration::micros(1);
   s.advance(t);
   if (tv != nullptr) {
     const int64_t us = a->base_us + t.ns() / 1000;

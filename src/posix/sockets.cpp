@@ -55,9 +55,8 @@ struct Sockets::Sock {
   tcp::TcpConfig cfg;  // options set so far; the connection's config
   bool reuseaddr = false;
   bool cork = false;
-  bool more = false;  // the last send() had MSG_MORE: corked until one without
-  int maxseg = 0;     // TCP_MAXSEG as set (0: the default)
-  int sndbuf = 0;     // SO_SNDBUF as getsockopt reports it (doubled)
+  int maxseg = 0;  // TCP_MAXSEG as set (0: the default)
+  int sndbuf = 0;  // SO_SNDBUF as getsockopt reports it (doubled)
   int rcvbuf = 0;
   linger ling{0, 0};
   uint8_t tos = 0;                      // IP_TOS as set
@@ -113,7 +112,58 @@ void Sockets::drain() {
   while (const size_t n = stack_.poll_transmit(now_, buf_)) {
     out_.push_back({now_, std::vector<uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
+  wake();
+}
+
+void Sockets::wake() {
+  unsettled_ = blocked_;  // each must look again before time moves on
   cv_.notify_all();
+}
+
+void Sockets::block(Lock& lk) {
+  if (returning_ && returning_tid_ == std::this_thread::get_id()) returning_ = false;
+  ++blocked_;
+  settle_cv_.notify_all();
+  cv_.wait(lk);
+  --blocked_;
+  if (unsettled_ > 0) --unsettled_;
+  // It may return now; its caller reads the clock next (packetdrill's
+  // syscall thread takes the call's end time).
+  returning_ = true;
+  returning_tid_ = std::this_thread::get_id();
+  settle_cv_.notify_all();
+}
+
+Sockets::CallGuard::CallGuard(Sockets& sockets) : s(sockets) { ++s.active_; }
+
+Sockets::CallGuard::~CallGuard() {
+  std::lock_guard<std::mutex> g(s.mu_);
+  --s.active_;
+  if (std::this_thread::get_id() != s.driver_tid_) {
+    s.returning_ = true;
+    s.returning_tid_ = std::this_thread::get_id();
+  }
+  s.settle_cv_.notify_all();
+}
+
+void Sockets::settle(std::chrono::milliseconds real_timeout) {
+  Lock lk(mu_);
+  driver_tid_ = std::this_thread::get_id();
+  // Settled: every call in progress sleeps in cv_ having seen the last
+  // wake, and none has returned without reading the clock.
+  const bool settled = settle_cv_.wait_for(lk, real_timeout, [&] {
+    return unsettled_ == 0 && !returning_ && active_.load() <= blocked_;
+  });
+  if (!settled) returning_ = false;  // a caller that never reads the clock
+}
+
+Instant Sockets::clock_read() {
+  Lock lk(mu_);
+  if (returning_ && returning_tid_ == std::this_thread::get_id()) {
+    returning_ = false;
+    settle_cv_.notify_all();
+  }
+  return now_;
 }
 
 void Sockets::drive_to(Instant t) {
@@ -128,6 +178,7 @@ void Sockets::drive_to(Instant t) {
 
 void Sockets::input(Instant now, std::span<const uint8_t> datagram) {
   Lock lk(mu_);
+  driver_tid_ = std::this_thread::get_id();
   drive_to(now);
   stack_.receive(now_, datagram);
   drain();
@@ -136,7 +187,7 @@ void Sockets::input(Instant now, std::span<const uint8_t> datagram) {
 void Sockets::advance(Instant now) {
   Lock lk(mu_);
   drive_to(now);
-  cv_.notify_all();  // timeouts on the layer's clock
+  wake();  // timeouts on the layer's clock
 }
 
 size_t Sockets::take_datagram(std::span<uint8_t> buf, Instant* when) {
@@ -217,7 +268,7 @@ template <class Pred>
 bool Sockets::wait(Lock& lk, Pred ready, Instant deadline) {
   while (!ready()) {
     if (now_ >= deadline) return false;
-    cv_.wait(lk);
+    block(lk);
   }
   return true;
 }
@@ -254,7 +305,7 @@ uint16_t Sockets::ephemeral_port() {
 }
 
 void Sockets::apply_options(Sock& s, bool push) {
-  s.cfg.cork = s.cork || s.more;
+  s.cfg.cork = s.cork;
   if (s.conn) {
     stack_.set_socket_options(now_, *s.conn, s.cfg, push);
     drain();
@@ -359,7 +410,7 @@ int Sockets::listen(int fd, int backlog) {
   stack::OpenError err;
   if (!stack_.listen(s->port, static_cast<size_t>(b) + 1, &err, &cfg)) return fail(EADDRINUSE);
   s->phase = Sock::Phase::kListening;
-  cv_.notify_all();
+  wake();
   return 0;
 }
 
@@ -367,6 +418,7 @@ int Sockets::accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd,
 
 // inet_accept / inet_csk_accept.
 int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   std::shared_ptr<Entry> keep;
   Sock* s = sock_or_errno(fd, &keep);
@@ -420,6 +472,7 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 
 // __inet_stream_connect.
 int Sockets::connect(int fd, const sockaddr* addr, socklen_t len) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   std::shared_ptr<Entry> keep;
   Sock* s = sock_or_errno(fd, &keep);
@@ -502,7 +555,7 @@ ssize_t Sockets::recv_locked(Lock& lk, int fd, std::span<uint8_t> out, int flags
       return static_cast<ssize_t>(got);
     }
     if (nonblock) return got ? static_cast<ssize_t>(got) : fail(EAGAIN);
-    cv_.wait(lk);
+    block(lk);
   }
 }
 
@@ -512,11 +565,9 @@ ssize_t Sockets::send_locked(Lock& lk, int fd, std::span<const uint8_t> data, in
   if (!s) return -1;
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   if (s->phase != Sock::Phase::kConnected) return fail(ENOTCONN);
-  // tcp_sendmsg: MSG_MORE corks this write's tail (TCP_NAGLE_CORK in tcp_push).
-  if (s->more != ((flags & MSG_MORE) != 0)) {
-    s->more = (flags & MSG_MORE) != 0;
-    apply_options(*s);
-  }
+  // tcp_sendmsg: MSG_MORE corks this write's tail (TCP_NAGLE_CORK in
+  // tcp_push) and marks no PSH; the core holds it until the next ACK.
+  const bool more = (flags & MSG_MORE) != 0;
   const bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
   size_t put = 0;
   for (;;) {
@@ -529,13 +580,13 @@ ssize_t Sockets::send_locked(Lock& lk, int fd, std::span<const uint8_t> data, in
       return put ? static_cast<ssize_t>(put) : fail(EPIPE);
     }
     if (sending_state(c->state()) && c->send_space() > 0) {
-      put += stack_.send(now_, *s->conn, data.subspan(put));
+      put += stack_.send(now_, *s->conn, data.subspan(put), more);
       drain();
       if (put == data.size()) return static_cast<ssize_t>(put);
       continue;
     }
     if (nonblock) return put ? static_cast<ssize_t>(put) : fail(EAGAIN);
-    cv_.wait(lk);
+    block(lk);
   }
 }
 
@@ -543,6 +594,7 @@ ssize_t Sockets::read(int fd, void* buf, size_t n) { return recv(fd, buf, n, 0);
 ssize_t Sockets::write(int fd, const void* buf, size_t n) { return send(fd, buf, n, 0); }
 
 ssize_t Sockets::recv(int fd, void* buf, size_t n, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (n > 0 && buf == nullptr) return fail(EFAULT);
   n = std::min<size_t>(n, INT_MAX);  // MAX_RW_COUNT-like bound
@@ -550,6 +602,7 @@ ssize_t Sockets::recv(int fd, void* buf, size_t n, int flags) {
 }
 
 ssize_t Sockets::send(int fd, const void* buf, size_t n, int flags) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (n > 0 && buf == nullptr) return fail(EFAULT);
   n = std::min<size_t>(n, INT_MAX);
@@ -575,6 +628,7 @@ ssize_t Sockets::readv(int fd, const iovec* iov, int iovcnt) {
   size_t total = 0;
   if (!iov_total(iov, iovcnt, &total)) return fail(EINVAL);
   std::vector<uint8_t> tmp(total);
+  const CallGuard guard(*this);
   Lock lk(mu_);
   const ssize_t n = recv_locked(lk, fd, tmp, 0);
   if (n <= 0) return n;
@@ -606,12 +660,14 @@ ssize_t Sockets::gather_send(int fd, const iovec* iov, int iovcnt, int flags) {
     const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
     tmp.insert(tmp.end(), p, p + iov[i].iov_len);
   }
+  const CallGuard guard(*this);
   Lock lk(mu_);
   return send_locked(lk, fd, tmp, flags);
 }
 
 // sock_close -> inet_release -> tcp_close.
 int Sockets::close(int fd) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   auto e = find(fd);
   if (!e) return fail(EBADF);
@@ -768,14 +824,12 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
       // tcp_sock_set_nodelay: on, it pushes what is held (TCP_NAGLE_PUSH),
       // corked or not.
       s->cfg.nodelay = v != 0;
-      if (v) s->more = false;
       apply_options(*s, v != 0);
       return 0;
     case TCP_CORK:
       // __tcp_sock_set_cork: short segments wait while corked; uncorking
       // pushes them.
       s->cork = v != 0;
-      if (!v) s->more = false;
       apply_options(*s, v == 0);
       return 0;
     case TCP_KEEPIDLE:
@@ -1001,6 +1055,7 @@ int Sockets::ioctl(int fd, unsigned long req, int* arg) {
 }
 
 int Sockets::poll(pollfd* fds, size_t nfds, int timeout_ms) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   if (nfds > limits_.max_descriptors) return fail(EINVAL);  // RLIMIT_NOFILE
   if (nfds > 0 && fds == nullptr) return fail(EFAULT);
@@ -1071,11 +1126,12 @@ int Sockets::epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
     default:
       return fail(EINVAL);
   }
-  cv_.notify_all();
+  wake();
   return 0;
 }
 
 int Sockets::epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  const CallGuard guard(*this);
   Lock lk(mu_);
   auto ep = find(epfd);
   if (!ep) return fail(EBADF);

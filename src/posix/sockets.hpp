@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "stack/stack.hpp"
@@ -83,6 +85,16 @@ class Sockets {
   bool wait_datagram(std::chrono::milliseconds real_timeout);
   Instant now() const;
   Instant next_deadline() const;
+  // A virtual-clock driver calls settle() before it moves time on: it
+  // waits, up to `real_timeout` of real time, until every blocked call
+  // that the last input or timer woke has looked again, and the one that
+  // then returned has read the clock (clock_read()), so a call that data
+  // completes at T is seen to return at T, not after the next jump.
+  void settle(std::chrono::milliseconds real_timeout);
+  // now(), for the driver's clock reads: it also tells settle() that a
+  // returning call's thread has taken its time (in one step, so time
+  // cannot jump between the two).
+  Instant clock_read();
 
   // --- BSD calls: -1 and errno on failure, as libc ---
   int socket(int domain, int type, int protocol);
@@ -131,7 +143,9 @@ class Sockets {
   std::shared_ptr<Entry> find(int fd) const;
   Sock* sock_or_errno(int fd, std::shared_ptr<Entry>* keep);
   int alloc_fd();
-  void drain();  // stack output into the queue; wakes every waiter
+  void drain();          // stack output into the queue; wakes every waiter
+  void wake();           // cv_.notify_all(), counted for settle()
+  void block(Lock& lk);  // cv_.wait(), counted for settle()
   void drive_to(Instant t);
   int pending_error(Sock& s, bool consume);
   uint32_t readiness(const Entry& e) const;  // POLLIN/POLLOUT/... of a socket
@@ -148,6 +162,26 @@ class Sockets {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  // settle(): calls blocked in cv_, those of them a wake() has not yet
+  // seen look again, and the thread of a woken call that may be returning.
+  std::condition_variable settle_cv_;
+  uint32_t blocked_ = 0;
+  uint32_t unsettled_ = 0;
+  bool returning_ = false;
+  std::thread::id returning_tid_;
+  // BSD calls that may block, in progress: counted before they take mu_,
+  // so a caller asleep on the mutex counts as running, not blocked. A
+  // call returning on a thread other than the driver's (input, advance,
+  // settle) is `returning_` until that thread reads the clock.
+  struct CallGuard {
+    explicit CallGuard(Sockets& s);
+    ~CallGuard();
+    CallGuard(const CallGuard&) = delete;
+    CallGuard& operator=(const CallGuard&) = delete;
+    Sockets& s;
+  };
+  std::atomic<uint32_t> active_{0};
+  std::thread::id driver_tid_;
   stack::Stack stack_;
   Limits limits_;
   tcp::TcpConfig defaults_;

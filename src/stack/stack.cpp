@@ -188,10 +188,10 @@ std::optional<ConnId> Stack::accept(uint16_t port) {
   return id;
 }
 
-size_t Stack::send(Instant now, ConnId id, std::span<const uint8_t> data) {
+size_t Stack::send(Instant now, ConnId id, std::span<const uint8_t> data, bool more) {
   auto it = slots_.find(id);
   if (it == slots_.end()) return 0;
-  const size_t n = it->second.conn->send(now, data);
+  const size_t n = it->second.conn->send(now, data, more);
   touch(id);
   return n;
 }

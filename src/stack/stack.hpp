@@ -143,7 +143,8 @@ class Stack {
   void set_socket_options(Instant now, ConnId id, const tcp::TcpConfig& c, bool push = false);
   // An established connection from the port's accept queue, if any.
   std::optional<ConnId> accept(uint16_t port);
-  size_t send(Instant now, ConnId id, std::span<const uint8_t> data);
+  // `more`: Linux MSG_MORE (tcp::Connection::send).
+  size_t send(Instant now, ConnId id, std::span<const uint8_t> data, bool more = false);
   size_t recv(Instant now, ConnId id, std::span<uint8_t> out);
   void close(Instant now, ConnId id);
   // close() and let go: the application reads nothing more (Linux's close();

@@ -35,6 +35,8 @@ TcpConfig TcpConfig::linux_profile() {
   c.push = PushRule::kLinux;                    // PSH per two-segment skb (tcp_mark_push)
   c.quickack_segments = 16;                     // TCP_MAX_QUICKACKS
   c.abc_limit_segments = 0;                     // tcp_slow_start: no per-ACK limit
+  c.cwnd_count = CwndCount::kDelivered;         // tcp_cong_control's acked_sacked
+  c.app_limited_growth = false;                 // tcp_is_cwnd_limited
   // ack_unsent_reply stays true: Linux 6.18's tcp_ack answers an ACK of
   // unsent data with a (rate-limited) challenge ACK, measured here with
   // `vigil conform --target linux --case rfc5961.ack-unsent-data`; older
@@ -241,6 +243,18 @@ const std::vector<Knob>& knobs() {
        }},
       bool_knob("limited_transmit", &TcpConfig::limited_transmit),
       uint_knob("abc_limit", &TcpConfig::abc_limit_segments, 0, 100),
+      bool_knob("app_limited_growth", &TcpConfig::app_limited_growth),
+      {"cwnd_count",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "acked") {
+           c.cwnd_count = TcpConfig::CwndCount::kAcked;
+         } else if (v == "delivered") {
+           c.cwnd_count = TcpConfig::CwndCount::kDelivered;
+         } else {
+           return "expects acked or delivered";
+         }
+         return {};
+       }},
       {"idle_restart",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "off") {

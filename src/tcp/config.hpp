@@ -60,6 +60,21 @@ struct TcpConfig {
   // SMSS of the bytes it acknowledges. 0: no limit, every acknowledged byte
   // counts (linux: tcp_slow_start adds all the packets an ACK delivers).
   uint32_t abc_limit_segments = 2;
+  // What an ACK of new data grows cwnd by (slow start and avoidance).
+  // kAcked: every byte the cumulative ACK newly covers (RFC 3465 §2.1,
+  // RFC 5681 §3.1). kDelivered: only bytes no earlier ACK reported
+  // delivered, as Linux counts them (tcp_clean_rtx_queue skips SACKed
+  // segments, tcp_remove_reno_sacks those duplicate ACKs stood for, at
+  // least one segment; tcp_cong_control grows by this "acked_sacked").
+  enum class CwndCount : uint8_t { kAcked, kDelivered };
+  CwndCount cwnd_count = CwndCount::kAcked;
+  // Whether cwnd grows while the application, not cwnd, limits the
+  // flight. true: every ACK of new data grows it (RFC 5681). false, as
+  // Linux (tcp_is_cwnd_limited, kept by tcp_cwnd_validate): only while the
+  // last window was cwnd-limited, or in slow start while cwnd < 2 x the
+  // most segments in flight in that window (packetdrill slow-start-ack-
+  // per-2pkt-send-5pkt: 5 in flight keep IW 10; -send-6pkt: 12).
+  bool app_limited_growth = true;
   // Restart after idle, when nothing was sent for longer than the RTO and
   // nothing is in flight: kRfc5681, RFC 5681 §4.1 (a SHOULD), cwnd =
   // min(IW, cwnd); kLinux, tcp_cwnd_restart (net.ipv4.

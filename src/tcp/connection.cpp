@@ -166,8 +166,11 @@ size_t Connection::send_space() const {
   }
 }
 
-size_t Connection::send(Instant now, std::span<const uint8_t> data) {
+size_t Connection::send(Instant now, std::span<const uint8_t> data, bool more) {
   if (send_space() == 0) return 0;
+  if (more && !more_tail_) push_seq_ = send_buffer_end();
+  more_tail_ = more;
+  more_hold_ = more;
   push_run_ = 0;  // what this write releases is a new output pass (PushRule::kLinux)
   if (flight_size() == 0 && now != burst_segment_at_) {
     burst_ = 0;  // data from idle answers the application, not an ACK

@@ -175,7 +175,11 @@ class Connection {
 
   // --- Application calls ---
   // Queues bytes to send; returns how many fit (0 when closed or full).
-  size_t send(Instant now, std::span<const uint8_t> data);
+  // `more` (Linux MSG_MORE): more data follows at once, so this write's
+  // short tail waits as if corked until the next write without it, an
+  // arriving ACK or a push (tcp_push with TCP_NAGLE_CORK), and its bytes
+  // carry no PSH (tcp_push marks none, tcp_mark_push).
+  size_t send(Instant now, std::span<const uint8_t> data, bool more = false);
   // Reads in-order bytes; returns how many were read.
   size_t recv(Instant now, std::span<uint8_t> out);
   // RFC 9293 CLOSE: no more data from us; a FIN follows the queued data.
@@ -286,7 +290,14 @@ class Connection {
   void input_synchronized(Instant now, const wire::TcpView& seg);
   bool segment_acceptable(const wire::TcpView& seg) const;
   bool process_ack(Instant now, const wire::TcpView& seg);
-  void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked);
+  // `delivered`: the part of `acked` that grows cwnd (newly_delivered()).
+  void process_new_ack(Instant now, const wire::TcpView& seg, uint32_t acked, uint32_t delivered);
+  // Bytes up to `ack` that no earlier ACK reported delivered (cwnd_count).
+  uint32_t newly_delivered(uint32_t ack) const;
+  // After new data went out: track how far the flight used cwnd.
+  void note_cwnd_usage();
+  // May cwnd grow on this ACK (TcpConfig::app_limited_growth)?
+  bool cwnd_may_grow() const;
   void process_dup_ack(Instant now, const wire::TcpView& seg);
   void process_loss_probe_ack(Instant now, uint32_t ack, const wire::TcpOptions& o);
   void process_text(Instant now, const wire::TcpView& seg);
@@ -302,7 +313,7 @@ class Connection {
   // --- output (connection_output.cpp) ---
   size_t build(std::span<uint8_t> buf, uint8_t flags, uint32_t seq, std::span<const uint8_t> a,
                std::span<const uint8_t> b, Instant now, bool syn_options);
-  size_t build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack);
+  size_t build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack, Instant now);
   // This connection's addresses and ports, for the IP and TCP headers.
   std::pair<wire::Ipv4Fields, wire::TcpFields> header_fields() const {
     return tcp::header_fields(tuple_);
@@ -479,7 +490,13 @@ class Connection {
   uint16_t peer_mss_ = 536;  // RFC 9293 §3.7.1 default when no MSS option
   uint32_t snd_mss_ = 536;   // payload per segment after options
   bool push_once_ = false;   // set_socket_options(push): send a held short segment
-  uint32_t tso_limit_ = 0;   // set_tso_limit(): largest new-data segment, 0 = snd_mss_
+  // send(more): the tail is held until an ACK, a push or a plain write
+  // (more_hold_); while more_tail_, PSH belongs to the segment holding
+  // push_seq_, the end of the last write without `more`.
+  bool more_hold_ = false;
+  bool more_tail_ = false;
+  uint32_t push_seq_ = 0;
+  uint32_t tso_limit_ = 0;  // set_tso_limit(): largest new-data segment, 0 = snd_mss_
   uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
   bool wscale_ok_ = false;  // both SYNs carried the window scale option
   bool ts_enabled_ = false, sack_enabled_ = false;
@@ -500,6 +517,12 @@ class Connection {
   std::unique_ptr<CongestionControl> cc_;
   // RFC 3042: bytes limited transmit sent beyond cwnd since the last new ACK.
   uint32_t lt_bytes_ = 0;
+  // TcpConfig::app_limited_growth = false, Linux's tcp_cwnd_validate:
+  // whether the flight reached cwnd, and the most segments in flight, in
+  // the window of data that ends at cwnd_usage_seq_.
+  bool cwnd_limited_ = false;
+  uint32_t max_segs_out_ = 0;
+  uint32_t cwnd_usage_seq_ = 0;
   // When a data segment last went out (RFC 5681 §4.1's idle; Linux lsndtime).
   Instant last_data_tx_ = Instant::never();
   // goodput_bps(): the first data segment, the last ACK of data.

@@ -393,11 +393,16 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   // An acceptable ACK: the peer is alive (keepalive idle clock, RFC 1122
   // §4.2.3.6), and any outstanding zero-window probe has been answered.
   heard_from_peer(now, static_cast<uint32_t>(seg.window()) << snd_wscale_);
+  // A write's MSG_MORE cork lasts only for that write's push: an ACK pushes
+  // with the socket's own Nagle setting (tcp_data_snd_check).
+  more_hold_ = false;
   const uint32_t wnd_before = snd_wnd_;
+  // Measured before the scoreboard forgets what this ACK covers.
+  const uint32_t delivered = seq_gt(ack, snd_una_) ? newly_delivered(ack) : 0;
   recovery_->on_ack_received(now, ack, seq_space(), seg.options());
   if (tlp_.probe_outstanding()) process_loss_probe_ack(now, ack, seg.options());
   if (seq_gt(ack, snd_una_)) {
-    process_new_ack(now, seg, ack - snd_una_);
+    process_new_ack(now, seg, ack - snd_una_, delivered);
   } else if (ack == snd_una_) {
     // Without SACK, RFC 5681 §2's duplicate ACK (same window). With SACK
     // recovery, RFC 6675 §2's: an ACK whose SACK blocks report new data,
@@ -460,7 +465,27 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   return true;
 }
 
-void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked) {
+uint32_t Connection::newly_delivered(uint32_t ack) const {
+  const uint32_t acked = ack - snd_una_;
+  if (cfg_.cwnd_count == TcpConfig::CwndCount::kAcked) return acked;
+  // Linux grows cwnd by what an ACK newly delivers (tcp_cong_control's
+  // acked_sacked). Bytes SACKed earlier were delivered by those ACKs
+  // (tcp_clean_rtx_queue counts only segments not TCPCB_SACKED_ACKED)...
+  if (const SackScoreboard* sb = recovery_->scoreboard()) {
+    return acked - sb->sacked_bytes(snd_una_, ack);
+  }
+  // ...and without a scoreboard each duplicate ACK stood for one segment
+  // delivered (tcp_add_reno_sack, at most all but one in flight,
+  // tcp_limit_reno_sacked); the cumulative ACK delivers the rest, at least
+  // one segment (tcp_remove_reno_sacks).
+  const uint32_t flight = flight_size();
+  const uint32_t dup =
+      std::min(recovery_->state().dup_acks * snd_mss_, flight > snd_mss_ ? flight - snd_mss_ : 0);
+  return std::max(acked > dup ? acked - dup : 0, std::min(acked, snd_mss_));
+}
+
+void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked,
+                                 uint32_t delivered) {
   // RTT sample (RFC 6298 §3 Karn; RFC 7323 §4 when timestamps echo).
   const auto& o = seg.options();
   if (ts_enabled_ && o.has_timestamps && o.ts_ecr != 0) {
@@ -487,7 +512,7 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
   if (seq_ge(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   if (!recovery_->on_new_ack(now, seg.ack(), seq_space(), acked, *cc_)) {
     cc_->on_rtt_sample(rtt_.srtt());
-    cc_->on_ack(acked, now);
+    if (cwnd_may_grow()) cc_->on_ack(delivered, now);
   }
 
   // RFC 6298 §5.2-5.3.

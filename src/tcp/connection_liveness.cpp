@@ -373,11 +373,15 @@ void Connection::maybe_arm_reorder_timer(Instant now) {
   // RFC 8985 §6.3: segments sent before the last one delivered whose
   // reordering window has not yet run out: look again when it does. It
   // takes the RTO's slot when it comes sooner (Linux ICSK_TIME_REO_TIMEOUT);
-  // its expiry puts the RTO back where it was.
+  // its expiry puts the RTO back where it was. It takes a loss probe's
+  // slot too: Linux arms ICSK_TIME_REO_TIMEOUT over ICSK_TIME_LOSS_PROBE,
+  // and a SACK has left the Open state that allows probes (packetdrill
+  // sack-shift-sacked-7-3-4-8-9-fack: 1:1001 resent 27 ms after the SACK).
   const Duration t = recovery_->reorder_timeout();
   const bool rto = armed(TimerKind::kRetransmit);
   const bool reo = armed(TimerKind::kReorder);
-  if (flight_size() == 0 || (!rto && !reo)) return;
+  const bool probe = armed(TimerKind::kLossProbe);
+  if (flight_size() == 0 || (!rto && !reo && !probe)) return;
   const Instant rto_at =
       rto ? timer_deadline(TimerKind::kRetransmit) : std::max(now, rtx_.head_tx + rtt_.rto());
   if (t > Duration::zero() && now + t < rto_at) {
@@ -527,7 +531,10 @@ void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) 
   const bool ka_was_on = cfg_.keepalive;
   cfg_.nodelay = c.nodelay;
   cfg_.cork = c.cork;
-  if (push) push_once_ = true;
+  if (push) {
+    push_once_ = true;
+    more_hold_ = false;
+  }
   cfg_.keepalive = c.keepalive;
   cfg_.keepalive_idle = c.keepalive_idle;
   cfg_.keepalive_interval = c.keepalive_interval;

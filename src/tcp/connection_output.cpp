@@ -120,12 +120,24 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
   return n;
 }
 
-size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack) {
+size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack, bool with_ack,
+                             Instant now) {
   auto [ip, t] = header_fields();
   t.seq = seq;
   t.ack = with_ack ? ack : 0;
   t.flags = static_cast<uint8_t>(flags::kRst | (with_ack ? flags::kAck : 0));
-  const size_t n = wire::build_ipv4_tcp(buf, ip, t, wire::TcpOptions{});
+  // RFC 7323 §3.2: once negotiated, TSopt SHOULD be sent in an RST too.
+  // Our own resets of a synchronized connection (RST|ACK: abort, close
+  // with unread data, a liveness verdict) carry it, as Linux's
+  // tcp_send_active_reset does (packetdrill ts_recent/reset_tsval); an RST
+  // answering an unacceptable segment is tcp_v4_send_reset's, without.
+  wire::TcpOptions opt;
+  if (with_ack && ts_enabled_) {
+    opt.has_timestamps = true;
+    opt.ts_val = ts_now(now);
+    opt.ts_ecr = ts_recent_;
+  }
+  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt);
   if (n) ++stats_.segments_sent;
   return n;
 }
@@ -140,7 +152,7 @@ size_t Connection::poll_transmit(Instant now, std::span<uint8_t> buf) {
     e.type = EventType::kRstSent;
     e.seq = rst_seq_;
     emit(e);
-    return build_rst(buf, rst_seq_, rst_ack_, rst_with_ack_);
+    return build_rst(buf, rst_seq_, rst_ack_, rst_with_ack_, now);
   }
   switch (state_) {
     case State::kClosed:
@@ -428,9 +440,13 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // off), or at least half the largest window the peer has offered.
     // TCP_CORK holds a short segment even then, until a push (Linux
     // tcp_nagle_test: TCP_NAGLE_PUSH first, then TCP_NAGLE_CORK).
+    // A write with MSG_MORE pushes corked whatever else holds (tcp_push:
+    // nonagle = TCP_NAGLE_CORK), a pending TCP_NAGLE_PUSH included.
+    const bool corked = cfg_.cork || more_hold_;
+    const bool push = push_once_ && !more_hold_;
     send_now = retransmission || loss_probe || len >= snd_mss_ || fin_now ||
-               (len == unsent && (push_once_ || (!cfg_.cork && (cfg_.nodelay || inflight == 0)))) ||
-               (!cfg_.cork && max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
+               (len == unsent && (push || (!corked && (cfg_.nodelay || inflight == 0)))) ||
+               (!corked && max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
     if (send_now) push_once_ = false;
   } else if (fin_now) {
     send_now = true;
@@ -446,7 +462,11 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
 
   const auto [a, b] = snd_buf_.view(static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len);
   uint8_t fl = flags::kAck;
-  if (len > 0 && len == unsent) fl |= flags::kPsh;
+  // PSH ends the caller's data (RFC 9293 §3.9.1); after writes with `more`
+  // only the segment holding the end of the last write without it.
+  const bool pushed_end =
+      more_tail_ ? seq_lt(snd_nxt_, push_seq_) && seq_le(push_seq_, snd_nxt_ + len) : len == unsent;
+  if (len > 0 && pushed_end) fl |= flags::kPsh;
   if (cfg_.push == TcpConfig::PushRule::kLinux && len > 0 && !retransmission) {
     // Linux: each skb of two segments (tcp_tso_autosize's tcp_min_tso_segs
     // floor) leaves with PSH on its last segment (GSO copies PSH to the
@@ -489,6 +509,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   }
   recovery_->on_data_sent(snd_nxt_ - seq);
   recovery_->on_sent(seq, snd_nxt_, now, fin_now);
+  if (!retransmission) note_cwnd_usage();
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
   if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
@@ -499,6 +520,26 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     maybe_schedule_loss_probe(now);  // RFC 8985 §7.2: new data (not a probe) schedules it
   }
   return build(buf, fl, seq, a, b, now, false);
+}
+
+void Connection::note_cwnd_usage() {
+  // Linux tcp_cwnd_validate after tcp_write_xmit: a new window of data
+  // (SND.UNA past cwnd_usage_seq) starts afresh; within one, a cwnd-limited
+  // send is remembered, otherwise the largest flight in segments
+  // (packets_out, here rounded up from bytes).
+  const bool limited = pipe() >= cc_->cwnd();
+  const uint32_t segs = (flight_size() + snd_mss_ - 1) / snd_mss_;
+  if (seq_ge(snd_una_, cwnd_usage_seq_) || limited || (!cwnd_limited_ && segs > max_segs_out_)) {
+    cwnd_limited_ = limited;
+    max_segs_out_ = segs;
+    cwnd_usage_seq_ = snd_nxt_;
+  }
+}
+
+bool Connection::cwnd_may_grow() const {
+  if (cfg_.app_limited_growth || cwnd_limited_) return true;
+  // tcp_is_cwnd_limited: in slow start, until cwnd is twice the flight.
+  return cc_->cwnd() < cc_->ssthresh() && cc_->cwnd() < 2 * max_segs_out_ * snd_mss_;
 }
 
 void Connection::restart_after_idle(Instant now) {

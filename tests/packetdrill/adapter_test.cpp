@@ -283,6 +283,42 @@ TEST_F(AdapterTest, HandshakeDataBlockingReadAndClose) {
   EXPECT_EQ(::close(l), 0);
 }
 
+// packetdrill blocking/blocking-read: "+.1...0.200 read(4, ..., 2000)"
+// then "+.1 < P. 2001:4001(2000)": the read must end when the data
+// arrives, though packetdrill's main thread sleeps on (usleep jumps the
+// virtual clock 100 ms) before the woken reader thread has run. usleep
+// first lets it return and take its end time (Sockets::settle), as the
+// syscall thread does with gettimeofday after the call. Seen without it:
+// the read ended at the end of the sleep (0.600 s where Linux 0.500 s).
+TEST_F(AdapterTest, BlockingReadEndsWhenItsDataArrives) {
+  void* u = ifc_.userdata;
+  uint32_t iss = 0;
+  auto [l, c] = handshake(&iss);
+  std::atomic<pid_t> tid{0};
+  std::atomic<ssize_t> got{-2};
+  std::atomic<long long> end_us{0};
+  char buf[32];
+  std::thread reader([&, fd = c] {  // clang 14 cannot capture a structured binding
+    tid = static_cast<pid_t>(syscall(SYS_gettid));
+    got = ifc_.read(u, fd, buf, sizeof buf);
+    end_us = now_us();
+  });
+  while (tid == 0) std::this_thread::yield();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (thread_state(tid) != 'S' && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(thread_state(tid), 'S');
+  const long long t0 = now_us();
+  in(segment(kAck | kPsh, 101, iss + 1, "data"));
+  EXPECT_EQ(ifc_.usleep(u, 100000), 0);
+  reader.join();
+  EXPECT_EQ(got, 4);
+  EXPECT_LT(end_us - t0, 1000) << "the read ended " << end_us - t0 << " us after the data";
+  EXPECT_EQ(ifc_.close(u, c), 0);
+  EXPECT_EQ(ifc_.close(u, l), 0);
+}
+
 TEST_F(AdapterTest, VirtualClock) {
   void* u = ifc_.userdata;
   // gettimeofday advances the clock 1 µs per call, so a spin on it ends.

@@ -39,6 +39,38 @@ TEST(AbortiveClose, UnreadDataMeansRstAckAtOnce) {
   EXPECT_EQ(h.conn().next_deadline(), Instant::never());
 }
 
+// packetdrill ts_recent/reset_tsval (Linux tcp_send_active_reset): with
+// timestamps negotiated, the RST|ACK that close() sends for unread data
+// carries TSopt (RFC 7323 §3.2: it SHOULD), TSval from our 1 ms clock at
+// the close and TSecr = TS.Recent, the peer's last TSval. Our TS clock is
+// offset 0 here: the RST at 1100 ms says 1100 (the script's clock started
+// 100 earlier: "TS val 1200 ecr 201").
+TEST(AbortiveClose, RstCarriesTimestamps) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.timestamps = true;
+  Harness h(cfg);
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.has_timestamps = true;
+  sa.opt.ts_val = 100;
+  h.input(at_ms(100), sa);
+  ASSERT_TRUE(h.conn().timestamps_enabled());
+  Seg d = h.data(kIrs + 1, kIss + 1, 1000);
+  d.opt.has_timestamps = true;
+  d.opt.ts_val = 201;
+  d.opt.ts_ecr = 0;
+  h.input(at_ms(100), d);
+  h.fire(at_ms(300));  // the delayed ACK
+  h.conn().close_and_stop_reading(at_ms(1100));
+  const auto out = h.drain(at_ms(1100));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, kRstAck);
+  EXPECT_EQ(out[0].ack, kIrs + 1001);
+  ASSERT_TRUE(out[0].opt.has_timestamps);
+  EXPECT_EQ(out[0].opt.ts_val, 1100u);
+  EXPECT_EQ(out[0].opt.ts_ecr, 201u);
+}
+
 TEST(AbortiveClose, NothingUnreadIsAnOrdinaryFin) {
   Harness h;
   h.to_established_active(at_ms(0));

@@ -68,6 +68,117 @@ TEST(LimitedTransmit, CountStartsAgainAfterNewAck) {
   EXPECT_EQ(out[0].seq, rel(6001));
 }
 
+// packetdrill limited_transmit/limited-transmit-sack and -no-sack (Linux's
+// behaviour): IW 10 of a 15000-byte write, two duplicate ACKs (SACKing
+// 1001:2001, then 1001:3001, or plain) each send one segment (10001,
+// 11001), then the ACK of 3001 shows it was reordering. Linux grows cwnd
+// by what the ACK newly delivers (tcp_cong_control's acked_sacked): only
+// 1:1001, since the duplicates had delivered 1001:3001 (SACK:
+// tcp_clean_rtx_queue skips TCPCB_SACKED_ACKED segments; Reno:
+// tcp_remove_reno_sacks counts 3 acked - 2 duplicates = 1). cwnd 10000 +
+// 1000 = 11000 with 12001 - 3001 = 9000 in flight: 12001:14001 at once,
+// and 14001:15001 only on the ACK of 5001 (cwnd 13000, 9000 in flight).
+// cwnd_count=acked (rfc, RFC 3465 §2.1 counts the 3000 bytes the ACK
+// covers): cwnd 13000, all three of 12001:15001 on the ACK of 3001.
+TEST(LimitedTransmit, SlowStartCountsOnlyNewlyDeliveredBytes) {
+  for (const bool sack : {true, false}) {
+    for (const auto count :
+         {tcp::TcpConfig::CwndCount::kDelivered, tcp::TcpConfig::CwndCount::kAcked}) {
+      const bool delivered = count == tcp::TcpConfig::CwndCount::kDelivered;
+      SCOPED_TRACE(std::string(sack ? "sack" : "no sack") +
+                   (delivered ? ", delivered" : ", acked"));
+      tcp::TcpConfig cfg = plain_config();
+      cfg.initial_window_segments = 10;
+      cfg.sack = sack;
+      cfg.cwnd_count = count;
+      cfg.abc_limit_segments = 0;  // tcp_slow_start, as the linux profile
+      Harness h(cfg);
+      if (sack) {
+        h.to_established_with_sack(at_ms(200));
+      } else {
+        h.to_established_active(at_ms(200));
+      }
+      h.conn().send(at_ms(200), std::vector<uint8_t>(15000));
+      ASSERT_EQ(h.drain(at_ms(200)).size(), 10u);
+      for (uint32_t d = 1; d <= 2; ++d) {
+        Seg dup = h.ack(rel(1));
+        if (sack) {
+          dup.opt.sack_count = 1;
+          dup.opt.sack[0] = {rel(1001), rel(1001 + 1000 * d)};
+        }
+        const auto out = h.input(at_ms(300 + 10 * d), dup);
+        ASSERT_EQ(out.size(), 1u) << "duplicate " << d;
+        EXPECT_EQ(out[0].seq, rel(10001 + 1000 * (d - 1)));
+      }
+      auto out = h.input(at_ms(330), h.ack(rel(3001)));
+      EXPECT_FALSE(h.conn().in_recovery());
+      EXPECT_EQ(h.conn().cwnd(), delivered ? 11000u : 13000u);
+      ASSERT_EQ(out.size(), delivered ? 2u : 3u);
+      EXPECT_EQ(out[0].seq, rel(12001));
+      out = h.input(at_ms(350), h.ack(rel(5001)));
+      EXPECT_EQ(h.conn().cwnd(), delivered ? 13000u : 15000u);
+      ASSERT_EQ(out.size(), delivered ? 1u : 0u);
+      if (delivered) {
+        EXPECT_EQ(out[0].seq, rel(14001));
+      }
+    }
+  }
+}
+
+// The linux profile counts delivered bytes (tcp_cong_control); rfc keeps
+// RFC 3465 §2.1's acknowledged bytes.
+TEST(LimitedTransmit, CwndCountProfileDefaults) {
+  EXPECT_EQ(tcp::TcpConfig::rfc().cwnd_count, tcp::TcpConfig::CwndCount::kAcked);
+  EXPECT_EQ(tcp::TcpConfig::linux_profile().cwnd_count, tcp::TcpConfig::CwndCount::kDelivered);
+}
+
+// packetdrill slow_start/slow-start-ack-per-2pkt-send-5pkt, -send-6pkt,
+// slow-start-app-limited-9-packets-out and slow-start-app-limited (Linux's
+// tcpi_snd_cwnd after each ACK): IW 10, one write of 5, 6, 9 or 10
+// segments, every second segment ACKed. Linux grows cwnd only while
+// tcp_is_cwnd_limited: the flight reached cwnd in this window (10
+// segments), or in slow start cwnd < 2 x the most segments out (5: 10 <
+// 10 fails, cwnd stays 10; 6: 10 < 12, one ACK of 2 gives 12, then 12 <
+// 12 fails; 9: grows by 2 per ACK up to 18, and 18 < 18 stops the last
+// ACK's). abc_limit 0 as in the linux profile (tcp_slow_start). With
+// app_limited_growth=true (rfc) every ACK grows it: 5 segments end at 15.
+TEST(CwndValidation, AppLimitedFlightGrowsCwndOnlyToTwiceItsSize) {
+  struct Case {
+    uint32_t segments;
+    bool app_limited_growth;
+    std::vector<uint32_t> cwnd_after;  // in segments, after each ACK
+  };
+  const std::vector<Case> cases = {
+      {5, false, {10, 10, 10}},          {6, false, {12, 12, 12}}, {9, false, {12, 14, 16, 18, 18}},
+      {10, false, {12, 14, 16, 18, 20}}, {5, true, {12, 14, 15}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.segments) +
+                 " segments, app_limited_growth=" + (c.app_limited_growth ? "true" : "false"));
+    tcp::TcpConfig cfg = plain_config();
+    cfg.initial_window_segments = 10;
+    cfg.abc_limit_segments = 0;
+    cfg.app_limited_growth = c.app_limited_growth;
+    Harness h(cfg);
+    h.to_established_active(at_ms(0));
+    h.conn().send(at_ms(0), std::vector<uint8_t>(1000 * c.segments));
+    ASSERT_EQ(h.drain(at_ms(0)).size(), c.segments);
+    EXPECT_EQ(h.conn().cwnd(), 10000u);
+    uint32_t acked = 1;
+    for (size_t i = 0; i < c.cwnd_after.size(); ++i) {
+      acked = std::min(acked + 2000, 1 + 1000 * c.segments);
+      h.input(at_ms(100 + 5 * static_cast<int64_t>(i)), h.ack(rel(acked)));
+      EXPECT_EQ(h.conn().cwnd(), 1000 * c.cwnd_after[i]) << "after the ACK of " << acked - 1;
+    }
+    EXPECT_EQ(acked, 1 + 1000 * c.segments);
+  }
+}
+
+TEST(CwndValidation, ProfileDefaults) {
+  EXPECT_TRUE(tcp::TcpConfig::rfc().app_limited_growth);
+  EXPECT_FALSE(tcp::TcpConfig::linux_profile().app_limited_growth);
+}
+
 // Grows cwnd to 24000 with per-segment ACKs 100 ms apart (slow start, +1000
 // per ACK): 3 segments at 0, 6 at 100 ms, 12 at 200 ms (21000 bytes, all
 // sent by 200 ms), all acknowledged at 300 ms. RTT samples of 0 (the

@@ -102,6 +102,105 @@ TEST(PushRule, RetransmissionOfTheLastSegmentKeepsPush) {
   }
 }
 
+// packetdrill nagle/sendmsg_msg_more (Linux 6.18), TCP_NODELAY on, MSS
+// 1000, IW 10, RTO 210 ms (SYN at 0, SYN-ACK at 10: SRTT 10 ms + rto.min
+// 200 ms, tcp_set_rto). MSG_MORE corks only the tail of its own write
+// (tcp_push with TCP_NAGLE_CORK) and marks no PSH (tcp_mark_push only
+// without it):
+//  - 40 bytes with MSG_MORE and nothing in flight wait for the probe timer
+//    one RTO later (tcp_check_probe_timer), which sends them with PSH
+//    (tcp_write_wakeup): "+.21~+.215 > P. 1:41(40)";
+//  - writes of 100, 160, 495 with MSG_MORE, then 5 without: "> P. 41:801";
+//  - 3100 with MSG_MORE: the three full segments go, no PSH; 50 more wait;
+//    the ACK of 2801 pushes with the socket's setting (Nagle off) "> .
+//    3801:3951(150)", still no PSH;
+//  - 1, 2, 3, 4 bytes with MSG_MORE wait for the ACK of 3951: "> .
+//    3951:3961(10)";
+//  - 20 with MSG_MORE, then a plain write of 20 50 ms later: "> P.
+//    3961:4001(40)".
+// Then sockopt_cork_nodelay's end: two MSG_MORE writes of 40 pushed by
+// setting TCP_NODELAY (TCP_NAGLE_PUSH) leave without PSH: "> . 161:241(80)".
+TEST(MsgMore, CorksTheWriteTailUntilAnAckAndMarksNoPush) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.initial_window_segments = 10;
+  cfg.nodelay = true;
+  cfg.rto_min = Duration::millis(200);
+  cfg.linux_rto_formula = true;
+  Harness h(cfg);
+  h.to_syn_sent(at_ms(0));
+  h.input(at_ms(10), h.syn_ack());
+  ASSERT_EQ(h.conn().rtt().rto(), Duration::millis(210));
+  // setsockopt(TCP_NODELAY, 1) with nothing queued: its push
+  // (TCP_NAGLE_PUSH) must not undo the next write's MSG_MORE.
+  h.conn().set_socket_options(at_ms(10), cfg, /*push=*/true);
+  auto send = [&](int64_t ms, size_t n, bool more) {
+    h.conn().send(at_ms(ms), std::vector<uint8_t>(n), more);
+    return h.drain(at_ms(ms));
+  };
+  EXPECT_TRUE(send(10, 40, true).empty());
+  EXPECT_TRUE(h.fire(at_ms(219)).empty());
+  auto out = h.fire(at_ms(220));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(1));
+  EXPECT_EQ(out[0].data.size(), 40u);
+  EXPECT_TRUE(psh(out[0]));
+  EXPECT_TRUE(h.input(at_ms(230), h.ack(rel(41))).empty());
+
+  EXPECT_TRUE(send(230, 100, true).empty());
+  EXPECT_TRUE(send(235, 160, true).empty());
+  EXPECT_TRUE(send(245, 495, true).empty());
+  out = send(253, 5, false);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(41));
+  EXPECT_EQ(out[0].data.size(), 760u);
+  EXPECT_TRUE(psh(out[0]));
+  EXPECT_TRUE(h.input(at_ms(273), h.ack(rel(801))).empty());
+
+  out = send(373, 3100, true);
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].seq, rel(801 + 1000 * static_cast<uint32_t>(i)));
+    EXPECT_FALSE(psh(out[i])) << i;
+  }
+  EXPECT_TRUE(send(376, 50, true).empty());
+  out = h.input(at_ms(386), h.ack(rel(2801)));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(3801));
+  EXPECT_EQ(out[0].data.size(), 150u);
+  EXPECT_FALSE(psh(out[0]));
+
+  for (size_t n = 1; n <= 4; ++n) {
+    EXPECT_TRUE(send(386 + static_cast<int64_t>(n), n, true).empty()) << n;
+  }
+  out = h.input(at_ms(416), h.ack(rel(3951)));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(3951));
+  EXPECT_EQ(out[0].data.size(), 10u);
+  EXPECT_FALSE(psh(out[0]));
+  EXPECT_TRUE(h.input(at_ms(436), h.ack(rel(3961))).empty());
+
+  EXPECT_TRUE(send(436, 20, true).empty());
+  out = send(486, 20, false);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(3961));
+  EXPECT_EQ(out[0].data.size(), 40u);
+  EXPECT_TRUE(psh(out[0]));
+  EXPECT_TRUE(h.input(at_ms(496), h.ack(rel(4001))).empty());
+
+  // sockopt_cork_nodelay: TCP_CORK on, then two MSG_MORE writes, pushed.
+  tcp::TcpConfig corked = cfg;
+  corked.cork = true;
+  h.conn().set_socket_options(at_ms(496), corked);
+  EXPECT_TRUE(send(496, 40, true).empty());
+  EXPECT_TRUE(send(546, 40, true).empty());
+  h.conn().set_socket_options(at_ms(556), corked, /*push=*/true);
+  out = h.drain(at_ms(556));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(4001));
+  EXPECT_EQ(out[0].data.size(), 80u);
+  EXPECT_FALSE(psh(out[0]));
+}
+
 // Quick ACKs (Linux tcp_event_data_recv / tcp_incr_quickack): the first
 // data of a connection starts quick-ACK mode for min(16, max(2, rcv_wnd /
 // (2 * rcv_mss))) ACKs: window 8000, rcv_mss 1000 -> 4. Segments of 1000

@@ -47,6 +47,35 @@ size_t tlp_events(Harness& h) {
   return n;
 }
 
+// packetdrill sack-shift-sacked-7-3-4-8-9-fack (Linux 6.18): ten segments
+// at 100 ms arm the probe for 100 + 2 x SRTT = 300 ms. At 200 ms the peer
+// SACKs only 7001:8001; RACK (RFC 8985 §6.3) must wait out reo_wnd =
+// min_RTT / 4 = 25 ms for 1:1001 (sent with it, RACK.rtt 100 ms): its
+// reordering timer, due at 200 + (100 + 25 - 100) = 225 ms, takes the
+// probe's slot, as Linux's ICSK_TIME_REO_TIMEOUT does ("+.027 > .
+// 1:1001(1000)", with 2 ms of timer slack). Without that the probe at 300
+// ms resent 9001:10001 first.
+TEST(TailLossProbe, ReorderingTimerTakesTheProbesSlot) {
+  tcp::TcpConfig cfg = tlp_config();
+  cfg.initial_window_segments = 10;
+  cfg.loss_detection = tcp::TcpConfig::LossDetection::kRack;
+  Harness h(cfg);
+  establish(h);
+  h.conn().send(at_ms(100), bytes(10000));
+  ASSERT_EQ(h.drain(at_ms(100)).size(), 10u);
+  Seg sack = h.ack(rel(1));
+  sack.opt.sack_count = 1;
+  sack.opt.sack[0] = {rel(7001), rel(8001)};
+  EXPECT_TRUE(h.input(at_ms(200), sack).empty());
+  EXPECT_TRUE(h.fire(at_ms(224)).empty());
+  const auto out = h.fire(at_ms(225));
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].seq, rel(1));
+  EXPECT_EQ(out[0].data.size(), 1000u);
+  EXPECT_TRUE(h.conn().in_recovery());
+  EXPECT_EQ(tlp_events(h), 0u);
+}
+
 TEST(TailLossProbe, PtoArithmetic) {
   using P = tcp::TailLossProbe;
   // §7.2: 2·SRTT; + WCDelAckT (200 ms) for one segment; 1 s without SRTT;
