@@ -4,7 +4,13 @@
 
 namespace vigil::tcp {
 
-TcpConfig TcpConfig::rfc() { return TcpConfig{}; }
+TcpConfig TcpConfig::rfc() {
+  TcpConfig c;
+  // RFC 2883 is an optional extension with no MUST or SHOULD to send it:
+  // the rfc profile's ACKs stay RFC 2018's (the linux profile sends them).
+  c.dsack = false;
+  return c;
+}
 
 TcpConfig TcpConfig::linux_profile() {
   TcpConfig c;

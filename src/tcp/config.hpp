@@ -57,7 +57,7 @@ struct TcpConfig {
   // cwnd by at most 2 SMSS; left out of the ssthresh that follows.
   bool limited_transmit = true;
   // RFC 2883 §4 (receiver): an ACK answering a duplicate segment reports it
-  // in its first SACK block (D-SACK). Linux: tcp_dsack = 1.
+  // in its first SACK block (D-SACK). Linux: tcp_dsack = 1; rfc() sets off.
   bool dsack = true;
   // Undo a window reduction shown spurious (undo.hpp): every retransmission
   // of the episode D-SACKed (RFC 3708) or an ACK echoing a timestamp older
