@@ -16,7 +16,7 @@ namespace vigil::cli {
 using Counters = std::vector<std::pair<const char*, uint64_t>>;
 
 inline Counters connection_counters(const tcp::ConnectionStats& s) {
-  static_assert(sizeof(tcp::ConnectionStats) == 20 * sizeof(uint64_t),
+  static_assert(sizeof(tcp::ConnectionStats) == 22 * sizeof(uint64_t),
                 "a ConnectionStats counter is missing from connection_counters()");
   return {{"segments_sent", s.segments_sent},
           {"segments_received", s.segments_received},
@@ -37,7 +37,9 @@ inline Counters connection_counters(const tcp::ConnectionStats& s) {
           {"tlp_probes", s.tlp_probes},
           {"rack_retransmits", s.rack_retransmits},
           {"max_burst_segments", s.max_burst_segments},
-          {"cwnd_max_bytes", s.cwnd_max_bytes}};
+          {"cwnd_max_bytes", s.cwnd_max_bytes},
+          {"spurious_retransmits", s.spurious_retransmits},
+          {"undos", s.undos}};
 }
 
 inline Counters stack_counters(const stack::StackStats& s) {

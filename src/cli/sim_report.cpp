@@ -86,6 +86,12 @@ std::string describe(const ScenarioResult& r, const RecordedEvent& ev) {
       return "cwnd " + std::to_string(e.cwnd) + " B, ssthresh " + std::to_string(e.ssthresh) + " B";
     case tcp::EventType::kRtt:
       return "SRTT " + format_duration(e.srtt) + ", RTO " + format_duration(e.rto);
+    case tcp::EventType::kUndo:
+      std::snprintf(buf, sizeof buf,
+                    "undo (%s): spurious reduction from seq %u, cwnd %u B, "
+                    "ssthresh %u B restored",
+                    ev.detail.c_str(), relative_seq(r, ev), e.cwnd, e.ssthresh);
+      return buf;
   }
   return std::string(tcp::event_name(e.type));
 }
@@ -353,6 +359,12 @@ std::string render_json(const ScenarioResult& r) {
       case tcp::EventType::kRtt:
         j.key("srtt_s").raw_number(format_seconds(Instant::zero() + e.srtt));
         j.key("rto_s").raw_number(format_seconds(Instant::zero() + e.rto));
+        break;
+      case tcp::EventType::kUndo:
+        j.key("cause").value(ev.detail);
+        j.key("seq").value(relative_seq(r, ev));
+        j.key("cwnd").value(e.cwnd);
+        j.key("ssthresh").value(e.ssthresh);
         break;
       default:
         break;

@@ -79,6 +79,40 @@ struct Spec {
   // The client's n-th data segment (from 1, resends counted too) is lost on
   // its way to the server; 0: none.
   uint64_t drop_client_data_segment = 0;
+  // hold.segment / hold.delay: the client's n-th data segment (from 1,
+  // resends counted too) reaches the server this much later than the link
+  // would deliver it: deterministic reordering (0: none).
+  uint64_t hold_client_data_segment = 0;
+  Duration hold_delay = Duration::millis(30);
+};
+
+// Hands held packets to a host at their time (hold.segment): the World
+// polls it like any app; it never keeps a run going on its own.
+class HeldDelivery final : public App {
+ public:
+  HeldDelivery(World& w, size_t to) : world_(w), to_(to) {}
+  void hold(Instant at, const std::vector<uint8_t>& pkt) { held_.push_back({at, pkt}); }
+  void poll(Instant now) override {
+    for (size_t i = 0; i < held_.size();) {
+      if (held_[i].first <= now) {
+        world_.deliver(to_, held_[i].second);
+        held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  Instant next_wake() const override {
+    Instant t = Instant::never();
+    for (const auto& h : held_) t = std::min(t, h.first);
+    return t;
+  }
+  bool done() const override { return held_.empty(); }
+
+ private:
+  World& world_;
+  size_t to_;
+  std::vector<std::pair<Instant, std::vector<uint8_t>>> held_;
 };
 
 // A quiet 10 ms link and a client that stays open; the profile's TCP
@@ -476,6 +510,17 @@ const std::vector<ScenarioDef>& definitions() {
          s.client_bytes = 100'000;
          s.drop_client_data_segment = 30;
        }},
+      {{"reorder-undo",
+        "a 100 kB upload on a 10 ms link (no rate limit) whose 3rd data segment arrives 30 ms "
+        "late (hold.segment, hold.delay): RACK resends it spuriously, the receiver D-SACKs "
+        "the late original and the sender undoes the window cut (knob undo; linux)"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.client_bytes = 100'000;
+         s.hold_client_data_segment = 3;
+         s.hold_delay = Duration::millis(30);
+         s.limit = Duration::seconds(60);
+       }},
   };
   return defs;
 }
@@ -578,6 +623,7 @@ constexpr SpecDurationRange kLinkDelayRange{Duration::zero(), Duration::seconds(
 // keepalive or user timeout); at least 1 ms so a run does something.
 constexpr SpecDurationRange kLimitRange{Duration::millis(1), Duration::seconds(30 * 24 * 3600)};
 constexpr SpecDurationRange kStartRange{Duration::zero(), Duration::seconds(30 * 24 * 3600)};
+constexpr SpecDurationRange kHoldRange{Duration::zero(), Duration::seconds(60)};
 constexpr uint64_t kMaxStreamBytes = 10'000'000'000;  // 10 GB: 80 s at 1 Gbit/s
 constexpr uint64_t kMinRate = 1000;                   // 1 kbit/s: 12 s per 1500-byte packet
 constexpr uint64_t kMaxRate = 100'000'000'000;        // 100 Gbit/s
@@ -657,6 +703,15 @@ const std::map<std::string, Setter>& spec_setters() {
          s.drop_tail_segments = static_cast<uint32_t>(n);
          return {};
        }},
+      {"hold.segment",
+       [](Spec& s, const std::string& v) -> std::string {
+         uint64_t n = 0;
+         if (!util::parse_u64(v, 1'000'000, &n))
+           return "expects a segment number from 0 to 1000000";
+         s.hold_client_data_segment = n;
+         return {};
+       }},
+      {"hold.delay", duration(&Spec::hold_delay, kHoldRange)},
       {"client_start", duration(&Spec::client_start, kStartRange)},
       {"limit", duration(&Spec::limit, kLimitRange)},
       {"app.abort_after", duration(&Spec::client_abort_after, kStartRange)},
@@ -993,6 +1048,23 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
           v.kind != wire::PacketView::Kind::kTcp || v.tcp.payload().empty())
         return true;
       return ++*seen != n;
+    });
+  }
+  if (spec.hold_client_data_segment > 0) {
+    auto app = std::make_unique<HeldDelivery>(world, 1);
+    HeldDelivery* held = app.get();
+    world.add_app(1, std::move(app));
+    auto seen = std::make_shared<uint64_t>(0);
+    const uint64_t n = spec.hold_client_data_segment;
+    const Duration delay = spec.hold_delay;
+    world.set_filter(0, [seen, n, delay, held](Instant now, std::vector<uint8_t>& pkt) {
+      wire::PacketView v;
+      if (wire::parse_packet(pkt, &v) != wire::Drop::kNone ||
+          v.kind != wire::PacketView::Kind::kTcp || v.tcp.payload().empty())
+        return true;
+      if (++*seen != n) return true;
+      held->hold(now + delay, pkt);
+      return false;
     });
   }
   if (spec.server_vanish_at != Duration::max()) {

@@ -4,7 +4,13 @@
 
 namespace vigil::tcp {
 
-TcpConfig TcpConfig::rfc() { return TcpConfig{}; }
+TcpConfig TcpConfig::rfc() {
+  TcpConfig c;
+  // RFC 2883 is an optional extension with no MUST or SHOULD to send it:
+  // the rfc profile's ACKs stay RFC 2018's (the linux profile sends them).
+  c.dsack = false;
+  return c;
+}
 
 TcpConfig TcpConfig::linux_profile() {
   TcpConfig c;
@@ -30,6 +36,8 @@ TcpConfig TcpConfig::linux_profile() {
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
   c.tlp = true;                                 // tcp_early_retrans 3: TLP
   c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
+  c.undo = true;                                // tcp_try_undo_dsack, tcp_packet_delayed
+  c.frto = true;                                // tcp_frto = 2 (default)
   c.congestion = Congestion::kCubic;            // tcp_congestion_control default since 2.6.19
   c.idle_restart = IdleRestart::kLinux;         // tcp_slow_start_after_idle = 1
   c.push = PushRule::kLinux;                    // PSH per two-segment skb (tcp_mark_push)
@@ -242,6 +250,9 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("limited_transmit", &TcpConfig::limited_transmit),
+      bool_knob("dsack", &TcpConfig::dsack),
+      bool_knob("undo", &TcpConfig::undo),
+      bool_knob("frto", &TcpConfig::frto),
       uint_knob("abc_limit", &TcpConfig::abc_limit_segments, 0, 100),
       bool_knob("app_limited_growth", &TcpConfig::app_limited_growth),
       {"cwnd_count",

@@ -56,6 +56,19 @@ struct TcpConfig {
   // first and second duplicate ACK one segment of new data each, beyond
   // cwnd by at most 2 SMSS; left out of the ssthresh that follows.
   bool limited_transmit = true;
+  // RFC 2883 §4 (receiver): an ACK answering a duplicate segment reports it
+  // in its first SACK block (D-SACK). Linux: tcp_dsack = 1; rfc() sets off.
+  bool dsack = true;
+  // Undo a window reduction shown spurious (undo.hpp): every retransmission
+  // of the episode D-SACKed (RFC 3708) or an ACK echoing a timestamp older
+  // than the first retransmission (Eifel, RFC 3522). Linux always does
+  // (tcp_try_undo_*); rfc: off, both RFCs are Experimental.
+  bool undo = false;
+  // RFC 5682 F-RTO after a timeout (the SACK-enhanced variant, Linux
+  // tcp_frto = 2): new data instead of the go-back on the first ACK of
+  // progress; an ACK of data never resent then shows the timeout spurious
+  // and undoes it. rfc: off (an optional, MAY-level algorithm).
+  bool frto = false;
   // RFC 3465 §2.2 slow start: cwnd grows per ACK by at most L = this many
   // SMSS of the bytes it acknowledges. 0: no limit, every acknowledged byte
   // counts (linux: tcp_slow_start adds all the packets an ACK delivers).

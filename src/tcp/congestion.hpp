@@ -36,6 +36,11 @@ class CongestionControl {
   // Restart after idle (RFC 5681 §4.1, Linux tcp_cwnd_restart): the
   // connection computes both windows; avoidance starts afresh.
   virtual void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) = 0;
+  // A congestion response shown spurious (undo.hpp) is undone: the windows
+  // go back to those before it, never below what they are now (Linux
+  // tcp_undo_cwnd_reduction: cwnd = max(cwnd, prior_cwnd) by
+  // tcp_reno_undo_cwnd, ssthresh = max(ssthresh, prior_ssthresh)).
+  virtual void undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) = 0;
   // The smoothed RTT before an ACK is handed to on_ack() (CUBIC's
   // W_cubic(t + RTT)); Reno does not need it.
   virtual void on_rtt_sample(Duration) {}

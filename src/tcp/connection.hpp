@@ -27,6 +27,7 @@
 #include "tcp/send_buffer.hpp"
 #include "tcp/sent_segments.hpp"
 #include "tcp/tlp.hpp"
+#include "tcp/undo.hpp"
 #include "vigil/time.hpp"
 #include "wire/icmp.hpp"
 #include "wire/ipv4.hpp"
@@ -123,6 +124,10 @@ struct ConnectionStats {
   uint64_t max_burst_segments = 0;
   // The largest congestion window the connection had, in bytes.
   uint64_t cwnd_max_bytes = 0;
+  // Retransmissions D-SACKs showed unneeded (RFC 3708), and window
+  // reductions undone as spurious (undo.hpp; Linux TCPFullUndo and friends).
+  uint64_t spurious_retransmits = 0;
+  uint64_t undos = 0;
 };
 
 // Every sequence, timestamp, window and timer variable of a connection, by
@@ -300,6 +305,22 @@ class Connection {
   bool cwnd_may_grow() const;
   void process_dup_ack(Instant now, const wire::TcpView& seg);
   void process_loss_probe_ack(Instant now, uint32_t ack, const wire::TcpOptions& o);
+  // --- Spurious-response undo and F-RTO (connection_undo.cpp, undo.hpp) ---
+  struct BeforeAck {  // what an ACK found, for the undo decisions after it
+    uint32_t una = 0, cwnd = 0, ssthresh = 0;
+    bool in_recovery = false;
+    bool episode_open = false;  // fast recovery, or a timeout's, still running
+    bool frto_orig_acked = false;
+  };
+  BeforeAck before_ack(uint32_t ack) const;
+  void after_ack_undo(Instant now, const wire::TcpView& seg, const BeforeAck& pre);
+  void note_retransmission(Instant now, uint32_t seq, uint32_t end);
+  void undo_reduction(Instant now, SpuriousUndo::Cause cause);
+  void frto_on_timeout(bool in_fast_recovery);
+  void frto_step(Instant now, const wire::TcpView& seg, const BeforeAck& pre);
+  // RFC 2883 §4 (receiver): a refused segment's data below RCV.NXT is
+  // reported in the next ACK's D-SACK.
+  void note_duplicate_data(const wire::TcpView& seg);
   void process_text(Instant now, const wire::TcpView& seg);
   void process_fin(Instant now);
   void update_send_window(const wire::TcpView& seg);
@@ -565,6 +586,16 @@ class Connection {
   // RFC 8985 §7 tail-loss probe state; a probe is owed once its timer fired.
   TailLossProbe tlp_;
   bool tlp_pending_ = false;
+  // Spurious-response undo (RFC 3708, RFC 3522) and RFC 5682 F-RTO.
+  SpuriousUndo undo_;
+  struct Frto {
+    bool on = false;        // after a timeout, deciding whether it was spurious
+    uint32_t high = 0;      // Linux high_seq: SND.MAX at the timeout (step 2b: then)
+    uint32_t budget = 0;    // step 2b: new segments owed beyond cwnd (up to two)
+    bool new_sent = false;  // step 2b done: new data went out
+  } frto_;
+  // RFC 2883 §4: the duplicate the next ACK reports in its first SACK block.
+  std::optional<wire::SackBlock> dsack_out_;
 
   // --- Liveness ---
   struct Heard {

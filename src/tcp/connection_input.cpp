@@ -238,6 +238,9 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
     if (seg.has(flags::kSyn)) {
       send_challenge_ack(now, "SYN failing PAWS");  // RFC 5961 §4 (Linux: syn_challenge)
     } else {
+      // An old duplicate (a late original after its resend moved
+      // TS.Recent): Linux tcp_send_dupack D-SACKs it too.
+      note_duplicate_data(seg);
       reply_to_invalid(now, seg);
     }
     return;
@@ -266,6 +269,7 @@ void Connection::input_synchronized(Instant now, const TcpView& seg) {
       if (state_ == State::kTimeWait && seg.has(flags::kFin)) {
         arm_time_wait(now);  // a retransmitted FIN restarts 2MSL
       }
+      note_duplicate_data(seg);    // RFC 2883 §4: the reply D-SACKs it
       reply_to_invalid(now, seg);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
       return;
     }
@@ -399,6 +403,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   const uint32_t wnd_before = snd_wnd_;
   // Measured before the scoreboard forgets what this ACK covers.
   const uint32_t delivered = seq_gt(ack, snd_una_) ? newly_delivered(ack) : 0;
+  const BeforeAck pre = before_ack(ack);  // for the undo decisions (connection_undo.cpp)
   recovery_->on_ack_received(now, ack, seq_space(), seg.options());
   if (tlp_.probe_outstanding()) process_loss_probe_ack(now, ack, seg.options());
   if (seq_gt(ack, snd_una_)) {
@@ -426,6 +431,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
   }
   maybe_arm_reorder_timer(now);
   update_send_window(seg);
+  after_ack_undo(now, seg, pre);
   if (snd_wnd_ > 0 && wnd_before == 0) {
     note_window_opened();
     // Probe bytes the peer did not take are simply sent again as data.
@@ -543,6 +549,7 @@ void Connection::process_loss_probe_ack(Instant now, uint32_t ack, const wire::T
   if (tlp_.on_ack(ack, dsack) == TailLossProbe::AckVerdict::kRepaired &&
       !recovery_->in_recovery()) {
     cc_->on_congestion_event(flight_size(), now);
+    undo_.clear();  // Linux tcp_process_tlp_ack keeps no undo state
   }
 }
 
@@ -567,6 +574,11 @@ void Connection::process_text(Instant now, const TcpView& seg) {
   uint64_t pos = rcv_buf_.next_pos();
   if (offset < 0) {
     const auto skip = static_cast<size_t>(-static_cast<int64_t>(offset));
+    // RFC 2883 §4: the next ACK reports the duplicated part first (D-SACK).
+    if (cfg_.dsack && sack_enabled_ && !payload.empty()) {
+      const uint32_t dup = static_cast<uint32_t>(std::min(skip, payload.size()));
+      dsack_out_ = wire::SackBlock{seg.seq(), seg.seq() + dup};
+    }
     if (skip >= payload.size()) {
       ack_pending_ = true;  // a pure duplicate: ACK at once (RFC 5681 §4.2)
       return;

@@ -318,6 +318,7 @@ void Connection::on_retransmit_timeout(Instant now) {
   // RFC 5681 §3.1: the loss window; RFC 6582 §4 and RFC 6675 §5.1:
   // recovery ends, and dup ACKs caused by the go-back must not trigger
   // another fast retransmit.
+  frto_on_timeout(recovery_->in_recovery());  // before the cut: undo.hpp's episode
   cc_->on_retransmit_timeout(flight_size(), now);
   lt_bytes_ = 0;
   recovery_->on_retransmit_timeout(seq_space());
@@ -394,7 +395,11 @@ void Connection::maybe_arm_reorder_timer(Instant now) {
 void Connection::on_reorder_timeout(Instant now) {
   if (flight_size() == 0) return;
   arm(TimerKind::kRetransmit, std::max(now, rtx_.head_tx + rtt_.rto()));
-  if (recovery_->on_reorder_timeout(now, seq_space(), *cc_)) ++stats_.fast_retransmits;
+  const uint32_t cwnd = cc_->cwnd(), ssthresh = cc_->ssthresh();
+  if (recovery_->on_reorder_timeout(now, seq_space(), *cc_)) {
+    ++stats_.fast_retransmits;
+    if (cfg_.undo) undo_.begin(snd_una_, cwnd, ssthresh);  // a new episode (undo.hpp)
+  }
   maybe_arm_reorder_timer(now);
 }
 

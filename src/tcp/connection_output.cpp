@@ -82,18 +82,25 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
       opt.ts_val = ts_now(now);
       opt.ts_ecr = ts_recent_;
     }
+    // RFC 2883 §4: a D-SACK goes first, once, in the next ACK.
+    const size_t first = dsack_out_ && (fl & flags::kAck) ? 1 : 0;
+    if (first) {
+      opt.sack[0] = *dsack_out_;
+      opt.sack_count = 1;
+      dsack_out_.reset();
+    }
     if (sack_enabled_ && !rcv_buf_.out_of_order().empty()) {
       // RFC 2018 §4: the most recently changed block first.
       RecvBuffer::Range ranges[4];
-      const size_t n = rcv_buf_.recent_ranges(ranges, 4);
+      const size_t n = rcv_buf_.recent_ranges(ranges, 4 - first);
       for (size_t i = 0; i < n; ++i) {
         const uint32_t left =
             rcv_nxt_ + static_cast<uint32_t>(ranges[i].begin - rcv_buf_.next_pos());
         const uint32_t right =
             rcv_nxt_ + static_cast<uint32_t>(ranges[i].end - rcv_buf_.next_pos());
-        opt.sack[i] = wire::SackBlock{left, right};
+        opt.sack[first + i] = wire::SackBlock{left, right};
       }
-      opt.sack_count = static_cast<uint8_t>(n);
+      opt.sack_count = static_cast<uint8_t>(first + n);
     }
     window = window_field();
   }
@@ -270,6 +277,7 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   const uint32_t end = seq + dlen + (fin ? 1 : 0);
   recovery_->on_retransmitted(seq, end);
   recovery_->on_sent(seq, end, now, fin);
+  note_retransmission(now, seq, end);  // undo.hpp: counted for D-SACK undo
   if (recovery_->name() == "rack" &&
       (kind == RetransmitTimer::kFast || kind == RetransmitTimer::kSack)) {
     ++stats_.rack_retransmits;
@@ -405,7 +413,9 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
       limited = true;
     }
   }
-  const uint32_t wnd = loss_probe ? snd_wnd_ : std::min(snd_wnd_, cwnd);
+  // RFC 5682 §2.1 step 2b: F-RTO's new segments go whatever cwnd says.
+  const bool frto_new = frto_.budget > 0 && snd_nxt_ == snd_max_;
+  const uint32_t wnd = loss_probe || frto_new ? snd_wnd_ : std::min(snd_wnd_, cwnd);
   uint32_t inflight = snd_nxt_ - snd_una_;
   // SACKed bytes have left the network (RFC 6675 §4 pipe).
   if (skip_sacked) inflight -= sb->sacked_bytes(snd_una_, snd_nxt_);
@@ -488,6 +498,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     e.rto = rtt_.rto();
     emit(e);
   } else {
+    if (frto_new) --frto_.budget;
     if (inflight == 0) note_send_from_idle(now);
     if (!rtt_timing_ && !ts_enabled_ && len > 0) {
       rtt_timing_ = true;
@@ -504,6 +515,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     snd_nxt_ += 1;
   }
   snd_max_ = seq_max(snd_max_, snd_nxt_);
+  if (retransmission) note_retransmission(now, seq, snd_nxt_);  // the go-back (undo.hpp)
   if (limited && flight_size() > cc_->cwnd()) {
     lt_bytes_ = std::max(lt_bytes_, flight_size() - cc_->cwnd());
   }

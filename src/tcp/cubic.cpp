@@ -69,6 +69,9 @@ void Cubic::on_ack(uint32_t acked, Instant now) {
 }
 
 void Cubic::reduce() {
+  // §4.9: kept so a spurious event can be undone.
+  w_max_prior_ = w_max_;
+  cwnd_prior_prior_ = cwnd_prior_;
   // §4.7 fast convergence: a loss below the last W_max means another flow
   // is taking its share: release more, W_max = cwnd (1 + beta) / 2.
   cwnd_prior_ = cwnd_;
@@ -92,6 +95,15 @@ void Cubic::on_retransmit_timeout(uint32_t, Instant) {
   reduce();
   cwnd_ = mss_;
   after_timeout_ = true;
+}
+
+void Cubic::undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) {
+  cwnd_ = std::max(cwnd_, static_cast<double>(prior_cwnd));
+  ssthresh_ = std::max(ssthresh_, prior_ssthresh);
+  w_max_ = w_max_prior_;
+  cwnd_prior_ = cwnd_prior_prior_;
+  after_timeout_ = false;
+  in_epoch_ = false;
 }
 
 std::unique_ptr<CongestionControl> make_cubic(uint32_t mss, uint32_t initial_window_segments) {

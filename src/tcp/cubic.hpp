@@ -24,6 +24,10 @@ class Cubic final : public CongestionControl {
   void on_congestion_event(uint32_t flight, Instant now) override;
   void on_retransmit_timeout(uint32_t flight, Instant now) override;
   void set_cwnd(uint32_t cwnd) override { cwnd_ = cwnd; }
+  // §4.9: the state before the spurious congestion event comes back
+  // (W_max, the window at the last event); the next stage starts a new
+  // epoch from the restored window.
+  void undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) override;
   // The next avoidance stage starts a new epoch (§4.2) from the restarted
   // window, as after any reduction.
   void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) override {
@@ -56,6 +60,8 @@ class Cubic final : public CongestionControl {
   double k_ = 0;                // seconds
   double w_est_ = 0;            // bytes
   bool after_timeout_ = false;  // §4.8: the next stage is the first after a timeout
+  double w_max_prior_ = 0;      // §4.9: W_max and cwnd_prior before the last event
+  double cwnd_prior_prior_ = 0;
 };
 
 }  // namespace vigil::tcp

@@ -94,6 +94,8 @@ std::string_view event_name(EventType t) {
       return "cwnd";
     case EventType::kRtt:
       return "rtt";
+    case EventType::kUndo:
+      return "undo";
   }
   return "?";
 }

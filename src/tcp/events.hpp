@@ -64,6 +64,10 @@ enum class EventType : uint8_t {
   // The RTT estimate moved: `srtt`, `rto`. One event per sample that moves
   // SRTT or RTO by 1/8 (RFC 6298's gain) of the last reported value, 1 ms at least.
   kRtt,
+  // A window reduction shown spurious was undone (undo.hpp): `cwnd` and
+  // `ssthresh` are the restored windows, `detail` the evidence ("dsack",
+  // "timestamp", "frto"), `seq` where the episode began (SND.UNA then).
+  kUndo,
 };
 std::string_view event_name(EventType t);  // "retransmit", "rst_sent" ...
 

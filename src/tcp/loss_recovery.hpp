@@ -79,6 +79,12 @@ class LossRecovery {
   // The retransmission timer expired; the congestion control has already
   // taken its loss window. RFC 6582 §4 / RFC 6675 §5.1: recovery ends.
   virtual void on_retransmit_timeout(const SendSpace& s) = 0;
+  // The reduction was shown spurious and undone (undo.hpp): recovery ends
+  // now, as Linux's tcp_try_undo_* return to CA_Open; RecoveryPoint stays.
+  virtual void on_undo() {
+    in_recovery_ = false;
+    dup_acks_ = 0;
+  }
   // Bytes [seq, end) were resent by a fast or SACK retransmission.
   virtual void on_retransmitted(uint32_t seq, uint32_t end) = 0;
   // Any other segment with `bytes` of sequence space went out (new data,

@@ -66,6 +66,12 @@ class NewReno final : public CongestionControl {
 
   void set_cwnd(uint32_t cwnd) override { cwnd_ = cwnd; }
 
+  void undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) override {
+    cwnd_ = std::max(cwnd_, prior_cwnd);
+    ssthresh_ = std::max(ssthresh_, prior_ssthresh);
+    bytes_acked_ = 0;
+  }
+
   void restart_after_idle(uint32_t cwnd, uint32_t ssthresh) override {
     cwnd_ = cwnd;
     ssthresh_ = ssthresh;

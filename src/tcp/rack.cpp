@@ -84,6 +84,23 @@ void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wir
       o.sack_count > 0 && (seq_le(o.sack[0].right, seq_max(ack, snd_una)) ||
                            (o.sack_count > 1 && seq_ge(o.sack[0].left, o.sack[1].left) &&
                             seq_le(o.sack[0].right, o.sack[1].right)));
+  // Step 3 takes the newly delivered segments "in ascending order of
+  // Segment.end_seq": the cumulatively acknowledged ones first, then the
+  // SACKed ones above them, so data ACKed with the blocks that report a
+  // hole above it is not taken for reordering (Linux compares with
+  // prior_fack, the highest SACKed before this ACK).
+  if (seq_gt(ack, snd_una)) {
+    while (head_ < segs_.size() && seq_le(segs_[head_].end, ack)) {
+      Segment& s = segs_[head_];
+      if (!s.sacked) deliver(s, now);
+      ++head_;
+    }
+    if (head_ < segs_.size() && seq_lt(segs_[head_].seq, ack)) segs_[head_].seq = ack;
+    if (head_ == segs_.size()) {
+      segs_.clear();  // keeps the capacity: no allocation per segment
+      head_ = 0;
+    }
+  }
   for (uint8_t b = dsack ? 1 : 0; b < o.sack_count; ++b) {
     for (size_t i = head_; i < segs_.size(); ++i) {
       Segment& s = segs_[i];
@@ -96,18 +113,6 @@ void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wir
         s.lost = false;
         deliver(s, now);
       }
-    }
-  }
-  if (seq_gt(ack, snd_una)) {
-    while (head_ < segs_.size() && seq_le(segs_[head_].end, ack)) {
-      Segment& s = segs_[head_];
-      if (!s.sacked) deliver(s, now);
-      ++head_;
-    }
-    if (head_ < segs_.size() && seq_lt(segs_[head_].seq, ack)) segs_[head_].seq = ack;
-    if (head_ == segs_.size()) {
-      segs_.clear();  // keeps the capacity: no allocation per segment
-      head_ = 0;
     }
   }
   // Step 4: one D-SACK round at a time widens reo_wnd by min_RTT/4 for

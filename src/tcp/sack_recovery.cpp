@@ -126,6 +126,11 @@ class SackRecovery final : public LossRecovery {
     high_rxt_ = s.snd_una;
   }
 
+  void on_undo() override {
+    if (in_recovery_ && rack_) rack_->on_recovery_end();
+    LossRecovery::on_undo();
+  }
+
   void on_retransmitted(uint32_t seq, uint32_t end) override {
     high_rxt_ = seq_max(high_rxt_, end);
     if (use_prr_ && in_recovery_) prr_.on_sent(end - seq);  // RFC 6937 §3 prr_out

@@ -52,6 +52,31 @@ TEST(Cubic, MultiplicativeDecreaseAndFastConvergence) {
   EXPECT_EQ(c.cwnd(), 1000u);
 }
 
+// §4.9 (spurious congestion events): the undo gives back the windows from
+// before the event and W_max as it was, so fast convergence does not
+// count the spurious event. W_max 100000 from a first loss; at cwnd 80000 a
+// spurious one would set W_max = 68000 (fast convergence) and ssthresh =
+// cwnd = 56000; undone: cwnd 80000, ssthresh 70000, W_max 100000.
+TEST(Cubic, UndoRestoresTheWindowsAndWmax) {
+  tcp::Cubic c(1000, 10);
+  c.set_cwnd(100000);
+  c.on_congestion_event(0, kT0);
+  c.set_cwnd(80000);
+  const uint32_t prior_ssthresh = c.ssthresh();
+  c.on_congestion_event(0, kT0);
+  EXPECT_EQ(c.w_max(), 68000.0);
+  EXPECT_EQ(c.cwnd(), 56000u);
+  c.undo(80000, prior_ssthresh);
+  EXPECT_EQ(c.cwnd(), 80000u);
+  EXPECT_EQ(c.ssthresh(), 70000u);
+  EXPECT_EQ(c.w_max(), 100000.0);
+  // Undo never lowers a window that grew since (Linux tcp_reno_undo_cwnd).
+  c.set_cwnd(90000);
+  c.undo(80000, 1000);
+  EXPECT_EQ(c.cwnd(), 90000u);
+  EXPECT_EQ(c.ssthresh(), 70000u);
+}
+
 // Loss at W_max = 36 segments: cwnd_epoch = ssthresh = 25.2 segments and
 // K = cbrt((36 - 25.2) / 0.4) = cbrt(27) = 3 s, so W_cubic(t) = 0.4 (t -
 // 3)^3 + 36 segments is 25.2, 32.8, 35.6, 36, 36.4, 39.2, 46.8 at t = 0..6

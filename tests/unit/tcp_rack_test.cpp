@@ -86,6 +86,21 @@ TEST(Rack, ThreeSackedSegmentsWithoutReorderingLeaveNoWindow) {
   EXPECT_EQ(r.lost_segments(), 1u);
 }
 
+// §6.2 step 3 takes newly delivered segments in ascending end_seq: an ACK
+// that cumulatively covers s1 and SACKs s3..s5 above the hole at s2 is no
+// reordering (s1 comes before them), so, with three SACKed, reo_wnd = 0
+// and s2, sent with them, is lost at once. (Taking the SACKed ones first
+// set RACK.reord from s1 and waited min_RTT / 4 more.)
+TEST(Rack, CumulativeAckBelowNewSackBlocksIsNotReordering) {
+  RackDetector r(16);
+  for (uint32_t i = 0; i < 6; ++i) r.on_sent(i * 1000, (i + 1) * 1000, ms(0));
+  r.on_ack(ms(100), 0, 1000, sack({{2000, 5000}}), 6000);
+  EXPECT_FALSE(r.reordering_seen());
+  EXPECT_EQ(r.reo_wnd(Duration::millis(100), false), Duration::zero());
+  EXPECT_EQ(r.detect_loss(ms(100), Duration::millis(100), false), Duration::zero());
+  EXPECT_EQ(r.lost_segments(), 1u);
+}
+
 TEST(Rack, DsackWidensTheWindowForSixteenRecoveries) {
   RackDetector r = four_segments();
   r.on_ack(ms(100), 0, 2000, {}, 4000);  // min_RTT 100 ms

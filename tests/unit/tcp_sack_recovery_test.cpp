@@ -338,3 +338,246 @@ TEST(SackRecovery, PlainRepeatedAcksStillCountWithoutSack) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+// ---------- D-SACK (RFC 2883), undo (RFC 3708, RFC 3522), F-RTO (RFC 5682) ----------
+
+namespace vigil::testing {
+namespace {
+
+// The evidence named by the last undo event ("" if none).
+std::string undo_detail(Harness& h) {
+  std::string d;
+  for (size_t i = 0; i < h.rec().events.size(); ++i) {
+    if (h.rec().events[i].type == tcp::EventType::kUndo) d = h.rec().details[i];
+  }
+  return d;
+}
+
+tcp::TcpConfig undo_config(bool undo, bool frto = false) {
+  tcp::TcpConfig cfg = sack_config(tcp::TcpConfig::LossRecovery::kSack);
+  cfg.undo = undo;
+  cfg.frto = frto;
+  return cfg;
+}
+
+// RFC 2883 §4: the ACK answering a duplicate segment reports it in its
+// first SACK block; a partial duplicate reports the duplicated part.
+TEST(Dsack, ReceiverReportsDuplicateSegmentsFirst) {
+  for (const bool on : {true, false}) {
+    tcp::TcpConfig cfg = sack_config(tcp::TcpConfig::LossRecovery::kSack);
+    cfg.dsack = on;
+    Harness h(cfg);
+    h.to_established_with_sack(at_ms(0));
+    const uint32_t irs = h.irs();
+    h.input(at_ms(1), h.data(irs + 1, kIss + 1, 500));  // in order: ACK delayed
+    // The same 500 bytes again: wholly below RCV.NXT, answered at once.
+    auto out = h.input(at_ms(2), h.data(irs + 1, kIss + 1, 500));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, irs + 501);
+    if (on) {
+      ASSERT_EQ(out[0].opt.sack_count, 1u);
+      EXPECT_EQ(out[0].opt.sack[0].left, irs + 1);
+      EXPECT_EQ(out[0].opt.sack[0].right, irs + 501);
+    } else {
+      EXPECT_EQ(out[0].opt.sack_count, 0u);
+    }
+    // Out-of-order data at 1001: a SACK block, and no D-SACK again.
+    out = h.input(at_ms(3), h.data(irs + 1001, kIss + 1, 100));
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].opt.sack_count, 1u);
+    EXPECT_EQ(out[0].opt.sack[0].left, irs + 1001);
+    EXPECT_EQ(out[0].opt.sack[0].right, irs + 1101);
+    // 301..1001 fills the hole (an immediate ACK, RFC 5681 §4.2): 301..501
+    // is a duplicate, reported alone (nothing out of order is left).
+    out = h.input(at_ms(4), h.data(irs + 301, kIss + 1, 700));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, irs + 1101);
+    ASSERT_EQ(out[0].opt.sack_count, on ? 1u : 0u);
+    if (on) {
+      EXPECT_EQ(out[0].opt.sack[0].left, irs + 301);
+      EXPECT_EQ(out[0].opt.sack[0].right, irs + 501);
+    }
+  }
+}
+
+// Ten segments out at 0; the first is delayed, so the next three are
+// SACKed and the third duplicate starts recovery (RFC 6675 §5 step 4):
+// ssthresh = cwnd = FlightSize / 2 = 5000, 1..1001 resent at 13 ms. The
+// original then arrives (ACK 10001 ends recovery, cwnd 5000), and the
+// resend after it, which the receiver D-SACKs. With undo on, the one
+// retransmission of the episode is D-SACKed (RFC 3708 §3, Linux
+// tcp_try_undo_dsack): cwnd and ssthresh go back to 10000 and the
+// slow-start ssthresh (Linux tcp_undo_cwnd_reduction takes the larger).
+TEST(Dsack, DsackOfEveryRetransmissionUndoesTheReduction) {
+  for (const bool undo : {true, false}) {
+    Harness h(undo_config(undo));
+    start(h, 10000, 10);
+    EXPECT_EQ(h.conn().cwnd(), 10000u);
+    const uint32_t prior_ssthresh = h.conn().ssthresh();
+    for (uint32_t k = 2; k <= 4; ++k) {
+      h.input(at_ms(10 + k), sack_ack(h, 1, {{1001, k * 1000 + 1}}));
+    }
+    ASSERT_TRUE(h.conn().in_recovery());
+    EXPECT_EQ(h.conn().stats().retransmitted_segments, 1u);
+    EXPECT_EQ(h.conn().cwnd(), 5000u);
+    EXPECT_EQ(h.conn().ssthresh(), 5000u);
+    h.input(at_ms(20), h.ack(rel(10001)));
+    EXPECT_FALSE(h.conn().in_recovery());
+    EXPECT_EQ(h.conn().cwnd(), 5000u);
+    // A D-SACK for a segment never resent (a network duplicate) says
+    // nothing about the retransmission: no change.
+    h.input(at_ms(22), sack_ack(h, 10001, {{5001, 6001}}));
+    EXPECT_EQ(h.conn().cwnd(), 5000u);
+    h.input(at_ms(23), sack_ack(h, 10001, {{1, 1001}}));
+    EXPECT_EQ(h.conn().cwnd(), undo ? 10000u : 5000u);
+    EXPECT_EQ(h.conn().ssthresh(), undo ? prior_ssthresh : 5000u);
+    EXPECT_EQ(h.conn().stats().undos, undo ? 1u : 0u);
+    EXPECT_EQ(h.conn().stats().spurious_retransmits, undo ? 1u : 0u);
+    EXPECT_EQ(h.rec().count(tcp::EventType::kUndo), undo ? 1u : 0u);
+    if (undo) {
+      for (size_t i = 0; i < h.rec().events.size(); ++i) {
+        if (h.rec().events[i].type != tcp::EventType::kUndo) continue;
+        EXPECT_EQ(h.rec().details[i], "dsack");
+        EXPECT_EQ(h.rec().events[i].cwnd, 10000u);
+        EXPECT_EQ(h.rec().events[i].seq, rel(1));
+      }
+    }
+    // Once undone, the same D-SACK again does nothing more.
+    h.input(at_ms(24), sack_ack(h, 10001, {{1, 1001}}));
+    EXPECT_EQ(h.conn().stats().undos, undo ? 1u : 0u);
+  }
+}
+
+// Two segments resent in one episode, only one D-SACKed: not every
+// retransmission was spurious, so nothing is undone (RFC 3708 §3).
+TEST(Dsack, OneSpuriousOfTwoRetransmissionsKeepsTheReduction) {
+  Harness h(undo_config(true));
+  start(h, 12000, 10);
+  two_holes(h);  // 1..1001 and 2001..3001 both resent
+  EXPECT_EQ(h.conn().stats().retransmitted_segments, 2u);
+  h.input(at_ms(30), h.ack(rel(10001)));
+  h.input(at_ms(31), sack_ack(h, 10001, {{1, 1001}}));
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+  EXPECT_EQ(h.conn().stats().undos, 0u);
+  EXPECT_EQ(h.conn().stats().spurious_retransmits, 1u);
+  // The second D-SACK shows the other one spurious too: undone.
+  h.input(at_ms(32), sack_ack(h, 10001, {{2001, 3001}}));
+  EXPECT_EQ(h.conn().cwnd(), 10000u);
+  EXPECT_EQ(h.conn().stats().undos, 1u);
+}
+
+// Eifel (RFC 3522 §3, Linux tcp_packet_delayed): with timestamps, the ACK
+// that ends recovery echoes the TSval of the original (sent at 5 ms), older
+// than the retransmission's (14 ms): the original arrived, the reduction
+// is undone at once, before any D-SACK.
+TEST(Dsack, TimestampOlderThanTheRetransmissionUndoes) {
+  for (const bool undo : {true, false}) {
+    tcp::TcpConfig cfg = undo_config(undo);
+    cfg.timestamps = true;
+    Harness h(cfg);
+    h.to_syn_sent(at_ms(0));
+    Seg sa = h.syn_ack();
+    sa.opt.sack_permitted = true;
+    sa.opt.has_timestamps = true;
+    sa.opt.ts_val = 777;
+    h.input(at_ms(0), sa);
+    ASSERT_TRUE(h.conn().sack_enabled());
+    const uint32_t cwnd0 = h.conn().cwnd();
+    // Sent at 5 ms, so the echoed TSval is not 0 (RFC 7323 §3.2: no echo).
+    h.conn().send(at_ms(5), bytes(9880));
+    const auto first = h.drain(at_ms(5));
+    ASSERT_EQ(first.size(), 10u);  // 1000 - 12 bytes each with timestamps
+    const uint32_t seg = static_cast<uint32_t>(first[0].data.size());
+    ASSERT_EQ(seg, 988u);
+    const uint32_t ts0 = first[0].opt.ts_val;
+    std::vector<Seg> out;
+    for (uint32_t k = 2; k <= 4; ++k) {
+      Seg a = sack_ack(h, 1, {{1 + seg, 1 + k * seg}});
+      a.opt.has_timestamps = true;
+      a.opt.ts_val = 778;
+      a.opt.ts_ecr = ts0;
+      out = h.input(at_ms(10 + k), a);
+    }
+    ASSERT_EQ(out.size(), 1u);  // the fast retransmission at 14 ms
+    EXPECT_EQ(out[0].opt.ts_val, ts0 + 9);
+    const uint32_t reduced = h.conn().cwnd();
+    EXPECT_LT(reduced, 10u * seg);
+    Seg full = h.ack(rel(1 + 10 * seg));
+    full.opt.has_timestamps = true;
+    full.opt.ts_val = 779;
+    full.opt.ts_ecr = ts0;  // caused by the original
+    h.input(at_ms(20), full);
+    EXPECT_EQ(h.conn().cwnd(), undo ? cwnd0 : reduced);
+    EXPECT_EQ(h.conn().stats().undos, undo ? 1u : 0u);
+    EXPECT_EQ(undo_detail(h), undo ? "timestamp" : "");
+  }
+}
+
+// RFC 5682 F-RTO, SACK-enhanced as Linux runs it (tcp_process_loss). Ten
+// segments out at 0, no ACK: the RTO (1 s, RFC 6298 §2.1) resends 1..1001
+// with cwnd = 1 SMSS, ssthresh = FlightSize / 2 = 5000 (RFC 5681 eq. 4).
+void rto_after_ten(Harness& h) {
+  start(h, 20000, 10);
+  const auto out = h.fire(at_ms(1000));
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].seq, rel(1));
+  ASSERT_EQ(h.conn().cwnd(), 1000u);
+  ASSERT_EQ(h.conn().ssthresh(), 5000u);
+}
+
+// The originals were only delayed: the first ACK after the timeout covers
+// 1..10001, data never resent (step 3b, Linux FLAG_ORIG_SACK_ACKED): the
+// timeout was spurious and cwnd goes back to 10000 (slow start's ssthresh
+// too), so ten new segments follow at once. Without F-RTO the ACK grows
+// cwnd by RFC 3465's L = 2 SMSS to 3000, below ssthresh 5000: three go.
+TEST(Frto, AckOfDataNeverResentShowsTheTimeoutSpurious) {
+  for (const bool frto : {true, false}) {
+    Harness h(undo_config(false, frto));
+    rto_after_ten(h);
+    const auto out = h.input(at_ms(1010), h.ack(rel(10001)));
+    EXPECT_EQ(h.conn().cwnd(), frto ? 10000u : 3000u);
+    EXPECT_EQ(h.conn().ssthresh(), frto ? 0x7fffffffu : 5000u);
+    ASSERT_EQ(out.size(), frto ? 10u : 3u);
+    EXPECT_EQ(out[0].seq, rel(10001));
+    EXPECT_EQ(h.conn().stats().undos, frto ? 1u : 0u);
+    EXPECT_EQ(undo_detail(h), frto ? "frto" : "");
+  }
+}
+
+// Step 2b: the first ACK covers only the resent segment (ACK 1001): F-RTO
+// sends two new segments (10001, 11001) instead of resending 1001..3001
+// (cwnd 2000 after slow start's +1000). Step 3b: the next ACK covers
+// originals (1001..5001, never resent): spurious, undone to cwnd 10000.
+TEST(Frto, NewDataAfterTheFirstAckThenUndo) {
+  for (const bool frto : {true, false}) {
+    Harness h(undo_config(false, frto));
+    rto_after_ten(h);
+    auto out = h.input(at_ms(1010), h.ack(rel(1001)));
+    EXPECT_EQ(h.conn().cwnd(), 2000u);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].seq, frto ? rel(10001) : rel(1001));
+    EXPECT_EQ(out[1].seq, frto ? rel(11001) : rel(2001));
+    h.input(at_ms(1011), h.ack(rel(5001)));
+    EXPECT_EQ(h.conn().cwnd(), frto ? 10000u : 4000u);
+    EXPECT_EQ(h.conn().stats().undos, frto ? 1u : 0u);
+  }
+}
+
+// Step 3a: after the two new segments, a duplicate ACK SACKing them: the
+// loss was real. The go-back resumes at 1001 in slow start (cwnd 2000), and
+// nothing is undone.
+TEST(Frto, DuplicateAckAfterTheNewDataMeansTheLossWasReal) {
+  Harness h(undo_config(true, true));
+  rto_after_ten(h);
+  ASSERT_EQ(h.input(at_ms(1010), h.ack(rel(1001))).size(), 2u);
+  const auto out = h.input(at_ms(1020), sack_ack(h, 1001, {{10001, 11001}}));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].seq, rel(1001));
+  EXPECT_EQ(out[1].seq, rel(2001));
+  EXPECT_EQ(h.conn().cwnd(), 2000u);
+  EXPECT_EQ(h.conn().ssthresh(), 5000u);
+  EXPECT_EQ(h.conn().stats().undos, 0u);
+}
+
+}  // namespace
+}  // namespace vigil::testing
