@@ -229,9 +229,9 @@ w("|---|---|")
 for k, v in (sizes or {}).get("figures", {}).items():
     w(f"| `{k}` | {int(v)} |")
 if idles:
-    w(f"| measured heap per idle endpoint ({idle[0]:,} connections; Connection, its "
-      f"congestion-control and loss-recovery objects, the stack's slot map node and demux "
-      f"entry; no buffers) | {fmt(bpc)} |")
+    w(f"| measured heap per idle endpoint ({idle[0]:,} connections; the stack's slot map "
+      f"node holding the Connection, its congestion-control and loss-recovery objects, the "
+      f"demux entry; no buffers) | {fmt(bpc)} |")
 w("")
 w("Send and receive buffers are allocated on the first write and the first")
 w("arriving byte, so an idle connection holds none (`allocations_while_idle`")

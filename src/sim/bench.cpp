@@ -452,7 +452,7 @@ Result run_idle(const IdleParams& p, const Progress& progress) {
 std::vector<std::pair<std::string, uint64_t>> connection_sizes() {
   return {
       {"sizeof_tcp_connection", sizeof(tcp::Connection)},
-      {"sizeof_tcp_config", sizeof(tcp::TcpConfig)},  // a copy inside each Connection
+      {"sizeof_tcp_config", sizeof(tcp::TcpConfig)},  // shared: one per distinct config
       {"sizeof_send_buffer", sizeof(tcp::SendBuffer)},
       {"sizeof_recv_buffer", sizeof(tcp::RecvBuffer)},
       {"sizeof_timer_entry", sizeof(stack::TimerEntry)},  // in the stack's slot

@@ -22,6 +22,7 @@ size_t Stack::TupleHash::operator()(const FourTuple& t) const {
 
 Stack::Stack(const StackConfig& config, util::Rng rng, tcp::EventSink* sink, Instant start)
     : cfg_(config),
+      default_tcp_(std::make_shared<const tcp::TcpConfig>(config.tcp)),
       rng_(rng),
       sink_(sink),
       wheel_(start),
@@ -66,13 +67,19 @@ uint32_t Stack::ts_offset_for(const FourTuple& t) const {
   return static_cast<uint32_t>(util::siphash24(secret_, b));
 }
 
-ConnId Stack::create(Instant now, const tcp::TcpConfig& config, const FourTuple& tuple,
-                     std::optional<uint32_t> iss) {
+std::shared_ptr<const tcp::TcpConfig> Stack::shared_config(const tcp::TcpConfig& c) {
+  if (c == *default_tcp_) return default_tcp_;
+  if (!last_tcp_ || !(c == *last_tcp_)) last_tcp_ = std::make_shared<const tcp::TcpConfig>(c);
+  return last_tcp_;
+}
+
+ConnId Stack::create(Instant now, std::shared_ptr<const tcp::TcpConfig> config,
+                     const FourTuple& tuple, std::optional<uint32_t> iss) {
   const ConnId id = next_id_++;
   auto [it, inserted] = slots_.try_emplace(id);
   Slot& slot = it->second;
-  slot.conn = std::make_unique<Connection>(config, tuple, iss ? *iss : isn_for(tuple, now),
-                                           ts_offset_for(tuple), id, sink_);
+  slot.conn.emplace(std::move(config), tuple, iss ? *iss : isn_for(tuple, now),
+                    ts_offset_for(tuple), id, sink_);
   if (cfg_.tso_limit) slot.conn->set_tso_limit(cfg_.tso_limit);
   slot.timer.owner = id;
   demux_[tuple] = id;
@@ -121,7 +128,7 @@ std::optional<ConnId> Stack::connect(Instant now, tcp::Endpoint remote, OpenErro
       return std::nullopt;
     }
   }
-  const ConnId id = create(now, config ? *config : cfg_.tcp, t);
+  const ConnId id = create(now, config ? shared_config(*config) : default_tcp_, t);
   slots_.at(id).conn->open_active(now);
   touch(id);
   return id;
@@ -137,11 +144,12 @@ bool Stack::listen(uint16_t port, size_t backlog, OpenError* err, const tcp::Tcp
     return false;
   }
   Listener& l = listeners_[port];
-  l.config = config ? *config : cfg_.tcp;
+  tcp::TcpConfig c = config ? *config : cfg_.tcp;
   // A passive connection's only handshake state is SYN-RECEIVED: its SYN
   // retry limit is the SYN-ACK limit (StackConfig::synack_retries).
-  l.config.retries_syn = cfg_.synack_retries;
-  l.config.retries_syn_time = Duration::zero();
+  c.retries_syn = cfg_.synack_retries;
+  c.retries_syn_time = Duration::zero();
+  l.config = std::make_shared<const tcp::TcpConfig>(std::move(c));
   l.backlog = std::max<size_t>(backlog, 1);
   return true;
 }
@@ -150,10 +158,10 @@ bool Stack::set_listen_config(uint16_t port, const tcp::TcpConfig& config) {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return false;
   // As listen() sets it: the SYN-ACK retry limit stays the stack's.
-  const uint32_t retries = it->second.config.retries_syn;
-  it->second.config = config;
-  it->second.config.retries_syn = retries;
-  it->second.config.retries_syn_time = Duration::zero();
+  tcp::TcpConfig c = config;
+  c.retries_syn = it->second.config->retries_syn;
+  c.retries_syn_time = Duration::zero();
+  it->second.config = std::make_shared<const tcp::TcpConfig>(std::move(c));
   return true;
 }
 
@@ -241,7 +249,7 @@ void Stack::release(ConnId id) {
 
 const Connection* Stack::connection(ConnId id) const {
   auto it = slots_.find(id);
-  return it == slots_.end() ? nullptr : it->second.conn.get();
+  return it == slots_.end() ? nullptr : &*it->second.conn;
 }
 
 size_t Stack::accept_queue_length(uint16_t port) const {
@@ -459,7 +467,7 @@ void Stack::listener_syn(Instant now, const wire::PacketView& pkt, uint16_t port
 void Stack::send_cookie(Instant now, const wire::PacketView& pkt, Listener& lst,
                         const FourTuple& t) {
   const wire::TcpView& seg = pkt.tcp;
-  const tcp::TcpConfig& c = lst.config;
+  const tcp::TcpConfig& c = *lst.config;
   const auto& o = seg.options();
   const uint8_t idx = SynCookies::mss_index(o.has_mss ? o.mss : 536);
   auto [ip, f] = tcp::header_fields(t);
@@ -533,13 +541,13 @@ bool Stack::cookie_ack(Instant now, const wire::PacketView& pkt, uint16_t port, 
   tcp::CookieOpen co;
   co.irs = irs;
   co.mss = SynCookies::kMssTable[*idx];
-  co.timestamps = lst.config.timestamps && o.has_timestamps;
+  co.timestamps = lst.config->timestamps && o.has_timestamps;
   if (co.timestamps) {
     co.wscale_ok = tso->wscale;
     co.snd_wscale = tso->shift;
     co.sack = tso->sack;
   }
-  co.window_sent = static_cast<uint16_t>(std::min<uint32_t>(lst.config.recv_buffer, 65535));
+  co.window_sent = static_cast<uint16_t>(std::min<uint32_t>(lst.config->recv_buffer, 65535));
   const ConnId id = create(now, lst.config, t, seg.ack() - 1);
   Slot& slot = slots_.at(id);
   slot.listener_port = port;

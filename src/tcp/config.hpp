@@ -230,6 +230,9 @@ struct TcpConfig {
 
   static TcpConfig rfc();
   static TcpConfig linux_profile();
+  // Every knob equal: the stack shares one immutable copy among the
+  // connections of equal configs (Stack::shared_config, issue 15).
+  bool operator==(const TcpConfig&) const = default;
   // A profile by name ("rfc", "linux"); false if unknown.
   static bool from_profile(std::string_view name, TcpConfig* out);
 

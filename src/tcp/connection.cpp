@@ -50,7 +50,11 @@ uint8_t window_shift_for(uint32_t buffer) {
 
 Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t iss,
                        uint32_t ts_offset, uint64_t id, EventSink* sink)
-    : cfg_(config),
+    : Connection(std::make_shared<const TcpConfig>(config), tuple, iss, ts_offset, id, sink) {}
+
+Connection::Connection(std::shared_ptr<const TcpConfig> config, const FourTuple& tuple,
+                       uint32_t iss, uint32_t ts_offset, uint64_t id, EventSink* sink)
+    : cfg_(std::move(config)),
       tuple_(tuple),
       id_(id),
       sink_(sink),
@@ -59,42 +63,42 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t
       snd_nxt_(iss),
       snd_max_(iss),
       snd_buf_seq_(iss + 1),
-      snd_buf_(config.send_buffer),
-      sent_segs_(config.send_buffer, kMinPathMtu),
-      rcv_buf_(config.recv_buffer),
+      snd_buf_(cfg_->send_buffer),
+      sent_segs_(cfg_->send_buffer, kMinPathMtu),
+      rcv_buf_(cfg_->recv_buffer),
       ts_offset_(ts_offset),
-      rtt_(config.rto_initial, config.rto_min, config.rto_max, config.clock_granularity,
-           config.linux_rto_formula),
+      rtt_(cfg_->rto_initial, cfg_->rto_min, cfg_->rto_max, cfg_->clock_granularity,
+           cfg_->linux_rto_formula),
       // The RFC 2525 §2.6 and §2.8 emulations are of Reno senders (Reno's
       // avoidance; Reno's inflated window), so they keep NewReno.
-      cc_(config.congestion == TcpConfig::Congestion::kCubic &&
-                  !config.bug_extra_additive_constant && !config.bug_no_window_deflation
-              ? make_cubic(536, config.initial_window_segments)
-              : make_newreno(536, config.initial_window_segments,
-                             config.bug_extra_additive_constant)),
+      cc_(cfg_->congestion == TcpConfig::Congestion::kCubic && !cfg_->bug_extra_additive_constant &&
+                  !cfg_->bug_no_window_deflation
+              ? make_cubic(536, cfg_->initial_window_segments)
+              : make_newreno(536, cfg_->initial_window_segments,
+                             cfg_->bug_extra_additive_constant)),
       // RFC 6582 §3.2: "recover" starts at the ISS.
-      recovery_(make_newreno_recovery(iss, config.bug_no_window_deflation)) {
+      recovery_(make_newreno_recovery(iss, cfg_->bug_no_window_deflation)) {
   timers_.fill(Instant::never());
-  cc_->set_abc_limit(cfg_.abc_limit_segments);
-  user_timeout_ = cfg_.user_timeout;
-  rcv_wscale_ = cfg_.window_scaling
-                    ? window_shift_for(cfg_.window_scale_buffer != 0 ? cfg_.window_scale_buffer
-                                                                     : cfg_.recv_buffer)
+  cc_->set_abc_limit(cfg_->abc_limit_segments);
+  user_timeout_ = cfg_->user_timeout;
+  rcv_wscale_ = cfg_->window_scaling
+                    ? window_shift_for(cfg_->window_scale_buffer != 0 ? cfg_->window_scale_buffer
+                                                                      : cfg_->recv_buffer)
                     : 0;
 }
 
 void Connection::select_loss_recovery() {
   // Chosen once the SYNs have said whether SACK is in use, before any data
   // moved, so nothing of the first object's state is lost.
-  const bool rack = cfg_.loss_detection == TcpConfig::LossDetection::kRack;
+  const bool rack = cfg_->loss_detection == TcpConfig::LossDetection::kRack;
   const std::string_view want = sack_recovery() ? (rack ? "rack" : "sack") : "newreno";
   if (recovery_->name() == want) return;
   // RACK's records: one per segment the send buffer can hold, plus the FIN.
-  const size_t rack_segments = cfg_.loss_detection == TcpConfig::LossDetection::kRack
-                                   ? cfg_.send_buffer / std::max<uint32_t>(snd_mss_, 1) + 2
+  const size_t rack_segments = cfg_->loss_detection == TcpConfig::LossDetection::kRack
+                                   ? cfg_->send_buffer / std::max<uint32_t>(snd_mss_, 1) + 2
                                    : 0;
-  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_.prr, rack_segments)
-                              : make_newreno_recovery(iss_, cfg_.bug_no_window_deflation);
+  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_->prr, rack_segments)
+                              : make_newreno_recovery(iss_, cfg_->bug_no_window_deflation);
 }
 
 const SackScoreboard& Connection::sack_scoreboard() const {
@@ -125,7 +129,7 @@ void Connection::set_state(Instant now, State s) {
     live_.last_any_rx = now;
     // RFC 6298 §5.7: data starts at 3 s if the SYN timed out and no RTT
     // sample was taken during the handshake.
-    if (rtx_.syn_timed_out) rtt_.reset_to(cfg_.rto_syn_fallback);
+    if (rtx_.syn_timed_out) rtt_.reset_to(cfg_->rto_syn_fallback);
     if (fin_queued_) set_state(now, State::kFinWait1);  // close() during SYN-RECEIVED
   }
   // Issue 12 "Memory": a closed connection keeps no buffer it cannot use.
@@ -303,7 +307,7 @@ void Connection::schedule_ack(Instant now, bool immediately) {
     ack_pending_ = true;
     return;
   }
-  if (!armed(TimerKind::kDelayedAck)) arm(TimerKind::kDelayedAck, now + cfg_.delayed_ack);
+  if (!armed(TimerKind::kDelayedAck)) arm(TimerKind::kDelayedAck, now + cfg_->delayed_ack);
 }
 
 }  // namespace vigil::tcp

@@ -161,6 +161,10 @@ class Connection {
   // per-connection timestamp offset (RFC 7323 §5.4). `id` labels events.
   Connection(const TcpConfig& config, const FourTuple& tuple, uint32_t iss, uint32_t ts_offset,
              uint64_t id, EventSink* sink);
+  // The same with a config shared among connections (the stack's, issue
+  // 15): never modified through it; set_socket_options() copies it first.
+  Connection(std::shared_ptr<const TcpConfig> config, const FourTuple& tuple, uint32_t iss,
+             uint32_t ts_offset, uint64_t id, EventSink* sink);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -233,7 +237,7 @@ class Connection {
   uint64_t id() const { return id_; }
   const ConnectionError& error() const { return error_; }
   const ConnectionStats& stats() const { return stats_; }
-  const TcpConfig& config() const { return cfg_; }
+  const TcpConfig& config() const { return *cfg_; }
   size_t send_space() const;  // bytes send() would accept now
   size_t recv_available() const { return rcv_buf_.readable(); }
   size_t out_of_order_ranges() const { return rcv_buf_.out_of_order().size(); }
@@ -265,8 +269,8 @@ class Connection {
   // RFC 6675 recovery runs: SACK negotiated and loss_recovery=sack. The
   // RFC 2525 §2.8 emulation needs Reno's window inflation, so it keeps NewReno.
   bool sack_recovery() const {
-    return sack_enabled_ && cfg_.loss_recovery == TcpConfig::LossRecovery::kSack &&
-           !cfg_.bug_no_window_deflation;
+    return sack_enabled_ && cfg_->loss_recovery == TcpConfig::LossRecovery::kSack &&
+           !cfg_->bug_no_window_deflation;
   }
   // The RFC 6675 scoreboard (empty unless sack_recovery()).
   const SackScoreboard& sack_scoreboard() const;
@@ -454,7 +458,9 @@ class Connection {
   void arm_fin_wait2(Instant now);
   void on_fin_wait2_timeout(Instant now);
 
-  TcpConfig cfg_;
+  // Immutable and shared (a copy in every connection was 296 of its bytes);
+  // set_socket_options() swaps in a changed copy.
+  std::shared_ptr<const TcpConfig> cfg_;
   FourTuple tuple_;
   uint64_t id_;
   EventSink* sink_;

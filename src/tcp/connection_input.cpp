@@ -47,8 +47,8 @@ void Connection::emit_rst_received(Instant now, uint32_t seq) {
 void Connection::update_mss() {
   // RFC 9293 §3.7.1 / RFC 6691: the MSS option excludes TCP options, so
   // timestamps take their 12 bytes out of every segment.
-  snd_mss_ = std::min<uint32_t>(peer_mss_, cfg_.mss) - (ts_enabled_ ? 12u : 0u);
-  rcv_mss_ = std::min<uint32_t>(rcv_mss_, cfg_.mss);
+  snd_mss_ = std::min<uint32_t>(peer_mss_, cfg_->mss) - (ts_enabled_ ? 12u : 0u);
+  rcv_mss_ = std::min<uint32_t>(rcv_mss_, cfg_->mss);
   cc_->set_mss(snd_mss_);
 }
 
@@ -57,26 +57,26 @@ void Connection::adopt_peer_syn_options(const TcpView& seg) {
   peer_mss_ = o.has_mss ? std::max<uint16_t>(o.mss, 64) : 536;
   // RFC 7323 §2.2: scaling only if both SYNs carry the option; shifts above
   // 14 are treated as 14 (§2.3).
-  wscale_ok_ = cfg_.window_scaling && o.has_window_scale;
+  wscale_ok_ = cfg_->window_scaling && o.has_window_scale;
   if (wscale_ok_) {
     snd_wscale_ = std::min<uint8_t>(o.window_scale, 14);
   } else {
     snd_wscale_ = 0;
     rcv_wscale_ = 0;
   }
-  ts_enabled_ = cfg_.timestamps && o.has_timestamps;
+  ts_enabled_ = cfg_->timestamps && o.has_timestamps;
   if (ts_enabled_) {
     ts_recent_ = o.ts_val;
     ts_recent_valid_ = true;
   }
-  sack_enabled_ = cfg_.sack && o.sack_permitted;
-  if (cfg_.user_timeout_option && o.has_user_timeout) {
+  sack_enabled_ = cfg_->sack && o.sack_permitted;
+  if (cfg_->user_timeout_option && o.has_user_timeout) {
     // RFC 5482 §3.1: USER_TIMEOUT = min(U_LIMIT, max(ADV_UTO, REMOTE_UTO, L_LIMIT)).
     const int64_t value = o.user_timeout & 0x7fff;
     const Duration remote =
         (o.user_timeout & 0x8000) ? Duration::seconds(value * 60) : Duration::seconds(value);
-    user_timeout_ = std::min(cfg_.user_timeout_upper,
-                             std::max({cfg_.user_timeout, remote, cfg_.user_timeout_lower}));
+    user_timeout_ = std::min(cfg_->user_timeout_upper,
+                             std::max({cfg_->user_timeout, remote, cfg_->user_timeout_lower}));
   }
   update_mss();
   select_loss_recovery();
@@ -180,7 +180,7 @@ bool Connection::segment_acceptable(const TcpView& seg) const {
 
 void Connection::send_challenge_ack(Instant now, std::string_view why) {
   // RFC 5961 §3.2, §4.2, §5.2, rate-limited per connection (§7).
-  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_.challenge_ack_interval) {
+  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_->challenge_ack_interval) {
     ++stats_.challenge_acks_suppressed;
     return;
   }
@@ -205,7 +205,7 @@ void Connection::reply_to_invalid(Instant now, const TcpView& seg, bool data_exe
     ack_pending_ = true;
     return;
   }
-  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_.challenge_ack_interval) {
+  if (!last_challenge_ack_.is_never() && now - last_challenge_ack_ < cfg_->challenge_ack_interval) {
     ++stats_.invalid_acks_suppressed;
     return;
   }
@@ -385,7 +385,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     // and each answer is a duplicate ACK to the real peer that can start a
     // spurious fast retransmit (blind-injection scenario). Linux's tcp_ack
     // drops it without a reply (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA).
-    if (cfg_.ack_unsent_reply) reply_to_invalid(now, seg, /*data_exempt=*/false);
+    if (cfg_->ack_unsent_reply) reply_to_invalid(now, seg, /*data_exempt=*/false);
     return false;
   }
   if (seq_lt(ack, snd_una_ - max_snd_wnd_)) {
@@ -473,7 +473,7 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
 
 uint32_t Connection::newly_delivered(uint32_t ack) const {
   const uint32_t acked = ack - snd_una_;
-  if (cfg_.cwnd_count == TcpConfig::CwndCount::kAcked) return acked;
+  if (cfg_->cwnd_count == TcpConfig::CwndCount::kAcked) return acked;
   // Linux grows cwnd by what an ACK newly delivers (tcp_cong_control's
   // acked_sacked). Bytes SACKed earlier were delivered by those ACKs
   // (tcp_clean_rtx_queue counts only segments not TCPCB_SACKED_ACKED)...
@@ -575,7 +575,7 @@ void Connection::process_text(Instant now, const TcpView& seg) {
   if (offset < 0) {
     const auto skip = static_cast<size_t>(-static_cast<int64_t>(offset));
     // RFC 2883 §4: the next ACK reports the duplicated part first (D-SACK).
-    if (cfg_.dsack && sack_enabled_ && !payload.empty()) {
+    if (cfg_->dsack && sack_enabled_ && !payload.empty()) {
       const uint32_t dup = static_cast<uint32_t>(std::min(skip, payload.size()));
       dsack_out_ = wire::SackBlock{seg.seq(), seg.seq() + dup};
     }
@@ -588,7 +588,7 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     pos += static_cast<uint64_t>(offset);
   }
   rcv_mss_ = std::max<uint32_t>(
-      rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_.mss));
+      rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_->mss));
   const bool wnd_closed = seq_ge(rcv_nxt_, rcv_adv_);    // we advertised a zero window
   const int32_t adv_wnd = seq_diff(rcv_adv_, rcv_nxt_);  // Linux tp->rcv_wnd, as advertised
   const auto r = rcv_buf_.insert(pos, payload);
@@ -610,20 +610,20 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
     // full-sized segment, otherwise within the delayed-ACK time.
     unacked_bytes_ += static_cast<uint32_t>(r.advanced);
-    if (cfg_.quickack_segments > 0 && r.advanced > 0) {
+    if (cfg_->quickack_segments > 0 && r.advanced > 0) {
       // Linux tcp_event_data_recv: the first data, or data after a gap of
       // more than an RTO, restarts quick-ACK mode (tcp_incr_quickack).
       if (last_data_rx_.is_never() || now - last_data_rx_ > rtt_.rto()) {
         const uint32_t by_window =
             adv_wnd > 0 ? static_cast<uint32_t>(adv_wnd) / (2 * rcv_mss_) : 0;
         quick_acks_ = std::max(quick_acks_,
-                               std::min(cfg_.quickack_segments, std::max<uint32_t>(2, by_window)));
+                               std::min(cfg_->quickack_segments, std::max<uint32_t>(2, by_window)));
       }
       last_data_rx_ = now;
     }
     schedule_ack(now, unacked_bytes_ >= 2 * rcv_mss_ || quick_acks_ > 0);
   }
-  if (cfg_.bug_probe_window_negative && wnd_closed && r.advanced > 0) {
+  if (cfg_->bug_probe_window_negative && wnd_closed && r.advanced > 0) {
     // RFC 2525 §2.12 emulation: a probe byte taken into a zero window leaves
     // RCV.NXT past the advertised edge; the faulty receiver's window is now
     // negative (advertised as 0: the edge stays at RCV.NXT until a window

@@ -202,7 +202,7 @@ void Connection::note_ack_progress(Instant now) {
   // now, if data is still out; linux: at the next timeout).
   if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kData) {
     stop_user_timeout();
-    if (!cfg_.user_timeout_from_first_rto && flight_size() > 0) {
+    if (!cfg_->user_timeout_from_first_rto && flight_size() > 0) {
       start_user_timeout(now, UserTimeoutCause::kData);
     }
   }
@@ -213,13 +213,13 @@ void Connection::note_send_from_idle(Instant now) {
   // the user timeout with it. A lone FIN counts too: the user timeout
   // replaces R2 for it as for data, so its clock must run.
   rtx_.head_tx = now;
-  if (!cfg_.user_timeout_from_first_rto) start_user_timeout(now, UserTimeoutCause::kData);
+  if (!cfg_->user_timeout_from_first_rto) start_user_timeout(now, UserTimeoutCause::kData);
 }
 
 void Connection::arm_liveness_timers(Instant now) {
   arm_keepalive(now, KeepaliveArm::kFromLastHeard);
   arm_liveness_deadline();
-  if (cfg_.stall_guard_period > Duration::zero() && state_ == State::kEstablished) {
+  if (cfg_->stall_guard_period > Duration::zero() && state_ == State::kEstablished) {
     if (!armed(TimerKind::kStallGuard)) arm_stall_guard(live_.last_any_rx);
   } else {
     disarm(TimerKind::kStallGuard);
@@ -238,19 +238,19 @@ bool Connection::retry_limit_reached(Instant now, bool handshake) const {
   // unacknowledged segment was first sent.
   const Duration elapsed = now - rtx_.head_tx;
   if (handshake) {
-    if (cfg_.retries_syn_time > Duration::zero()) return elapsed >= cfg_.retries_syn_time;
+    if (cfg_->retries_syn_time > Duration::zero()) return elapsed >= cfg_->retries_syn_time;
     // The count rule: tcp_syn_retries (plus the linear ones in SYN-SENT)
     // retransmissions, then give up at the next expiry.
-    const uint32_t linear = state_ == State::kSynSent ? cfg_.syn_linear_timeouts : 0;
-    if (rtx_.count > cfg_.retries_syn + linear) return true;
+    const uint32_t linear = state_ == State::kSynSent ? cfg_->syn_linear_timeouts : 0;
+    if (rtx_.count > cfg_->retries_syn + linear) return true;
     // linux: Linux's tcp_write_timeout() also applies the time rule,
     // retransmits_timed_out(syn_retries) with the 1 s initial RTO as the
     // base, counted from the first SYN (retrans_stamp is set by
     // tcp_connect). It ignores the linear timeouts, so with TCP_SYNCNT=2
     // it cuts in at 1+2+4 = 7 s, after 5 retransmissions (measured 7.141 s,
     // docs/linux-measurements.md 6b).
-    return cfg_.linux_retry_model &&
-           elapsed >= linux_model_timeout(cfg_.retries_syn, cfg_.rto_initial, cfg_.rto_max);
+    return cfg_->linux_retry_model &&
+           elapsed >= linux_model_timeout(cfg_->retries_syn, cfg_->rto_initial, cfg_->rto_max);
   }
   // A user timeout replaces R2 for data, in both profiles: Linux's
   // tcp_write_timeout() passes icsk_user_timeout to retransmits_timed_out()
@@ -258,8 +258,8 @@ bool Connection::retry_limit_reached(Instant now, bool handshake) const {
   // user timeout the time after which the connection gives up. Its own
   // timer (on_user_timeout) decides, at exactly the timeout.
   if (user_timeout_ > Duration::zero()) return false;
-  if (cfg_.retries_data_time > Duration::zero()) return elapsed >= cfg_.retries_data_time;
-  if (cfg_.linux_retry_model) {
+  if (cfg_->retries_data_time > Duration::zero()) return elapsed >= cfg_->retries_data_time;
+  if (cfg_->linux_retry_model) {
     // Linux's clock (retransmits_timed_out) starts at retrans_stamp: the
     // first RTO retransmission, set by tcp_retransmit_skb; the tail-loss
     // probe resends through __tcp_retransmit_skb and leaves it unset, which
@@ -273,9 +273,9 @@ bool Connection::retry_limit_reached(Instant now, bool handshake) const {
     // 126R = 25.2 s and one more doubling; counting Linux's from the send
     // changes nothing. So both die at the 7th RTO expiry (measured 4a:
     // 26.773 s; vigil 25.61 s, the difference being Linux's later timers).
-    return elapsed >= linux_model_timeout(cfg_.retries_data, cfg_.rto_min, cfg_.rto_max);
+    return elapsed >= linux_model_timeout(cfg_->retries_data, cfg_->rto_min, cfg_->rto_max);
   }
-  return rtx_.count > cfg_.retries_data;
+  return rtx_.count > cfg_->retries_data;
 }
 
 void Connection::on_retransmit_timeout(Instant now) {
@@ -292,8 +292,8 @@ void Connection::on_retransmit_timeout(Instant now) {
   }
   // RFC 6298 §5.5 doubling; Linux keeps the first tcp_syn_linear_timeouts
   // SYN retransmissions at the initial RTO.
-  const bool linear = state_ == State::kSynSent && rtx_.count <= cfg_.syn_linear_timeouts;
-  if (!cfg_.bug_no_rto_backoff && !linear) rtt_.back_off();
+  const bool linear = state_ == State::kSynSent && rtx_.count <= cfg_->syn_linear_timeouts;
+  if (!cfg_->bug_no_rto_backoff && !linear) rtt_.back_off();
   rtt_timing_ = false;  // Karn: no sample across a retransmission
   Event e;
   e.time = now;
@@ -343,7 +343,7 @@ void Connection::maybe_schedule_loss_probe(Instant now) {
                           state_ == State::kFinWait1 || state_ == State::kClosing ||
                           state_ == State::kLastAck;
   const SackScoreboard* sb = recovery_->scoreboard();
-  if (!cfg_.tlp || !sack_enabled_ || !data_state || flight_size() == 0 || snd_wnd_ == 0 ||
+  if (!cfg_->tlp || !sack_enabled_ || !data_state || flight_size() == 0 || snd_wnd_ == 0 ||
       tlp_.probe_outstanding() || tlp_pending_ || recovery_->in_recovery() || rtx_.count > 0 ||
       snd_nxt_ != snd_max_ || seq_lt(snd_una_, recovery_->recovery_point()) ||
       (sb && sb->size() > 0)) {
@@ -398,7 +398,7 @@ void Connection::on_reorder_timeout(Instant now) {
   const uint32_t cwnd = cc_->cwnd(), ssthresh = cc_->ssthresh();
   if (recovery_->on_reorder_timeout(now, seq_space(), *cc_)) {
     ++stats_.fast_retransmits;
-    if (cfg_.undo) undo_.begin(snd_una_, cwnd, ssthresh);  // a new episode (undo.hpp)
+    if (cfg_->undo) undo_.begin(snd_una_, cwnd, ssthresh);  // a new episode (undo.hpp)
   }
   maybe_arm_reorder_timer(now);
 }
@@ -409,8 +409,8 @@ void Connection::on_reorder_timeout(Instant now) {
 Duration Connection::persist_interval() const {
   // RFC 1122 §4.2.2.17: probe intervals back off exponentially, capped.
   Duration next = rtt_.rto();
-  for (uint32_t i = 0; i < persist_.backoff && next < cfg_.rto_max; ++i) next = next * 2;
-  return persist_.backoff > 0 ? std::min(next, cfg_.rto_max) : next;
+  for (uint32_t i = 0; i < persist_.backoff && next < cfg_->rto_max; ++i) next = next * 2;
+  return persist_.backoff > 0 ? std::min(next, cfg_->rto_max) : next;
 }
 
 void Connection::arm_persist(Instant now) { arm(TimerKind::kPersist, now + persist_interval()); }
@@ -424,11 +424,11 @@ bool Connection::orphan_probe_limit_reached() const {
   // interval reaches rto.max it ends at that expiry even though every probe
   // was answered (answers do not reset the back-off, rule 8 of
   // docs/linux-measurements.md). RFC 9293 has no orphans: rfc leaves it off.
-  if (cfg_.orphan_retries < 0 || !orphaned_) return false;
+  if (cfg_->orphan_retries < 0 || !orphaned_) return false;
   Duration when = rtt_.rto();
-  for (uint32_t i = 0; i < persist_.backoff && when < cfg_.rto_max; ++i) when = when * 2;
-  const bool alive = when < cfg_.rto_max;
-  uint32_t max_probes = static_cast<uint32_t>(cfg_.orphan_retries);
+  for (uint32_t i = 0; i < persist_.backoff && when < cfg_->rto_max; ++i) when = when * 2;
+  const bool alive = when < cfg_->rto_max;
+  uint32_t max_probes = static_cast<uint32_t>(cfg_->orphan_retries);
   if (soft_error_ && !alive) max_probes = 0;
   if (max_probes == 0 && alive) max_probes = 8;
   if (!alive && persist_.backoff >= max_probes) return true;
@@ -469,9 +469,9 @@ void Connection::on_persist_timeout(Instant now) {
   // Unanswered probes count toward R2 (RFC 1122 §4.2.2.17 lets the
   // connection live only as long as the peer answers); any ACK resets it.
   const bool limit =
-      cfg_.retries_data_time > Duration::zero()
-          ? persist_.unanswered > 0 && now - persist_.first_unanswered >= cfg_.retries_data_time
-          : persist_.unanswered >= cfg_.retries_data;
+      cfg_->retries_data_time > Duration::zero()
+          ? persist_.unanswered > 0 && now - persist_.first_unanswered >= cfg_->retries_data_time
+          : persist_.unanswered >= cfg_->retries_data;
   if (limit) {
     char detail[160];
     std::snprintf(detail, sizeof detail, "persist: %u zero-window probes unanswered over %.1f s",
@@ -496,7 +496,7 @@ void Connection::on_persist_timeout(Instant now) {
   // itself, from the first probe of the episode until the window opens,
   // answered or not; the probe timer is clamped to it, so death comes at
   // exactly first probe + user timeout.
-  start_user_timeout(now, cfg_.user_timeout_zero_window_episode
+  start_user_timeout(now, cfg_->user_timeout_zero_window_episode
                               ? UserTimeoutCause::kZeroWindowEpisode
                               : UserTimeoutCause::kZeroWindow);
   probe_pending_ = true;
@@ -508,7 +508,7 @@ void Connection::on_persist_timeout(Instant now) {
 // Keepalive (RFC 1122 §4.2.3.6).
 
 void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
-  if (!cfg_.keepalive || !keepalive_state()) {
+  if (!cfg_->keepalive || !keepalive_state()) {
     disarm(TimerKind::kKeepalive);
     return;
   }
@@ -517,35 +517,38 @@ void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
     case KeepaliveArm::kFromLastHeard:
       // Probe k goes out at last_heard + idle + (k-1) * interval; the abort
       // comes one interval after the last probe.
-      when = ka_.probes_out == 0 ? live_.last_heard + cfg_.keepalive_idle
-                                 : ka_.first_probe + cfg_.keepalive_interval * ka_.probes_out;
+      when = ka_.probes_out == 0 ? live_.last_heard + cfg_->keepalive_idle
+                                 : ka_.first_probe + cfg_->keepalive_interval * ka_.probes_out;
       break;
     case KeepaliveArm::kBusy:
       // Retransmission or persist is already asking; Linux reschedules a
       // full idle period later (an interval while probing).
-      when = now + (ka_.probes_out == 0 ? cfg_.keepalive_idle : cfg_.keepalive_interval);
+      when = now + (ka_.probes_out == 0 ? cfg_->keepalive_idle : cfg_->keepalive_interval);
       break;
     case KeepaliveArm::kAfterProbe:
-      when = now + cfg_.keepalive_interval;
+      when = now + cfg_->keepalive_interval;
       break;
   }
   arm(TimerKind::kKeepalive, when);
 }
 
 void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) {
-  const bool ka_was_on = cfg_.keepalive;
-  cfg_.nodelay = c.nodelay;
-  cfg_.cork = c.cork;
+  const bool ka_was_on = cfg_->keepalive;
   if (push) {
     push_once_ = true;
     more_hold_ = false;
   }
-  cfg_.keepalive = c.keepalive;
-  cfg_.keepalive_idle = c.keepalive_idle;
-  cfg_.keepalive_interval = c.keepalive_interval;
-  cfg_.keepalive_count = c.keepalive_count;
-  if (cfg_.user_timeout != c.user_timeout) user_timeout_ = c.user_timeout;
-  cfg_.user_timeout = c.user_timeout;
+  if (cfg_->user_timeout != c.user_timeout) user_timeout_ = c.user_timeout;
+  // The config is shared with other connections: change a copy of it.
+  TcpConfig next = *cfg_;
+  next.nodelay = c.nodelay;
+  next.cork = c.cork;
+  next.keepalive = c.keepalive;
+  next.keepalive_idle = c.keepalive_idle;
+  next.keepalive_interval = c.keepalive_interval;
+  next.keepalive_count = c.keepalive_count;
+  next.user_timeout = c.user_timeout;
+  if (!(next == *cfg_)) cfg_ = std::make_shared<const TcpConfig>(std::move(next));
   // Linux: SO_KEEPALIVE turning on arms the timer a full idle period from
   // now (sock_set_keepalive); a new TCP_KEEPIDLE counts from the last
   // segment heard (tcp_sock_set_keepidle_locked: idle - elapsed).
@@ -553,7 +556,7 @@ void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) 
 }
 
 void Connection::on_keepalive_timeout(Instant now) {
-  if (!cfg_.keepalive || !keepalive_state()) return;
+  if (!cfg_->keepalive || !keepalive_state()) return;
   // Linux tcp_keepalive_timer: with a user timeout, the count is ignored and
   // the connection dies once nothing was heard for that long with at least
   // one probe out; without one, after `count` unanswered probes.
@@ -561,7 +564,7 @@ void Connection::on_keepalive_timeout(Instant now) {
   const bool ut_expired =
       user_timeout_ > Duration::zero() && silent >= user_timeout_ && ka_.probes_out > 0;
   const bool count_reached =
-      user_timeout_ == Duration::zero() && ka_.probes_out >= cfg_.keepalive_count;
+      user_timeout_ == Duration::zero() && ka_.probes_out >= cfg_->keepalive_count;
   if (ut_expired || count_reached) {
     queue_abort_rst();
     if (ut_expired) {
@@ -595,14 +598,14 @@ size_t Connection::transmit_keepalive(Instant now, std::span<uint8_t> buf) {
   // octet, so the peer must answer with an ACK (or a RST if it lost us).
   static constexpr uint8_t kGarbage[1] = {0};
   std::span<const uint8_t> payload;
-  if (cfg_.keepalive_probe_bytes > 0) payload = kGarbage;
+  if (cfg_->keepalive_probe_bytes > 0) payload = kGarbage;
   Event e;
   e.time = now;
   e.type = EventType::kKeepaliveProbe;
   e.seq = snd_nxt_ - 1;
   e.len = static_cast<uint32_t>(payload.size());
   e.count = ka_.probes_out;
-  e.limit = user_timeout_ > Duration::zero() ? 0 : cfg_.keepalive_count;
+  e.limit = user_timeout_ > Duration::zero() ? 0 : cfg_->keepalive_count;
   e.since = now - live_.last_heard;
   emit(e);
   return build(buf, flags::kAck, snd_nxt_ - 1, payload, {}, now, false);
@@ -615,16 +618,16 @@ void Connection::arm_liveness_deadline() {
   const bool synchronized = state_ != State::kClosed && state_ != State::kListen &&
                             state_ != State::kSynSent && state_ != State::kSynReceived &&
                             state_ != State::kTimeWait;
-  if (cfg_.keepalive && cfg_.liveness_deadline && synchronized) {
+  if (cfg_->keepalive && cfg_->liveness_deadline && synchronized) {
     arm(TimerKind::kLiveness,
-        live_.last_heard + cfg_.keepalive_idle + cfg_.keepalive_interval * cfg_.keepalive_count);
+        live_.last_heard + cfg_->keepalive_idle + cfg_->keepalive_interval * cfg_->keepalive_count);
   } else {
     disarm(TimerKind::kLiveness);
   }
 }
 
 void Connection::on_liveness_deadline(Instant now) {
-  if (!cfg_.keepalive || !cfg_.liveness_deadline) return;
+  if (!cfg_->keepalive || !cfg_->liveness_deadline) return;
   // Whichever mechanism is probing now is the one that failed to hear back.
   CloseReason reason = CloseReason::kKeepalive;
   std::string what = "keepalive probing";
@@ -650,25 +653,25 @@ void Connection::on_liveness_deadline(Instant now) {
                    TimerKind::kLossProbe, TimerKind::kReorder}) {
       next = std::min(next, timer_deadline(k));
     }
-    if (!next.is_never()) arm(TimerKind::kLiveness, next + cfg_.keepalive_interval);
+    if (!next.is_never()) arm(TimerKind::kLiveness, next + cfg_->keepalive_interval);
     return;
   }
   queue_abort_rst();
   fail(now, timeout_errno(), reason,
        "liveness deadline: nothing heard for " + secs(now - live_.last_heard) + " (keepalive " +
-           secs(cfg_.keepalive_idle) + " + " + std::to_string(cfg_.keepalive_count) + " x " +
-           secs(cfg_.keepalive_interval) + ") while " + what + soft_error_note());
+           secs(cfg_->keepalive_idle) + " + " + std::to_string(cfg_->keepalive_count) + " x " +
+           secs(cfg_->keepalive_interval) + ") while " + what + soft_error_note());
 }
 
 // ---------------------------------------------------------------------------
 // Stall guard (the iPXE patch): never kills.
 
 void Connection::arm_stall_guard(Instant from) {
-  arm(TimerKind::kStallGuard, from + cfg_.stall_guard_period);
+  arm(TimerKind::kStallGuard, from + cfg_->stall_guard_period);
 }
 
 void Connection::on_stall_guard(Instant now) {
-  if (state_ != State::kEstablished || cfg_.stall_guard_period <= Duration::zero()) return;
+  if (state_ != State::kEstablished || cfg_->stall_guard_period <= Duration::zero()) return;
   live_.stall_ack_pending = true;
   Event e;
   e.time = now;
@@ -701,7 +704,7 @@ void Connection::on_user_timeout(Instant now) {
 // ---------------------------------------------------------------------------
 // TIME-WAIT (RFC 9293 §3.4.2): 2*MSL, then CLOSED.
 
-void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now + cfg_.msl * 2); }
+void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now + cfg_->msl * 2); }
 
 void Connection::enter_time_wait(Instant now) {
   set_state(now, State::kTimeWait);
@@ -723,8 +726,8 @@ void Connection::on_time_wait_timeout(Instant now) { set_state(now, State::kClos
 void Connection::arm_fin_wait2(Instant now) {
   // Linux arms it only for an orphan (tcp_close, or the ACK of an orphan's
   // FIN in tcp_rcv_state_process); a half-closed socket waits for ever.
-  if (state_ == State::kFinWait2 && orphaned_ && cfg_.fin_wait2_timeout > Duration::zero()) {
-    arm(TimerKind::kFinWait2, now + cfg_.fin_wait2_timeout);
+  if (state_ == State::kFinWait2 && orphaned_ && cfg_->fin_wait2_timeout > Duration::zero()) {
+    arm(TimerKind::kFinWait2, now + cfg_->fin_wait2_timeout);
   } else {
     disarm(TimerKind::kFinWait2);
   }
@@ -744,7 +747,7 @@ void Connection::on_fin_wait2_timeout(Instant now) {
   // error; a vigil application may still be reading, so it gets ETIMEDOUT
   // rather than an EOF the peer never sent.
   fail(now, ETIMEDOUT, CloseReason::kFinWait2Timeout,
-       "FIN-WAIT-2 timeout: no FIN from the peer for " + secs(cfg_.fin_wait2_timeout) +
+       "FIN-WAIT-2 timeout: no FIN from the peer for " + secs(cfg_->fin_wait2_timeout) +
            " after ours was acknowledged");
 }
 

@@ -22,15 +22,15 @@ void Connection::open_from_cookie(Instant now, const CookieOpen& c, const wire::
   snd_nxt_ = iss_ + 1;
   snd_max_ = iss_ + 1;
   peer_mss_ = c.mss;
-  wscale_ok_ = cfg_.window_scaling && c.wscale_ok;
+  wscale_ok_ = cfg_->window_scaling && c.wscale_ok;
   snd_wscale_ = wscale_ok_ ? std::min<uint8_t>(c.snd_wscale, 14) : 0;
   if (!wscale_ok_) rcv_wscale_ = 0;
-  ts_enabled_ = cfg_.timestamps && c.timestamps && ack.options().has_timestamps;
+  ts_enabled_ = cfg_->timestamps && c.timestamps && ack.options().has_timestamps;
   if (ts_enabled_) {
     ts_recent_ = ack.options().ts_val;
     ts_recent_valid_ = true;
   }
-  sack_enabled_ = cfg_.sack && c.sack;
+  sack_enabled_ = cfg_->sack && c.sack;
   update_mss();
   select_loss_recovery();
   // The ACK's window is scaled: it is not a SYN (RFC 7323 §2.2).

@@ -57,14 +57,14 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
     // peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
     const bool answer = state_ == State::kSynReceived;
     opt.has_mss = true;
-    opt.mss = cfg_.mss;
-    opt.has_window_scale = answer ? wscale_ok_ : cfg_.window_scaling;
+    opt.mss = cfg_->mss;
+    opt.has_window_scale = answer ? wscale_ok_ : cfg_->window_scaling;
     opt.window_scale = rcv_wscale_;
-    opt.sack_permitted = answer ? sack_enabled_ : cfg_.sack;
-    opt.has_timestamps = answer ? ts_enabled_ : cfg_.timestamps;
-    if (cfg_.user_timeout_option && cfg_.user_timeout > Duration::zero()) {
+    opt.sack_permitted = answer ? sack_enabled_ : cfg_->sack;
+    opt.has_timestamps = answer ? ts_enabled_ : cfg_->timestamps;
+    if (cfg_->user_timeout_option && cfg_->user_timeout > Duration::zero()) {
       // RFC 5482 §4.1: granularity bit set = minutes; seconds while they fit.
-      const int64_t secs = cfg_.user_timeout.ns() / 1'000'000'000;
+      const int64_t secs = cfg_->user_timeout.ns() / 1'000'000'000;
       opt.has_user_timeout = true;
       opt.user_timeout = secs <= 0x7fff
                              ? static_cast<uint16_t>(secs)
@@ -233,7 +233,7 @@ size_t Connection::transmit_probe(Instant now, std::span<uint8_t> buf) {
   e.time = now;
   e.type = EventType::kZeroWindowProbe;
   e.count = persist_.unanswered;
-  if (cfg_.persist_probe == TcpConfig::PersistProbe::kSeqMinusOne && snd_wnd_ == 0) {
+  if (cfg_->persist_probe == TcpConfig::PersistProbe::kSeqMinusOne && snd_wnd_ == 0) {
     // Linux's form (tcp_xmit_probe_skb): SEG.SEQ = SND.UNA - 1, no data. The
     // peer answers with an ACK showing its window, like a keepalive.
     e.seq = snd_una_ - 1;
@@ -299,7 +299,7 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   // Linux resends an skb with its first transmission's flags: the segment
   // that ended the queued data had PSH (tcp_push's tcp_mark_push on the
   // write queue's tail).
-  if (cfg_.push == TcpConfig::PushRule::kLinux && dlen > 0 && seq + dlen == send_buffer_end()) {
+  if (cfg_->push == TcpConfig::PushRule::kLinux && dlen > 0 && seq + dlen == send_buffer_end()) {
     fl |= flags::kPsh;
   }
   return build(buf, fl, seq, a, b, now, false);
@@ -362,7 +362,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   // sent for longer than the RTO (RFC 5681 §4.1; Linux checks the same
   // before tcp_cwnd_restart, from lsndtime).
   const bool data_owed = seq_lt(snd_nxt_, data_end) || (fin_queued_ && !fin_sent_);
-  if (cfg_.idle_restart != TcpConfig::IdleRestart::kOff && flight_size() == 0 &&
+  if (cfg_->idle_restart != TcpConfig::IdleRestart::kOff && flight_size() == 0 &&
       snd_nxt_ == snd_max_ && data_owed && !last_data_tx_.is_never() &&
       now - last_data_tx_ > rtt_.rto()) {
     restart_after_idle(now);
@@ -405,7 +405,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   // second duplicate ACK one more segment of new data, so FlightSize stays
   // within cwnd + 2 SMSS; cwnd itself does not change.
   bool limited = false;
-  if (cfg_.limited_transmit && next.kind == RecoverySend::Kind::kAsUsual &&
+  if (cfg_->limited_transmit && next.kind == RecoverySend::Kind::kAsUsual &&
       !recovery_->in_recovery() && snd_nxt_ == snd_max_) {
     const uint32_t dups = recovery_->state().dup_acks;
     if (dups == 1 || dups == 2) {
@@ -439,7 +439,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const uint32_t max_seg = std::min<uint32_t>(tso_limit_, 65535 - 80);
   if (max_seg > snd_mss_ && !retransmission && !loss_probe && len == snd_mss_) {
     len = std::min({unsent, usable, max_seg});
-    if (!(len == unsent && (cfg_.nodelay || fin_owed))) len -= len % snd_mss_;
+    if (!(len == unsent && (cfg_->nodelay || fin_owed))) len -= len % snd_mss_;
   }
   const bool fin_now = fin_owed && len == unsent;
 
@@ -452,10 +452,10 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
     // tcp_nagle_test: TCP_NAGLE_PUSH first, then TCP_NAGLE_CORK).
     // A write with MSG_MORE pushes corked whatever else holds (tcp_push:
     // nonagle = TCP_NAGLE_CORK), a pending TCP_NAGLE_PUSH included.
-    const bool corked = cfg_.cork || more_hold_;
+    const bool corked = cfg_->cork || more_hold_;
     const bool push = push_once_ && !more_hold_;
     send_now = retransmission || loss_probe || len >= snd_mss_ || fin_now ||
-               (len == unsent && (push || (!corked && (cfg_.nodelay || inflight == 0)))) ||
+               (len == unsent && (push || (!corked && (cfg_->nodelay || inflight == 0)))) ||
                (!corked && max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2);
     if (send_now) push_once_ = false;
   } else if (fin_now) {
@@ -477,7 +477,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   const bool pushed_end =
       more_tail_ ? seq_lt(snd_nxt_, push_seq_) && seq_le(push_seq_, snd_nxt_ + len) : len == unsent;
   if (len > 0 && pushed_end) fl |= flags::kPsh;
-  if (cfg_.push == TcpConfig::PushRule::kLinux && len > 0 && !retransmission) {
+  if (cfg_->push == TcpConfig::PushRule::kLinux && len > 0 && !retransmission) {
     // Linux: each skb of two segments (tcp_tso_autosize's tcp_min_tso_segs
     // floor) leaves with PSH on its last segment (GSO copies PSH to the
     // last one only); one segment cut from an skb (tso_fragment clears PSH
@@ -539,7 +539,11 @@ void Connection::note_cwnd_usage() {
   // (SND.UNA past cwnd_usage_seq) starts afresh; within one, a cwnd-limited
   // send is remembered, otherwise the largest flight in segments
   // (packets_out, here rounded up from bytes).
-  const bool limited = pipe() >= cc_->cwnd();
+  // Limited when no further full segment fits: Linux counts cwnd in whole
+  // packets (tcp_write_xmit's cwnd_quota of 0); here cwnd is in bytes and
+  // grows by fractions of an SMSS in congestion avoidance, so `pipe >=
+  // cwnd` would almost never hold and cwnd would stop growing.
+  const bool limited = pipe() + snd_mss_ > cc_->cwnd();
   const uint32_t segs = (flight_size() + snd_mss_ - 1) / snd_mss_;
   if (seq_ge(snd_una_, cwnd_usage_seq_) || limited || (!cwnd_limited_ && segs > max_segs_out_)) {
     cwnd_limited_ = limited;
@@ -549,7 +553,7 @@ void Connection::note_cwnd_usage() {
 }
 
 bool Connection::cwnd_may_grow() const {
-  if (cfg_.app_limited_growth || cwnd_limited_) return true;
+  if (cfg_->app_limited_growth || cwnd_limited_) return true;
   // tcp_is_cwnd_limited: in slow start, until cwnd is twice the flight.
   return cc_->cwnd() < cc_->ssthresh() && cc_->cwnd() < 2 * max_segs_out_ * snd_mss_;
 }
@@ -558,8 +562,8 @@ void Connection::restart_after_idle(Instant now) {
   const Duration idle = now - last_data_tx_;
   const uint32_t cwnd = cc_->cwnd();
   // RW = min(IW, cwnd), IW in whole segments of the current MSS (§3.1).
-  const uint32_t rw = std::min(cfg_.initial_window_segments * snd_mss_, cwnd);
-  if (cfg_.idle_restart == TcpConfig::IdleRestart::kRfc5681) {
+  const uint32_t rw = std::min(cfg_->initial_window_segments * snd_mss_, cwnd);
+  if (cfg_->idle_restart == TcpConfig::IdleRestart::kRfc5681) {
     // RFC 5681 §4.1: cwnd = RW; ssthresh is left alone.
     cc_->restart_after_idle(rw, cc_->ssthresh());
     return;

@@ -52,7 +52,7 @@ void Connection::after_ack_undo(Instant now, const wire::TcpView& seg, const Bef
   // This ACK started fast recovery (RFC 6675 §5 step 4, or RACK): a new
   // episode with the windows from before it (Linux tcp_enter_recovery's
   // tcp_init_undo).
-  if (cfg_.undo && !pre.in_recovery && recovery_->in_recovery()) {
+  if (cfg_->undo && !pre.in_recovery && recovery_->in_recovery()) {
     undo_.begin(snd_una_, pre.cwnd, pre.ssthresh);
   }
   if (!undo_.active()) {
@@ -61,7 +61,7 @@ void Connection::after_ack_undo(Instant now, const wire::TcpView& seg, const Bef
   }
   const uint32_t ack = seg.ack();
   const auto& o = seg.options();
-  if (cfg_.undo) {
+  if (cfg_->undo) {
     // RFC 3708 §3: every retransmission of the episode D-SACKed.
     if (const auto d = dsack_block(ack, o)) {
       const uint32_t left = undo_.undo_retrans();
@@ -112,14 +112,14 @@ void Connection::frto_on_timeout(bool in_fast_recovery) {
   // Linux tcp_enter_loss: a new episode unless one is running (fast
   // recovery, or an earlier timeout of this same head), with the windows
   // from before this timeout cut them.
-  if ((cfg_.undo || cfg_.frto) && !in_fast_recovery && rtx_.count == 1) {
+  if ((cfg_->undo || cfg_->frto) && !in_fast_recovery && rtx_.count == 1) {
     undo_.begin(snd_una_, cc_->cwnd(), cc_->ssthresh());
   }
   // RFC 5682 §3.1 step 1 (Linux: tcp_frto && (new_recovery ||
   // icsk_retransmits)): not when the timeout ends fast recovery, but again
   // on a repeated timeout of the same segment.
   frto_ = Frto{};
-  frto_.on = cfg_.frto && undo_.active() && (!in_fast_recovery || rtx_.count > 1);
+  frto_.on = cfg_->frto && undo_.active() && (!in_fast_recovery || rtx_.count > 1);
   frto_.high = snd_max_;
 }
 
@@ -169,10 +169,10 @@ void Connection::note_duplicate_data(const wire::TcpView& seg) {
   // Linux tcp_send_dupack: data starting below RCV.NXT, cut at RCV.NXT,
   // and (vigil) from within one receive buffer back only, so a forged
   // segment far behind draws no block.
-  if (!cfg_.dsack || !sack_enabled_ || seg.payload().empty() || !seq_lt(seg.seq(), rcv_nxt_))
+  if (!cfg_->dsack || !sack_enabled_ || seg.payload().empty() || !seq_lt(seg.seq(), rcv_nxt_))
     return;
   if (seq_diff(rcv_nxt_, seg.seq()) >
-      static_cast<int32_t>(std::min<uint32_t>(cfg_.recv_buffer, 1u << 30))) {
+      static_cast<int32_t>(std::min<uint32_t>(cfg_->recv_buffer, 1u << 30))) {
     return;
   }
   const uint32_t end = seg.seq() + static_cast<uint32_t>(seg.payload().size());

@@ -4,6 +4,7 @@
 // hole is resent as pipe allows, choosing what by NextSeg(). With PRR (RFC
 // 6937) cwnd is instead set to pipe + sndcnt on every ACK of recovery.
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 #include "tcp/loss_recovery.hpp"
@@ -18,7 +19,7 @@ class SackRecovery final : public LossRecovery {
  public:
   SackRecovery(uint32_t recover, bool prr, size_t rack_segments)
       : LossRecovery(recover), use_prr_(prr) {
-    if (rack_segments > 0) rack_.emplace(rack_segments);
+    if (rack_segments > 0) rack_ = std::make_unique<RackDetector>(rack_segments);
   }
 
   std::string_view name() const override { return rack_ ? "rack" : "sack"; }
@@ -217,7 +218,9 @@ class SackRecovery final : public LossRecovery {
   ProportionalRateReduction prr_;
   uint32_t una_before_ = 0;
   int64_t sacked_before_ = 0;
-  std::optional<RackDetector> rack_;  // RFC 8985 §6, when loss_detection=rack
+  // RFC 8985 §6, when loss_detection=rack; on the heap, so that without it
+  // (rfc) its 100-odd bytes are not part of every connection (issue 15).
+  std::unique_ptr<RackDetector> rack_;
   Duration reorder_timeout_;
   SackScoreboard sb_;      // RFC 6675 §3, fed by every ACK
   uint32_t high_rxt_ = 0;  // RFC 6675 HighRxt + 1: past the highest byte resent in recovery

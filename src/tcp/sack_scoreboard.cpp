@@ -19,6 +19,7 @@ void SackScoreboard::trim(uint32_t snd_una) {
 }
 
 bool SackScoreboard::insert(uint32_t left, uint32_t right) {
+  if (!r_) r_ = std::make_unique<Range[]>(kMaxRanges);
   const uint32_t before = sacked_bytes(left, right);
   // First range that touches or lies above [left, right).
   size_t i = 0;

@@ -1,6 +1,6 @@
 // The sender's SACK scoreboard (RFC 6675 §3-4): which bytes above SND.UNA
 // the peer reported holding, with IsLost(), SetPipe() and NextSeg().
-// Memory is bounded: a fixed array of disjoint, merged ranges sorted by
+// Memory is bounded: a fixed-size array of disjoint, merged ranges sorted by
 // sequence number. A range that does not fit is dropped (the highest one)
 // and counted; forgetting SACK information is always safe, it can only
 // cause an unneeded retransmission.
@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "wire/tcp_header.hpp"
 
@@ -69,7 +70,9 @@ class SackScoreboard {
   void trim(uint32_t snd_una);
   bool insert(uint32_t left, uint32_t right);
 
-  std::array<Range, kMaxRanges> r_{};
+  // kMaxRanges entries, allocated by the first insert: a connection that
+  // never receives a SACK block (an idle one) holds none (issue 15).
+  std::unique_ptr<Range[]> r_;
   size_t n_ = 0;
   uint64_t invalid_ = 0;
   uint64_t dsack_ = 0;

@@ -305,6 +305,45 @@ TEST(StackPair, DemultiplexesConnectionsToOneListener) {
   }
 }
 
+// Issue 15: connections of one config share one immutable TcpConfig, so a
+// setsockopt on one (Stack::set_socket_options) must change a copy, never
+// its siblings' options. Expected: the keepalive it turns on arms at now +
+// the new idle (Linux sock_set_keepalive: a full idle period from now);
+// the sibling keeps the stack's defaults (keepalive off, 7200 s, Nagle on).
+TEST(StackPair, SocketOptionsOnOneConnectionLeaveItsSiblingsAlone) {
+  Pair p;
+  ASSERT_TRUE(p.b.listen(80, 8));
+  const auto c1 = p.a.connect(p.now, {kB, 80});
+  const auto c2 = p.a.connect(p.now, {kB, 80});
+  ASSERT_TRUE(c1 && c2);
+  p.pump();
+  const auto s1 = p.b.accept(80), s2 = p.b.accept(80);
+  ASSERT_TRUE(s1 && s2);
+  const tcp::Connection& a1 = *p.a.connection(*c1);
+  const tcp::Connection& a2 = *p.a.connection(*c2);
+  EXPECT_EQ(&a1.config(), &a2.config());  // shared, not copied
+  EXPECT_EQ(&p.b.connection(*s1)->config(), &p.b.connection(*s2)->config());
+
+  tcp::TcpConfig opts = a1.config();
+  opts.nodelay = true;
+  opts.keepalive = true;
+  opts.keepalive_idle = Duration::seconds(60);
+  p.a.set_socket_options(p.now, *c1, opts);
+  EXPECT_TRUE(a1.config().nodelay);
+  EXPECT_TRUE(a1.config().keepalive);
+  EXPECT_EQ(a1.config().keepalive_idle, Duration::seconds(60));
+  EXPECT_EQ(a1.timer_deadline(tcp::TimerKind::kKeepalive), p.now + Duration::seconds(60));
+  EXPECT_FALSE(a2.config().nodelay);
+  EXPECT_FALSE(a2.config().keepalive);
+  EXPECT_EQ(a2.config().keepalive_idle, Duration::seconds(7200));
+  EXPECT_TRUE(a2.timer_deadline(tcp::TimerKind::kKeepalive).is_never());
+  EXPECT_FALSE(p.a.config().tcp.keepalive);
+  // A connection made after it takes the stack's config, not c1's.
+  const auto c3 = p.a.connect(p.now, {kB, 80});
+  ASSERT_TRUE(c3);
+  EXPECT_FALSE(p.a.connection(*c3)->config().keepalive);
+}
+
 // ---- Listener backlog --------------------------------------------------------
 
 TEST(StackListener, BacklogFullDropsSynUntilAccept) {
