@@ -214,6 +214,38 @@ TEST(ConformCases, MisconfiguredKeepaliveFails) {
       "pass");
 }
 
+TEST(ConformCases, KeepaliveBlindToPersistKillsAPeerThatAnswers) {
+  // Keepalive 2 s / 1 s / 3 behind a zero window whose probes the peer
+  // answers. The buggy keepalive last heard the peer's first zero-window
+  // ACK (captured at Z, at the target 1 ms later), probes at + 2, 3, 4 s
+  // and gives up at + 5 s: ETIMEDOUT 5.001 s after Z. A correct target
+  // (Linux tcp_keepalive_timer reschedules while data waits) stays open.
+  const CaseResult bad =
+      run("keepalive.while-persisting", sim("linux", {"keepalive-while-persisting"}));
+  EXPECT_STREQ(verdict_name(bad.verdict), "fail");
+  EXPECT_EQ(bad.measured.rfind("ETIMEDOUT at 5.001 s, ", 0), 0u) << bad.measured;
+  const CaseResult good = run("keepalive.while-persisting", sim("linux"));
+  EXPECT_STREQ(verdict_name(good.verdict), "pass");
+  EXPECT_EQ(good.measured.rfind("still open, ", 0), 0u) << good.measured;
+}
+
+TEST(ConformCases, CongestionCasesMeasureTheRule) {
+  // RFC 5681 §3.1: one SMSS per round trip at most (rfc's NewReno, byte
+  // counting: about 1; linux's CUBIC after a loss: less); RFC 2525 §2.6's
+  // MSS/8 per ACK with a delayed-ACK peer adds cwnd/16, 1.5-2.7 segments
+  // at 24-43 segments: more than 1.5 in all.
+  const CaseResult rfc = run("congestion.avoidance-increase", sim("rfc"));
+  EXPECT_STREQ(verdict_name(rfc.verdict), "pass") << rfc.measured;
+  EXPECT_EQ(rfc.measured.rfind("median 0.9", 0), 0u) << rfc.measured;
+  // RFC 2525 §2.8: the undeflated window's burst overflows the 5-segment
+  // queue, so every fast recovery is followed by a loss a round trip
+  // later; a deflated window (rfc: half) needs ~25 round trips of
+  // avoidance to reach product + queue again.
+  const CaseResult bug = run("congestion.window-deflation", sim("rfc", {"no-window-deflation"}));
+  EXPECT_STREQ(verdict_name(bug.verdict), "fail");
+  EXPECT_NE(bug.measured.find("fast recoveries, "), std::string::npos) << bug.measured;
+}
+
 TEST(ConformCases, IgnoringIcmpInSynSentFails) {
   // icmp.handshake_abort=none (lwIP 2.1's TCP ignores ICMP): the port
   // unreachable is only remembered, connect waits out its SYN retries (rfc,
