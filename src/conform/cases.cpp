@@ -1007,6 +1007,13 @@ void congestion_avoidance_increase(Testbed& tb, CaseResult& r) {
     return;
   }
   const double m = median(slopes);
+  if (slopes.size() < 3) {
+    // One or two periods are not enough to tell a rule from noise.
+    r.verdict = Verdict::info;
+    r.measured = std::to_string(slopes.size()) + " congestion-avoidance period(s) to judge (" +
+                 fmt_list(slopes) + " segments per round trip): too few";
+    return;
+  }
   r.measured = "median " + fmt(m, 2) + " segments per round trip over " +
                std::to_string(slopes.size()) + " periods (" + fmt_list(slopes) + ")";
   r.verdict = m <= 1.5 ? Verdict::pass : Verdict::fail;
@@ -1128,7 +1135,9 @@ void icmp_syn_sent(Testbed& tb, CaseResult& r) {
   sys.syn_retries = 2;
   PeerSettings peer;
   peer.icmp_reject_syn = 3;  // port unreachable
-  if (tb.configure(sys, peer)) {
+  // A target whose SYN retries cannot be set (lwIP: compile-time) keeps
+  // its own: they only matter if it ignores the ICMP.
+  if (tb.configure(sys, peer) && tb.configure({}, peer)) {
     r.verdict = Verdict::skipped;
     r.measured = "configure failed: " + tb.why();
     return;
