@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <utility>
 
 #include "conform/wire_view.hpp"
 #include "util/errno_name.hpp"
@@ -708,6 +710,31 @@ void uto_zero_window(Testbed& tb, CaseResult& r) {
   r.verdict = Verdict::info;
 }
 
+void keepalive_while_persisting(Testbed& tb, CaseResult& r) {
+  // Seed 003: a sender behind a zero window probes, and Wireshark labels
+  // the probes keep-alives (Linux's have SEQ = SND.UNA - 1, a keepalive's
+  // form). RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: they are persist
+  // probes, backed off from the RTO, and the connection lives while the
+  // peer answers them; keepalives are for idle connections (RFC 1122
+  // §4.2.3.6; Linux tcp_keepalive_timer reschedules while the write queue
+  // holds data). With keepalive 2 s / 1 s / 3, a keepalive that ran here
+  // would probe every 2 s (answers restart its idle) or, blind to the zero
+  // window's answers, kill the connection 5 s after the window closed.
+  constexpr int kRun = 40;
+  r.expected =
+      "open after " + std::to_string(kRun) +
+      " s of answered probes behind a zero window, keepalive 2 s/1 s/3; the probes back off "
+      "(last gap > 4 s: persist, not keepalive's 2 s idle)";
+  PersistRun p = persist_run(tb, r, std::nullopt, short_keepalive(), seconds(kRun), false);
+  if (!p.ok) return;
+  std::vector<double> at;
+  for (const Seg* s : p.probes) at.push_back(s->t - p.zero_at);
+  const double last_gap = at.size() >= 2 ? at.back() - at[at.size() - 2] : 0;
+  r.measured = (p.outcome.ended ? outcome_text(p.outcome, p.zero_at) : std::string("still open")) +
+               ", " + std::to_string(at.size()) + " probes at " + fmt_list(at) + " s";
+  r.verdict = !p.outcome.ended && at.size() >= 3 && last_gap > 4 ? Verdict::pass : Verdict::fail;
+}
+
 void persist_probe_byte_deadlock(Testbed& tb, CaseResult& r) {
   // RFC 2525 §2.12: a receiver whose advertised window is zero takes a
   // probe byte into the room a small read made (too small for a window
@@ -800,6 +827,241 @@ void initial_window(Testbed& tb, CaseResult& r) {
                         : Verdict::fail;
 }
 
+// The congestion cases' path (RFC 2525 §2.6 and §2.8): a bottleneck the
+// peer controls, 10 Mbit/s with 25 ms each way (RTT 50 ms; a bandwidth-
+// delay product of 62,500 bytes, 43 segments of 1448) and a drop-tail
+// queue of 8,000 bytes (5 segments) each way. A sender in congestion
+// avoidance fills it once its window passes 48 segments and loses a
+// segment; after recovery its window is 24 (Reno, RFC 5681 §3.2) to 34
+// (CUBIC's 0.7, RFC 8312 §4.5), below the product: the flight then shows
+// in full at the peer until it reaches the product again.
+constexpr double kBottleneckDelay = 0.025;  // s, each way
+constexpr uint64_t kBottleneckRate = 10'000'000;
+constexpr size_t kBottleneckQueue = 8000;
+constexpr double kBdpBytes = kBottleneckRate / 8.0 * 2 * kBottleneckDelay;
+// One round trip as the peer sees it: twice the delay, plus a full-size
+// datagram's serialisation (1.2 ms at 10 Mbit/s).
+constexpr double kRoundTrip = 2 * kBottleneckDelay + 1500.0 * 8 / kBottleneckRate;
+
+// The target's flight as the peer's ACK clock bounds it. A data segment
+// ending at E reaches the peer at t; the target sent it at t - d - ser or
+// earlier, and then knew of no ACK the peer sent after t - 2d - ser (the
+// peer's ACK takes d to reach it). So SND.MAX - SND.UNA at that send was
+// at least E - A(t - kRoundTrip), A(x) the peer's highest ACK sent by x:
+// exact while the bottleneck has no queue, low by the queue's bytes when
+// it has one. Losses are the target's retransmissions, grouped into
+// episodes that end when the peer acknowledges what was outstanding at the
+// first (RFC 6582's "recover").
+struct FlightView {
+  struct Point {
+    double t;
+    double flight;  // bytes
+    bool resend;
+  };
+  struct Episode {
+    double start = 0;          // the first retransmission reached the peer
+    double end = -1;           // the peer's ACK of everything outstanding then; -1 never
+    bool ack_clocked = false;  // target data reached the peer within a round trip before
+  };
+  std::vector<Point> points;
+  std::vector<Episode> episodes;
+  uint32_t mss = 0;  // the largest payload seen
+
+  // The largest flight among data arrivals in (from, to], or -1 if none.
+  double max_flight(double from, double to) const {
+    double m = -1;
+    for (const auto& p : points) {
+      if (p.t > from && p.t <= to && !p.resend) m = std::max(m, p.flight);
+    }
+    return m;
+  }
+};
+
+FlightView flight_view(const std::vector<Seg>& segs) {
+  FlightView v;
+  std::vector<std::pair<double, uint32_t>> acks;  // the peer's highest ACK so far, by time
+  bool have_end = false;
+  uint32_t end = 0;
+  double last_data = -1;
+  bool in_episode = false;
+  uint32_t recover = 0;
+  for (const auto& s : segs) {
+    if (!s.tcp) continue;
+    if (!s.from_target) {
+      if (s.has_ack() && !s.rst() &&
+          (acks.empty() || static_cast<int32_t>(s.ack - acks.back().second) > 0)) {
+        acks.emplace_back(s.t, s.ack);
+        if (in_episode && static_cast<int32_t>(s.ack - recover) >= 0) {
+          v.episodes.back().end = s.t;
+          in_episode = false;
+        }
+      }
+      continue;
+    }
+    if (s.len == 0 || s.syn() || s.rst()) continue;
+    v.mss = std::max(v.mss, s.len);
+    const uint32_t e = s.seq + s.len;
+    const bool resend =
+        s.seq != s.snd_max_before && static_cast<int32_t>(s.seq - s.snd_max_before) < 0;
+    if (resend && !in_episode) {
+      FlightView::Episode ep;
+      ep.start = s.t;
+      ep.ack_clocked = last_data >= 0 && s.t - last_data < kRoundTrip;
+      v.episodes.push_back(ep);
+      in_episode = true;
+      recover = s.snd_max_before;
+    }
+    last_data = s.t;
+    if (!have_end || static_cast<int32_t>(e - end) > 0) end = e;
+    have_end = true;
+    // A(t - kRoundTrip): the last ACK sent by then.
+    const double by = s.t - kRoundTrip;
+    auto it = std::upper_bound(
+        acks.begin(), acks.end(), by,
+        [](double x, const std::pair<double, uint32_t>& a) { return x < a.first; });
+    if (it == acks.begin()) continue;
+    const int32_t f = static_cast<int32_t>(end - std::prev(it)->second);
+    v.points.push_back({s.t, f > 0 ? double(f) : 0.0, resend});
+  }
+  return v;
+}
+
+// A bulk transfer from the target over the bottleneck: `seconds` of it.
+bool bulk_over_bottleneck(Testbed& tb, CaseResult& r, double seconds_to_run) {
+  PeerSettings peer;
+  peer.receive_buffer = 1 << 20;  // the receive window never limits the flight
+  SocketOptions o;
+  o.no_delay = true;
+  o.send_buffer = 1 << 20;
+  if (!connect_or_skip(tb, r, o, {}, peer)) return false;
+  PathShape shape;
+  shape.one_way_delay = std::chrono::duration_cast<conform::Duration>(
+      std::chrono::duration<double>(kBottleneckDelay));
+  shape.rate_bps = kBottleneckRate;
+  shape.queue_bytes = kBottleneckQueue;
+  if (!tb.set_path_shape(shape)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "the testbed cannot shape its path";
+    return false;
+  }
+  tb.target_write(static_cast<size_t>(kBottleneckRate / 8 * (seconds_to_run + 1)));
+  tb.run_for(
+      std::chrono::duration_cast<conform::Duration>(std::chrono::duration<double>(seconds_to_run)));
+  return true;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+void congestion_avoidance_increase(Testbed& tb, CaseResult& r) {
+  // RFC 5681 §3.1 (RFC 1122 §4.2.2.15): congestion avoidance grows cwnd by
+  // about one SMSS per round trip, at most; RFC 2525 §2.6's extra MSS/8
+  // per ACK adds cwnd/16 more per round trip with a delayed-ACK receiver
+  // (2 to 3 segments here). CUBIC (RFC 8312) grows slower than that
+  // after a loss. Per period between losses, the slope of the largest
+  // flight per round trip while it is below 90 % of the path's product
+  // (no queue: the flight shows in full), from the second round trip after
+  // recovery; at least 4 round trips.
+  r.expected =
+      "<= 1.5 segments per round trip in congestion avoidance (RFC 5681 §3.1: 1; RFC 2525 "
+      "§2.6's MSS/8 per ACK: 2-3 here)";
+  if (!bulk_over_bottleneck(tb, r, 8)) return;
+  const FlightView v = flight_view(parse_capture(tb.capture()));
+  if (v.mss == 0) {
+    r.verdict = Verdict::fail;
+    r.measured = "no data";
+    return;
+  }
+  std::vector<double> slopes;
+  for (size_t i = 0; i < v.episodes.size(); ++i) {
+    const auto& ep = v.episodes[i];
+    if (ep.end < 0) continue;
+    const double stop =
+        i + 1 < v.episodes.size() ? v.episodes[i + 1].start - kRoundTrip : to_s(tb.now());
+    std::vector<double> ys;
+    for (double t = ep.end + kRoundTrip; t + kRoundTrip <= stop; t += kRoundTrip) {
+      const double m = v.max_flight(t, t + kRoundTrip);
+      if (m < 0 || m >= 0.9 * kBdpBytes) break;
+      ys.push_back(m / v.mss);
+    }
+    if (ys.size() < 4) continue;
+    // Least squares over round trips 0..n-1.
+    const double n = static_cast<double>(ys.size());
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t k = 0; k < ys.size(); ++k) {
+      sx += double(k);
+      sy += ys[k];
+      sxx += double(k) * double(k);
+      sxy += double(k) * ys[k];
+    }
+    slopes.push_back((n * sxy - sx * sy) / (n * sxx - sx * sx));
+  }
+  if (slopes.empty()) {
+    r.verdict = Verdict::info;  // nothing to judge: not evidence of §2.6
+    r.measured = std::to_string(v.episodes.size()) +
+                 " loss episodes, no congestion-avoidance period of 4 round trips below the path's "
+                 "product";
+    return;
+  }
+  const double m = median(slopes);
+  if (slopes.size() < 3) {
+    // One or two periods are not enough to tell a rule from noise.
+    r.verdict = Verdict::info;
+    r.measured = std::to_string(slopes.size()) + " congestion-avoidance period(s) to judge (" +
+                 fmt_list(slopes) + " segments per round trip): too few";
+    return;
+  }
+  r.measured = "median " + fmt(m, 2) + " segments per round trip over " +
+               std::to_string(slopes.size()) + " periods (" + fmt_list(slopes) + ")";
+  r.verdict = m <= 1.5 ? Verdict::pass : Verdict::fail;
+}
+
+void congestion_window_deflation(Testbed& tb, CaseResult& r) {
+  // RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 3: when fast recovery ends
+  // cwnd is deflated to ssthresh, half the flight at the loss (0.7 for
+  // CUBIC, RFC 8312 §4.5), below the path's product here: the next loss
+  // comes only once congestion avoidance has grown it back past product +
+  // queue, many round trips later (1.5 s here). RFC 2525 §2.8's sender
+  // keeps the inflated window (ssthresh plus one segment per duplicate
+  // ACK, about 1.5 times the flight at the loss) and, once recovery ends,
+  // bursts a window's worth into the queue at once: "likely to cause
+  // further loss", at the bottleneck within the next round trip. A fast
+  // recovery (its first retransmission on the ACK clock) is judged when
+  // the run goes on 2 round trips after it; as vigil analyze's §2.8
+  // detector (docs/detectors.md), fail when at least 4 were judged and
+  // 3/4 of them were followed by a loss within 2 round trips.
+  r.expected =
+      "after fast recovery, no loss for > 2 round trips (a deflated window, RFC 6582 §3.2); "
+      "fail: >= 4 judged, >= 3/4 of them followed by a loss within 2 (RFC 2525 §2.8's burst)";
+  if (!bulk_over_bottleneck(tb, r, 8)) return;
+  const FlightView v = flight_view(parse_capture(tb.capture()));
+  const double run_end = to_s(tb.now());
+  int judged = 0, bursts = 0;
+  std::vector<double> gaps;  // round trips from the end of recovery to the next loss
+  for (size_t i = 0; i < v.episodes.size(); ++i) {
+    const auto& ep = v.episodes[i];
+    if (ep.end < 0 || !ep.ack_clocked) continue;
+    const double next = i + 1 < v.episodes.size() ? v.episodes[i + 1].start : -1;
+    if (next < 0 && run_end - ep.end <= 2 * kRoundTrip) continue;  // not seen long enough
+    ++judged;
+    if (next >= 0) gaps.push_back((next - ep.end) / kRoundTrip);
+    if (next >= 0 && next - ep.end <= 2 * kRoundTrip) ++bursts;
+  }
+  r.measured =
+      std::to_string(judged) + " fast recoveries, " + std::to_string(bursts) +
+      " followed by a loss within 2 round trips; round trips to the next loss: " + fmt_list(gaps);
+  if (judged < 4) {
+    r.verdict = Verdict::info;
+    r.measured = std::to_string(v.episodes.size()) + " loss episodes, " + r.measured +
+                 ": too few fast recoveries to judge";
+    return;
+  }
+  r.verdict = 4 * bursts >= 3 * judged ? Verdict::fail : Verdict::pass;
+}
+
 // -------------------------------------------------------------- robustness
 
 // RFC 5961: a forged segment gets a challenge ACK and the connection lives.
@@ -858,6 +1120,55 @@ void icmp_soft(Testbed& tb, CaseResult& r) {
   r.measured = std::string(o.ended ? outcome_text(o, 0) : "alive") +
                (delivered ? ", data acknowledged" : ", data not acknowledged");
   r.verdict = !o.ended && delivered ? Verdict::pass : Verdict::fail;
+}
+
+void icmp_syn_sent(Testbed& tb, CaseResult& r) {
+  // RFC 1122 §4.2.3.9: port unreachable is a hard error and SHOULD abort
+  // the connection; RFC 5461 §4 (and Linux's tcp_v4_err, which aborts a
+  // SYN-SENT socket on any unreachable) does so during the handshake:
+  // connect() fails with ECONNREFUSED at the first ICMP, not after the SYN
+  // retries (here tcp_syn_retries 2: 1 + 2 + 4 = 7 s).
+  r.expected =
+      "connect fails with ECONNREFUSED within 0.5 s of the first ICMP, no SYN after it (RFC 1122 "
+      "§4.2.3.9, RFC 5461 §4; Linux tcp_v4_err)";
+  SystemSettings sys;
+  sys.syn_retries = 2;
+  PeerSettings peer;
+  peer.icmp_reject_syn = 3;  // port unreachable
+  // A target whose SYN retries cannot be set (lwIP: compile-time) keeps
+  // its own: they only matter if it ignores the ICMP.
+  if (tb.configure(sys, peer) && tb.configure({}, peer)) {
+    r.verdict = Verdict::skipped;
+    r.measured = "configure failed: " + tb.why();
+    return;
+  }
+  const std::error_code ec = tb.target_connect(SocketOptions{});
+  const auto segs = parse_capture(tb.capture());
+  double icmp_at = -1;
+  size_t syns_after = 0, syns = 0;
+  for (const auto& s : segs) {
+    if (!s.from_target && s.icmp && icmp_at < 0) icmp_at = s.t;
+    if (s.from_target && s.tcp && s.syn() && !s.has_ack()) {
+      ++syns;
+      if (icmp_at >= 0) ++syns_after;
+    }
+  }
+  if (!ec) {
+    r.measured = "connected: the peer's host did not reject the SYN";
+    r.verdict = Verdict::skipped;
+    return;
+  }
+  if (icmp_at < 0) {
+    r.measured = "no ICMP sent (" + std::to_string(syns) + " SYNs)";
+    r.verdict = Verdict::skipped;
+    return;
+  }
+  const TargetOutcome o = tb.target_outcome();
+  const int err = o.error ? *o.error : ec.value();
+  const double end = o.ended ? to_s(o.ended_at) - icmp_at : to_s(tb.now()) - icmp_at;
+  r.measured = std::string(util::errno_name(err)) + " " + fmt(end) + " s after the first ICMP, " +
+               std::to_string(syns) + " SYN" + (syns == 1 ? "" : "s");
+  r.verdict = err == ECONNREFUSED && end <= 0.5 && syns_after == 0 ? Verdict::pass : Verdict::fail;
 }
 
 void icmp_frag_needed(Testbed& tb, CaseResult& r) {
@@ -1025,9 +1336,24 @@ std::vector<Case> make_cases() {
            "the target's own data flow after it took a probe byte into a closed window",
            "all bytes within 40 s"),
       persist_probe_byte_deadlock);
+  add(info("keepalive.while-persisting", "persist",
+           "RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17 and §4.2.3.6; seed 003",
+           "state and probe times behind a zero window, probes answered, keepalive 2 s/1 s/3",
+           "open; last gap > 4 s"),
+      keepalive_while_persisting);
   add(info("congestion.initial-window", "congestion", "RFC 5681 §3.1, RFC 3390, RFC 6928",
            "data segments before the peer's first ACK", "exact"),
       initial_window);
+  add(info("congestion.avoidance-increase", "congestion",
+           "RFC 5681 §3.1; RFC 2525 §2.6 (extra additive constant)",
+           "growth of the flight per round trip between losses, 10 Mbit/s bottleneck",
+           "<= 1.5 segments per round trip"),
+      congestion_avoidance_increase);
+  add(info("congestion.window-deflation", "congestion",
+           "RFC 6582 §3.2, RFC 5681 §3.2; RFC 2525 §2.8 (failure of window deflation)",
+           "the flight in the round trips after each fast recovery vs before its loss",
+           "one segment; >= 4 recoveries"),
+      congestion_window_deflation);
   add(info("rfc5961.rst-in-window", "robustness", "RFC 5961 §3.2",
            "the target's answer to a RST inside the window, not at RCV.NXT", "0.5 s"),
       [](Testbed& tb, CaseResult& r) {
@@ -1046,6 +1372,10 @@ std::vector<Case> make_cases() {
   add(info("icmp.port-unreachable-soft", "robustness", "RFC 5927 §4.2, RFC 1122 §4.2.3.9",
            "state after a port unreachable quoting data in flight", "must be alive"),
       icmp_soft);
+  add(info("icmp.syn-sent-port-unreachable", "robustness",
+           "RFC 1122 §4.2.3.9, RFC 5461 §4; Linux tcp_v4_err aborts SYN-SENT",
+           "connect's errno and when it failed, each SYN answered by port unreachable", "0.5 s"),
+      icmp_syn_sent);
   add(info("icmp.frag-needed", "robustness", "RFC 1191 §4, RFC 5927 §7.2",
            "sizes of the datagrams after a frag-needed (MTU 1280) quoting a segment in flight",
            "<= 1280 bytes"),

@@ -914,6 +914,28 @@ void RealTestbed::deliver_due(TimePoint now) {
   }
 }
 
+bool RealTestbed::reject_syn(std::span<const uint8_t> dgram, TimePoint at) {
+  wire::Ipv4View ip;
+  if (wire::Ipv4View::parse(dgram, &ip, false) != wire::Drop::kNone ||
+      ip.protocol() != wire::kProtoTcp)
+    return false;
+  wire::TcpView tcp;
+  if (wire::TcpView::parse(ip.payload(), ip.src(), ip.dst(), &tcp, false) != wire::Drop::kNone ||
+      !tcp.has(wire::tcp_flags::kSyn) || tcp.has(wire::tcp_flags::kAck))
+    return false;
+  // PeerSettings::icmp_reject_syn: the peer's host rejects the SYN, as a
+  // firewall's REJECT does, quoting its header and 8 bytes (RFC 792).
+  record(dgram, at, true);
+  std::vector<uint8_t> out(1600);
+  const size_t n = wire::build_icmp_unreachable(out, to_wire(peer_addr_),
+                                                *peer_settings_.icmp_reject_syn, 0, dgram);
+  if (n == 0) return true;
+  const std::span<const uint8_t> icmp(out.data(), n);
+  record(icmp, at, false);
+  tun_.write(icmp);
+  return true;
+}
+
 void RealTestbed::peer_receive(std::span<const uint8_t> dgram, TimePoint at) {
   if (peer_) peer_->receive(at, dgram);
 }
@@ -923,6 +945,7 @@ void RealTestbed::from_device(std::span<const uint8_t> dgram, TimePoint at) {
   if (wire::Ipv4View::parse(dgram, &ip, false) != wire::Drop::kNone) return;  // IPv6 and noise
   if (ip.dst() != to_wire(peer_addr_) || ip.src() != to_wire(target_addr_)) return;
   track(dgram, true);
+  if (peer_settings_.icmp_reject_syn && reject_syn(dgram, at)) return;
   if (target_.kind == RealKind::command && !outcome_.ended) {
     // A black box reports nothing; its RST is the end it shows the wire.
     wire::TcpView tcp;

@@ -113,6 +113,9 @@ class RealTestbed : public Testbed {
   std::optional<TimePoint> next_release() const;
   void peer_receive(std::span<const uint8_t> dgram, TimePoint at);
   void record(std::span<const uint8_t> dgram, TimePoint at, bool from_target);
+  // PeerSettings::icmp_reject_syn: true if `dgram` was the target's SYN,
+  // answered with the ICMP error and dropped.
+  bool reject_syn(std::span<const uint8_t> dgram, TimePoint at);
   void track(std::span<const uint8_t> dgram, bool from_target);
   void new_peer_stack();
   void check_interrupt();

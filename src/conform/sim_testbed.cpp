@@ -122,6 +122,11 @@ class SimTestbed : public Testbed {
     // Target -> peer: a dropped datagram never reaches the peer's
     // interface, but the capture keeps what each end sent (testbed.hpp).
     world_.set_filter(kTarget, [this](Instant at, std::vector<uint8_t>& p) {
+      if (reject_syn_ && is_syn(p)) {
+        record(at, kTarget, p);
+        reject_with_icmp(at, p);
+        return false;
+      }
       if (path_ == PathState::open || path_ == PathState::drop_to_target) return true;
       record(at, kTarget, p);
       return false;
@@ -143,6 +148,7 @@ class SimTestbed : public Testbed {
       }
       target_base_.retries_syn = static_cast<uint32_t>(*system.syn_retries);
     }
+    reject_syn_ = peer.icmp_reject_syn;
     peer_cfg_ = tcp::TcpConfig::rfc();
     peer_cfg_.mss = static_cast<uint16_t>(std::clamp<uint32_t>(peer.mss, 88, 65495));
     peer_cfg_.recv_buffer = std::max<uint32_t>(peer.receive_buffer, 1);
@@ -242,6 +248,11 @@ class SimTestbed : public Testbed {
     l.queue_limit_bytes = shape.queue_bytes;
     world_.link(kPeer).set_config(l);
     world_.link(kTarget).set_config(l);
+    // The capture keeps what the target sent (testbed.hpp), so a datagram
+    // the bottleneck's queue refuses is recorded when it was sent, as the
+    // real testbed records it.
+    world_.link(kTarget).set_queue_drop_observer(
+        [this](Instant at, std::span<const uint8_t> p) { record(at, kTarget, p); });
     return true;
   }
 
@@ -316,6 +327,26 @@ class SimTestbed : public Testbed {
     world_.run(t);
   }
 
+  // A TCP SYN without ACK (the target's connect), read with bounds checks.
+  static bool is_syn(const std::vector<uint8_t>& p) {
+    if (p.size() < 20 || (p[0] >> 4) != 4 || p[9] != 6) return false;
+    const size_t ihl = size_t{p[0] & 0x0fu} * 4;
+    if (p.size() < ihl + 14) return false;
+    const uint8_t flags = p[ihl + 13];
+    return (flags & wire::tcp_flags::kSyn) && !(flags & wire::tcp_flags::kAck);
+  }
+  // The peer's host answers the SYN with ICMP destination unreachable
+  // (RFC 792: its header and 8 bytes quoted), from its own address.
+  void reject_with_icmp(Instant at, const std::vector<uint8_t>& syn) {
+    std::array<uint8_t, 256> out{};
+    const size_t n = wire::build_icmp_unreachable(out, kPeerAddr, *reject_syn_, 0,
+                                                  std::span<const uint8_t>(syn));
+    if (n == 0) return;
+    const std::span<const uint8_t> pkt(out.data(), n);
+    record(at, kPeer, pkt);
+    world_.inject(kTarget, pkt);
+  }
+
   void record(Instant at, size_t from, std::span<const uint8_t> p) {
     capture_.push_back(WireDatagram{
         to_chrono(at - Instant::zero()), from == kTarget,
@@ -330,6 +361,7 @@ class SimTestbed : public Testbed {
   EndApp* peer_ = nullptr;
   EndApp* target_ = nullptr;
   PathState path_ = PathState::open;
+  std::optional<uint8_t> reject_syn_;
   bool started_ = false;
   std::string why_;
   std::vector<WireDatagram> capture_;

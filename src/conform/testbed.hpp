@@ -58,6 +58,11 @@ struct PeerSettings {
   // the peer sends no keepalives.
   std::optional<std::chrono::seconds> keep_idle;
   std::optional<std::chrono::seconds> keep_interval;
+  // Added for icmp.syn-sent-port-unreachable (RFC 1122 §4.2.3.9): the
+  // peer's host rejects each SYN of the target's with an ICMP destination
+  // unreachable of this code (3: port unreachable, as a firewall's REJECT
+  // sends), quoting it, and the SYN goes no further. Unset: no rejection.
+  std::optional<uint8_t> icmp_reject_syn;
 };
 
 // Added for the congestion cases: the shape of the path the peer controls

@@ -88,6 +88,7 @@ void Link::send(Instant now, std::span<const uint8_t> packet) {
   if (cfg_.queue_limit_bytes > 0 && cfg_.rate_bps > 0 &&
       backlog_bytes_ + bytes > cfg_.queue_limit_bytes) {
     ++stats_.dropped_queue;
+    if (on_queue_drop_) on_queue_drop_(now, packet);
     return;
   }
 

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -66,6 +67,11 @@ class Link {
   const LinkConfig& config() const { return cfg_; }
   // Applies to packets offered from now on; packets in flight keep their times.
   void set_config(const LinkConfig& cfg);
+  // Called with each packet the drop-tail queue refuses, when it is offered
+  // (vigil conform's capture keeps what the target sent, drops included).
+  void set_queue_drop_observer(std::function<void(Instant, std::span<const uint8_t>)> f) {
+    on_queue_drop_ = std::move(f);
+  }
 
  private:
   struct Pending {
@@ -86,6 +92,7 @@ class Link {
   static bool later(const Pending& a, const Pending& b);
 
   LinkConfig cfg_;
+  std::function<void(Instant, std::span<const uint8_t>)> on_queue_drop_;
   util::Rng rng_;
   LinkStats stats_;
   std::vector<Blackhole> blackholes_;

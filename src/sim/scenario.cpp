@@ -796,6 +796,10 @@ const std::vector<BugDef>& bug_defs() {
        "RFC 2525 §2.12: a probe byte taken into a zero window makes the window negative; "
        "every segment, ACKs included, is discarded until a window update",
        [](tcp::TcpConfig& c) { c.bug_probe_window_negative = true; }},
+      {"keepalive-while-persisting",
+       "RFC 9293 §3.8.6.1: keepalive probes while the peer's window is closed, and its "
+       "zero-window ACKs not counted as answers, so a peer answering every probe is declared dead",
+       [](tcp::TcpConfig& c) { c.bug_keepalive_while_persisting = true; }},
   };
   return bugs;
 }

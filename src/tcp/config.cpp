@@ -305,6 +305,7 @@ const std::vector<Knob>& knobs() {
       bool_knob("bug.extra_additive_constant", &TcpConfig::bug_extra_additive_constant),
       bool_knob("bug.no_window_deflation", &TcpConfig::bug_no_window_deflation),
       bool_knob("bug.probe_window_negative", &TcpConfig::bug_probe_window_negative),
+      bool_knob("bug.keepalive_while_persisting", &TcpConfig::bug_keepalive_while_persisting),
       duration_knob("delayed_ack", &TcpConfig::delayed_ack, kDelayedAckRange),
       uint_knob("quickack", &TcpConfig::quickack_segments, 0, 16),
       bool_knob("nodelay", &TcpConfig::nodelay),
@@ -314,12 +315,16 @@ const std::vector<Knob>& knobs() {
                     kChallengeAckRange),
       {"icmp.handshake_abort",
        [](TcpConfig& c, std::string_view v) -> std::string {
+         c.icmp_handshake_ignore = false;
          if (v == "hard") {
            c.icmp_handshake_abort_any = false;
          } else if (v == "any") {
            c.icmp_handshake_abort_any = true;
+         } else if (v == "none") {
+           c.icmp_handshake_abort_any = false;
+           c.icmp_handshake_ignore = true;
          } else {
-           return "expects hard or any";
+           return "expects hard, any or none";
          }
          return {};
        }},

@@ -116,6 +116,11 @@ struct TcpConfig {
   // edge, the window is computed negative and every segment is discarded
   // until a window update goes out.
   bool bug_probe_window_negative = false;
+  // Seed 003's feared failure (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6): a
+  // keepalive timer blind to persist. It probes while the peer's window is
+  // closed, and the peer's zero-window ACKs do not count as hearing from
+  // it, so a peer that answers every probe is declared dead.
+  bool bug_keepalive_while_persisting = false;
 
   // --- Retry limits, RFC 1122 §4.2.3.5 (R2) ---
   // Data: a count of timeouts, or (retries_data_time > 0) the time since the
@@ -227,6 +232,10 @@ struct TcpConfig {
   // 2 and 3 (protocol, port); true aborts on every code but frag-needed, as
   // Linux's tcp_v4_err does (linux profile). Synchronized states never abort.
   bool icmp_handshake_abort_any = false;
+  // icmp.handshake_abort=none: no code aborts the handshake either, all are
+  // soft errors (a stack that ignores ICMP for TCP, as lwIP 2.1 does); so
+  // `vigil conform`'s icmp.syn-sent-port-unreachable can be seen to fail.
+  bool icmp_handshake_ignore = false;
 
   static TcpConfig rfc();
   static TcpConfig linux_profile();

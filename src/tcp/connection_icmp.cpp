@@ -98,7 +98,9 @@ void Connection::on_icmp(Instant now, const wire::IcmpUnreachableView& icmp) {
   const int err = unreachable_errno(code);
   const bool handshake = state_ == State::kSynSent || state_ == State::kSynReceived;
   bool abort = false;
-  if (handshake && cfg_->icmp_handshake_abort_any) {
+  if (handshake && cfg_->icmp_handshake_ignore) {
+    abort = false;  // icmp.handshake_abort=none: every code is soft
+  } else if (handshake && cfg_->icmp_handshake_abort_any) {
     // Linux tcp_v4_err: a socket in SYN_SENT (or SYN_RECV after a
     // simultaneous open) is done on any unreachable. A passive open is
     // still a request sock there: tcp_req_err drops it only on net or host

@@ -169,6 +169,14 @@ void Connection::heard_from_peer(Instant now, uint32_t window) {
   // sequence check and carried an acceptable ACK (so new data too). A
   // keepalive probe from the peer is out of window and does not count,
   // as on Linux (tcp_ack updates rcv_tstamp only for acceptable ACKs).
+  // The bug.keepalive_while_persisting emulation: a zero-window ACK while
+  // persisting is not heard (its keepalive looks only at ACKs that open
+  // the window or acknowledge data).
+  const bool persisting = armed(TimerKind::kPersist) || persist_.unanswered > 0;
+  if (cfg_->bug_keepalive_while_persisting && window == 0 && persisting) {
+    if (persist_.unanswered > 0) persist_.unanswered = 0;  // persist itself still hears it
+    return;
+  }
   live_.last_heard = now;
   if (ka_.probes_out > 0) {
     Event e;
@@ -581,7 +589,10 @@ void Connection::on_keepalive_timeout(Instant now) {
   // Probes only while nothing is outstanding and nothing waits to be sent:
   // a FIN waits only until it is sent (then flight_size() counts it until
   // acknowledged), so FIN-WAIT-2 probes as RFC 1122 §4.2.3.6 asks.
-  if (flight_size() > 0 || seq_diff(send_buffer_end(), snd_nxt_) > 0 ||
+  // (bug.keepalive_while_persisting: data held back by a zero window does
+  // not count as busy.)
+  const bool held_by_zero_window = cfg_->bug_keepalive_while_persisting && snd_wnd_ == 0;
+  if (flight_size() > 0 || (seq_diff(send_buffer_end(), snd_nxt_) > 0 && !held_by_zero_window) ||
       (fin_queued_ && !fin_sent_)) {
     arm_keepalive(now, KeepaliveArm::kBusy);
     return;

@@ -105,6 +105,7 @@ const std::set<std::string> kWordKnobs = {"window_scaling",
                                           "bug.extra_additive_constant",
                                           "bug.no_window_deflation",
                                           "bug.probe_window_negative",
+                                          "bug.keepalive_while_persisting",
                                           "nodelay",
                                           "icmp.handshake_abort",
                                           "user_timeout.zero_window_episode"};

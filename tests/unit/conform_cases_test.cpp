@@ -94,6 +94,18 @@ TEST(ConformCases, UserTimeoutAbortRfcFromTheSendLinuxFromFirstRto) {
   EXPECT_STREQ(verdict_name(r.verdict), "pass");
 }
 
+TEST(ConformCases, SynRejectedByPortUnreachableFailsAtOnce) {
+  // The SYN reaches the peer's interface at T (captured with the ICMP the
+  // host answers with at once); the ICMP reaches the target 1 ms later and
+  // aborts the connect there (RFC 1122 §4.2.3.9; the linux profile as
+  // tcp_v4_err). One SYN: none was retransmitted.
+  for (const char* p : {"linux", "rfc"}) {
+    const CaseResult r = run("icmp.syn-sent-port-unreachable", sim(p));
+    EXPECT_STREQ(verdict_name(r.verdict), "pass") << p;
+    EXPECT_EQ(r.measured, "ECONNREFUSED 0.001 s after the first ICMP, 1 SYN") << p;
+  }
+}
+
 // --------------------------------------------- whole suite, verdict by case
 
 std::map<std::string, Verdict> verdicts(const TestbedFactory& f) {
@@ -128,11 +140,15 @@ const std::map<std::string, Verdict> kLinuxVerdicts = {
     {"persist.unanswered", Verdict::pass},  // 28.252 s
     {"persist.probe-form", Verdict::info},  // SND.UNA - 1
     {"persist.probe-byte-deadlock", Verdict::pass},
-    {"congestion.initial-window", Verdict::info},  // IW 10 (RFC 6928)
+    {"keepalive.while-persisting", Verdict::pass},  // tcp_keepalive_timer: resched while queued
+    {"congestion.initial-window", Verdict::info},   // IW 10 (RFC 6928)
+    {"congestion.avoidance-increase", Verdict::pass},
+    {"congestion.window-deflation", Verdict::pass},
     {"rfc5961.rst-in-window", Verdict::pass},
     {"rfc5961.syn-in-window", Verdict::pass},
     {"rfc5961.ack-unsent-data", Verdict::pass},
-    {"icmp.port-unreachable-soft", Verdict::pass},  // sk_err_soft only
+    {"icmp.port-unreachable-soft", Verdict::pass},      // sk_err_soft only
+    {"icmp.syn-sent-port-unreachable", Verdict::pass},  // tcp_v4_err: ECONNREFUSED
     {"icmp.frag-needed", Verdict::pass},
     {"ipxe.stall-heals", Verdict::pass},  // the peer's retransmission is acknowledged
 };
@@ -165,12 +181,15 @@ struct Broken {
 
 TEST(ConformCases, Rfc2525BugsFailTheirCase) {
   const Broken broken[] = {
-      {"no-rto-backoff", "rto.backoff"},                         // §2.10
-      {"initial-rto-too-low", "rto.initial-syn"},                // §2.7
-      {"initial-rto-too-low", "rto.first-data"},                 // §2.7
-      {"short-keepalive-interval", "keepalive.default-idle"},    // §2.11
-      {"short-keepalive-timeout", "keepalive.default-give-up"},  // §2.9
-      {"window-probe-deadlock", "persist.probe-byte-deadlock"},  // §2.12
+      {"no-rto-backoff", "rto.backoff"},                             // §2.10
+      {"initial-rto-too-low", "rto.initial-syn"},                    // §2.7
+      {"initial-rto-too-low", "rto.first-data"},                     // §2.7
+      {"short-keepalive-interval", "keepalive.default-idle"},        // §2.11
+      {"short-keepalive-timeout", "keepalive.default-give-up"},      // §2.9
+      {"window-probe-deadlock", "persist.probe-byte-deadlock"},      // §2.12
+      {"extra-additive-constant", "congestion.avoidance-increase"},  // §2.6
+      {"no-window-deflation", "congestion.window-deflation"},        // §2.8
+      {"keepalive-while-persisting", "keepalive.while-persisting"},  // seed 003
   };
   for (const auto& b : broken) {
     const CaseResult r = run(b.case_name, sim("linux", {b.bug}));
@@ -193,6 +212,51 @@ TEST(ConformCases, MisconfiguredKeepaliveFails) {
       verdict_name(
           run("keepalive.probe-form", sim("linux", {}, {{"keepalive.probe_bytes", "1"}})).verdict),
       "pass");
+}
+
+TEST(ConformCases, KeepaliveBlindToPersistKillsAPeerThatAnswers) {
+  // Keepalive 2 s / 1 s / 3 behind a zero window whose probes the peer
+  // answers. The buggy keepalive last heard the peer's first zero-window
+  // ACK (captured at Z, at the target 1 ms later), probes at + 2, 3, 4 s
+  // and gives up at + 5 s: ETIMEDOUT 5.001 s after Z. A correct target
+  // (Linux tcp_keepalive_timer reschedules while data waits) stays open.
+  const CaseResult bad =
+      run("keepalive.while-persisting", sim("linux", {"keepalive-while-persisting"}));
+  EXPECT_STREQ(verdict_name(bad.verdict), "fail");
+  EXPECT_EQ(bad.measured.rfind("ETIMEDOUT at 5.001 s, ", 0), 0u) << bad.measured;
+  const CaseResult good = run("keepalive.while-persisting", sim("linux"));
+  EXPECT_STREQ(verdict_name(good.verdict), "pass");
+  EXPECT_EQ(good.measured.rfind("still open, ", 0), 0u) << good.measured;
+}
+
+TEST(ConformCases, CongestionCasesMeasureTheRule) {
+  // RFC 5681 §3.1: one SMSS per round trip at most (rfc's NewReno, byte
+  // counting: about 1; linux's CUBIC after a loss: less); RFC 2525 §2.6's
+  // MSS/8 per ACK with a delayed-ACK peer adds cwnd/16, 1.5-2.7 segments
+  // at 24-43 segments: more than 1.5 in all.
+  const CaseResult rfc = run("congestion.avoidance-increase", sim("rfc"));
+  EXPECT_STREQ(verdict_name(rfc.verdict), "pass") << rfc.measured;
+  EXPECT_EQ(rfc.measured.rfind("median 0.9", 0), 0u) << rfc.measured;
+  // RFC 2525 §2.8: the undeflated window's burst overflows the 5-segment
+  // queue, so every fast recovery is followed by a loss a round trip
+  // later; a deflated window (rfc: half) needs ~25 round trips of
+  // avoidance to reach product + queue again.
+  const CaseResult bug = run("congestion.window-deflation", sim("rfc", {"no-window-deflation"}));
+  EXPECT_STREQ(verdict_name(bug.verdict), "fail");
+  EXPECT_NE(bug.measured.find("fast recoveries, "), std::string::npos) << bug.measured;
+}
+
+TEST(ConformCases, IgnoringIcmpInSynSentFails) {
+  // icmp.handshake_abort=none (lwIP 2.1's TCP ignores ICMP): the port
+  // unreachable is only remembered, connect waits out its SYN retries (rfc,
+  // RFC 6298 §5.5: SYNs at 0, 1, 3 s, given up at 1 + 2 + 4 = 7 s after
+  // the first) and then reports the remembered error (RFC 1122 §4.2.3.9):
+  // the right errno, 7 s late; the first ICMP was captured 1 ms after the
+  // first SYN left the target.
+  const CaseResult r =
+      run("icmp.syn-sent-port-unreachable", sim("rfc", {}, {{"icmp.handshake_abort", "none"}}));
+  EXPECT_STREQ(verdict_name(r.verdict), "fail");
+  EXPECT_EQ(r.measured, "ECONNREFUSED 6.999 s after the first ICMP, 3 SYNs");
 }
 
 TEST(ConformCases, VirtualOnlyCasesSkipOnARealTimeTarget) {
