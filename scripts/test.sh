@@ -3,7 +3,9 @@
 #  0. clang-format check;
 #  Both builds are VIGIL_QUICK_BUILD (CMakeLists.txt): line tables instead of
 #  full debug info, the GoogleTest programs and the CLI at -O1, as
-#  compiling is most of the run; the layers keep their optimisation.
+#  compiling is most of the run; the layers keep their optimisation. The
+#  sanitizer stage runs one test more than there are cores: many tool tests
+#  wait on real-time timers (keepalives, RTOs) rather than compute.
 #  1. g++ build (warnings are errors); the unit, scenario and install tests
 #     (`-L 'unit|scenario|install|unsanitized'`) and the two tool tests
 #     labelled `unsanitized`: tun_attack_cap and tun_attack_synflood, whose
@@ -39,7 +41,7 @@ echo "== clang++ build with ASan+UBSan (and libFuzzer instrumentation): unit, sc
 scripts/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++-14 -DVIGIL_SANITIZE=ON -DVIGIL_LIBFUZZER=ON \
   -DCMAKE_BUILD_TYPE=Debug -DVIGIL_QUICK_BUILD=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j "$jobs" -L 'unit|scenario|tool' -LE realtime)
+  ctest --output-on-failure -j "$((jobs + 1))" -L 'unit|scenario|tool' -LE realtime)
 
 echo "== libFuzzer targets: corpus replay and a fixed-seed run each"
 # About 20 s each here: the runs scale with each target's speed.
