@@ -29,14 +29,8 @@
 # usage: bash tun_simultaneous_open.sh path/to/vigil
 set -u
 TEST=tun_simultaneous_open
-if [ "$(id -u)" != 0 ]; then
-  echo "$TEST: skipped: needs root (network namespaces and TUN devices)"
-  exit 77
-fi
-if [ ! -c /dev/net/tun ]; then
-  echo "$TEST: skipped: /dev/net/tun is missing"
-  exit 77
-fi
+. "$(dirname "$0")/need_root_tun.bash"
+need_root_tun
 if ! command -v tc >/dev/null; then
   echo "$TEST: cannot run: tc (iproute2) is not installed"
   exit 1
