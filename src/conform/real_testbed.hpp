@@ -75,7 +75,9 @@ class RealTestbed : public Testbed {
   // socket's default before one exists): `getopt NAME` of the protocol
   // ("keepidle", "keepintvl", "keepcnt", "user_timeout", ...). Unset when
   // the target does not say (a command target, or an unsupported option).
-  std::optional<long> target_getopt(const std::string& option);
+  std::optional<long> target_getopt(const std::string& option) override;
+  // VIGIL_CONFORM_QUICK=1 in the environment when the testbed was made.
+  bool time_compressed() const override { return quick_; }
   const std::string& namespace_name() const { return ns_name_; }
 
  private:
@@ -121,6 +123,7 @@ class RealTestbed : public Testbed {
   void check_interrupt();
 
   RealTarget target_;
+  bool quick_ = false;
   std::string name_, why_, ns_name_;
   int ns_fd_ = -1;
   std::string agent_path_;

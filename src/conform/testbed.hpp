@@ -139,6 +139,20 @@ class Testbed {
     (void)bytes;
     return false;
   }
+  // Added for the default-value cases on real-time targets (keepalive
+  // idle 2 h, R2 15 min): the target's own value of a setting, read
+  // instead of waited for. `option` is a name of the agents' `getopt`
+  // (docs/conform.md): a socket option of the connection ("keepalive",
+  // "keepidle", "keepintvl", "keepcnt"; a fresh socket's before one
+  // exists) or a sysctl of the target's namespace ("tcp_retries2",
+  // "tcp_rto_max_ms"). Unset: the target does not say.
+  virtual std::optional<long> target_getopt(const std::string& option) {
+    (void)option;
+    return std::nullopt;
+  }
+  // Real targets in CI (VIGIL_CONFORM_QUICK=1): the cases that run more
+  // than a minute of real time shorten it and say so in their result.
+  virtual bool time_compressed() const { return false; }
 
   // ---- the peer (vigil)
   virtual void peer_write(std::size_t bytes) = 0;

@@ -15,6 +15,8 @@
 
 #include <cerrno>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "conform/cases.hpp"
@@ -259,8 +261,12 @@ TEST(ConformCases, IgnoringIcmpInSynSentFails) {
   EXPECT_EQ(r.measured, "ECONNREFUSED 6.999 s after the first ICMP, 3 SYNs");
 }
 
-TEST(ConformCases, VirtualOnlyCasesSkipOnARealTimeTarget) {
-  // A testbed that says it runs in real time gets "skipped", never "pass".
+TEST(ConformCases, DefaultCasesOnARealTimeTargetReadTheSettings) {
+  // A testbed that runs in real time cannot wait 2 h for a default
+  // keepalive: the default-value cases read the target's settings and
+  // grade those, saying so; a target that reports nothing is "skipped",
+  // never "pass". The values are Linux's namespace defaults
+  // (tests/data/linux-schedules.json netns_defaults).
   struct RealTime : Testbed {
     std::string name() const override { return "real"; }
     bool virtual_time() const override { return false; }
@@ -271,6 +277,11 @@ TEST(ConformCases, VirtualOnlyCasesSkipOnARealTimeTarget) {
     void target_write(std::size_t) override {}
     void target_set_reading(bool) override {}
     void target_close() override {}
+    std::optional<long> target_getopt(const std::string& o) override {
+      const auto it = opts.find(o);
+      if (it == opts.end()) return std::nullopt;
+      return it->second;
+    }
     void peer_write(std::size_t) override {}
     void peer_set_reading(bool) override {}
     void peer_abort() override {}
@@ -284,11 +295,59 @@ TEST(ConformCases, VirtualOnlyCasesSkipOnARealTimeTarget) {
     TargetOutcome target_outcome() const override { return {}; }
     std::string w;
     std::vector<WireDatagram> c;
+    std::map<std::string, long> opts;
   };
-  const CaseResult r =
-      run("keepalive.default-idle", [](std::string&) { return std::make_unique<RealTime>(); });
+  const std::map<std::string, long> linux_defaults = {
+      {"keepalive", 0}, {"keepidle", 7200},   {"keepintvl", 75},
+      {"keepcnt", 9},   {"tcp_retries2", 15}, {"tcp_rto_max_ms", 120000}};
+  auto with = [](std::map<std::string, long> opts) {
+    return [opts](std::string&) {
+      auto tb = std::make_unique<RealTime>();
+      tb->opts = opts;
+      return tb;
+    };
+  };
+  CaseResult r = run("keepalive.default-idle", with(linux_defaults));
+  EXPECT_STREQ(verdict_name(r.verdict), "pass");
+  EXPECT_EQ(r.measured,
+            "TCP_KEEPIDLE 7200 s on the connection (read with getsockopt, not waited for)");
+  r = run("keepalive.off-by-default", with(linux_defaults));
+  EXPECT_STREQ(verdict_name(r.verdict), "pass");
+  EXPECT_EQ(r.measured,
+            "SO_KEEPALIVE 0 on the connection (read with getsockopt, not waited for), 0 probes in "
+            "10 s");
+  // Linux's documented default give-up: 9 probes 75 s apart, 675 s.
+  r = run("keepalive.default-give-up", with(linux_defaults));
+  EXPECT_STREQ(verdict_name(r.verdict), "pass");
+  EXPECT_EQ(r.measured,
+            "9 probes 75 s apart, the end 675 s after the first (read with getsockopt, not waited "
+            "for)");
+  // ip-sysctl.rst: tcp_retries2 15 is "a hypothetical timeout of 924.6 s".
+  r = run("r2.default", with(linux_defaults));
+  EXPECT_STREQ(verdict_name(r.verdict), "pass");
+  EXPECT_EQ(r.measured,
+            "tcp_retries2 15, RTO cap 120.0 s: ETIMEDOUT 924.6 s after the first RTO by "
+            "tcp_model_timeout (sysctls read in the namespace, not waited for)");
+  // RFC 2525 §2.11/§2.9's short settings fail; tcp_retries2 3 is 3.0 s.
+  auto bad = linux_defaults;
+  bad["keepalive"] = 1;
+  bad["keepidle"] = 60;
+  bad["keepintvl"] = 1;
+  bad["keepcnt"] = 5;
+  bad["tcp_retries2"] = 3;
+  for (const char* c :
+       {"keepalive.off-by-default", "keepalive.default-idle", "keepalive.default-give-up"}) {
+    EXPECT_STREQ(verdict_name(run(c, with(bad)).verdict), "fail") << c;
+  }
+  r = run("r2.default", with(bad));
+  EXPECT_STREQ(verdict_name(r.verdict), "fail");
+  EXPECT_NE(r.measured.find("ETIMEDOUT 3.0 s"), std::string::npos) << r.measured;
+  // A target that reports nothing (a black box): skipped, with the reason.
+  r = run("keepalive.default-idle", with({}));
   EXPECT_STREQ(verdict_name(r.verdict), "skipped");
-  EXPECT_EQ(r.measured, "needs hours of idle: virtual time only");
+  EXPECT_EQ(r.measured, "needs 2 h of real time, and the target does not report keepidle");
+  r = run("r2.default", with({}));
+  EXPECT_STREQ(verdict_name(r.verdict), "skipped");
 }
 
 // ------------------------------------------------------------- the testbed
