@@ -40,40 +40,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start=$(date +%s.%N)
-"$VIGIL" conform --json >"$WORK/vigil-linux.json" 2>"$WORK/vigil-linux.err"
-mapfile -t CASES < <(python3 -c '
-import json, sys
-for c in json.load(open(sys.argv[1]))["targets"][0]["cases"]:
-    print(c["name"])' "$WORK/vigil-linux.json")
-if [ "${#CASES[@]}" -lt 30 ]; then
-  echo "$TEST: FAIL: vigil conform --json listed ${#CASES[@]} cases"
-  cat "$WORK/vigil-linux.err"
-  exit 1
-fi
-for t in "${TARGETS[@]}"; do
-  for c in "${CASES[@]}"; do
-    "$VIGIL" conform --target "$t" --json --case "$c" >"$WORK/$t-$c.json" 2>"$WORK/$t-$c.err" &
-    PIDS+=($!)
-    echo $! >"$WORK/$t-$c.pid"
-  done
-done
-for pid in "${PIDS[@]}"; do wait "$pid"; done
-PIDS=()
-wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" \
-  "$start" "$(date +%s.%N)")
-
-leftover=0
-for t in "${TARGETS[@]}"; do
-  for c in "${CASES[@]}"; do
-    if ip netns list 2>/dev/null | grep -q "^conf-$(cat "$WORK/$t-$c.pid")-"; then leftover=1; fi
-  done
-done
-
-python3 - "$WORK" "$wall" "$leftover" "${TARGETS[@]}" <<'EOF'
+# The grading: `check.py WORK retry TARGETS...` lists the cases that
+# differ; `check.py WORK final TARGETS... WALL LEFTOVER` prints every case
+# and exits 1 if one still differs.
+cat >"$WORK/check.py" <<'PY'
 import json, os, re, sys
-work, wall, leftover = sys.argv[1:4]
-targets = sys.argv[4:]
+work, mode = sys.argv[1:3]
+targets = sys.argv[3:-2] if mode == "final" else sys.argv[3:]
 ref = {c["name"]: c for c in json.load(open(os.path.join(work, "vigil-linux.json")))["targets"][0]["cases"]}
 
 # lwIP 2.1.3's verdicts, each explained in docs/conform.md from its source.
@@ -101,7 +74,7 @@ LWIP = {
     "persist.unanswered": "skipped",
     "persist.probe-form": "info",             # 1 byte of new data
     "persist.probe-byte-deadlock": "pass",
-    "keepalive.while-persisting": "fail",     # keepalive runs behind the zero window
+    "keepalive.while-persisting": "fail",     # unanswerable keepalives behind the zero window
     "congestion.initial-window": "pass",
     "congestion.avoidance-increase": "skipped",  # no SO_SNDBUF
     "congestion.window-deflation": "skipped",
@@ -113,39 +86,115 @@ LWIP = {
     "icmp.frag-needed": "fail",               # no path MTU discovery
     "ipxe.stall-heals": "pass",
 }
-passed = failed = 0
-def check(name, ok, detail=""):
-    global passed, failed
-    print(("PASS " if ok else "FAIL ") + name + (": " + detail if detail else ""))
-    passed, failed = passed + ok, failed + (not ok)
+
+# The one exception to "equal verdicts" (docs/conform.md, "Not yet"):
+# Linux's flight over the user-space shaper barely grows between losses
+# (slopes near 0), and 2 or 3 periods qualify from run to run: info or a
+# flat pass, never fail; vigil linux passes with 0.57 segments per round trip.
+WEAK = {"congestion.avoidance-increase": "pass or info on Linux (a weak measurement, not yet settled)"}
 
 def tick_late(measured, nominal):
     """lwIP's keepalive fires on the first 500 ms tick after its time."""
     nums = [float(x) for x in re.findall(r"(\d+\.\d+)", measured)]
     return len(nums) == len(nominal) and all(0 <= n - w <= 0.55 for n, w in zip(nums, nominal))
 
+def load(t, name, suffix=".json"):
+    try:
+        return json.load(open(os.path.join(work, f"{t}-{name}{suffix}")))["targets"][0]["cases"][0]
+    except Exception:
+        return None
+
+def grade(t, name):
+    """(ok, detail) for one case's result."""
+    got = load(t, name)
+    if got is None:
+        err = open(os.path.join(work, f"{t}-{name}.err")).read().strip()[-300:]
+        return False, "no result: " + err
+    v, m = got["verdict"], got["measured"]
+    if t == "linux":
+        want = ref[name]
+        detail = f"{v} ({m}); vigil linux {want['verdict']} ({want['measured']})"
+        if name in WEAK:
+            return v in ("pass", "info"), detail + "; " + WEAK[name]
+        return v == want["verdict"] and v != "skipped", detail
+    w = LWIP.get(name, "?")
+    if w == "tick":
+        nominal = [2, 3, 4] if name == "keepalive.configured" else [2]
+        ok = tick_late(m, nominal) and (name != "keepalive.peer-rebooted" or "ECONNRESET" in m)
+        return ok, f"{v} ({m}), within lwIP's 500 ms tick"
+    return v == w, f"{v} ({m}); expected {w}"
+
+if mode == "retry":
+    for t in targets:
+        for name in ref:
+            if not grade(t, name)[0]:
+                print(t, name)
+    sys.exit(0)
+
+wall, leftover = sys.argv[-2:]
+passed = failed = retried = 0
 for t in targets:
-    for name, want in ref.items():
-        path = os.path.join(work, f"{t}-{name}.json")
-        try:
-            got = json.load(open(path))["targets"][0]["cases"][0]
-        except Exception:
-            err = open(os.path.join(work, f"{t}-{name}.err")).read().strip()[-300:]
-            check(f"{t} {name}", False, "no result: " + err)
-            continue
-        v, m = got["verdict"], got["measured"]
-        if t == "linux":
-            check(f"linux {name}", v == want["verdict"] and v != "skipped",
-                  f"{v} ({m}); vigil linux {want['verdict']} ({want['measured']})")
-        else:
-            w = LWIP.get(name, "?")
-            if w == "tick":
-                nominal = [2, 3, 4] if name == "keepalive.configured" else [2]
-                ok = tick_late(m, nominal) and (name != "keepalive.peer-rebooted" or "ECONNRESET" in m)
-                check(f"lwip {name}", ok, f"{v} ({m}), within lwIP's 500 ms tick")
-            else:
-                check(f"lwip {name}", v == w, f"{v} ({m}); expected {w}")
-check("no namespace left", leftover == "0")
-print(f"{passed} passed, {failed} failed; {len(targets)} targets x {len(ref)} cases in {wall} s")
+    for name in ref:
+        ok, detail = grade(t, name)
+        first = load(t, name, ".first.json")
+        if first is not None:
+            retried += 1
+            detail += f"; on a second run (first: {first['verdict']}, {first['measured']})"
+        print(("PASS " if ok else "FAIL ") + f"{t} {name}: {detail}")
+        passed, failed = passed + ok, failed + (not ok)
+ok = leftover == "0"
+print(("PASS " if ok else "FAIL ") + "no namespace left")
+passed, failed = passed + ok, failed + (not ok)
+print(f"{passed} passed, {failed} failed, {retried} run twice; "
+      f"{len(targets)} targets x {len(ref)} cases in {wall} s")
 sys.exit(1 if failed else 0)
-EOF
+PY
+
+start=$(date +%s.%N)
+"$VIGIL" conform --json >"$WORK/vigil-linux.json" 2>"$WORK/vigil-linux.err"
+mapfile -t CASES < <(python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["targets"][0]["cases"]:
+    print(c["name"])' "$WORK/vigil-linux.json")
+if [ "${#CASES[@]}" -lt 30 ]; then
+  echo "$TEST: FAIL: vigil conform --json listed ${#CASES[@]} cases"
+  cat "$WORK/vigil-linux.err"
+  exit 1
+fi
+# One process per case: `run TARGET CASE` in the background.
+run() {
+  "$VIGIL" conform --target "$1" --json --case "$2" >"$WORK/$1-$2.json" 2>"$WORK/$1-$2.err" &
+  PIDS+=($!)
+  echo $! >>"$WORK/$1-$2.pid"
+}
+for t in "${TARGETS[@]}"; do
+  for c in "${CASES[@]}"; do run "$t" "$c"; done
+done
+for pid in "${PIDS[@]}"; do wait "$pid"; done
+PIDS=()
+# A real target's times are read when vigil's loop reads the TUN device;
+# with 68 processes starting at once on a loaded CI machine that read can
+# come 100 ms late (rto.initial-syn measured 0.898 s once). A case whose
+# verdict differs runs once more, alone with the others that differed,
+# and the output says so; it must agree then.
+python3 "$WORK/check.py" "$WORK" retry "${TARGETS[@]}" >"$WORK/retry.txt"
+while read -r t c; do
+  [ -n "$t" ] || continue
+  echo "$TEST: $t $c differed; once more"
+  mv "$WORK/$t-$c.json" "$WORK/$t-$c.first.json"
+  run "$t" "$c"
+done <"$WORK/retry.txt"
+for pid in "${PIDS[@]}"; do wait "$pid"; done
+PIDS=()
+wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" \
+  "$start" "$(date +%s.%N)")
+
+leftover=0
+for t in "${TARGETS[@]}"; do
+  for c in "${CASES[@]}"; do
+    for pid in $(cat "$WORK/$t-$c.pid"); do
+      if ip netns list 2>/dev/null | grep -q "^conf-$pid-"; then leftover=1; fi
+    done
+  done
+done
+python3 "$WORK/check.py" "$WORK" final "${TARGETS[@]}" "$wall" "$leftover"
