@@ -94,11 +94,12 @@ LWIP = {
 # explains, more so on a loaded machine. Its flight barely grows between
 # losses (slopes near 0) and 2 or 3 periods qualify from run to run: info
 # or a flat pass; and its fast recoveries, 5 to 13 on a quiet machine (a
-# pass), were 28 and 35 under load, most followed by a loss (a fail).
-# vigil linux passes both.
+# pass), were 28 and 35 under load, most followed by a loss (a fail), and
+# fewer than 4 were judged once (info). vigil linux passes both. For these
+# two the check is only that the case ran on Linux.
 WEAK = {
     "congestion.avoidance-increase": ("pass", "info"),
-    "congestion.window-deflation": ("pass", "fail"),
+    "congestion.window-deflation": ("pass", "fail", "info"),
 }
 
 def tick_late(measured, nominal):
