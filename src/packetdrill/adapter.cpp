@@ -155,6 +155,15 @@ void follow_sysctls(vigil::stack::StackConfig* sc, vigil::posix::Limits* lim) {
     t.fin_wait2_timeout = Duration::seconds(v[0]);
   }
   if (read_ints(p + "tcp_syncookies", &v)) sc->syn_cookies = v[0] != 0;
+  // tcp_cwnd_restart runs only with tcp_slow_start_after_idle (defaults.sh
+  // sets 0); 1 keeps the profile's restart.
+  if (read_ints(p + "tcp_slow_start_after_idle", &v) && v[0] == 0) {
+    t.idle_restart = vigil::tcp::TcpConfig::IdleRestart::kOff;
+  }
+  // The TSO packet floor behind PushRule::kLinux's PSH marks (tcp_tso_autosize).
+  if (read_ints(p + "tcp_min_tso_segs", &v) && v[0] >= 1 && v[0] <= 255) {
+    t.min_tso_segs = static_cast<uint32_t>(v[0]);
+  }
   std::string cc;
   if (read_file(p + "tcp_congestion_control", &cc)) {
     cc.erase(cc.find_last_not_of(" \n") + 1);

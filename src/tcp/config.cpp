@@ -290,6 +290,7 @@ const std::vector<Knob>& knobs() {
          }
          return {};
        }},
+      uint_knob("min_tso_segs", &TcpConfig::min_tso_segs, 1, 255),
       {"persist.probe",
        [](TcpConfig& c, std::string_view v) -> std::string {
          if (v == "data") {

@@ -193,15 +193,20 @@ struct TcpConfig {
   // Which data segments carry PSH. kLastByte: the one that empties the send
   // buffer (RFC 9293 §3.9.1: the push at the end of the caller's data).
   // kLinux, measured from Linux 6.18 under packetdrill (docs/conformance.md):
-  // besides that one, every second new-data segment of one output pass (a
-  // pass answers one write, ACK or timer), as Linux's two-segment TSO skbs
-  // carry PSH (tcp_mark_push on the skb, tcp_tso_autosize's floor of
-  // tcp_min_tso_segs = 2); a lone segment (limited transmit, one PRR send,
+  // besides that one, the last segment of each TSO packet of two or more
+  // segments in one output pass (a pass answers one write, ACK or timer;
+  // packets of min_tso_segs, below): every second segment with Linux's
+  // default tcp_min_tso_segs = 2; a lone segment (limited transmit, one PRR send,
   // a new-data loss probe) goes without; a retransmission carries PSH when
   // it ends where the queued data ends, as Linux resends the skb with the
   // flags of its first transmission.
   enum class PushRule : uint8_t { kLastByte, kLinux };
   PushRule push = PushRule::kLastByte;
+  // Linux net.ipv4.tcp_min_tso_segs: the segments of one TSO packet under
+  // PushRule::kLinux (tcp_tso_autosize's floor; its pacing-rate term is not
+  // modelled), at most half of cwnd (tcp_cwnd_test). Each packet of two or
+  // more segments ends in PSH. Unused with kLastByte.
+  uint32_t min_tso_segs = 2;
 
   // --- Connection teardown ---
   // Maximum segment lifetime: TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2,

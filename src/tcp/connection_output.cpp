@@ -361,9 +361,14 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   // Restart after idle: nothing in flight, new data to send, and no data
   // sent for longer than the RTO (RFC 5681 §4.1; Linux checks the same
   // before tcp_cwnd_restart, from lsndtime).
+  // Linux restarts only as new data leaves (tcp_event_data_sent's
+  // lsndtime check): a zero-window probe (tcp_xmit_probe_skb) sends none,
+  // so a closed window leaves cwnd alone (packetdrill
+  // slow-start-after-win-update: cwnd 36 through three probes).
   const bool data_owed = seq_lt(snd_nxt_, data_end) || (fin_queued_ && !fin_sent_);
+  const bool window_open = cfg_->idle_restart != TcpConfig::IdleRestart::kLinux || snd_wnd_ > 0;
   if (cfg_->idle_restart != TcpConfig::IdleRestart::kOff && flight_size() == 0 &&
-      snd_nxt_ == snd_max_ && data_owed && !last_data_tx_.is_never() &&
+      snd_nxt_ == snd_max_ && data_owed && window_open && !last_data_tx_.is_never() &&
       now - last_data_tx_ > rtt_.rto()) {
     restart_after_idle(now);
   }
@@ -478,12 +483,23 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
       more_tail_ ? seq_lt(snd_nxt_, push_seq_) && seq_le(push_seq_, snd_nxt_ + len) : len == unsent;
   if (len > 0 && pushed_end) fl |= flags::kPsh;
   if (cfg_->push == TcpConfig::PushRule::kLinux && len > 0 && !retransmission) {
-    // Linux: each skb of two segments (tcp_tso_autosize's tcp_min_tso_segs
-    // floor) leaves with PSH on its last segment (GSO copies PSH to the
-    // last one only); one segment cut from an skb (tso_fragment clears PSH
-    // on the first part) goes without. Counted per output pass.
+    // Linux sends an output pass as TSO packets of tcp_tso_autosize's size
+    // (its tcp_min_tso_segs floor), each at most half of cwnd
+    // (tcp_cwnd_test's halfcwnd, at least one); a packet of two or more
+    // segments leaves with PSH on its last one, a one-segment piece cut
+    // from an skb (tso_fragment clears PSH on the first part) without.
+    // Counted per output pass; a packet also ends where the pass runs out
+    // of room for another full segment, or of data.
+    const uint32_t packet =
+        std::max<uint32_t>(1, std::min(cfg_->min_tso_segs, cc_->cwnd() / snd_mss_ / 2));
     push_run_ += (len + snd_mss_ - 1) / snd_mss_;
-    if (push_run_ % 2 == 0) fl |= flags::kPsh;
+    const uint32_t left = unsent - len;
+    const uint32_t room = std::min(left, usable - len);
+    const bool pass_ends = room == 0 || (room < snd_mss_ && room < left);
+    if (push_run_ >= packet || pass_ends) {
+      if (push_run_ >= 2) fl |= flags::kPsh;
+      push_run_ = 0;
+    }
   }
   if (fin_now) fl |= flags::kFin;
   if (retransmission) {

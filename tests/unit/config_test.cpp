@@ -74,6 +74,7 @@ const std::vector<Range>& ranges() {
       {"orphan_retries", {"0", "255"}, {"256", "-1"}, "from 0 to 255"},
       {"quickack", {"0", "16"}, {"17", "-1"}, "from 0 to 16"},
       {"abc_limit", {"0", "100"}, {"101", "-1"}, "from 0 to 100"},
+      {"min_tso_segs", {"1", "255"}, {"0", "256"}, "from 1 to 255"},
   };
   return r;
 }

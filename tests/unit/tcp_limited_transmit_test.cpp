@@ -250,6 +250,41 @@ TEST(IdleRestart, LinuxHalvesPerRtoOfIdle) {
   EXPECT_EQ(burst_at(h, 60'000), 24u);
 }
 
+// packetdrill slow-start-after-win-update's shape: the ACK of everything
+// at 300 ms closes the window, the application writes more, and only
+// zero-window probes (SND.UNA - 1, no data) go until the window opens at
+// 2700 ms. Linux restarts cwnd only as new data leaves (the lsndtime check
+// of tcp_event_data_sent; tcp_xmit_probe_skb sends none): cwnd stays 24000
+// through every probe, then the first send restarts it from 24000 after
+// 2.5 s of idle since the last data at 200 ms, as above: 6 segments.
+TEST(IdleRestart, LinuxZeroWindowProbesDoNotRestart) {
+  tcp::TcpConfig cfg = plain_config();
+  cfg.idle_restart = tcp::TcpConfig::IdleRestart::kLinux;
+  cfg.persist_probe = tcp::TcpConfig::PersistProbe::kSeqMinusOne;
+  Harness h(cfg);
+  grow_to_24000(h);
+  Seg closed = h.ack(rel(21001));
+  closed.window = 0;
+  EXPECT_TRUE(h.input(at_ms(300), closed).empty());
+  h.conn().send(at_ms(300), std::vector<uint8_t>(40000));
+  EXPECT_TRUE(h.drain(at_ms(300)).empty());
+  size_t probes = 0;
+  for (;;) {
+    const Instant t = h.conn().next_deadline();
+    if (t >= at_ms(2700)) break;
+    for (const Seg& s : h.fire(t)) {
+      EXPECT_EQ(s.seq, rel(21000));
+      EXPECT_TRUE(s.data.empty());
+      ++probes;
+    }
+    EXPECT_EQ(h.conn().cwnd(), 24000u) << "after the probe at " << (t - Instant::zero()).ns();
+  }
+  EXPECT_GE(probes, 1u);
+  const auto out = h.input(at_ms(2700), h.ack(rel(21001)));
+  EXPECT_EQ(out.size(), 6u);
+  EXPECT_EQ(h.conn().cwnd(), 6000u);
+}
+
 // The linux profile restarts as Linux does; rfc as RFC 5681 §4.1.
 TEST(IdleRestart, ProfileDefaults) {
   EXPECT_EQ(tcp::TcpConfig::rfc().idle_restart, tcp::TcpConfig::IdleRestart::kRfc5681);

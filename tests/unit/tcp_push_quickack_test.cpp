@@ -75,6 +75,48 @@ TEST(PushRule, LimitedTransmitSegmentsGoWithoutPush) {
   }
 }
 
+// slow_start/slow-start-after-idle (tcp_min_tso_segs = 10, Linux 6.18):
+// Linux sends a pass as TSO packets of max(rate term, tcp_min_tso_segs)
+// segments, each at most half of cwnd (tcp_cwnd_test), each ending in PSH.
+//  - write(26000), IW 10: halfcwnd 5, "> P. 1:5001(5000)", "> P.
+//    5001:10001(5000)": PSH on segments 5 and 10 only;
+//  - the ACK of 10001 at 100 ms: cwnd 20, halfcwnd 10: "> P.
+//    10001:20001(10000)", "> P. 20001:26001(6000)": PSH on the 10th and
+//    the 16th (the end of the data);
+//  - after 2 s idle (> RTO), tcp_cwnd_restart takes cwnd 36 back to 10:
+//    write(20000) sends "> P. 26001:31001(5000)" and 31001:36001 likewise.
+// The default floor (2) keeps PSH on every second segment (test above).
+TEST(PushRule, LinuxTsoPacketsOfMinTsoSegsCappedAtHalfCwnd) {
+  tcp::TcpConfig cfg = push_config(tcp::TcpConfig::PushRule::kLinux, 10);
+  cfg.min_tso_segs = 10;
+  cfg.idle_restart = tcp::TcpConfig::IdleRestart::kLinux;
+  cfg.abc_limit_segments = 0;  // tcp_slow_start: cwnd 20 + 16 = 36
+  Harness h(cfg);
+  h.to_established_active(at_ms(0));
+  h.conn().send(at_ms(0), std::vector<uint8_t>(26000));
+  const auto pushes = [](const std::vector<Seg>& segs) {
+    std::vector<size_t> at;
+    for (size_t i = 0; i < segs.size(); ++i) {
+      if (psh(segs[i])) at.push_back(i + 1);
+    }
+    return at;
+  };
+  const auto iw = h.drain(at_ms(0));
+  ASSERT_EQ(iw.size(), 10u);
+  EXPECT_EQ(pushes(iw), (std::vector<size_t>{5, 10}));
+  const auto second = h.input(at_ms(100), h.ack(rel(10001)));
+  ASSERT_EQ(second.size(), 16u);
+  EXPECT_EQ(second[0].seq, rel(10001));
+  EXPECT_EQ(pushes(second), (std::vector<size_t>{10, 16}));
+  EXPECT_TRUE(h.input(at_ms(200), h.ack(rel(26001))).empty());
+  EXPECT_EQ(h.conn().cwnd(), 36000u);
+  h.conn().send(at_ms(2200), std::vector<uint8_t>(20000));
+  const auto restart = h.drain(at_ms(2200));
+  ASSERT_EQ(restart.size(), 10u);
+  EXPECT_EQ(restart[0].seq, rel(26001));
+  EXPECT_EQ(pushes(restart), (std::vector<size_t>{5, 10}));
+}
+
 // fr-4pkt-fack-last-byte: the resent last segment (3001:4001, the end of
 // the queued data) carries PSH as its first transmission did; the rfc
 // profile's retransmissions carry none. Three duplicate ACKs of 3001 make
