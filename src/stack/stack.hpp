@@ -231,7 +231,12 @@ class Stack {
   std::map<ConnId, Slot> slots_;  // ordered: deterministic iteration
   std::unordered_map<tcp::FourTuple, ConnId, TupleHash> demux_;
   std::map<uint16_t, Listener> listeners_;
+  // Connections owing output, in the order they became dirty; those
+  // before dirty_head_ are done. A head index, not erasing the front: after
+  // a million keepalive timers fire at once, erasing made each datagram
+  // cost a copy of the whole queue (issue 15's idle run was quadratic).
   std::vector<ConnId> dirty_;
+  size_t dirty_head_ = 0;
   std::vector<uint64_t> expired_;
   // RST replies for segments that matched nothing: bounded, preallocated.
   static constexpr size_t kMaxPendingResets = 64;

@@ -197,6 +197,8 @@ const std::vector<Knob>& knobs() {
       duration_knob("rto.initial", &TcpConfig::rto_initial, kRtoRange),
       duration_knob("rto.min", &TcpConfig::rto_min, kRtoRange),
       duration_knob("rto.max", &TcpConfig::rto_max, kRtoMaxRange),
+      // CONFIG_HZ takes 100, 250, 300 or 1000; 0 is exact timers.
+      uint_knob("timer.hz", &TcpConfig::timer_hz, 0, 1000),
       retries_knob("retries.data", &TcpConfig::retries_data, &TcpConfig::retries_data_time, 255,
                    kUserTimeoutRange),
       retries_knob("retries.syn", &TcpConfig::retries_syn, &TcpConfig::retries_syn_time, 127,

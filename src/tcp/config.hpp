@@ -105,6 +105,12 @@ struct TcpConfig {
   // linux: RTO = SRTT + max(rto.min, 4*RTTVAR) (tcp_set_rto: the floor is on
   // the variance term), instead of RFC 6298's max(rto.min, SRTT + 4*RTTVAR).
   bool linux_rto_formula = false;
+  // Linux's timers run on jiffies: each RTO is a whole number of them
+  // (usecs_to_jiffies), and every timer fires on its timer wheel's tick,
+  // up to a wheel level's granularity late (kernel_timer.hpp). 0: exact
+  // timers; linux: 250, the CONFIG_HZ of the kernel the schedules in
+  // tests/data/linux-schedules.json were measured on.
+  uint32_t timer_hz = 0;
   // RFC 2525 §2.10 emulation: never back off the RTO (a bug, for traces).
   bool bug_no_rto_backoff = false;
   // RFC 2525 §2.6 emulation: congestion avoidance adds MSS*MSS/cwnd + MSS/8

@@ -68,7 +68,7 @@ Connection::Connection(std::shared_ptr<const TcpConfig> config, const FourTuple&
       rcv_buf_(cfg_->recv_buffer),
       ts_offset_(ts_offset),
       rtt_(cfg_->rto_initial, cfg_->rto_min, cfg_->rto_max, cfg_->clock_granularity,
-           cfg_->linux_rto_formula),
+           cfg_->linux_rto_formula, cfg_->timer_hz),
       // The RFC 2525 §2.6 and §2.8 emulations are of Reno senders (Reno's
       // avoidance; Reno's inflated window), so they keep NewReno.
       cc_(cfg_->congestion == TcpConfig::Congestion::kCubic && !cfg_->bug_extra_additive_constant &&
@@ -307,7 +307,7 @@ void Connection::schedule_ack(Instant now, bool immediately) {
     ack_pending_ = true;
     return;
   }
-  if (!armed(TimerKind::kDelayedAck)) arm(TimerKind::kDelayedAck, now + cfg_->delayed_ack);
+  if (!armed(TimerKind::kDelayedAck)) arm(TimerKind::kDelayedAck, now, now + cfg_->delayed_ack);
 }
 
 }  // namespace vigil::tcp

@@ -21,6 +21,7 @@
 #include "tcp/config.hpp"
 #include "tcp/congestion.hpp"
 #include "tcp/events.hpp"
+#include "tcp/kernel_timer.hpp"
 #include "tcp/loss_recovery.hpp"
 #include "tcp/recv_buffer.hpp"
 #include "tcp/rtt_estimator.hpp"
@@ -361,7 +362,13 @@ class Connection {
   static bool is_xmit_timer(TimerKind k) {
     return k == TimerKind::kRetransmit || k == TimerKind::kLossProbe || k == TimerKind::kReorder;
   }
-  void arm(TimerKind k, Instant when) {
+  // Arms a timer that Linux also runs as a kernel timer: with `timer.hz`
+  // it fires when the kernel's would (kernel_timer.hpp), else at `when`.
+  void arm(TimerKind k, Instant now, Instant when) {
+    arm_exact(k, kernel_timer_expiry(now, when, cfg_->timer_hz));
+  }
+  // vigil's own timers (liveness deadline, stall guard) keep their exact time.
+  void arm_exact(TimerKind k, Instant when) {
     if (is_xmit_timer(k)) {
       xmit_timer_ = {when, k};
     } else {

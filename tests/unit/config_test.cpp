@@ -38,6 +38,7 @@ const std::vector<Range>& ranges() {
       {"rto.initial", {"1ms", "120s"}, {"999us", "120001ms", "0s"}, "from 1ms to 120s"},
       {"rto.min", {"1ms", "120s"}, {"999us", "120001ms", "0s"}, "from 1ms to 120s"},
       {"rto.max", {"1s", "120s"}, {"999ms", "120001ms"}, "from 1s to 120s"},
+      {"timer.hz", {"0", "1000"}, {"1001", "-1"}, "from 0 to 1000"},
       {"retries.data",
        {"1", "255", "1ms", "2147483647ms"},
        {"0", "256", "0s", "2147483648ms"},

@@ -16,6 +16,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "tcp/kernel_timer.hpp"
+#include "tcp/rtt_estimator.hpp"
+
 namespace vigil::stack {
 namespace {
 
@@ -558,3 +561,61 @@ TEST(TimerWheel, MillionEntries) {
 
 }  // namespace
 }  // namespace vigil::stack
+
+// Linux's timer wheel, as the linux profile can follow it (`timer.hz`).
+// Every expected value is worked by hand from kernel/time/timer.c:
+// level L while the delta is under 63 << 3L jiffies, and the expiry
+// rounded to ((expires >> 3L) + 1) << 3L. HZ 250: a jiffy is 4 ms.
+namespace kernel_timer {
+using vigil::Duration;
+using vigil::Instant;
+using vigil::tcp::kernel_timer_expiry;
+Instant at_ms(double ms) { return Instant::from_ns(static_cast<int64_t>(ms * 1e6)); }
+
+TEST(KernelTimer, LevelZeroFiresOneJiffyAfterTheRoundedUpDelta) {
+  // Armed at 0.5 s (jiffy 125) for 200.2 ms (an RTO of SRTT 0.2 ms + 200):
+  // 51 jiffies after rounding up, level 0, fires at jiffy 125 + 51 + 1.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(500), at_ms(700.2), 250), at_ms(708));
+  // Mid-jiffy: at 501.1 ms the jiffy is still 125, so the same tick.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(501.1), at_ms(701.3), 250), at_ms(708));
+  // 62 jiffies is the last delta of level 0: jiffy 0 + 62 + 1.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(0), at_ms(248), 250), at_ms(252));
+}
+
+TEST(KernelTimer, OuterLevelsRoundUpToTheirGranularity) {
+  // 63 jiffies is level 1 (8 jiffies): ((63 >> 3) + 1) << 3 = 64.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(0), at_ms(252), 250), at_ms(256));
+  // 408 ms from jiffy 125: 102 jiffies, level 1: ((227 >> 3) + 1) << 3 = 232.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(500), at_ms(908), 250), at_ms(928));
+  // 3.264 s from jiffy 125: 816 jiffies, level 2 (64): ((941 >> 6) + 1) << 6 = 960.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(500), at_ms(3764), 250), at_ms(3840));
+  // 2 h (1,800,000 jiffies, under 63 << 15) is level 5 (32,768 jiffies):
+  // ((1,800,000 >> 15) + 1) << 15 = 55 * 32,768 = 1,802,240 jiffies = 7208.96 s.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(0), at_ms(7'200'000), 250), at_ms(7'208'960));
+}
+
+TEST(KernelTimer, DueNeverAndExactTimers) {
+  // Already due: a delta of 0 fires on the next tick (jiffy 250 + 1).
+  EXPECT_EQ(kernel_timer_expiry(at_ms(1001), at_ms(1000), 250), at_ms(1004));
+  EXPECT_EQ(kernel_timer_expiry(at_ms(1001), Instant::never(), 250), Instant::never());
+  EXPECT_EQ(kernel_timer_expiry(at_ms(500), at_ms(700.2), 0), at_ms(700.2));
+  // HZ 1000: 200.2 ms is 201 jiffies, level 1: ((701 >> 3) + 1) << 3 = 704.
+  EXPECT_EQ(kernel_timer_expiry(at_ms(500), at_ms(700.2), 1000), at_ms(704));
+}
+
+TEST(KernelTimer, RtoKeptInWholeJiffiesSoDoublingsStayWhole) {
+  // SRTT 0.1 ms, RTTVAR 0.05 ms: the Linux formula gives 200.1 ms, which
+  // __tcp_set_rto's usecs_to_jiffies makes 51 jiffies (204 ms, the
+  // tcpi_rto of 204000 us measured in tests/data/linux-schedules.json).
+  vigil::tcp::RttEstimator jiffies(Duration::seconds(1), Duration::millis(200),
+                                   Duration::seconds(120), Duration::millis(1), true, 250);
+  jiffies.sample(Duration::micros(100));
+  EXPECT_EQ(jiffies.rto(), Duration::millis(204));
+  jiffies.back_off();
+  EXPECT_EQ(jiffies.rto(), Duration::millis(408));
+  vigil::tcp::RttEstimator exact(Duration::seconds(1), Duration::millis(200),
+                                 Duration::seconds(120), Duration::millis(1), true);
+  exact.sample(Duration::micros(100));
+  EXPECT_EQ(exact.rto(), Duration::micros(200'100));
+}
+}  // namespace kernel_timer
