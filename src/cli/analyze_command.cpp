@@ -1,8 +1,9 @@
 // `vigil analyze`: label every TCP segment of a capture and tell each
 // connection's story. Streams: packets go through the analyzer, the story
-// builder, the congestion detectors and the HTML report as they are read,
-// and packet lines are written as they come, so memory grows with flows,
-// not packets.
+// builder, the congestion detectors and the graph points (FlowPipeline) as
+// they are read, and packet lines are written as they come, so memory
+// grows with flows, not packets; each flow's result is used as it is taken
+// (issue 13 point 10).
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -147,12 +148,14 @@ class TextSpill {
     spilled_ += buf_.size();
     buf_.clear();
   }
-  // Everything added, in order.
-  void copy_to(Out& out) {
+  // Everything added, in order; false when the temporary file could not be
+  // read back whole.
+  bool copy_to(Out& out) {
+    uint64_t left = spilled_;
     if (file_ != nullptr && spilled_ > 0 && std::fflush(file_) == 0 &&
         std::fseek(file_, 0, SEEK_SET) == 0) {
       std::string chunk(size_t{1} << 20, '\0');
-      for (uint64_t left = spilled_; left > 0;) {
+      while (left > 0) {
         const size_t n = std::fread(chunk.data(), 1, std::min<uint64_t>(left, chunk.size()), file_);
         if (n == 0) break;
         out.put(std::string_view(chunk.data(), n));
@@ -161,6 +164,7 @@ class TextSpill {
     }
     out.put(buf_);
     buf_.clear();
+    return left == 0;
   }
 
  private:
@@ -877,6 +881,7 @@ int run_analyze(const std::vector<std::string>& args) {
   // state is freed (small enough to reuse its memory).
   std::vector<std::unique_ptr<analyze::FlowSummary>> summaries;
   TextSpill texts;  // the text's flow stories, in order
+  bool texts_ok = true;
   if (!json && !csv) summaries.resize(flows.size());
   if (!json) {
     if (csv) out.put(analyze::summary_csv_header());
@@ -1043,10 +1048,16 @@ int run_analyze(const std::vector<std::string>& args) {
           flows, [&summaries](size_t i) { return summaries[i].get(); },
           [&out](std::string_view t) { out.put(t); });
     }
-    texts.copy_to(out);
+    texts_ok = texts.copy_to(out);
   }
   out.flush();
   int rc = 0;
+  if (!texts_ok) {
+    std::fprintf(stderr,
+                 "vigil analyze: cannot read back the temporary file of flow stories; the "
+                 "output is cut short\n");
+    rc = 1;
+  }
   if (std::fflush(stdout) != 0 || out.error() != 0) {
     std::fprintf(stderr, "vigil analyze: cannot write standard output: %s\n",
                  std::strerror(out.error() != 0 ? out.error() : errno));
