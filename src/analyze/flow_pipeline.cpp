@@ -1,5 +1,6 @@
 #include "analyze/flow_pipeline.hpp"
 
+#include <bit>
 #include <utility>
 
 #include "analyze/congestion_detectors.hpp"
@@ -11,20 +12,36 @@ struct FlowPipeline::Full {
   StoryBuilder story;
   CongestionDetectors congestion;
   SummaryBuilder summary;
+  std::array<uint64_t, static_cast<size_t>(Label::kCount)> labels{};
+  std::unique_ptr<html::FlowPlot> plot;
+  size_t plot_points = 0;
   void add(const Flow& f, PacketLabels p) {
     p.flow = 0;
     story.add(f, p);
     congestion.add(f, p);
     summary.add(f, p);
+    count_labels(labels, p.labels);
+    if (plot_points > 0) {
+      if (!plot) plot = std::make_unique<html::FlowPlot>();
+      plot->add(p, plot_points);
+    }
+  }
+  static void count_labels(std::array<uint64_t, static_cast<size_t>(Label::kCount)>& n,
+                           LabelSet l) {
+    for (LabelSet rest = l; rest != 0; rest &= rest - 1) {
+      const auto b = static_cast<size_t>(std::countr_zero(rest));
+      if (b < n.size()) ++n[b];
+    }
   }
 };
 
-FlowPipeline::FlowPipeline() = default;
+FlowPipeline::FlowPipeline(size_t plot_points) : plot_points_(plot_points) {}
 FlowPipeline::~FlowPipeline() = default;
 
 FlowPipeline::Full& FlowPipeline::materialise(Slot& s) {
   if (!s.full) {
     s.full = std::make_unique<Full>();
+    s.full->plot_points = plot_points_;
     ++stats_.full;
     if (s.first) {
       s.full->add(s.first->flow, s.first->p);
@@ -40,6 +57,8 @@ void FlowPipeline::add(const Flow& flow, const PacketLabels& p) {
   Slot& s = slots_[p.flow];
   if (s.taken || s.done) {
     ++stats_.late;
+    // Listed and counted (the text's labels line), not analysed.
+    if (s.done) Full::count_labels(s.done->labels, p.labels);
     return;
   }
   s.last = p.time;
@@ -68,6 +87,8 @@ FlowResult FlowPipeline::finish(Slot& s, size_t i, const Flow& flow) {
     r.story = std::move(st[0]);
     for (auto& fd : f.congestion.finish(0, flow)) r.story.findings.push_back(std::move(fd));
     r.summary = std::move(f.summary.finish({flow})[0]);
+    r.labels = f.labels;
+    r.plot = std::move(f.plot);
     s.full.reset();
     --stats_.full;
   } else {
@@ -100,6 +121,7 @@ void FlowPipeline::sweep(Instant now, const std::vector<Flow>& flows) {
     Flow f = flows[i];
     if (f.end.how.empty()) f.end = FlowEnd{"open", s.last_frame};
     FlowResult r = finish(s, i, f);
+    if (on_finish_) on_finish_(i, f, r);
     s.done = std::make_unique<FlowResult>(std::move(r));
     ++stats_.done;
     ++stats_.retired;
@@ -112,6 +134,10 @@ FlowResult FlowPipeline::take(size_t i, const Flow& flow) {
   FlowResult r = finish(s, i, flow);
   s.taken = true;
   return r;
+}
+
+void FlowPipeline::on_finish(std::function<void(size_t, const Flow&, FlowResult&)> f) {
+  on_finish_ = std::move(f);
 }
 
 PipelineStats FlowPipeline::stats() const { return stats_; }

@@ -10,13 +10,16 @@
 // state freed (see FlowPipeline::sweep for when a flow is finished).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "analyze/flow_analyzer.hpp"
+#include "analyze/html_plot.hpp"
 #include "analyze/story.hpp"
 #include "analyze/summary.hpp"
 #include "vigil/time.hpp"
@@ -24,10 +27,13 @@
 namespace vigil::analyze {
 
 // A flow's results: its story (with the congestion detectors' findings
-// appended) and its summary row.
+// appended), its summary row, how many of its segments carried each label,
+// and (when the pipeline plots, for --html) its graphs' points.
 struct FlowResult {
   Story story;
   FlowSummary summary;
+  std::array<uint64_t, static_cast<size_t>(Label::kCount)> labels{};
+  std::unique_ptr<html::FlowPlot> plot;
 };
 
 // Counts for tests and the docs (docs/analyze-bench.md).
@@ -41,7 +47,9 @@ struct PipelineStats {
 
 class FlowPipeline {
  public:
-  FlowPipeline();
+  // plot_points > 0: also collect each flow's graph points (at most that
+  // many, html::FlowPlot) into its result.
+  explicit FlowPipeline(size_t plot_points = 0);
   ~FlowPipeline();
   FlowPipeline(const FlowPipeline&) = delete;
   FlowPipeline& operator=(const FlowPipeline&) = delete;
@@ -62,6 +70,10 @@ class FlowPipeline {
   // Silence alone never finishes an open connection: one may idle for hours
   // (RFC 1122 §4.2.3.6: keep-alives at most every 2 hours, by default off).
   void sweep(Instant now, const std::vector<Flow>& flows);
+  // Called by sweep() with each flow it finishes, before the result is kept
+  // for take(); it may move parts out (--html takes the points, so that
+  // they are not kept for every finished flow).
+  void on_finish(std::function<void(size_t, const Flow&, FlowResult&)> f);
   // Flow i's result (finishing it now if it is not yet); its state is freed.
   // Once per flow.
   FlowResult take(size_t i, const Flow& flow);
@@ -85,6 +97,8 @@ class FlowPipeline {
     bool syn_only = true;  // every segment so far a SYN from the initiator
     bool taken = false;
   };
+  size_t plot_points_ = 0;
+  std::function<void(size_t, const Flow&, FlowResult&)> on_finish_;
   Full& materialise(Slot& s);
   FlowResult finish(Slot& s, size_t i, const Flow& flow);
   std::deque<Slot> slots_;

@@ -2,12 +2,14 @@
 // and the SVG time-sequence graph drawn from them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "analyze/flow_analyzer.hpp"
 #include "analyze/labels.hpp"
 
 namespace vigil::analyze::html {
@@ -49,6 +51,53 @@ struct SpaceExtent {
     if (v < lo) lo = v;
     if (v > *hi) *hi = v;
   }
+};
+
+// The points kept for one flow's graphs (at most a fixed number: past it
+// plain data/ACK segments are thinned by a doubling stride while the
+// labelled ones stay), with the extents of both sequence spaces.
+struct FlowPlot {
+  std::vector<PlotPoint> pts;
+  bool any = false;
+  int64_t first_ns = 0, last_ns = 0;
+  // Thinning, per class (0: plain data/ACK, 1: special): segments seen, the
+  // stride (keep index % stride == 0), whether the class is dropped entirely
+  // (only when special segments alone fill the bound), and how many are kept.
+  // Plain segments are numbered per direction: one count across both would
+  // alias with a power-of-two stride (data, ACK, data, ACK ... kept only the
+  // data).
+  uint64_t seen[2] = {0, 0};
+  uint64_t seen_plain_dir[2] = {0, 0};
+  uint64_t stride[2] = {1, 1};
+  bool drop_all[2] = {false, false};
+  uint64_t kept[2] = {0, 0};
+  // Unwrapping state per sequence space (space d: bytes sent by dir d).
+  bool space_init[2] = {false, false};
+  int64_t space_last[2] = {0, 0};
+  html::SpaceExtent extent[2];
+  uint64_t bytes[2] = {0, 0};  // payload, probes excluded
+  uint64_t sent[2] = {0, 0};   // segments
+
+  int64_t unwrap(int space, uint32_t v) {
+    if (!space_init[space]) {
+      space_init[space] = true;
+      space_last[space] = static_cast<int32_t>(v);
+      return space_last[space];
+    }
+    const int64_t r =
+        space_last[space] + static_cast<int32_t>(v - static_cast<uint32_t>(space_last[space]));
+    space_last[space] = r;
+    return r;
+  }
+
+  bool keeps(int cls, uint64_t index) const { return !drop_all[cls] && index % stride[cls] == 0; }
+
+  // Bring the kept points back under `max`: thin plain points first (double
+  // their stride), and special ones only once no plain point is left.
+  void enforce(size_t max);
+  // One segment (FlowAnalyzer's labels, in capture order); keeps at most
+  // `max_points` points. Capture duplicates are left out.
+  void add(const PacketLabels& p, size_t max_points);
 };
 
 struct PlotRequest {

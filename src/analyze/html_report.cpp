@@ -10,7 +10,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -21,75 +28,10 @@ namespace vigil::analyze {
 namespace {
 
 using html::escape;
+using html::FlowPlot;
 using html::PlotPoint;
 
-constexpr size_t kMaxListed = 24;
-// The report's size budget (issue 13 point 10; docs/analyze-html.md).
-constexpr size_t kMaxSections = 200;
-constexpr size_t kSectionBytes = size_t{24} << 20;  // frames / gaps listed before "... (N in all)"
-
-struct FlowPlot {
-  std::vector<PlotPoint> pts;
-  bool any = false;
-  int64_t first_ns = 0, last_ns = 0;
-  // Thinning, per class (0: plain data/ACK, 1: special): segments seen, the
-  // stride (keep index % stride == 0), whether the class is dropped entirely
-  // (only when special segments alone fill the bound), and how many are kept.
-  // Plain segments are numbered per direction: one count across both would
-  // alias with a power-of-two stride (data, ACK, data, ACK ... kept only the
-  // data).
-  uint64_t seen[2] = {0, 0};
-  uint64_t seen_plain_dir[2] = {0, 0};
-  uint64_t stride[2] = {1, 1};
-  bool drop_all[2] = {false, false};
-  uint64_t kept[2] = {0, 0};
-  // Unwrapping state per sequence space (space d: bytes sent by dir d).
-  bool space_init[2] = {false, false};
-  int64_t space_last[2] = {0, 0};
-  html::SpaceExtent extent[2];
-  uint64_t bytes[2] = {0, 0};  // payload, probes excluded
-  uint64_t sent[2] = {0, 0};   // segments
-
-  int64_t unwrap(int space, uint32_t v) {
-    if (!space_init[space]) {
-      space_init[space] = true;
-      space_last[space] = static_cast<int32_t>(v);
-      return space_last[space];
-    }
-    const int64_t r =
-        space_last[space] + static_cast<int32_t>(v - static_cast<uint32_t>(space_last[space]));
-    space_last[space] = r;
-    return r;
-  }
-
-  bool keeps(int cls, uint64_t index) const { return !drop_all[cls] && index % stride[cls] == 0; }
-
-  // Bring the kept points back under `max`: thin plain points first (double
-  // their stride), and special ones only once no plain point is left.
-  void enforce(size_t max) {
-    while (pts.size() > max) {
-      int cls = 1;
-      if (kept[0] > 0) {
-        cls = 0;
-        // Index 0 of each direction survives any stride: once the stride
-        // passes every index seen, only dropping the class makes room.
-        if (stride[0] <= std::max(seen_plain_dir[0], seen_plain_dir[1])) {
-          stride[0] *= 2;
-        } else {
-          drop_all[0] = true;
-        }
-      } else {
-        stride[1] *= 2;
-      }
-      std::erase_if(pts, [&](const PlotPoint& p) {
-        const int c = p.special ? 1 : 0;
-        return c == cls && !keeps(c, p.index);
-      });
-      kept[0] = kept[1] = 0;
-      for (const auto& p : pts) ++kept[p.special ? 1 : 0];
-    }
-  }
-};
+constexpr size_t kMaxListed = 24;  // frames / gaps listed before "... (N in all)"
 
 std::string endpoint(const Flow& f, int side) {
   return f.endpoint(side);  // "[v6]:port" for IPv6 flows
@@ -564,6 +506,26 @@ void render_story(std::string& out, const Story& st) {
   out += "</ul>\n";
 }
 
+// A flow's summary columns in the table of flows (each followed by <td>).
+std::string summary_cells(const FlowSummary& x) {
+  const double pct = x.retransmission_pct();
+  char pct_text[32] = "-";
+  if (pct >= 0) std::snprintf(pct_text, sizeof pct_text, "%.1f%%", pct);
+  return std::to_string(x.bytes[0]) + "<td>" + std::to_string(x.bytes[1]) + "<td>" +
+         format_duration(x.duration) + "<td>" + format_rate(x.goodput_bps(0)) + "<td>" +
+         format_rate(x.goodput_bps(1)) + "<td>" +
+         (x.rtt_samples == 0 ? std::string("-")
+                             : format_duration(x.rtt_min) + " / " + format_duration(x.rtt_avg()) +
+                                   " / " + format_duration(x.rtt_max)) +
+         "<td>" + pct_text + "<td>" +
+         (x.zero_window == Duration::zero() ? std::string("-") : format_duration(x.zero_window)) +
+         "<td>" + escape(x.end) +
+         (x.end_dir < 0    ? ""
+          : x.end_dir == 0 ? " (client)"
+                           : " (server)") +
+         "<td>";
+}
+
 void render_findings(std::string& out, const Story& st) {
   out += "<h3>Findings</h3>\n";
   if (st.findings.empty()) {
@@ -589,22 +551,37 @@ void render_findings(std::string& out, const Story& st) {
 
 }  // namespace
 
-struct HtmlReport::Impl {
-  size_t max_points = 0;
-  std::deque<FlowPlot> flows;  // a deque: growing never copies or doubles
-};
+namespace html {
 
-HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl>()) {
-  impl_->max_points = std::max<size_t>(max_points_per_flow, 1);
+void FlowPlot::enforce(size_t max) {
+  while (pts.size() > max) {
+    int cls = 1;
+    if (kept[0] > 0) {
+      cls = 0;
+      // Index 0 of each direction survives any stride: once the stride
+      // passes every index seen, only dropping the class makes room.
+      if (stride[0] <= std::max(seen_plain_dir[0], seen_plain_dir[1])) {
+        stride[0] *= 2;
+      } else {
+        drop_all[0] = true;
+      }
+    } else {
+      stride[1] *= 2;
+    }
+    std::erase_if(pts, [&](const PlotPoint& p) {
+      const int c = p.special ? 1 : 0;
+      return c == cls && !keeps(c, p.index);
+    });
+    kept[0] = kept[1] = 0;
+    for (const auto& p : pts) ++kept[p.special ? 1 : 0];
+  }
 }
-HtmlReport::~HtmlReport() = default;
 
-void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
+void FlowPlot::add(const PacketLabels& p, size_t max_points) {
   // A capture duplicate would plot a resend that never happened and count
   // its bytes twice.
   if (has(p.labels, Label::kCaptureDuplicate)) return;
-  if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
-  FlowPlot& f = impl_->flows[p.flow];
+  FlowPlot& f = *this;
   const int dir = p.dir == 0 ? 0 : 1;
   const int64_t t = p.time.ns();
   if (!f.any) {
@@ -656,11 +633,126 @@ void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
   if (!f.keeps(cls, q.index)) return;
   f.pts.push_back(q);
   ++f.kept[cls];
-  f.enforce(impl_->max_points);
+  f.enforce(max_points);
 }
 
-void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
-                                const Story* story) const {
+}  // namespace html
+
+struct HtmlReport::Impl {
+  size_t max_points = 0;
+  std::deque<FlowPlot> flows;  // add()'s points; a deque: growing never copies or doubles
+  // One table row per flow added: what the table shows and how the flow
+  // ranks (docs/analyze-html.md, "Size budget").
+  struct Row {
+    std::string cells;    // the summary columns, as the table shows them
+    uint32_t ending = 0;  // into endings: a few distinct texts for 200,000 flows
+    uint64_t packets = 0;
+    bool problem = false;
+    bool added = false;
+  };
+  // One allocation a row, made as the flow's own analysis state is freed
+  // (FlowPipeline::take): small enough to reuse its memory.
+  std::vector<std::unique_ptr<Row>> rows;
+  std::vector<std::string> endings;
+  std::unordered_map<std::string, uint32_t> ending_ids;
+  bool summaries = true;  // every flow added had a summary
+  // The story and points of the flows that would get a section so far:
+  // at most kMaxSections, ranked as render() orders them.
+  struct Key {
+    bool problem;
+    uint64_t packets;
+    size_t flow;
+  };
+  struct MoreImportant {
+    bool operator()(const Key& a, const Key& b) const {
+      if (a.problem != b.problem) return a.problem;
+      if (a.packets != b.packets) return a.packets > b.packets;
+      return a.flow < b.flow;
+    }
+  };
+  struct Detail {
+    bool has_story = false;
+    Story story;
+    std::unique_ptr<FlowPlot> plot;
+  };
+  std::set<Key, MoreImportant> ranked;
+  std::map<size_t, Detail> detail;
+
+  Row& row(size_t i) {
+    if (i >= rows.size()) rows.resize(i + 1);
+    if (!rows[i]) rows[i] = std::make_unique<Row>();
+    return *rows[i];
+  }
+  uint32_t intern(const std::string& e) {
+    const auto [it, inserted] = ending_ids.try_emplace(e, static_cast<uint32_t>(endings.size()));
+    if (inserted) endings.push_back(e);
+    return it->second;
+  }
+};
+
+HtmlReport::HtmlReport(size_t max_points_per_flow) : impl_(std::make_unique<Impl>()) {
+  impl_->max_points = std::max<size_t>(max_points_per_flow, 1);
+}
+HtmlReport::~HtmlReport() = default;
+
+void HtmlReport::add(const Flow& /*flow*/, const PacketLabels& p) {
+  if (p.flow >= impl_->flows.size()) impl_->flows.resize(p.flow + 1);
+  impl_->flows[p.flow].add(p, impl_->max_points);
+}
+
+void HtmlReport::add_flow(size_t i, const Flow& flow, Story&& story, const FlowSummary& summary,
+                          std::unique_ptr<FlowPlot> plot) {
+  add_flow_impl(i, flow, &story, &story, &summary, std::move(plot));
+}
+
+void HtmlReport::add_flow(size_t i, const Flow& flow, const Story* story,
+                          const FlowSummary* summary, std::unique_ptr<FlowPlot> plot) {
+  add_flow_impl(i, flow, story, nullptr, summary, std::move(plot));
+}
+
+void HtmlReport::add_flow_impl(size_t i, const Flow& flow, const Story* story, Story* movable,
+                               const FlowSummary* summary, std::unique_ptr<FlowPlot> plot) {
+  Impl& m = *impl_;
+  Impl::Row& r = m.row(i);
+  if (r.added) return;
+  r.added = true;
+  r.packets = flow.packets;
+  r.ending = m.intern(story != nullptr ? story->ending : flow.end.how);
+  if (summary != nullptr) {
+    r.cells = summary_cells(*summary);
+  } else {
+    m.summaries = false;
+  }
+  // A problem: a finding, a retransmission, a zero window, a RST.
+  r.problem = (story != nullptr &&
+               (!story->findings.empty() || !story->rto.empty() || !story->persist.empty())) ||
+              (summary != nullptr &&
+               (summary->retransmitted > 0 || summary->zero_window > Duration::zero())) ||
+              flow.end.how == "rst";
+  if (!plot && i < m.flows.size()) {
+    plot = std::make_unique<FlowPlot>(std::move(m.flows[i]));
+    m.flows[i] = FlowPlot{};
+  }
+  // Keep the detail only while the flow is among the kMaxSections most
+  // important so far; the least important one makes room.
+  const Impl::Key k{r.problem, r.packets, i};
+  if (m.ranked.size() >= kMaxSections) {
+    const auto last = std::prev(m.ranked.end());
+    if (!Impl::MoreImportant{}(k, *last)) return;
+    m.detail.erase(last->flow);
+    m.ranked.erase(last);
+  }
+  m.ranked.insert(k);
+  Impl::Detail& d = m.detail[i];
+  d.has_story = story != nullptr;
+  if (story != nullptr) d.story = movable != nullptr ? std::move(*movable) : *story;
+  d.plot = std::move(plot);
+}
+
+size_t HtmlReport::detailed() const { return impl_->detail.size(); }
+
+void HtmlReport::render_section(std::string& out, size_t i, const Flow& f, const Story* story,
+                                const FlowPlot* fp) const {
   {
     const std::string id = std::to_string(i);
     out += "<section class=\"flow\" id=\"flow-" + id + "\">\n";
@@ -684,7 +776,6 @@ void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
       out += "<p class=\"meta warn\">Window scale unknown: windows are shown unscaled.</p>\n";
     }
 
-    const FlowPlot* fp = i < impl_->flows.size() ? &impl_->flows[i] : nullptr;
     render_plots(out, f, id, fp, impl_->max_points);
     if (story != nullptr) {
       render_story(out, *story);
@@ -697,9 +788,32 @@ void HtmlReport::render_section(std::string& out, size_t i, const Flow& f,
 std::string HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
                                const std::vector<Story>& stories,
                                const std::vector<FlowSummary>* summaries,
-                               const std::vector<char>* only) const {
+                               const std::vector<char>* only) {
+  const bool sum = summaries != nullptr && summaries->size() == flows.size();
+  for (size_t i = 0; i < flows.size(); ++i) {
+    if (only != nullptr && (i >= only->size() || (*only)[i] == 0)) continue;
+    add_flow(i, flows[i], i < stories.size() ? &stories[i] : nullptr,
+             sum ? &(*summaries)[i] : nullptr);
+  }
+  std::string page;
+  render(title, flows, only, [&page](std::string_view s) { page += s; });
+  return page;
+}
+
+void HtmlReport::render(const std::string& title, const std::vector<Flow>& flows,
+                        const std::vector<char>* only,
+                        const std::function<void(std::string_view)>& write) {
+  const Impl& m = *impl_;
   std::string out;
-  out.reserve(1 << 16);
+  out.reserve(size_t{1} << 17);
+  // The page goes out in pieces of about 64 KB: 200,000 table rows are
+  // 30 MB (issue 13 point 10).
+  auto flush = [&](bool force) {
+    if (force || out.size() >= (size_t{1} << 16)) {
+      write(out);
+      out.clear();
+    }
+  };
   const std::string t = escape(title);
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"generator\" content=\"vigil analyze --html\">\n";
@@ -709,17 +823,20 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
   auto selected = [&](size_t i) {
     return only == nullptr || (i < only->size() && (*only)[i] != 0);
   };
-  std::vector<size_t> order;  // the flows on the page
+  size_t n = 0;  // the flows on the page
+  bool any_added = false;
   for (size_t i = 0; i < flows.size(); ++i) {
-    if (selected(i)) order.push_back(i);
+    if (!selected(i)) continue;
+    ++n;
+    any_added = any_added || (i < m.rows.size() && m.rows[i] && m.rows[i]->added);
   }
-  const size_t n = order.size();
   if (n == 0) {
     out += flows.empty()
                ? "<p class=\"empty\" id=\"no-flows\">No TCP connections in this capture.</p>\n"
                : "<p class=\"empty\" id=\"no-flows\">No flow matches --flow.</p>\n";
     out += "</body>\n</html>\n";
-    return out;
+    flush(true);
+    return;
   }
   out +=
       "<p class=\"meta\">" + std::to_string(n) + " TCP connection" + (n == 1 ? "" : "s") +
@@ -727,50 +844,38 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
       ". Hover over a mark in a graph for its frame number, time and labels.</p>\n"
       "<p class=\"hint\">In every graph: the mouse wheel zooms about the pointer, a drag "
       "pans, a double-click shows the whole flow again.</p>\n";
-  const bool sum = summaries != nullptr && summaries->size() == flows.size();
+  const bool sum = m.summaries && any_added;
+  auto row = [&](size_t i) -> const Impl::Row* {
+    return i < m.rows.size() && m.rows[i] && m.rows[i]->added ? m.rows[i].get() : nullptr;
+  };
   // Size budget (issue 13 point 10): every flow has a row in the table, but
   // only the flows that matter get a section with graphs: those with a
   // problem (a finding, a retransmission, a zero window, a RST), most
   // packets first, then the largest others, at most kMaxSections of them
-  // and while the sections stay within kSectionBytes.
+  // and while the sections stay within kSectionBytes. add_flow() kept the
+  // detail of just those (m.ranked, in this order).
   auto problem = [&](size_t i) {
-    if (i < stories.size() &&
-        (!stories[i].findings.empty() || !stories[i].rto.empty() || !stories[i].persist.empty())) {
-      return true;
-    }
-    if (sum &&
-        ((*summaries)[i].retransmitted > 0 || (*summaries)[i].zero_window > Duration::zero()))
-      return true;
-    return flows[i].end.how == "rst";
+    const Impl::Row* r = row(i);
+    return r != nullptr ? r->problem : flows[i].end.how == "rst";
   };
-  std::vector<char> is_problem(flows.size());
-  for (size_t i = 0; i < flows.size(); ++i) is_problem[i] = problem(i) ? 1 : 0;
-  const size_t want = std::min(n, kMaxSections);
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(want), order.end(),
-                    [&](size_t a, size_t b) {
-                      if (is_problem[a] != is_problem[b]) return is_problem[a] > is_problem[b];
-                      if (flows[a].packets != flows[b].packets) {
-                        return flows[a].packets > flows[b].packets;
-                      }
-                      return a < b;
-                    });
-  order.resize(want);
-  std::vector<std::string> sections(flows.size());
-  std::vector<char> shown(flows.size());
+  std::map<size_t, std::string> sections;
   size_t section_bytes = 0, shown_count = 0, shown_problems = 0;
-  for (size_t i : order) {
+  for (const Impl::Key& k : m.ranked) {
+    const size_t i = k.flow;
+    if (i >= flows.size() || !selected(i)) continue;
+    const auto d = m.detail.find(i);
     std::string sec;
-    render_section(sec, i, flows[i], i < stories.size() ? &stories[i] : nullptr);
+    render_section(sec, i, flows[i], d->second.has_story ? &d->second.story : nullptr,
+                   d->second.plot.get());
     if (section_bytes + sec.size() > kSectionBytes && shown_count > 0) break;
     section_bytes += sec.size();
     sections[i] = std::move(sec);
-    shown[i] = 1;
     ++shown_count;
-    shown_problems += is_problem[i] ? 1 : 0;
+    shown_problems += k.problem ? 1 : 0;
   }
   if (shown_count < n) {
     uint64_t problems = 0;
-    for (size_t i = 0; i < flows.size(); ++i) problems += is_problem[i] && selected(i) ? 1 : 0;
+    for (size_t i = 0; i < flows.size(); ++i) problems += selected(i) && problem(i) ? 1 : 0;
     out += "<p class=\"meta warn\" id=\"left-out\" data-shown=\"" + std::to_string(shown_count) +
            "\" data-flows=\"" + std::to_string(n) + "\">Graphs and stories for " +
            std::to_string(shown_count) + " of " + std::to_string(n) +
@@ -805,38 +910,31 @@ std::string HtmlReport::render(const std::string& title, const std::vector<Flow>
     const Flow& f = flows[i];
     // End tags of td and tr are optional (HTML living standard §13.1.2.4):
     // left out, 200,000 rows are 10 MB smaller.
-    out += shown[i] ? "<tr><td><a href=\"#flow-" + std::to_string(i) + "\">" + std::to_string(i) +
-                          "</a><td>"
-                    : "<tr><td>" + std::to_string(i) + "<td>";
+    const bool shown = sections.count(i) != 0;
+    out += shown ? "<tr><td><a href=\"#flow-" + std::to_string(i) + "\">" + std::to_string(i) +
+                       "</a><td>"
+                 : "<tr><td>" + std::to_string(i) + "<td>";
     out += escape(endpoint(f, 0)) + "<td>" + escape(endpoint(f, 1)) + "<td>" +
            std::to_string(f.packets) + "<td>";
+    const Impl::Row* rw = row(i);
     if (sum) {
-      const FlowSummary& x = (*summaries)[i];
-      const double pct = x.retransmission_pct();
-      char pct_text[32] = "-";
-      if (pct >= 0) std::snprintf(pct_text, sizeof pct_text, "%.1f%%", pct);
-      out +=
-          std::to_string(x.bytes[0]) + "<td>" + std::to_string(x.bytes[1]) + "<td>" +
-          format_duration(x.duration) + "<td>" + format_rate(x.goodput_bps(0)) + "<td>" +
-          format_rate(x.goodput_bps(1)) + "<td>" +
-          (x.rtt_samples == 0 ? std::string("-")
-                              : format_duration(x.rtt_min) + " / " + format_duration(x.rtt_avg()) +
-                                    " / " + format_duration(x.rtt_max)) +
-          "<td>" + pct_text + "<td>" +
-          (x.zero_window == Duration::zero() ? std::string("-") : format_duration(x.zero_window)) +
-          "<td>" + escape(x.end) +
-          (x.end_dir < 0    ? ""
-           : x.end_dir == 0 ? " (client)"
-                            : " (server)") +
-          "<td>";
+      if (rw != nullptr) {
+        out += rw->cells;
+      } else {
+        out += summary_cells(FlowSummary{});
+      }
     }
-    out += escape(i < stories.size() ? stories[i].ending : f.end.how) + "\n";
+    out += escape(rw != nullptr ? m.endings[rw->ending] : f.end.how) + "\n";
+    flush(false);
   }
   out += "</table>\n</section>\n";
 
-  for (size_t i = 0; i < flows.size(); ++i) out += sections[i];
+  for (const auto& [i, sec] : sections) {
+    out += sec;
+    flush(false);
+  }
   out += "<script>" + std::string(kZoomScript) + "</script>\n</body>\n</html>\n";
-  return out;
+  flush(true);
 }
 
 }  // namespace vigil::analyze

@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyze/flow_analyzer.hpp"
@@ -71,10 +73,18 @@ class SummaryBuilder {
 // just the flows i with (*only)[i] != 0 (--flow), still numbered i.
 std::string summary_table(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
                           const std::vector<char>* only = nullptr);
+// The same, in pieces to `write` (200,000 rows never formatted at once);
+// flow i's row from summary_of(i), none when it gives null.
+void summary_table(const std::vector<Flow>& flows,
+                   const std::function<const FlowSummary*(size_t)>& summary_of,
+                   const std::function<void(std::string_view)>& write);
 // The same as CSV (RFC 4180: CRLF line ends, fields with a comma, quote or
 // line break quoted, quotes doubled), with a header row.
 std::string summary_csv(const std::vector<Flow>& flows, const std::vector<FlowSummary>& s,
                         const std::vector<char>* only = nullptr);
+// Its header row, and flow i's row, for writing one row at a time.
+std::string summary_csv_header();
+std::string summary_csv_row(const Flow& flow, size_t i, const FlowSummary& s);
 // One field quoted as RFC 4180 §2 asks.
 std::string csv_field(const std::string& v);
 // The "summary" object of a flow in --json.

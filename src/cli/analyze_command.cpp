@@ -1,8 +1,9 @@
 // `vigil analyze`: label every TCP segment of a capture and tell each
 // connection's story. Streams: packets go through the analyzer, the story
-// builder, the congestion detectors and the HTML report as they are read,
-// and packet lines are written as they come, so memory grows with flows,
-// not packets.
+// builder, the congestion detectors and the graph points (FlowPipeline) as
+// they are read, and packet lines are written as they come, so memory
+// grows with flows, not packets; each flow's result is used as it is taken
+// (issue 13 point 10).
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -121,6 +122,57 @@ class Out {
   std::unique_ptr<char[]> buf_;
   size_t len_ = 0;
   int error_ = 0;
+};
+
+// The text output's per-flow stories: they come after the table of every
+// flow, so they wait; past kKeep bytes in a temporary file (as sort(1)
+// spills), not in memory (issue 13 point 10: 200,000 flows are 40 MB of
+// stories). Without a usable temporary file they stay in memory.
+class TextSpill {
+ public:
+  TextSpill() = default;
+  ~TextSpill() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  TextSpill(const TextSpill&) = delete;
+  TextSpill& operator=(const TextSpill&) = delete;
+  void add(const std::string& s) {
+    buf_ += s;
+    if (buf_.size() < kKeep || failed_) return;
+    if (file_ == nullptr) file_ = std::tmpfile();
+    if (file_ == nullptr || std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) {
+      // What the file holds up to here is whole; the rest stays here.
+      failed_ = true;
+      return;
+    }
+    spilled_ += buf_.size();
+    buf_.clear();
+  }
+  // Everything added, in order; false when the temporary file could not be
+  // read back whole.
+  bool copy_to(Out& out) {
+    uint64_t left = spilled_;
+    if (file_ != nullptr && spilled_ > 0 && std::fflush(file_) == 0 &&
+        std::fseek(file_, 0, SEEK_SET) == 0) {
+      std::string chunk(size_t{1} << 20, '\0');
+      while (left > 0) {
+        const size_t n = std::fread(chunk.data(), 1, std::min<uint64_t>(left, chunk.size()), file_);
+        if (n == 0) break;
+        out.put(std::string_view(chunk.data(), n));
+        left -= n;
+      }
+    }
+    out.put(buf_);
+    buf_.clear();
+    return left == 0;
+  }
+
+ private:
+  static constexpr size_t kKeep = size_t{256} << 10;
+  std::string buf_;
+  std::FILE* file_ = nullptr;
+  uint64_t spilled_ = 0;
+  bool failed_ = false;
 };
 
 char* put_str(char* p, std::string_view s) {
@@ -685,10 +737,17 @@ int run_analyze(const std::vector<std::string>& args) {
   Out out;
   // Stories, congestion findings and summaries, per flow (compact; finished
   // flows are summarised and freed, issue 13 point 10).
-  analyze::FlowPipeline pipeline;
+  // With --html the pipeline also collects each flow's graph points, and
+  // the report keeps them only for the flows it will show (issue 13 point
+  // 10: not for 200,000 flows).
+  analyze::FlowPipeline pipeline(html ? analyze::HtmlReport::kMaxPointsPerFlow : 0);
   std::unique_ptr<analyze::HtmlReport> report;
-  if (html) report = std::make_unique<analyze::HtmlReport>();
-  std::vector<std::array<uint64_t, kLabels>> counts;  // per flow, for the text summary
+  if (html) {
+    report = std::make_unique<analyze::HtmlReport>(analyze::HtmlReport::kMaxPointsPerFlow);
+    pipeline.on_finish([&report](size_t i, const analyze::Flow& f, analyze::FlowResult& r) {
+      report->add_flow(i, f, &r.story, &r.summary, std::move(r.plot));
+    });
+  }
   bool first_packet = true;
 
   if (json) {
@@ -701,10 +760,9 @@ int run_analyze(const std::vector<std::string>& args) {
     out.put(path + ": segments in frame order (frame, time, flow, direction, labels)\n");
   }
   // One flow's text block (the summary and its story).
-  auto flow_text = [&](size_t i, const analyze::Flow& f, const analyze::Story* story) {
+  auto flow_text = [&](size_t i, const analyze::Flow& f, const analyze::Story* story,
+                       const std::array<uint64_t, kLabels>& c) {
     std::string o;
-    const std::array<uint64_t, kLabels> none{};
-    const auto& c = i < counts.size() ? counts[i] : none;
     o += "\nflow " + std::to_string(i) + ": " + endpoint(f, 0) + " -> " + endpoint(f, 1) + ", " +
          std::to_string(f.packets) + " packets, " + text_time.str(f.first) + " .. " +
          text_time.str(f.last) + (text_time.format == TimeFormat::kAbsolute ? "" : " s") +
@@ -764,17 +822,11 @@ int run_analyze(const std::vector<std::string>& args) {
     if (!selection.matches(f, p.flow)) return;
     if (live_text && !f.end.how.empty() && p.frame == f.end.frame) ended.push_back(p.flow);
     pipeline.add(f, p);
-    if (report) report->add(f, p);
     if (json) {
       json_packet(out, names, p, first_packet);
       first_packet = false;
-    } else {
-      if (p.flow >= counts.size()) counts.resize(p.flow + 1);
-      for (analyze::LabelSet rest = p.labels; rest != 0; rest &= rest - 1) {
-        const auto l = static_cast<size_t>(std::countr_zero(rest));
-        if (l < kLabels) ++counts[p.flow][l];
-      }
-      if (list_packets && !csv) text_packet(out, names, text_time, p);
+    } else if (list_packets && !csv) {
+      text_packet(out, names, text_time, p);
     }
   });
   auto print_live = [&](size_t i) {
@@ -784,7 +836,8 @@ int run_analyze(const std::vector<std::string>& args) {
     printed_summaries[i] = r.summary;
     if (printed.size() <= i) printed.resize(i + 1);
     printed[i] = true;
-    out.put(flow_text(i, f, &r.story));
+    out.put(flow_text(i, f, &r.story, r.labels));
+    if (report) report->add_flow(i, f, std::move(r.story), r.summary, std::move(r.plot));
     out.flush();
     std::fflush(stdout);
   };
@@ -812,10 +865,11 @@ int run_analyze(const std::vector<std::string>& args) {
   progress.clear();
   const auto& flows = analyzer.flows();
   auto is_printed = [&](size_t i) { return i < printed.size() && printed[i]; };
-  // --json takes each flow's result as it writes it (issue 13 point 10:
-  // 200,000 stories never all in memory); the others need all of them.
-  std::vector<analyze::Story> stories;
-  std::vector<analyze::FlowSummary> summaries;
+  // Each flow's result is taken once, in flow order, and goes where it is
+  // needed at once (issue 13 point 10: 200,000 stories never all in
+  // memory): --json writes it, --csv writes its row, the text keeps the
+  // summary row for the table and spills the story's text, the HTML report
+  // keeps a row and the detail of the flows it will show.
   // --flow restricts every output: the table, --csv and the HTML report too.
   std::vector<char> only;
   if (selection.active) {
@@ -823,20 +877,30 @@ int run_analyze(const std::vector<std::string>& args) {
     for (size_t i = 0; i < flows.size(); ++i) only[i] = selection.matches(flows[i], i) ? 1 : 0;
   }
   const std::vector<char>* only_ptr = selection.active ? &only : nullptr;
-  if (!json || html) {
-    if (!csv || html) stories.resize(flows.size());
-    summaries.resize(flows.size());
-  }
+  // The text's table: one allocation a row, made as the flow's analysis
+  // state is freed (small enough to reuse its memory).
+  std::vector<std::unique_ptr<analyze::FlowSummary>> summaries;
+  TextSpill texts;  // the text's flow stories, in order
+  bool texts_ok = true;
+  if (!json && !csv) summaries.resize(flows.size());
   if (!json) {
+    if (csv) out.put(analyze::summary_csv_header());
     for (size_t i = 0; i < flows.size(); ++i) {
+      analyze::FlowResult r;
       if (is_printed(i)) {
-        summaries[i] = printed_summaries[i];
+        r.summary = printed_summaries[i];
+      } else if (selection.matches(flows[i], i)) {
+        r = pipeline.take(i, flows[i]);
+      } else {
         continue;
       }
-      if (!selection.matches(flows[i], i)) continue;
-      analyze::FlowResult r = pipeline.take(i, flows[i]);
-      if (!csv || html) stories[i] = std::move(r.story);  // --csv alone prints no story
-      summaries[i] = std::move(r.summary);
+      if (csv) {
+        out.put(analyze::summary_csv_row(flows[i], i, r.summary));
+      } else {
+        summaries[i] = std::make_unique<analyze::FlowSummary>(r.summary);
+        if (!is_printed(i)) texts.add(flow_text(i, flows[i], &r.story, r.labels));
+      }
+      if (report) report->add_flow(i, flows[i], std::move(r.story), r.summary, std::move(r.plot));
     }
   }
   const analyze::ReaderStats& rs = reader->stats();
@@ -915,10 +979,7 @@ int run_analyze(const std::vector<std::string>& args) {
       out.put(any_flow ? ",\n    " : "\n    ");
       any_flow = true;
       put_indented(out, j.str());
-      if (html) {  // the report needs them all (--json --html)
-        stories[i] = std::move(r.story);
-        summaries[i] = std::move(r.summary);
-      }
+      if (report) report->add_flow(i, f, std::move(r.story), r.summary, std::move(r.plot));
     }
     out.put(!any_flow ? "],\n  \"findings\": [" : "\n  ],\n  \"findings\": [");
     bool any_finding = false;
@@ -930,9 +991,7 @@ int run_analyze(const std::vector<std::string>& args) {
       any_finding = true;
     }
     out.put(any_finding ? "\n  ]\n}\n" : "]\n}\n");
-  } else if (csv) {
-    out.put(analyze::summary_csv(flows, summaries, only_ptr));
-  } else {
+  } else if (!csv) {
     std::string o;
     if (list_packets) o += "\n";
     o += path + ": " + std::to_string(rs.frames) + " frames, " + std::to_string(flows.size()) +
@@ -982,19 +1041,23 @@ int run_analyze(const std::vector<std::string>& args) {
     }
     if (!read_error.empty())
       o += "read error: " + read_error + " (the rest of the file is unread)\n";
-    if (!flows.empty())
-      o += "\nsummary (docs/analyze-json.md):\n" +
-           analyze::summary_table(flows, summaries, only_ptr);
-    for (size_t i = 0; i < flows.size(); ++i) {
-      if (!selection.matches(flows[i], i) || is_printed(i)) continue;
-      o += flow_text(i, flows[i], i < stories.size() ? &stories[i] : nullptr);
-      out.put(o);  // one flow at a time (issue 13 point 10)
-      o.clear();
-    }
+    if (!flows.empty()) o += "\nsummary (docs/analyze-json.md):\n";
     out.put(o);
+    if (!flows.empty()) {
+      analyze::summary_table(
+          flows, [&summaries](size_t i) { return summaries[i].get(); },
+          [&out](std::string_view t) { out.put(t); });
+    }
+    texts_ok = texts.copy_to(out);
   }
   out.flush();
   int rc = 0;
+  if (!texts_ok) {
+    std::fprintf(stderr,
+                 "vigil analyze: cannot read back the temporary file of flow stories; the "
+                 "output is cut short\n");
+    rc = 1;
+  }
   if (std::fflush(stdout) != 0 || out.error() != 0) {
     std::fprintf(stderr, "vigil analyze: cannot write standard output: %s\n",
                  std::strerror(out.error() != 0 ? out.error() : errno));
@@ -1002,9 +1065,14 @@ int run_analyze(const std::vector<std::string>& args) {
   }
 
   if (html_file) {
-    const std::string page = report->render(path, flows, stories, &summaries, only_ptr);
-    const bool wrote = std::fwrite(page.data(), 1, page.size(), html_file.get()) == page.size();
-    const int write_errno = errno;
+    bool wrote = true;
+    int write_errno = 0;
+    report->render(path, flows, only_ptr, [&](std::string_view page) {
+      if (wrote && std::fwrite(page.data(), 1, page.size(), html_file.get()) != page.size()) {
+        wrote = false;
+        write_errno = errno;
+      }
+    });
     const bool closed = std::fclose(html_file.release()) == 0;
     if (!wrote || !closed) {
       std::fprintf(stderr, "vigil analyze: cannot write %s: %s\n", html_path.c_str(),

@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <regex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -624,5 +626,80 @@ TEST(AnalyzeHtml, WindowLineIsClippedToThePlot) {
   EXPECT_LT(*std::min_element(wy.begin(), wy.end()), top);  // above the top: clipped
   EXPECT_GE(*std::min_element(ay.begin(), ay.end()), top);  // the ACK line: inside
 }
+}  // namespace
+}  // namespace vigil::analyze
+
+namespace vigil::analyze {
+namespace {
+
+// 1,000 flows, flow i with 1 + i % 7 packets, every 10th ended by a RST (a
+// problem). Each has one plotted segment of its own.
+std::vector<Flow> ranking_flows() {
+  std::vector<Flow> flows(1000);
+  for (size_t i = 0; i < flows.size(); ++i) {
+    flows[i].port[0] = static_cast<uint16_t>(1024 + i);
+    flows[i].port[1] = 80;
+    flows[i].packets = 1 + i % 7;
+    flows[i].first = flows[i].last = Instant::from_ns(static_cast<int64_t>(i) * 1000);
+    flows[i].end.how = i % 10 == 0 ? "rst" : "open";
+  }
+  return flows;
+}
+
+std::unique_ptr<html::FlowPlot> one_point(size_t i) {
+  auto plot = std::make_unique<html::FlowPlot>();
+  PacketLabels p;
+  p.frame = i + 1;
+  p.flow = i;
+  p.time = Instant::from_ns(static_cast<int64_t>(i) * 1000);
+  p.labels = bit(Label::kSyn);
+  plot->add(p, 100);
+  return plot;
+}
+
+TEST(AnalyzeHtml, SectionsChosenAsFlowsFinishInAnyOrder) {
+  // The report keeps the story and points of at most kMaxSections flows
+  // while flows are added (issue 13 point 10), and the page is the same
+  // whatever order they finish in. The 200 sections: the 100 RST flows
+  // (problems), then the 100 others with the most packets, 7 (i % 7 == 6:
+  // 143 flows, of which 14 end with a RST), lowest numbers first.
+  const std::vector<Flow> flows = ranking_flows();
+  std::vector<size_t> order(flows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::string pages[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) std::reverse(order.begin(), order.end());
+    HtmlReport report;
+    for (size_t i : order) {
+      Story st;
+      st.ending = "ending " + std::to_string(i % 3);
+      FlowSummary sum;
+      sum.packets = flows[i].packets;
+      report.add_flow(i, flows[i], std::move(st), sum, one_point(i));
+      EXPECT_LE(report.detailed(), HtmlReport::kMaxSections);
+    }
+    EXPECT_EQ(report.detailed(), HtmlReport::kMaxSections);
+    report.render("r", flows, nullptr, [&](std::string_view s) { pages[pass] += s; });
+  }
+  EXPECT_EQ(pages[0], pages[1]);
+  const std::string& page = pages[0];
+  EXPECT_EQ(check_balanced(page), "");
+  EXPECT_NE(page.find("Graphs and stories for 200 of 1000 flows"), std::string::npos);
+  EXPECT_NE(page.find("100 of the 100 flows with a problem"), std::string::npos);
+  std::set<size_t> want;
+  for (size_t i = 0; i < flows.size(); i += 10) want.insert(i);
+  for (size_t i = 6; want.size() < 200; i += 7) want.insert(i);  // 7 packets, not yet in
+  std::set<size_t> got;
+  const std::regex section("<section class=\"flow\" id=\"flow-([0-9]+)\">");
+  for (std::sregex_iterator it(page.begin(), page.end(), section), end; it != end; ++it) {
+    got.insert(std::stoul((*it)[1]));
+  }
+  EXPECT_EQ(got, want);
+  // Every section has its own plot, and every flow its row.
+  EXPECT_EQ(count(page, "No segments recorded"), 0u);
+  EXPECT_EQ(count(page, "<tr><td>"), 1000u);
+  EXPECT_EQ(count(page, "ending 2\n"), 333u);
+}
+
 }  // namespace
 }  // namespace vigil::analyze

@@ -159,3 +159,57 @@ TEST(FlowPipelineTest, SilenceFinishesOnlyUnansweredSyns) {
 
 }  // namespace
 }  // namespace vigil::analyze
+
+namespace vigil::analyze {
+namespace {
+
+TEST(FlowPipelineTest, FinishedFlowsHandTheirPointsOverAtOnce) {
+  // With plots (--html) a flow finished early gives its graph points to
+  // on_finish (the report, which keeps them only for the flows it shows)
+  // instead of keeping them to the end; take() still has the story, the
+  // summary and the label counts. 400 connections, one a second, each
+  // SYN, SYN-ACK, ACK, RST: a flow is finished at the first sweep 2 MSL =
+  // 240 s after its RST (sweeps every 60 s of capture time), so flows
+  // 0 .. 399 - 240 - 60 = 99 at least are finished before the end.
+  FlowPipeline pipeline(100);
+  std::vector<size_t> finished;
+  std::vector<size_t> points;
+  pipeline.on_finish([&](size_t i, const Flow& f, FlowResult& r) {
+    finished.push_back(i);
+    EXPECT_EQ(f.end.how, "rst");
+    ASSERT_NE(r.plot, nullptr);
+    points.push_back(r.plot->pts.size());
+    r.plot.reset();
+  });
+  FlowAnalyzer a([&](const Flow& f, const PacketLabels& p) { pipeline.add(f, p); });
+  uint64_t frame = 0;
+  for (uint32_t i = 0; i < 400; ++i) {
+    const Instant t = Instant::zero() + Duration::seconds(i);
+    const std::vector<std::vector<uint8_t>> segs = {
+        seg(i, true, 1000, 0, kSynF), seg(i, false, 5000, 1001, kSynF | kAckF),
+        seg(i, true, 1001, 5001, kAckF), seg(i, true, 1001, 5001, kRstF | kAckF)};
+    for (size_t k = 0; k < segs.size(); ++k) {
+      const Instant tk = t + Duration::millis(static_cast<int64_t>(k));
+      a.add(++frame, tk, segs[k]);
+      pipeline.sweep(tk, a.flows());
+    }
+  }
+  a.finish();
+  ASSERT_GE(finished.size(), 100u);
+  EXPECT_EQ(finished.size(), pipeline.stats().retired);
+  for (size_t k = 0; k < finished.size(); ++k) {
+    EXPECT_EQ(finished[k], k);  // in flow order, as they ended
+    EXPECT_EQ(points[k], 4u);   // every segment is a plotted point
+  }
+  for (size_t i = 0; i < a.flows().size(); ++i) {
+    const FlowResult r = pipeline.take(i, a.flows()[i]);
+    // Points moved out for the flows finished early; the others bring theirs.
+    EXPECT_EQ(r.plot == nullptr, i < finished.size()) << i;
+    EXPECT_EQ(r.summary.packets, 4u);
+    EXPECT_EQ(r.labels[static_cast<size_t>(Label::kSyn)], 1u) << i;
+    EXPECT_EQ(r.labels[static_cast<size_t>(Label::kRst)], 1u) << i;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::analyze
