@@ -427,7 +427,11 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     const bool reports = sack_recovery() ? sack_news : same_window || sack_news;
     const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
                         snd_wnd_ > 0 && reports;
-    if (is_dup) process_dup_ack(now, seg);
+    if (is_dup) {
+      process_dup_ack(now, seg);
+    } else {
+      recovery_->on_other_ack(seq_space(), *cc_);
+    }
   }
   maybe_arm_reorder_timer(now);
   update_send_window(seg);

@@ -177,6 +177,20 @@ bool RackDetector::next_lost(uint32_t from, uint32_t* seq, uint32_t* len) const 
   return false;
 }
 
+bool RackDetector::whole_segments(uint32_t left, uint32_t right, uint32_t* l, uint32_t* r) const {
+  bool found = false;
+  for (size_t i = head_; i < segs_.size(); ++i) {
+    const Segment& s = segs_[i];
+    if (seq_ge(s.seq, right)) break;
+    const uint32_t data_end = i + 1 == segs_.size() && fin_at_end_ ? s.end - 1 : s.end;
+    if (data_end == s.seq || seq_lt(s.seq, left) || seq_gt(data_end, right)) continue;
+    if (!found) *l = s.seq;
+    *r = data_end;
+    found = true;
+  }
+  return found;
+}
+
 bool RackDetector::any_lost() const { return lost_segments() > 0; }
 
 uint32_t RackDetector::lost_segments() const {

@@ -50,6 +50,11 @@ class RackDetector {
   // since (RFC 6675 NextSeg rule 1 with RACK's IsLost).
   bool next_lost(uint32_t from, uint32_t* seq, uint32_t* len) const;
   bool any_lost() const;
+  // The part of SACK block [left, right) made of whole segments as sent:
+  // [*l, *r); false if it covers none. Linux tags SACKed data per skb and
+  // ignores a block that covers only part of a one-segment skb
+  // (tcp_sacktag_walk, tcp_match_skb_to_sack).
+  bool whole_segments(uint32_t left, uint32_t right, uint32_t* l, uint32_t* r) const;
   // SACKed segments (RFC 8985's RACK.segs_sacked) and RFC 6675 pipe with
   // RACK's marks: sent, not SACKed, and not lost unless resent since.
   uint32_t pipe() const;
