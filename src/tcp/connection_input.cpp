@@ -730,6 +730,8 @@ StateDigest Connection::state_digest() const {
   put("fast_retransmit_pending", rec.fast_retransmit_pending);
   put("sack_scoreboard_ranges", rec.scoreboard_ranges);
   put("high_rxt", rec.high_rxt);
+  put("lost_out", rec.lost_out);
+  put("reordering", rec.reordering);
   put("tlp_end_seq", tlp_.end_seq());
   put("tlp_is_retrans", tlp_.is_retrans());
   put("tlp_pending", tlp_pending_);

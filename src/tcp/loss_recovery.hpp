@@ -55,6 +55,11 @@ struct RecoveryState {
   bool fast_retransmit_pending = false;
   uint32_t scoreboard_ranges = 0;
   uint32_t high_rxt = 0;
+  // With RACK, Linux's TCP_INFO counts (tcp_get_info): segments marked lost
+  // and not yet delivered, resent or not (lost_out), and the reordering
+  // degree in segments (tp->reordering, 3 until a late SACK shows more).
+  uint32_t lost_out = 0;
+  uint32_t reordering = 3;
 };
 
 class LossRecovery {

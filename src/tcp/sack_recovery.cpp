@@ -54,6 +54,7 @@ class SackRecovery final : public LossRecovery {
       // RFC 8985 §6.2: every ACK updates RACK, then detects losses; in
       // recovery (fast, or RTO: SND.UNA below RecoveryPoint) reo_wnd is 0
       // until reordering has been seen.
+      rack_->set_mss(s.mss);
       rack_->on_ack(now, s.snd_una, ack, o, s.snd_nxt);
       const uint32_t lost_before = rack_->lost_segments();
       reorder_timeout_ = rack_->detect_loss(now, s.srtt, in_recovery_ || seq_lt(una, recover_));
@@ -226,6 +227,10 @@ class SackRecovery final : public LossRecovery {
     RecoveryState r = LossRecovery::state();
     r.scoreboard_ranges = static_cast<uint32_t>(sb_.size());
     r.high_rxt = high_rxt_;
+    if (rack_) {
+      r.lost_out = rack_->lost_out();
+      r.reordering = rack_->reordering();
+    }
     return r;
   }
 

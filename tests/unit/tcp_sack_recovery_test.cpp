@@ -622,6 +622,10 @@ tcp::TcpConfig linux_sack_config() {
 // 1000: sndcnt = min(4000, max(1000, 1000)) = 1000, cwnd 4000: 1001:2001,
 // as the script's "+.002 > . 1001:2001". At 231 (4001:5001): pipe 4000,
 // 3000 - 2000 = 1000 more: 2001:3001, cwnd 5000.
+// The script's TCP_INFO asserts, from the digest: lost_out (Linux's
+// segments marked lost, resent or not, until delivered) 7 = 1:7001 at
+// 225, 6 at 229 (3001:4001 SACKed), 5 at 231; reordering 3, then 5 at 229
+// (3001:4001 delivered 5 segments below the highest SACKed, 8001).
 TEST(SackRecovery, LinuxPrrSendsOneSegmentPerSegmentDelivered) {
   Harness h(linux_sack_config());
   establish_linux(h);
@@ -635,14 +639,24 @@ TEST(SackRecovery, LinuxPrrSendsOneSegmentPerSegmentDelivered) {
   EXPECT_TRUE(h.conn().in_recovery());
   EXPECT_EQ(h.conn().ssthresh(), 7000u);
   EXPECT_EQ(h.conn().cwnd(), 3000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 7);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 3);
   out = h.input(at_ms(229), sack_ack(h, 1, {{3001, 4001}, {7001, 8001}}));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, rel(1001));
   EXPECT_EQ(h.conn().cwnd(), 4000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 6);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 5);
   out = h.input(at_ms(231), sack_ack(h, 1, {{3001, 5001}, {7001, 8001}}));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, rel(2001));
   EXPECT_EQ(h.conn().cwnd(), 5000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 5);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 5);
+  // Everything ACKed: nothing lost any more (the script's last asserts).
+  h.input(at_ms(331), h.ack(rel(10001)));
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 0);
+  EXPECT_FALSE(h.conn().in_recovery());
 }
 
 // packetdrill fr-4pkt-fack-last-byte (Linux 6.18): the peer SACKs only the
