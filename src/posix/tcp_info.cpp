@@ -104,7 +104,11 @@ size_t fill_tcp_info(const tcp::Connection* c, Instant now, void* out, size_t le
     ti.tcpi_snd_ssthresh = ssthresh >= 0x7fffffffu / 2 ? 0x7fffffffu : ssthresh / mss;
     ti.tcpi_snd_cwnd = c->cwnd() / mss;
     ti.tcpi_advmss = c->config().mss - (c->timestamps_enabled() ? 12 : 0);
-    ti.tcpi_reordering = 3;  // dupthresh (net.ipv4.tcp_reordering)
+    // With RACK: Linux's lost_out and tp->reordering (recovery's digest);
+    // otherwise dupthresh (net.ipv4.tcp_reordering).
+    const tcp::StateDigest digest = c->state_digest();
+    ti.tcpi_lost = static_cast<uint32_t>(std::max<int64_t>(digest.value("lost_out"), 0));
+    ti.tcpi_reordering = static_cast<uint32_t>(std::max<int64_t>(digest.value("reordering"), 3));
     ti.tcpi_rcv_space = c->rcv_wnd();
     const auto& st = c->stats();
     ti.tcpi_total_retrans = static_cast<uint32_t>(st.retransmitted_segments);

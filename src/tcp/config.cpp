@@ -34,6 +34,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.fin_wait2_timeout = Duration::seconds(60);  // tcp_fin_timeout
   c.orphan_retries = 0;                         // tcp_orphan_retries
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
+  c.prr_linux_bound = true;                     // tcp_cwnd_reduction's SSRB/CRB choice
   c.tlp = true;                                 // tcp_early_retrans 3: TLP
   c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
   c.undo = true;                                // tcp_try_undo_dsack, tcp_packet_delayed
@@ -228,6 +229,17 @@ const std::vector<Knob>& knobs() {
          return {};
        }},
       bool_knob("prr", &TcpConfig::prr),
+      {"prr.bound",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "ssrb") {
+           c.prr_linux_bound = false;
+         } else if (v == "linux") {
+           c.prr_linux_bound = true;
+         } else {
+           return "expects ssrb or linux";
+         }
+         return {};
+       }},
       bool_knob("tlp", &TcpConfig::tlp),
       {"loss_detection",
        [](TcpConfig& c, std::string_view v) -> std::string {

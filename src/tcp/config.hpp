@@ -39,6 +39,11 @@ struct TcpConfig {
   // recovery sends: cwnd = pipe + sndcnt on every ACK, ssthresh at the end
   // (Linux tcp_cwnd_reduction). Off: RFC 6675's cwnd = ssthresh throughout.
   bool prr = false;
+  // prr.bound=linux: PRR-SSRB's extra SMSS only on an ACK that advances
+  // SND.UNA and marks nothing newly lost, PRR-CRB otherwise, and at least
+  // one segment before recovery's first send (Linux tcp_cwnd_reduction).
+  // Off (ssrb): RFC 6937 §3's PRR-SSRB on every ACK.
+  bool prr_linux_bound = false;
   // Congestion control: RFC 5681 NewReno, or RFC 9438 CUBIC (Linux's
   // default). The RFC 2525 §2.6 emulation is NewReno's.
   enum class Congestion : uint8_t { kNewReno, kCubic };

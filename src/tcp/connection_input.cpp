@@ -427,7 +427,11 @@ bool Connection::process_ack(Instant now, const TcpView& seg) {
     const bool reports = sack_recovery() ? sack_news : same_window || sack_news;
     const bool is_dup = seg.payload().empty() && !seg.has(flags::kFin) && flight_size() > 0 &&
                         snd_wnd_ > 0 && reports;
-    if (is_dup) process_dup_ack(now, seg);
+    if (is_dup) {
+      process_dup_ack(now, seg);
+    } else {
+      recovery_->on_other_ack(seq_space(), *cc_);
+    }
   }
   maybe_arm_reorder_timer(now);
   update_send_window(seg);
@@ -726,6 +730,8 @@ StateDigest Connection::state_digest() const {
   put("fast_retransmit_pending", rec.fast_retransmit_pending);
   put("sack_scoreboard_ranges", rec.scoreboard_ranges);
   put("high_rxt", rec.high_rxt);
+  put("lost_out", rec.lost_out);
+  put("reordering", rec.reordering);
   put("tlp_end_seq", tlp_.end_seq());
   put("tlp_is_retrans", tlp_.is_retrans());
   put("tlp_pending", tlp_pending_);

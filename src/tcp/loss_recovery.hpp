@@ -55,6 +55,11 @@ struct RecoveryState {
   bool fast_retransmit_pending = false;
   uint32_t scoreboard_ranges = 0;
   uint32_t high_rxt = 0;
+  // With RACK, Linux's TCP_INFO counts (tcp_get_info): segments marked lost
+  // and not yet delivered, resent or not (lost_out), and the reordering
+  // degree in segments (tp->reordering, 3 until a late SACK shows more).
+  uint32_t lost_out = 0;
+  uint32_t reordering = 3;
 };
 
 class LossRecovery {
@@ -76,6 +81,10 @@ class LossRecovery {
   // A duplicate ACK (RFC 5681 §2, RFC 6675 §2). Returns true if it started
   // recovery: the segment at SND.UNA is owed (take_fast_retransmit()).
   virtual bool on_dup_ack(Instant now, const SendSpace& s, CongestionControl& cc) = 0;
+  // An ACK that neither advances SND.UNA nor counts as a duplicate (its
+  // SACK blocks, if any, lie below the highest SACKed): RFC 6937 §3 still
+  // runs PRR on it, as on "every ACK during recovery".
+  virtual void on_other_ack(const SendSpace&, CongestionControl&) {}
   // The retransmission timer expired; the congestion control has already
   // taken its loss window. RFC 6582 §4 / RFC 6675 §5.1: recovery ends.
   virtual void on_retransmit_timeout(const SendSpace& s) = 0;
@@ -143,7 +152,9 @@ std::unique_ptr<LossRecovery> make_newreno_recovery(uint32_t recover, bool no_wi
 // `prr`, RFC 6937 PRR-SSRB sets cwnd on every ACK during recovery (prr.hpp).
 // With `rack_segments` > 0, RFC 8985 RACK (rack.hpp, at most that many
 // segment records) decides what is lost instead of RFC 6675's IsLost.
+// `prr_linux_bound`: the prr.bound=linux knob (prr.hpp).
 std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr = false,
-                                                 size_t rack_segments = 0);
+                                                 size_t rack_segments = 0,
+                                                 bool prr_linux_bound = false);
 
 }  // namespace vigil::tcp

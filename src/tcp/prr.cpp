@@ -8,7 +8,7 @@
 namespace vigil::tcp {
 
 uint32_t ProportionalRateReduction::on_ack(uint32_t delivered, uint32_t pipe, uint32_t ssthresh,
-                                           uint32_t mss) {
+                                           uint32_t mss, bool ssrb) {
   delivered_ += delivered;
   int64_t sndcnt = 0;
   if (pipe > ssthresh) {
@@ -18,9 +18,9 @@ uint32_t ProportionalRateReduction::on_ack(uint32_t delivered, uint32_t pipe, ui
     sndcnt = static_cast<int64_t>(target) - static_cast<int64_t>(out_);
   } else {
     // PRR-SSRB: limit = MAX(prr_delivered - prr_out, DeliveredData) + MSS;
-    // sndcnt = MIN(ssthresh - pipe, limit).
+    // sndcnt = MIN(ssthresh - pipe, limit). PRR-CRB: without the + MSS.
     const int64_t banked = static_cast<int64_t>(delivered_) - static_cast<int64_t>(out_);
-    const int64_t limit = std::max<int64_t>(banked, delivered) + mss;
+    const int64_t limit = std::max<int64_t>(banked, delivered) + (ssrb ? mss : 0);
     sndcnt = std::min<int64_t>(ssthresh - pipe, limit);
   }
   // prr_out may already exceed the proportional share (the fast

@@ -20,7 +20,10 @@ class ProportionalRateReduction {
   // §3 "on every ACK during recovery": `delivered` is the ACK's
   // DeliveredData (change in SND.UNA plus change in SACKed bytes), `pipe`
   // RFC 6675's estimate after it. Returns sndcnt, the bytes this ACK allows.
-  uint32_t on_ack(uint32_t delivered, uint32_t pipe, uint32_t ssthresh, uint32_t mss);
+  // `ssrb`: whether PRR-SSRB's extra MSS applies (false: PRR-CRB, §3's
+  // conservative bound MAX(prr_delivered - prr_out, DeliveredData)).
+  uint32_t on_ack(uint32_t delivered, uint32_t pipe, uint32_t ssthresh, uint32_t mss,
+                  bool ssrb = true);
   // §3 "on any data transmission or retransmission".
   void on_sent(uint32_t bytes) { out_ += bytes; }
 

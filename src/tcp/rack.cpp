@@ -73,6 +73,8 @@ void RackDetector::deliver(Segment& s, Instant now) {
     have_fack_ = true;
   } else if (seq_lt(s.end, fack_) && !s.retransmitted) {
     reord_ = true;
+    if (!have_reord_low_ || seq_lt(s.seq, reord_low_)) reord_low_ = s.seq;
+    have_reord_low_ = true;
   }
 }
 
@@ -111,10 +113,18 @@ void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wir
           seq_le(data_end, o.sack[b].right)) {
         s.sacked = true;
         s.lost = false;
+        s.marked = false;
         deliver(s, now);
       }
     }
   }
+  // Linux's reordering degree (tcp_check_sack_reordering): the distance
+  // from the lowest segment delivered late to the highest delivered.
+  if (have_reord_low_ && mss_ > 0) {
+    const uint32_t metric = fack_ - reord_low_;
+    if (metric > reordering_ * mss_) reordering_ = std::min((metric + mss_ - 1) / mss_, 300u);
+  }
+  have_reord_low_ = false;
   // Step 4: one D-SACK round at a time widens reo_wnd by min_RTT/4 for
   // the next 16 recoveries.
   const uint32_t una = seq_max(ack, snd_una);
@@ -158,6 +168,7 @@ Duration RackDetector::detect_loss(Instant now, Duration srtt, bool in_recovery)
     const Duration remaining = (s.xmit_ts + rtt_ + reo) - now;
     if (remaining <= Duration::zero()) {
       s.lost = true;
+      s.marked = true;
     } else {
       timeout = std::max(timeout, remaining);
     }
@@ -177,11 +188,31 @@ bool RackDetector::next_lost(uint32_t from, uint32_t* seq, uint32_t* len) const 
   return false;
 }
 
+bool RackDetector::whole_segments(uint32_t left, uint32_t right, uint32_t* l, uint32_t* r) const {
+  bool found = false;
+  for (size_t i = head_; i < segs_.size(); ++i) {
+    const Segment& s = segs_[i];
+    if (seq_ge(s.seq, right)) break;
+    const uint32_t data_end = i + 1 == segs_.size() && fin_at_end_ ? s.end - 1 : s.end;
+    if (data_end == s.seq || seq_lt(s.seq, left) || seq_gt(data_end, right)) continue;
+    if (!found) *l = s.seq;
+    *r = data_end;
+    found = true;
+  }
+  return found;
+}
+
 bool RackDetector::any_lost() const { return lost_segments() > 0; }
 
 uint32_t RackDetector::lost_segments() const {
   uint32_t n = 0;
   for (size_t i = head_; i < segs_.size(); ++i) n += segs_[i].lost ? 1 : 0;
+  return n;
+}
+
+uint32_t RackDetector::lost_out() const {
+  uint32_t n = 0;
+  for (size_t i = head_; i < segs_.size(); ++i) n += segs_[i].marked ? 1 : 0;
   return n;
 }
 

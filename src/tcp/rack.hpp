@@ -50,6 +50,11 @@ class RackDetector {
   // since (RFC 6675 NextSeg rule 1 with RACK's IsLost).
   bool next_lost(uint32_t from, uint32_t* seq, uint32_t* len) const;
   bool any_lost() const;
+  // The part of SACK block [left, right) made of whole segments as sent:
+  // [*l, *r); false if it covers none. Linux tags SACKed data per skb and
+  // ignores a block that covers only part of a one-segment skb
+  // (tcp_sacktag_walk, tcp_match_skb_to_sack).
+  bool whole_segments(uint32_t left, uint32_t right, uint32_t* l, uint32_t* r) const;
   // SACKed segments (RFC 8985's RACK.segs_sacked) and RFC 6675 pipe with
   // RACK's marks: sent, not SACKed, and not lost unless resent since.
   uint32_t pipe() const;
@@ -63,6 +68,13 @@ class RackDetector {
   uint32_t reo_wnd_mult() const { return reo_wnd_mult_; }
   size_t segments() const { return segs_.size() - head_; }
   uint32_t lost_segments() const;
+  // Linux's lost_out: marked lost and not delivered since, resent or not.
+  uint32_t lost_out() const;
+  // Linux's tp->reordering (tcp_check_sack_reordering): kDupThresh until a
+  // segment never resent is delivered below the highest delivered; then
+  // the distance from it to the highest, in segments of `mss`, if larger.
+  uint32_t reordering() const { return reordering_; }
+  void set_mss(uint32_t mss) { mss_ = mss; }
 
  private:
   struct Segment {
@@ -70,7 +82,8 @@ class RackDetector {
     Instant xmit_ts;
     bool retransmitted;  // sent more than once
     bool sacked;
-    bool lost;  // marked lost and not resent since
+    bool lost;            // marked lost and not resent since
+    bool marked = false;  // marked lost, resent or not (Linux TCPCB_LOST)
   };
   // RACK_sent_after(t1, seq1, t2, seq2) (§6.2 step 2): by time, then sequence.
   static bool sent_after(Instant t1, uint32_t seq1, Instant t2, uint32_t seq2);
@@ -94,6 +107,10 @@ class RackDetector {
   bool dsack_round_active_ = false;  // RACK.dsack_round is not None
   uint32_t dsack_round_ = 0;
   bool fin_at_end_ = false;  // the last record's last sequence number is the FIN
+  uint32_t mss_ = 0;
+  uint32_t reordering_ = kDupThresh;
+  bool have_reord_low_ = false;  // this ACK delivered a segment below RACK.fack
+  uint32_t reord_low_ = 0;
 };
 
 }  // namespace vigil::tcp

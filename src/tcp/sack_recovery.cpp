@@ -17,8 +17,8 @@ namespace {
 
 class SackRecovery final : public LossRecovery {
  public:
-  SackRecovery(uint32_t recover, bool prr, size_t rack_segments)
-      : LossRecovery(recover), use_prr_(prr) {
+  SackRecovery(uint32_t recover, bool prr, size_t rack_segments, bool prr_linux_bound)
+      : LossRecovery(recover), use_prr_(prr), prr_linux_bound_(prr_linux_bound) {
     if (rack_segments > 0) rack_ = std::make_unique<RackDetector>(rack_segments);
   }
 
@@ -32,14 +32,33 @@ class SackRecovery final : public LossRecovery {
       sacked_before_ = sb_.sacked_bytes(s.snd_una, s.snd_max);
     }
     // RFC 6675 §5: every ACK's SACK blocks update the scoreboard first.
-    sb_.update(seq_gt(ack, s.snd_una) ? ack : s.snd_una, s.snd_max, o.sack, o.sack_count);
+    // With RACK, as Linux's per-skb tagging, only whole segments count:
+    // a block of part of a segment (the last byte of it, packetdrill
+    // fr-4pkt-fack-last-byte) leaves the segment to be resent whole.
+    // Invalid blocks go through as they are, for the scoreboard to count.
+    const uint32_t una = seq_gt(ack, s.snd_una) ? ack : s.snd_una;
+    wire::SackBlock blocks[sizeof(o.sack) / sizeof(o.sack[0])];
+    uint8_t n = 0;
+    for (uint8_t b = 0; b < o.sack_count; ++b) {
+      const wire::SackBlock& in = o.sack[b];
+      blocks[n] = in;
+      const bool valid =
+          seq_lt(in.left, in.right) && seq_ge(in.left, una) && seq_le(in.right, s.snd_max);
+      if (!rack_ || !valid ||
+          rack_->whole_segments(in.left, in.right, &blocks[n].left, &blocks[n].right)) {
+        ++n;
+      }
+    }
+    sb_.update(una, s.snd_max, blocks, n);
     if (rack_) {
       // RFC 8985 §6.2: every ACK updates RACK, then detects losses; in
       // recovery (fast, or RTO: SND.UNA below RecoveryPoint) reo_wnd is 0
       // until reordering has been seen.
+      rack_->set_mss(s.mss);
       rack_->on_ack(now, s.snd_una, ack, o, s.snd_nxt);
-      const uint32_t una = seq_gt(ack, s.snd_una) ? ack : s.snd_una;
+      const uint32_t lost_before = rack_->lost_segments();
       reorder_timeout_ = rack_->detect_loss(now, s.srtt, in_recovery_ || seq_lt(una, recover_));
+      newly_lost_ = rack_->lost_segments() > lost_before;
     }
   }
 
@@ -66,7 +85,7 @@ class SackRecovery final : public LossRecovery {
       if (use_prr_) cc.set_cwnd(cc.ssthresh());
       return true;
     }
-    if (use_prr_) prr_ack(s, cc);
+    if (use_prr_) prr_ack(s, cc, true);
     if (!rack_ && sb_.size() == 0 && seq_ge(s.snd_una, high_rxt_)) {
       // A partial ACK with nothing SACKed above it: every byte from SND.UNA
       // to RecoveryPoint was sent before recovery began and the peer holds
@@ -80,7 +99,7 @@ class SackRecovery final : public LossRecovery {
 
   bool on_dup_ack(Instant now, const SendSpace& s, CongestionControl& cc) override {
     if (in_recovery_) {
-      if (use_prr_) prr_ack(s, cc);
+      if (use_prr_) prr_ack(s, cc, false);
       return false;  // RFC 6675 counts pipe instead of inflating
     }
     // RFC 6675 §5 step 4: DupThresh duplicates or IsLost(HighACK + 1),
@@ -96,6 +115,16 @@ class SackRecovery final : public LossRecovery {
       return true;
     }
     return false;
+  }
+
+  void on_other_ack(const SendSpace& s, CongestionControl& cc) override {
+    // RFC 6937 §3 runs on every ACK of recovery; one whose SACK blocks lie
+    // below the highest SACKed is no RFC 6675 duplicate but still delivers
+    // data (Linux: tcp_cong_control -> tcp_cwnd_reduction on any ACK with
+    // newly SACKed data; packetdrill sack-shift-sacked-7-3-4-8-9-fack).
+    if (!use_prr_ || !in_recovery_) return;
+    if (sb_.sacked_bytes(s.snd_una, s.snd_max) <= sacked_before_) return;
+    prr_ack(s, cc, false);
   }
 
   Duration reorder_timeout() const override { return reorder_timeout_; }
@@ -157,7 +186,7 @@ class SackRecovery final : public LossRecovery {
       // RFC 6937 §3: RecoverFS = snd.nxt - snd.una (SND.MAX here: the
       // highest sent), and this ACK is the first of recovery.
       prr_.start(s.flight());
-      prr_ack(s, cc);
+      prr_ack(s, cc, false);
     }
   }
 
@@ -198,6 +227,10 @@ class SackRecovery final : public LossRecovery {
     RecoveryState r = LossRecovery::state();
     r.scoreboard_ranges = static_cast<uint32_t>(sb_.size());
     r.high_rxt = high_rxt_;
+    if (rack_) {
+      r.lost_out = rack_->lost_out();
+      r.reordering = rack_->reordering();
+    }
     return r;
   }
 
@@ -205,16 +238,25 @@ class SackRecovery final : public LossRecovery {
   // RFC 6937 §3 on an ACK during recovery: DeliveredData = change in
   // SND.UNA + change in SACKed bytes; cwnd = pipe + sndcnt, so NextSeg()
   // sends sndcnt more (whole segments; a remainder waits for later ACKs).
-  void prr_ack(const SendSpace& s, CongestionControl& cc) {
+  // `una_advanced`: this ACK moved SND.UNA. With prr.bound=linux the
+  // slow-start bound's extra MSS needs that and no newly lost segment,
+  // and recovery's first ACK allows at least one segment (Linux
+  // tcp_cwnd_reduction: "sndcnt++" only on FLAG_SND_UNA_ADVANCED without
+  // newly_lost; "force a fast retransmit upon entering fast recovery").
+  void prr_ack(const SendSpace& s, CongestionControl& cc, bool una_advanced) {
     const int64_t delivered = static_cast<int64_t>(s.snd_una - una_before_) +
                               sb_.sacked_bytes(s.snd_una, s.snd_max) - sacked_before_;
     const uint32_t pipe = this->pipe(s);
-    const uint32_t sndcnt = prr_.on_ack(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)),
-                                        pipe, cc.ssthresh(), s.mss);
+    const bool ssrb = !prr_linux_bound_ || (una_advanced && !newly_lost_);
+    uint32_t sndcnt = prr_.on_ack(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)), pipe,
+                                  cc.ssthresh(), s.mss, ssrb);
+    if (prr_linux_bound_ && prr_.prr_out() == 0) sndcnt = std::max(sndcnt, s.mss);
     cc.set_cwnd(pipe + sndcnt);
   }
 
   bool use_prr_;
+  bool prr_linux_bound_;     // prr.bound=linux (prr_ack)
+  bool newly_lost_ = false;  // the last ACK's RACK pass marked a segment lost
   ProportionalRateReduction prr_;
   uint32_t una_before_ = 0;
   int64_t sacked_before_ = 0;
@@ -228,8 +270,9 @@ class SackRecovery final : public LossRecovery {
 
 }  // namespace
 
-std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr, size_t rack_segments) {
-  return std::make_unique<SackRecovery>(recover, prr, rack_segments);
+std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr, size_t rack_segments,
+                                                 bool prr_linux_bound) {
+  return std::make_unique<SackRecovery>(recover, prr, rack_segments, prr_linux_bound);
 }
 
 }  // namespace vigil::tcp

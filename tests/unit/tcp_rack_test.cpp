@@ -61,6 +61,32 @@ TEST(Rack, LostOnlyOnceTheReorderingWindowHasPassed) {
   EXPECT_EQ(r.segments(), 2u);
 }
 
+// packetdrill sack-shift-sacked-2-6-8-3-9-nofack's TCP_INFO figures
+// (Linux 6.18): ten segments at 0; SACKs of s3, s7 and s9 at 100 ms (three
+// SACKed: reo_wnd 0, RFC 6675's rule) mark s1, s2, s4-s6 and s8 lost:
+// lost_out 6. s1 resent: still 6 (Linux keeps TCPCB_LOST until delivered).
+// The SACK of s4 comes from 5 segments below the highest SACKed (9000 -
+// 3000 = 6000 bytes, 6 segments): reordering 3 -> 6, lost_out 5. The ACK
+// of s1 (cumulative 1000): 4.
+TEST(Rack, LostOutAndReorderingAsLinuxCountsThem) {
+  RackDetector r(16);
+  r.set_mss(1000);
+  for (uint32_t i = 0; i < 10; ++i) r.on_sent(i * 1000, (i + 1) * 1000, ms(0));
+  r.on_ack(ms(100), 0, 0, sack({{2000, 3000}, {6000, 7000}, {8000, 9000}}), 10000);
+  EXPECT_EQ(r.detect_loss(ms(100), Duration::millis(100), false), Duration::zero());
+  EXPECT_EQ(r.lost_out(), 6u);
+  EXPECT_EQ(r.reordering(), 3u);
+  r.on_sent(0, 1000, ms(100));
+  EXPECT_EQ(r.lost_out(), 6u);
+  EXPECT_EQ(r.lost_segments(), 5u);
+  r.on_ack(ms(107), 0, 0, sack({{2000, 4000}, {6000, 7000}, {8000, 9000}}), 10000);
+  EXPECT_EQ(r.reordering(), 6u);
+  EXPECT_EQ(r.lost_out(), 5u);
+  r.on_ack(ms(200), 0, 1000, sack({{2000, 4000}, {6000, 7000}, {8000, 10000}}), 10000);
+  EXPECT_EQ(r.lost_out(), 4u);
+  EXPECT_EQ(r.reordering(), 6u);
+}
+
 TEST(Rack, ReorderingWithinTheWindowIsNotLoss) {
   RackDetector r = four_segments();
   r.on_ack(ms(100), 0, 0, sack({{1000, 2000}}), 4000);

@@ -581,3 +581,117 @@ TEST(Frto, DuplicateAckAfterTheNewDataMeansTheLossWasReal) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+// The linux profile with MSS 1000 and no timestamps, established by an
+// active open whose handshake took 100 ms (SYN at 0, SYN-ACK at 100): SRTT
+// and RACK's min_RTT are 100 ms, so reo_wnd = min_RTT / 4 = 25 ms.
+void establish_linux(Harness& h) {
+  h.to_syn_sent(at_ms(0));
+  Seg sa = h.syn_ack();
+  sa.opt.sack_permitted = true;
+  h.input(at_ms(100), sa);
+  ASSERT_EQ(h.conn().state(), State::kEstablished);
+  ASSERT_TRUE(h.conn().sack_enabled());
+}
+
+tcp::TcpConfig linux_sack_config() {
+  tcp::TcpConfig c = tcp::TcpConfig::linux_profile();
+  c.timestamps = false;
+  c.window_scaling = false;
+  c.mss = 1000;
+  c.recv_buffer = 8000;
+  c.send_buffer = 64000;
+  return c;
+}
+
+// packetdrill sack-shift-sacked-7-3-4-8-9-fack (Linux 6.18). Ten segments
+// at 100 ms; at 200 the peer SACKs 7001:8001 only; RACK's reordering timer
+// at 225 (100 + 25 - 100 ms after the SACK) marks 1:7001 lost and starts
+// recovery: ssthresh = 0.7 x 10000 = 7000 (CUBIC), pipe = 8001:10001 =
+// 2000. Linux's tcp_cwnd_reduction adds PRR-SSRB's extra segment only on
+// an ACK that advances SND.UNA without new losses; otherwise PRR-CRB:
+// sndcnt = min(ssthresh - pipe, max(prr_delivered - prr_out,
+// DeliveredData)) = min(5000, max(1000 - 0, 1000)) = 1000, cwnd 3000: only
+// 1:1001 goes (RFC 6937's SSRB, prr.bound=ssrb, sends 1001:2001 too).
+// At 229 the SACK of 3001:4001 lies below the highest SACKed, so it is no
+// RFC 6675 duplicate ACK, but PRR runs on every ACK of recovery (RFC 6937
+// §3): pipe = 1:1001 + 8001:10001 = 3000, prr_delivered 2000, prr_out
+// 1000: sndcnt = min(4000, max(1000, 1000)) = 1000, cwnd 4000: 1001:2001,
+// as the script's "+.002 > . 1001:2001". At 231 (4001:5001): pipe 4000,
+// 3000 - 2000 = 1000 more: 2001:3001, cwnd 5000.
+// The script's TCP_INFO asserts, from the digest: lost_out (Linux's
+// segments marked lost, resent or not, until delivered) 7 = 1:7001 at
+// 225, 6 at 229 (3001:4001 SACKed), 5 at 231; reordering 3, then 5 at 229
+// (3001:4001 delivered 5 segments below the highest SACKed, 8001).
+TEST(SackRecovery, LinuxPrrSendsOneSegmentPerSegmentDelivered) {
+  Harness h(linux_sack_config());
+  establish_linux(h);
+  h.conn().send(at_ms(100), bytes(10000));
+  ASSERT_EQ(h.drain(at_ms(100)).size(), 10u);
+  EXPECT_TRUE(h.input(at_ms(200), sack_ack(h, 1, {{7001, 8001}})).empty());
+  auto out = h.fire(at_ms(225));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(1));
+  EXPECT_EQ(out[0].data.size(), 1000u);
+  EXPECT_TRUE(h.conn().in_recovery());
+  EXPECT_EQ(h.conn().ssthresh(), 7000u);
+  EXPECT_EQ(h.conn().cwnd(), 3000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 7);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 3);
+  out = h.input(at_ms(229), sack_ack(h, 1, {{3001, 4001}, {7001, 8001}}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(1001));
+  EXPECT_EQ(h.conn().cwnd(), 4000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 6);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 5);
+  out = h.input(at_ms(231), sack_ack(h, 1, {{3001, 5001}, {7001, 8001}}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(2001));
+  EXPECT_EQ(h.conn().cwnd(), 5000u);
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 5);
+  EXPECT_EQ(h.conn().state_digest().value("reordering"), 5);
+  // Everything ACKed: nothing lost any more (the script's last asserts).
+  h.input(at_ms(331), h.ack(rel(10001)));
+  EXPECT_EQ(h.conn().state_digest().value("lost_out"), 0);
+  EXPECT_FALSE(h.conn().in_recovery());
+}
+
+// packetdrill fr-4pkt-fack-last-byte (Linux 6.18): the peer SACKs only the
+// last byte of the fourth segment (4000:4001). Linux tags SACKs per skb
+// and ignores one covering part of a one-segment skb (tcp_match_skb_to_sack),
+// so nothing counts as SACKed, and after the timeout's go-back the segment
+// goes again whole: "> P. 3001:4001(1000)", not 3001:4000. Times: data at
+// 100, the SACK at 200; the probe (2 x SRTT after the send) resends the
+// last segment at 300; the RTO then resends 1:1001.
+TEST(SackRecovery, RackCountsOnlyWholeSegmentsAsSacked) {
+  Harness h(linux_sack_config());
+  establish_linux(h);
+  h.conn().send(at_ms(100), bytes(4000));
+  ASSERT_EQ(h.drain(at_ms(100)).size(), 4u);
+  EXPECT_TRUE(h.input(at_ms(200), sack_ack(h, 1, {{4000, 4001}})).empty());
+  EXPECT_EQ(h.conn().sack_scoreboard().sacked_bytes(rel(1), rel(4001)), 0u);
+  EXPECT_FALSE(h.conn().in_recovery());
+  auto out = h.fire(at_ms(300));
+  ASSERT_EQ(out.size(), 1u);  // the loss probe: the last segment, whole
+  EXPECT_EQ(out[0].seq, rel(3001));
+  EXPECT_EQ(out[0].data.size(), 1000u);
+  const Instant rto = h.conn().timer_deadline(tcp::TimerKind::kRetransmit);
+  out = h.fire(rto);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(1));
+  out = h.input(rto + Duration::millis(100), sack_ack(h, 1001, {{4000, 4001}}));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].seq, rel(1001));
+  EXPECT_EQ(out[1].seq, rel(2001));
+  out = h.input(rto + Duration::millis(200), sack_ack(h, 3001, {{4000, 4001}}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, rel(3001));
+  EXPECT_EQ(out[0].data.size(), 1000u);
+  EXPECT_TRUE(out[0].flags & fl::kPsh);  // it ends the queued data
+}
+
+}  // namespace
+}  // namespace vigil::testing
