@@ -31,16 +31,7 @@ if [ ! -x "$DRIVER" ]; then
   exit 1
 fi
 DATA=$(cd "$(dirname "$0")/../data" && pwd)/linux-schedules.json
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir
 
 retries2_before=$(cat /proc/sys/net/ipv4/tcp_retries2)
 for c in defaults keepalive rto user_timeout challenge shape; do

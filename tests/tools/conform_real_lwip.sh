@@ -28,16 +28,7 @@ if [ ! -x "$DRIVER" ]; then
   echo "$TEST: $DRIVER is not built (cmake --build build --target conform_real_driver)"
   exit 1
 fi
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir
 
 CASES=(defaults keepalive challenge)
 for c in "${CASES[@]}"; do

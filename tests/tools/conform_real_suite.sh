@@ -31,16 +31,7 @@ if [ -x "$VIGIL_CONFORM_AGENT_DIR/vigil-conform-lwip-agent" ]; then
 else
   echo "$TEST: lwIP not checked: vigil-conform-lwip-agent is not built (needs liblwip-dev)"
 fi
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir
 
 # The grading: `check.py WORK retry TARGETS...` lists the cases that
 # differ; `check.py WORK final TARGETS... WALL LEFTOVER` prints every case

@@ -20,3 +20,19 @@ need_root_tun() {
     fi
   done
 }
+
+# `make_work_dir`: a scratch directory WORK, and PIDS for the background
+# processes the test starts (it appends to it); on any exit they are
+# stopped, waited for, and the directory removed.
+make_work_dir() {
+  WORK=$(mktemp -d)
+  PIDS=()
+  trap stop_work EXIT
+  trap 'exit 130' INT TERM
+}
+stop_work() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$WORK"
+}
