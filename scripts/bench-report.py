@@ -253,6 +253,28 @@ w(f"Largest over smallest: {fmt(spread)} (1.0 is flat). The growth that remains 
 w("1M timers is cache misses on entries spread over 100+ MB, not work per")
 w("timer: arm and cancel touch one slot list and one bitmap word each.")
 w("")
+w("## Simulator speed")
+w("")
+w("Events are datagrams delivered plus timer runs. Target: at least 10 M per")
+w("CPU-second on the idle-scale run (issue 15).")
+w("")
+w("| run | events | events per CPU-second |")
+w("|---|---|---|")
+for name, r in (("bulk, MTU 1500", b1500), ("bulk, MTU 65535", b65535)):
+    if r:
+        ev = (fig(r, "segments") or 0) + (fig(r, "acks") or 0)
+        cpu = fig(r, "cpu_s")
+        w(f"| {name} (segments + ACKs; receiver's check included) | {fmt(ev)} | {fmt(ev / cpu if cpu else None)} |")
+for n, r, _ in idles:
+    w(f"| idle, {n:,} connections, 3 h | {fmt(fig(r, 'events'))} | {fmt(fig(r, 'events_per_s'))} |")
+cat = load("catalogue.json")
+w("")
+if cat:
+    w(f"The whole scenario catalogue (`vigil sim --list`, rfc and linux, {cat['runs']} runs, "
+      f"one process each): **{cat['wall_s']:.2f} s** of wall time.")
+else:
+    w("The scenario catalogue was not timed in this run.")
+w("")
 w("## callgrind")
 w("")
 ib1, ib2 = num("cg_bulk1.ir"), num("cg_bulk2.ir")

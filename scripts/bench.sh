@@ -89,6 +89,18 @@ done
 step "timer wheel (Google Benchmark)"
 "$vigil" bench timer-wheel --json >"$work/timer.json" || true
 "$vigil" bench sizes --json >"$work/sizes.json"
+# Simulator speed (issue 15, 4): the wall time of every scenario of
+# `vigil sim --list`, in both profiles, one process each.
+step "scenario catalogue, rfc and linux"
+cat_start=$(date +%s.%N) cat_runs=0
+for sc in $("$vigil" sim --list | awk '{print $1}'); do
+  for prof in rfc linux; do
+    "$vigil" sim "$sc" --profile "$prof" >/dev/null 2>&1 || true
+    cat_runs=$((cat_runs + 1))
+  done
+done
+python3 -c "import json,sys; print(json.dumps({'runs': int(sys.argv[1]), 'wall_s': float(sys.argv[3]) - float(sys.argv[2])}))" \
+  "$cat_runs" "$cat_start" "$(date +%s.%N)" >"$work/catalogue.json"
 
 # --- Linux references -----------------------------------------------------------
 # iperf3's JSON: bits/s received and the CPU both ends used (percent of
