@@ -21,4 +21,8 @@ namespace vigil::tcp {
 // `hz` 0 means exact timers: `when` is returned unchanged, as is never().
 Instant kernel_timer_expiry(Instant now, Instant when, uint32_t hz);
 
+// `d` rounded up to whole jiffies of 1/hz s (usecs_to_jiffies); `hz` 0
+// returns it unchanged. A negative `d` counts as 0.
+Duration round_up_to_jiffies(Duration d, uint32_t hz);
+
 }  // namespace vigil::tcp

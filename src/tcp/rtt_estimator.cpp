@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tcp/kernel_timer.hpp"
+
 namespace vigil::tcp {
 
 Duration RttEstimator::clamp(Duration d) const {
@@ -26,10 +28,7 @@ void RttEstimator::sample(Duration r) {
   // instead (SRTT + max(rto_min, 4*RTTVAR)).
   base_rto_ = linux_ ? std::min(srtt_ + std::max(min_, rttvar_ * 4), max_)
                      : clamp(srtt_ + std::max(granularity_, rttvar_ * 4));
-  if (hz_ > 0) {
-    const int64_t tick = 1'000'000'000 / hz_;
-    base_rto_ = Duration::nanos((base_rto_.ns() + tick - 1) / tick * tick);
-  }
+  base_rto_ = round_up_to_jiffies(base_rto_, hz_);  // icsk_rto is in jiffies
   rto_ = base_rto_;
   backoffs_ = 0;
 }
