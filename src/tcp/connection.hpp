@@ -326,6 +326,10 @@ class Connection {
   // RFC 2883 §4 (receiver): a refused segment's data below RCV.NXT is
   // reported in the next ACK's D-SACK.
   void note_duplicate_data(const wire::TcpView& seg);
+  // RFC 2883 §4 (receiver): the part of out-of-order data at stream offset
+  // [pos, pos + len) that is already held is reported in the next ACK's
+  // D-SACK, the held block containing it second.
+  void note_duplicate_out_of_order(uint64_t pos, size_t len);
   void process_text(Instant now, const wire::TcpView& seg);
   void process_fin(Instant now);
   void update_send_window(const wire::TcpView& seg);

@@ -590,6 +590,8 @@ void Connection::process_text(Instant now, const TcpView& seg) {
     payload = payload.subspan(skip);
   } else {
     pos += static_cast<uint64_t>(offset);
+    // Before the insert merges it into what is held.
+    if (offset > 0) note_duplicate_out_of_order(pos, payload.size());
   }
   rcv_mss_ = std::max<uint32_t>(
       rcv_mss_, std::min<uint32_t>(static_cast<uint32_t>(payload.size()), cfg_->mss));

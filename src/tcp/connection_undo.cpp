@@ -179,4 +179,24 @@ void Connection::note_duplicate_data(const wire::TcpView& seg) {
   dsack_out_ = wire::SackBlock{seg.seq(), seq_lt(end, rcv_nxt_) ? end : rcv_nxt_};
 }
 
+void Connection::note_duplicate_out_of_order(uint64_t pos, size_t len) {
+  // Linux tcp_data_queue_ofo: a segment wholly inside a queued one is
+  // D-SACKed whole, one overlapping a queued one's end from that point
+  // (tcp_dsack_set). Only the first held range it meets is reported: one
+  // block must name bytes that all arrived twice, and two held ranges
+  // have a gap between them that did not.
+  if (!cfg_->dsack || !sack_enabled_ || len == 0) return;
+  const uint64_t end = pos + len;
+  for (const auto& r : rcv_buf_.out_of_order()) {  // sorted by begin
+    const uint64_t lo = std::max(r.begin, pos);
+    const uint64_t hi = std::min(r.end, end);
+    if (lo >= hi) continue;
+    // Stream offsets past RCV.NXT map onto sequence numbers from it.
+    const uint32_t base = rcv_nxt_ - static_cast<uint32_t>(rcv_buf_.next_pos());
+    dsack_out_ =
+        wire::SackBlock{base + static_cast<uint32_t>(lo), base + static_cast<uint32_t>(hi)};
+    return;
+  }
+}
+
 }  // namespace vigil::tcp

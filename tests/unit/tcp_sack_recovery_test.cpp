@@ -400,6 +400,57 @@ TEST(Dsack, ReceiverReportsDuplicateSegmentsFirst) {
   }
 }
 
+// RFC 2883 §4 (its §4.2 examples): a duplicate of out-of-order data the
+// receiver holds is reported too, the D-SACK block first and the held
+// block containing it second (Linux tcp_data_queue_ofo's tcp_dsack_set).
+// Without the knob the ACK carries only the SACK blocks (RFC 2018 §4:
+// the block most recently changed first).
+TEST(Dsack, ReceiverReportsDuplicatesOfOutOfOrderData) {
+  for (const bool on : {true, false}) {
+    SCOPED_TRACE(on ? "dsack=on" : "dsack=off");
+    tcp::TcpConfig cfg = sack_config(tcp::TcpConfig::LossRecovery::kSack);
+    cfg.dsack = on;
+    Harness h(cfg);
+    h.to_established_with_sack(at_ms(0));
+    const uint32_t irs = h.irs();
+    using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;  // relative to the IRS
+    auto blocks = [irs](const Seg& s) {
+      Blocks b;
+      for (uint8_t i = 0; i < s.opt.sack_count; ++i)
+        b.emplace_back(s.opt.sack[i].left - irs, s.opt.sack[i].right - irs);
+      return b;
+    };
+    // 1..1001 missing; 1001..1501 and 2001..2501 held out of order.
+    h.input(at_ms(1), h.data(irs + 1001, kIss + 1, 500));
+    auto out = h.input(at_ms(2), h.data(irs + 2001, kIss + 1, 500));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(blocks(out[0]), (Blocks{{2001, 2501}, {1001, 1501}}));
+    // 1001..1501 again, wholly held: D-SACK 1001..1501, then the block
+    // containing it (now the most recently changed), then the other.
+    out = h.input(at_ms(3), h.data(irs + 1001, kIss + 1, 500));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, irs + 1);
+    EXPECT_EQ(blocks(out[0]), on ? (Blocks{{1001, 1501}, {1001, 1501}, {2001, 2501}})
+                                 : (Blocks{{1001, 1501}, {2001, 2501}}));
+    // 1301..1801 overlaps the held block's end: only 1301..1501 arrived
+    // twice; the block grows to 1001..1801.
+    out = h.input(at_ms(4), h.data(irs + 1301, kIss + 1, 500));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(blocks(out[0]), on ? (Blocks{{1301, 1501}, {1001, 1801}, {2001, 2501}})
+                                 : (Blocks{{1001, 1801}, {2001, 2501}}));
+    // 1701..2101 spans the gap 1801..2001 (new data) between two held
+    // blocks: one block cannot name both duplicated parts without the gap,
+    // so the first, 1701..1801, is reported; the two blocks merge.
+    out = h.input(at_ms(5), h.data(irs + 1701, kIss + 1, 400));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(blocks(out[0]), on ? (Blocks{{1701, 1801}, {1001, 2501}}) : (Blocks{{1001, 2501}}));
+    // New out-of-order data: no D-SACK again.
+    out = h.input(at_ms(6), h.data(irs + 3001, kIss + 1, 100));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(blocks(out[0]), (Blocks{{3001, 3101}, {1001, 2501}}));
+  }
+}
+
 // Ten segments out at 0; the first is delayed, so the next three are
 // SACKed and the third duplicate starts recovery (RFC 6675 §5 step 4):
 // ssthresh = cwnd = FlightSize / 2 = 5000, 1..1001 resent at 13 ms. The
