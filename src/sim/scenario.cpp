@@ -87,6 +87,11 @@ struct Spec {
   // false: link.reorder holds back the client's packets only, so the
   // server's ACKs keep their order (the scenario reordering).
   bool reorder_both_ways = true;
+  // stall.at / stall.for: a delay spike. The client's packets that would
+  // reach the server in [at, at + for) are all delivered, in order, at its
+  // end (a link-layer stall, RFC 4015 §1); none is lost. (for 0: none.)
+  Duration stall_at = Duration::max();
+  Duration stall_for = Duration::zero();
 };
 
 // Hands held packets to a host at their time (hold.segment): the World
@@ -543,6 +548,21 @@ const std::vector<ScenarioDef>& definitions() {
          s.client_bytes = 2'000'000;
          s.limit = Duration::seconds(60);
        }},
+      {{"delay-spike",
+        "a 1 MB upload (128 kB buffers) on a 10 ms, 10 Mbit/s link that stalls from 0.3 s for "
+        "1.5 s (stall.at, stall.for): the client's packets all arrive at its end, none lost, "
+        "after the RTO fired; linux finds the timeout spurious (Eifel; F-RTO with "
+        "timestamps=off) and undoes its cut, rfc keeps it and slow-starts from one segment"},
+       [](Spec& s) {
+         s.link.delay = Duration::millis(10);
+         s.link.rate_bps = 10'000'000;
+         s.tcp.send_buffer = 128 * 1024;  // as in reordering
+         s.tcp.recv_buffer = 128 * 1024;
+         s.client_bytes = 1'000'000;
+         s.stall_at = Duration::millis(300);
+         s.stall_for = Duration::millis(1500);
+         s.limit = Duration::seconds(60);
+       }},
   };
   return defs;
 }
@@ -734,6 +754,8 @@ const std::map<std::string, Setter>& spec_setters() {
          return {};
        }},
       {"hold.delay", duration(&Spec::hold_delay, kHoldRange)},
+      {"stall.at", duration(&Spec::stall_at, kStartRange)},
+      {"stall.for", duration(&Spec::stall_for, kHoldRange)},
       {"client_start", duration(&Spec::client_start, kStartRange)},
       {"limit", duration(&Spec::limit, kLimitRange)},
       {"app.abort_after", duration(&Spec::client_abort_after, kStartRange)},
@@ -1092,6 +1114,18 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
         return true;
       if (++*seen != n) return true;
       held->hold(now + delay, pkt);
+      return false;
+    });
+  }
+  if (spec.stall_at != Duration::max() && spec.stall_for > Duration::zero()) {
+    auto app = std::make_unique<HeldDelivery>(world, 1);
+    HeldDelivery* held = app.get();
+    world.add_app(1, std::move(app));
+    const Instant from = Instant::zero() + spec.stall_at;
+    const Instant until = from + spec.stall_for;
+    world.set_filter(0, [from, until, held](Instant now, std::vector<uint8_t>& pkt) {
+      if (now < from || now >= until) return true;
+      held->hold(until, pkt);
       return false;
     });
   }

@@ -246,3 +246,115 @@ TEST(ReorderingScenario, RfcKeepsSpuriousCuts) {
 
 }  // namespace
 }  // namespace vigil::sim
+
+namespace vigil::sim {
+namespace {
+
+struct SpikeRun {
+  ScenarioResult r;
+  std::vector<const RecordedEvent*> rto;  // the client's RTO retransmissions
+  const RecordedEvent* undo = nullptr;
+  const RecordedEvent* cwnd_at_first_rto = nullptr;
+  Instant last_rtt_before_rto;  // the last ACK with an RTT sample before the first RTO
+};
+
+SpikeRun run_spike(const std::string& profile, const char* timestamps) {
+  SpikeRun s;
+  s.r = run("delay-spike", profile, {{"timer.hz", "0"}, {"timestamps", timestamps}});
+  std::vector<Instant> rtt_times;
+  for (const auto& e : s.r.events) {
+    if (e.host != 0) continue;
+    if (e.event.type == tcp::EventType::kRetransmit) {
+      EXPECT_EQ(e.event.timer, tcp::RetransmitTimer::kRto);
+      s.rto.push_back(&e);
+    }
+    if (e.event.type == tcp::EventType::kRtt) rtt_times.push_back(e.event.time);
+    if (e.event.type == tcp::EventType::kCwnd && s.rto.empty()) s.cwnd_at_first_rto = &e;
+    if (e.event.type == tcp::EventType::kUndo) s.undo = &e;
+  }
+  // Not the estimate's move at the timeout itself (the back-off).
+  for (const Instant t : rtt_times) {
+    if (!s.rto.empty() && t < s.rto[0]->event.time) s.last_rtt_before_rto = t;
+  }
+  EXPECT_EQ(s.r.connections[0].err, 0);
+  EXPECT_EQ(s.r.connections[1].sha256_received, s.r.connections[0].sha256_sent);
+  const LinkStats& up = s.r.link_stats[0];
+  EXPECT_EQ(up.dropped_loss + up.dropped_queue + up.dropped_blackhole, 0u);
+  return s;
+}
+
+// delay-spike: the client's packets reaching the server's end from 0.3 s
+// are all delivered at 1.8 s, in order; nothing is lost. The server ACKs
+// the burst at once (it holds a resend as a duplicate: D-SACK pending):
+// its ACK reaches the client 10 ms + 64 bytes at 10 Mbit/s (51.2 us) later,
+// at 1.8100512 s (52 bytes and 41.6 us without timestamps), covering all.
+//
+// linux: the tail-loss probe (new data), then the RTO from it (srtt +
+// 200 ms) and once more backed off; both resend the segment at SND.UNA
+// (the 314,217th byte). The first cut cwnd 180 segments (260640) to one,
+// ssthresh to 0.7 × 260640 = 182448 (RFC 9438 §4.6). The burst's ACK
+// echoes the TSval of the original at SND.UNA, older than the first
+// resend: Eifel (RFC 3522) undoes the cut at once, to cwnd 260640 and
+// slow start's ssthresh. Its D-SACK names one of the two resends (one
+// spurious_retransmits; RFC 3708 alone would need both). Without
+// timestamps the same ACK undoes it by F-RTO (RFC 5682 §3.1 step 2: it
+// acknowledges data never resent).
+TEST(DelaySpikeScenario, LinuxUndoesTheSpuriousTimeout) {
+  for (const char* ts : {"on", "off"}) {
+    SCOPED_TRACE(std::string("timestamps=") + ts);
+    const bool on = std::string(ts) == "on";
+    const auto s = run_spike("linux", ts);
+    const auto& c = s.r.connections[0];
+    EXPECT_EQ(c.stats.timeouts, 2u);
+    EXPECT_EQ(c.stats.tlp_probes, 1u);
+    EXPECT_EQ(c.stats.retransmitted_segments, 2u);
+    ASSERT_EQ(s.rto.size(), 2u);
+    EXPECT_EQ(s.rto[0]->event.seq, s.rto[1]->event.seq);
+    if (on) {
+      EXPECT_EQ(s.rto[0]->event.seq - c.iss, 314'217u);
+    }
+    // RFC 6298 §5.5: the second RTO comes after the first's backed-off RTO.
+    EXPECT_EQ(s.rto[1]->event.time - s.rto[0]->event.time, s.rto[0]->event.rto);
+    ASSERT_NE(s.cwnd_at_first_rto, nullptr);
+    EXPECT_EQ(s.cwnd_at_first_rto->event.cwnd, 1u * (on ? 1448 : 1460));
+    ASSERT_NE(s.undo, nullptr);
+    EXPECT_EQ(s.undo->detail, on ? "timestamp" : "frto");
+    EXPECT_EQ(s.undo->event.time, Instant::zero() + Duration::micros(on ? 1'810'051 : 1'810'041) +
+                                      Duration::nanos(on ? 200 : 600));
+    EXPECT_EQ(s.undo->event.ssthresh, 0x7fffffffu);
+    if (on) {
+      EXPECT_EQ(s.cwnd_at_first_rto->event.ssthresh, 182'448u);
+      EXPECT_EQ(s.undo->event.cwnd, 260'640u);
+    }
+    EXPECT_EQ(c.stats.undos, 1u);
+    EXPECT_EQ(c.stats.spurious_retransmits, 1u);
+  }
+}
+
+// rfc: no probe, RTO floor 1 s (RFC 6298 (2.4)): the one timeout comes
+// 1 s after the last ACK before the stall (the server's delayed ACK) and
+// resends one segment; the burst's ACK covers it before the next. The cut
+// (ssthresh = FlightSize / 2: 90 segments of 1448 in flight, the 128 kB
+// send buffer's whole segments, so 65160; cwnd one segment) is kept: no
+// undo, slow start from one segment.
+TEST(DelaySpikeScenario, RfcKeepsTheSpuriousTimeoutsCut) {
+  const auto s = run_spike("rfc", "on");
+  const auto& c = s.r.connections[0];
+  EXPECT_EQ(c.stats.timeouts, 1u);
+  EXPECT_EQ(c.stats.retransmitted_segments, 1u);
+  ASSERT_EQ(s.rto.size(), 1u);
+  EXPECT_EQ(s.rto[0]->event.time - s.last_rtt_before_rto, Duration::seconds(1));
+  ASSERT_NE(s.cwnd_at_first_rto, nullptr);
+  EXPECT_EQ(s.cwnd_at_first_rto->event.cwnd, 1448u);
+  EXPECT_EQ(s.cwnd_at_first_rto->event.ssthresh, 65'160u);
+  EXPECT_EQ(s.undo, nullptr);
+  EXPECT_EQ(c.stats.undos, 0u);
+  uint32_t ssthresh_after = 0;
+  for (const auto& e : s.r.events) {
+    if (e.host == 0 && e.event.type == tcp::EventType::kCwnd) ssthresh_after = e.event.ssthresh;
+  }
+  EXPECT_EQ(ssthresh_after, 65'160u);  // never undone, no later cut
+}
+
+}  // namespace
+}  // namespace vigil::sim
