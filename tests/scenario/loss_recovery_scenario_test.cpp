@@ -177,17 +177,21 @@ void expect_intact_without_loss(const ScenarioResult& r) {
 
 // linux: 43 of the client's 1385 packets held back (3.1%); 42 are data
 // segments sent in a burst, each overtaken by 4 to 6 others. Only the
-// first is taken for loss: no reordering has been seen yet and RACK.rtt
-// shrank as the slow-start queue drained, so RACK's deadline (RFC 8985
-// §6.2: xmit_ts + RACK.rtt + reo_wnd, reo_wnd = min_RTT/4, ~10 ms) passed
-// before the held original arrived: one RACK retransmission, one window
-// cut. The ACK of the late original echoes a timestamp older than the
-// retransmission: Eifel (RFC 3522) undoes the cut at once, so the D-SACK
-// that follows finds no episode open (spurious_retransmits counts
-// D-SACKed ones only). The D-SACK doubles reo_wnd (RFC 8985 §6.2 step 4,
-// ~20 ms, kept for 16 recoveries) and later originals delivered out of
-// order set RACK.reord: none of the other 41 is resent. Every cut
-// undone; the goodput within 1% of the same run without reordering.
+// first (byte 92673) is taken for loss: with no reordering seen yet and 3
+// segments SACKed above it, reo_wnd is 0 (RFC 8985 §6.2 step 4), and its
+// deadline, xmit_ts + RACK.rtt, takes RACK.rtt from a segment sent after
+// it, which shrank as the slow-start queue drained: it passed before the
+// held original arrived. One RACK retransmission, one window cut. The
+// ACK of the late original echoes a timestamp older than the resend:
+// Eifel (RFC 3522) undoes the cut at once, so the D-SACK of the resend
+// that follows (0.295 s) finds no episode open (spurious_retransmits
+// counts D-SACKed ones only). The second late original (byte 115841) came
+// while the queue grew (a later RACK.rtt, a later deadline); delivered
+// below RACK.fack and never resent, it set RACK.reord, so reo_wnd is
+// min_RTT/4, about 10 ms, doubled by that D-SACK and kept for 16
+// recoveries: the 8 ms holds stay within it and none of the other 41 is
+// resent. Every cut undone; goodput within 1% of the run without
+// reordering.
 TEST(ReorderingScenario, LinuxUndoesEveryWindowCut) {
   const auto r = run_reordering("linux", "0.03");
   expect_intact_without_loss(r);
