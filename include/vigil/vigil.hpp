@@ -51,9 +51,12 @@ struct Endpoint {
 // --- Options ---------------------------------------------------------------
 // Every per-connection knob of docs/knobs.md. Each setter checks its range
 // and returns std::errc::invalid_argument (or no_protocol_option for an
-// unknown name) with the reason in why(); on error nothing changes. Options
-// are fixed when the connection opens: give them to connect() or listen()
-// (a listener's options go to every connection it accepts).
+// unknown name) with the reason in why(); on error nothing changes. Give
+// them to connect() or listen() (a listener's options go to every
+// connection it accepts). On an open connection Socket::set and
+// Socket::set_options change the live ones (nodelay, keepalive.*,
+// user_timeout, as Linux's setsockopt does); the rest are fixed once the
+// connection exists (see Socket::set).
 class SocketOptions {
  public:
   SocketOptions();  // the "rfc" profile
@@ -94,6 +97,7 @@ class SocketOptions {
 
  private:
   friend class Stack;
+  friend class Socket;
   struct Impl;
   std::error_code fail(std::error_code ec, std::string why);
   std::unique_ptr<Impl> impl_;
@@ -198,6 +202,26 @@ class Socket {
   Endpoint local() const;
   Endpoint remote() const;
   uint64_t id() const { return id_; }  // Event::connection
+
+  // setsockopt(2) on the open connection: one knob by its docs/knobs.md
+  // name. Live (from the next segment or timer on): nodelay (TCP_NODELAY;
+  // turning it on sends what Nagle held back), keepalive.enabled,
+  // keepalive.idle, keepalive.interval, keepalive.count (SO_KEEPALIVE,
+  // TCP_KEEPIDLE ...: the timer re-arms as Linux's does) and user_timeout
+  // (TCP_USER_TIMEOUT). Every other knob is fixed once the connection
+  // exists: mss, window_scaling, sack and timestamps are negotiated in the
+  // SYN (RFC 9293 §3.7.1, RFC 7323, RFC 2018), the buffers are sized when it
+  // opens, the rest are the connection's profile. Setting one of those to
+  // another value is EISCONN; to the value it has already, a no-op.
+  // Errors: ENOPROTOOPT (unknown knob), EINVAL (bad value), EISCONN, EBADF
+  // (empty handle); why() says more, and on error nothing changes.
+  std::error_code set(std::string_view knob, std::string_view value);
+  // Every live knob of `options` at once. EISCONN, changing nothing, if
+  // `options` differs from the connection's own in a fixed knob (start
+  // from the options the connection was opened with).
+  std::error_code set_options(const SocketOptions& options);
+  // Why the last set()/set_options() on this handle failed ("" after a success).
+  std::string why() const;
 
   // Edge-triggered callbacks, run from Stack::receive/advance after the
   // input is processed: readable when bytes arrive, the FIN, or an error;

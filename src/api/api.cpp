@@ -1,5 +1,6 @@
 // vigil::Stack, Socket, Listener and SocketOptions (include/vigil/vigil.hpp)
 // over stack::Stack.
+#include <algorithm>
 #include <cerrno>
 #include <random>
 #include <utility>
@@ -38,6 +39,44 @@ bool open_for_data(tcp::State s) {
   return s == tcp::State::kEstablished || s == tcp::State::kCloseWait;
 }
 bool is_end(tcp::State s) { return s == tcp::State::kClosed || s == tcp::State::kTimeWait; }
+
+// The knobs an open connection takes (tcp::Connection::set_socket_options,
+// as Linux's setsockopt does: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE,
+// TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT).
+constexpr std::string_view kLiveKnobs[] = {"nodelay",         "keepalive.enabled",
+                                           "keepalive.idle",  "keepalive.interval",
+                                           "keepalive.count", "user_timeout"};
+bool is_live(std::string_view knob) {
+  for (std::string_view k : kLiveKnobs)
+    if (k == knob) return true;
+  return false;
+}
+// `cur` with the live knobs of `next`.
+tcp::TcpConfig with_live(tcp::TcpConfig cur, const tcp::TcpConfig& next) {
+  cur.nodelay = next.nodelay;
+  cur.keepalive = next.keepalive;
+  cur.keepalive_idle = next.keepalive_idle;
+  cur.keepalive_interval = next.keepalive_interval;
+  cur.keepalive_count = next.keepalive_count;
+  cur.user_timeout = next.user_timeout;
+  return cur;
+}
+std::string live_list() {
+  std::string out;
+  for (std::string_view k : kLiveKnobs) out += (out.empty() ? "" : ", ") + std::string(k);
+  return "on an open connection only " + out + " change";
+}
+std::string why_fixed(std::string_view knob) {
+  std::string why = std::string(knob);
+  if (knob == "mss" || knob == "window_scaling" || knob == "sack" || knob == "timestamps") {
+    why += " is negotiated in the SYN";
+  } else if (knob == "send_buffer" || knob == "recv_buffer") {
+    why += " sizes the buffers when the connection opens";
+  } else {
+    why += " is fixed once the connection exists";
+  }
+  return why + " (" + live_list() + ")";
+}
 
 }  // namespace
 
@@ -541,6 +580,70 @@ Endpoint Socket::remote() const {
   auto core = core_.lock();
   const tcp::Connection* c = core && id_ ? core->st.connection(id_) : nullptr;
   return c ? from_tcp(c->tuple().remote) : Endpoint{};
+}
+
+std::error_code Socket::set(std::string_view knob, std::string_view value) {
+  auto core = core_.lock();
+  if (!core || id_ == 0) return errc(std::errc::bad_file_descriptor);
+  api_detail::SocketRecord& rec = core->sockets[id_];
+  const tcp::Connection* c = core->st.connection(id_);
+  if (!c) {
+    rec.why = "the connection is gone";
+    return errc(std::errc::not_connected);
+  }
+  if (!is_live(knob)) {
+    const auto& names = tcp::TcpConfig::knob_names();
+    if (std::find(names.begin(), names.end(), knob) == names.end()) {
+      rec.why = "unknown option '" + std::string(knob) + "' (docs/knobs.md lists them)";
+      return errc(std::errc::no_protocol_option);
+    }
+  }
+  const tcp::TcpConfig& cur = c->config();
+  tcp::TcpConfig next = cur;
+  if (std::string err = next.set(knob, value); !err.empty()) {
+    rec.why = std::string(knob) + ": " + err;
+    return errc(std::errc::invalid_argument);
+  }
+  if (!is_live(knob) && !(next == cur)) {
+    rec.why = why_fixed(knob);
+    return errc(std::errc::already_connected);
+  }
+  rec.why.clear();
+  if (next == cur) return {};  // Linux re-arms nothing for an unchanged value either
+  // TCP_NODELAY turned on sends what Nagle holds back (Linux TCP_NAGLE_PUSH).
+  const bool push = next.nodelay && !cur.nodelay;
+  core->st.set_socket_options(core->now, id_, next, push);
+  return {};
+}
+
+std::error_code Socket::set_options(const SocketOptions& options) {
+  auto core = core_.lock();
+  if (!core || id_ == 0) return errc(std::errc::bad_file_descriptor);
+  api_detail::SocketRecord& rec = core->sockets[id_];
+  const tcp::Connection* c = core->st.connection(id_);
+  if (!c) {
+    rec.why = "the connection is gone";
+    return errc(std::errc::not_connected);
+  }
+  const tcp::TcpConfig& want = options.impl_->cfg;
+  const tcp::TcpConfig& cur = c->config();
+  const tcp::TcpConfig next = with_live(cur, want);
+  if (!(next == want)) {
+    rec.why = "the options differ from the connection's in a knob fixed once it exists (" +
+              live_list() + ")";
+    return errc(std::errc::already_connected);
+  }
+  rec.why.clear();
+  if (next == cur) return {};
+  core->st.set_socket_options(core->now, id_, next, next.nodelay && !cur.nodelay);
+  return {};
+}
+
+std::string Socket::why() const {
+  auto core = core_.lock();
+  if (!core || id_ == 0) return {};
+  auto it = core->sockets.find(id_);
+  return it == core->sockets.end() ? std::string() : it->second.why;
 }
 
 void Socket::on_readable(std::function<void(Socket&)> fn) {

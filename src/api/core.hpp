@@ -31,6 +31,7 @@ struct SocketRecord {
   bool error_reported = false;
   bool write_shut = false;
   std::optional<Outcome> outcome;
+  std::string why;  // Socket::why(): the last failed set()
 };
 
 struct ListenerRecord {

@@ -72,7 +72,7 @@ void complete_checksum(const VnetHdr& h, std::span<uint8_t> packet);
 VnetHdr prepare_tx(std::span<uint8_t> datagram, uint32_t mss);
 
 // For a TCP/IPv4 datagram built with a partial checksum (the field already
-// holds the pseudo-header sum, wire::PartialChecksumScope): NEEDS_CSUM
+// holds the pseudo-header sum, wire::TcpChecksum::kPartial): NEEDS_CSUM
 // always, so the kernel finishes the checksum (or, delivering locally,
 // trusts it as CHECKSUM_PARTIAL), and GSO TCPv4 with gso_size = mss when the
 // payload exceeds `mss` (and mss > 0). The datagram is not touched. A

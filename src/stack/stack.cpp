@@ -81,6 +81,7 @@ ConnId Stack::create(Instant now, std::shared_ptr<const tcp::TcpConfig> config,
   slot.conn.emplace(std::move(config), tuple, iss ? *iss : isn_for(tuple, now),
                     ts_offset_for(tuple), id, sink_);
   if (cfg_.tso_limit) slot.conn->set_tso_limit(cfg_.tso_limit);
+  slot.conn->set_partial_checksum(partial_csum_);
   slot.timer.owner = id;
   demux_[tuple] = id;
   ++stats_.connections_opened;
@@ -581,6 +582,11 @@ void Stack::on_timers(Instant now) {
   }
 }
 
+void Stack::set_partial_checksum(bool on) {
+  partial_csum_ = on;
+  for (auto& [id, slot] : slots_) slot.conn->set_partial_checksum(on);
+}
+
 size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf) {
   return poll_transmit(now, buf, nullptr);
 }
@@ -608,14 +614,10 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_
       continue;
     }
     Slot& slot = it->second;
-    size_t n = 0;
-    {
-      const wire::PartialChecksumScope scope(partial_csum_);
-      n = slot.conn->poll_transmit(now, buf);
-    }
+    const size_t n = slot.conn->poll_transmit(now, buf);
     if (n) {
       if (send_mss) *send_mss = slot.conn->send_mss();
-      if (partial_csum) *partial_csum = partial_csum_;
+      if (partial_csum) *partial_csum = slot.conn->partial_checksum();
       wheel_.arm(slot.timer, slot.conn->next_deadline());
       ++stats_.datagrams_out;
       // A driver that never drains the queue to 0 still frees its front,

@@ -121,10 +121,11 @@ class Stack {
   size_t poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_mss,
                        bool* partial_csum = nullptr);
   // Opt-in for a driver whose device completes TCP checksums (TUN with
-  // IFF_VNET_HDR): connections' datagrams are built with a partial checksum
-  // (wire::PartialChecksumScope). Off by default; the stack's own RSTs for
-  // unknown segments always carry a full one.
-  void set_partial_checksum(bool on) { partial_csum_ = on; }
+  // IFF_VNET_HDR): every connection, existing and to come, builds its
+  // datagrams with a partial checksum (tcp::Connection::set_partial_checksum,
+  // a per-connection setting as the TSO limit is). Off by default; the
+  // stack's own RSTs for unknown segments always carry a full one.
+  void set_partial_checksum(bool on);
   Instant next_deadline() const { return wheel_.next_deadline(); }
 
   // --- Socket calls ---

@@ -213,6 +213,12 @@ class Connection {
   // send MSS) for a driver whose device segments it at send_mss(), e.g. a
   // TUN device with IFF_VNET_HDR. Retransmissions stay one MSS. 0: off.
   void set_tso_limit(uint32_t bytes) { tso_limit_ = bytes; }
+  // Opt-in partial checksums (off by default, so the simulator is
+  // unchanged): every datagram this connection builds carries only the
+  // pseudo-header sum in its TCP checksum field (wire::TcpChecksum::kPartial)
+  // for a device that completes it, e.g. a TUN device with IFF_VNET_HDR.
+  void set_partial_checksum(bool on) { partial_csum_ = on; }
+  bool partial_checksum() const { return partial_csum_; }
 
   // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
   // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
@@ -534,7 +540,8 @@ class Connection {
   bool more_hold_ = false;
   bool more_tail_ = false;
   uint32_t push_seq_ = 0;
-  uint32_t tso_limit_ = 0;  // set_tso_limit(): largest new-data segment, 0 = snd_mss_
+  uint32_t tso_limit_ = 0;     // set_tso_limit(): largest new-data segment, 0 = snd_mss_
+  bool partial_csum_ = false;  // set_partial_checksum()
   uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
   bool wscale_ok_ = false;  // both SYNs carried the window scale option
   bool ts_enabled_ = false, sack_enabled_ = false;

@@ -10,6 +10,12 @@ namespace vigil::tcp {
 
 namespace flags = wire::tcp_flags;
 
+namespace {
+wire::TcpChecksum checksum_mode(bool partial) {
+  return partial ? wire::TcpChecksum::kPartial : wire::TcpChecksum::kFull;
+}
+}  // namespace
+
 uint16_t Connection::window_field() {
   // Receiver SWS avoidance (RFC 1122 §4.2.3.3): move the right edge only
   // when the window can grow by min(half the buffer, one MSS).
@@ -109,7 +115,7 @@ size_t Connection::build(std::span<uint8_t> buf, uint8_t fl, uint32_t seq,
   t.flags = fl;
   t.ack = (fl & flags::kAck) ? rcv_nxt_ : 0;
   t.window = window;
-  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt, a, b);
+  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt, a, b, checksum_mode(partial_csum_));
   if (n == 0) return 0;
   ++stats_.segments_sent;
   // Opt-in TSO datagrams reach the wire cut at snd_mss_ (poll_transmit).
@@ -144,7 +150,7 @@ size_t Connection::build_rst(std::span<uint8_t> buf, uint32_t seq, uint32_t ack,
     opt.ts_val = ts_now(now);
     opt.ts_ecr = ts_recent_;
   }
-  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt);
+  const size_t n = wire::build_ipv4_tcp(buf, ip, t, opt, {}, {}, checksum_mode(partial_csum_));
   if (n) ++stats_.segments_sent;
   return n;
 }

@@ -173,14 +173,7 @@ void add_pseudo_header(ChecksumAccumulator& acc, Ipv4Addr src, Ipv4Addr dst, siz
   acc.add_u16(kProtoTcp);
   acc.add_u16(static_cast<uint16_t>(tcp_len));
 }
-thread_local bool t_partial_checksum = false;
 }  // namespace
-
-PartialChecksumScope::PartialChecksumScope(bool on) : prev_(t_partial_checksum) {
-  t_partial_checksum = on;
-}
-PartialChecksumScope::~PartialChecksumScope() { t_partial_checksum = prev_; }
-bool partial_checksum_active() { return t_partial_checksum; }
 
 uint16_t tcp_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, size_t tcp_len) {
   uint32_t sum = (src.value >> 16) + (src.value & 0xffff) + (dst.value >> 16) +
@@ -218,7 +211,7 @@ Drop TcpView::parse(std::span<const uint8_t> segment, Ipv4Addr src, Ipv4Addr dst
 
 size_t build_ipv4_tcp(std::span<uint8_t> out, const Ipv4Fields& ip, const TcpFields& tcp,
                       const TcpOptions& options, std::span<const uint8_t> payload_a,
-                      std::span<const uint8_t> payload_b) {
+                      std::span<const uint8_t> payload_b, TcpChecksum checksum) {
   const size_t opt_len = options.encoded_size();
   const size_t tcp_len = kTcpMinHeader + opt_len + payload_a.size() + payload_b.size();
   const size_t total = kIpv4MinHeader + tcp_len;
@@ -241,7 +234,7 @@ size_t build_ipv4_tcp(std::span<uint8_t> out, const Ipv4Fields& ip, const TcpFie
     std::memcpy(payload + payload_a.size(), payload_b.data(), payload_b.size());
   }
 
-  if (t_partial_checksum) {
+  if (checksum == TcpChecksum::kPartial) {
     store_be16(t + 16, tcp_pseudo_header_sum(ip.src, ip.dst, tcp_len));
   } else {
     ChecksumAccumulator acc;

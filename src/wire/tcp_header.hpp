@@ -111,25 +111,16 @@ struct TcpFields {
   uint16_t window = 0;
 };
 
-// Opt-in partial TCP checksums, for a driver whose device finishes them (a
-// TUN device opened with IFF_VNET_HDR, sending with NEEDS_CSUM, Virtio 1.2
-// §5.1.6.2). While a PartialChecksumScope(true) is alive on this thread,
-// build_ipv4_tcp stores in the TCP checksum field only the folded, not
-// complemented, RFC 9293 §3.1 pseudo-header sum and skips the pass over the
+// How build_ipv4_tcp fills the TCP checksum field. kFull (the default, and
+// always in the simulator): the RFC 9293 §3.1 checksum. kPartial, for a
+// driver whose device finishes checksums (a TUN device opened with
+// IFF_VNET_HDR, sending with NEEDS_CSUM, Virtio 1.2 §5.1.6.2): only the
+// folded, not complemented, pseudo-header sum, skipping the pass over the
 // segment; the device completes it (csum_start = IP header length,
-// csum_offset = 16). Off (the default, and always in the simulator) the full
-// checksum is computed as before.
-class PartialChecksumScope {
- public:
-  explicit PartialChecksumScope(bool on);
-  ~PartialChecksumScope();
-  PartialChecksumScope(const PartialChecksumScope&) = delete;
-  PartialChecksumScope& operator=(const PartialChecksumScope&) = delete;
-
- private:
-  bool prev_;
-};
-bool partial_checksum_active();
+// csum_offset = 16). The caller says which on every call (a connection
+// carries it as a setting, tcp::Connection::set_partial_checksum), so wire
+// keeps no state of its own.
+enum class TcpChecksum : uint8_t { kFull, kPartial };
 
 // The folded, not complemented, one's-complement sum of the TCP/IPv4
 // pseudo-header (RFC 9293 §3.1): what a partial checksum field holds.
@@ -140,6 +131,7 @@ uint16_t tcp_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, size_t tcp_len);
 // `out` is too small or the result would exceed 65535 bytes.
 size_t build_ipv4_tcp(std::span<uint8_t> out, const Ipv4Fields& ip, const TcpFields& tcp,
                       const TcpOptions& options, std::span<const uint8_t> payload_a = {},
-                      std::span<const uint8_t> payload_b = {});
+                      std::span<const uint8_t> payload_b = {},
+                      TcpChecksum checksum = TcpChecksum::kFull);
 
 }  // namespace vigil::wire

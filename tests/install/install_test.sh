@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix, then examples/ built against
 # it as a user would: with find_package(vigil) (shared and static) and with
-# pkg-config, each run. Checks the installed tree's shape too (docs/library.md).
+# pkg-config, each run: two_stacks.cpp on the C++ API and posix_two_stacks.cpp
+# on the installed BSD layer (vigil/posix.hpp). Checks the installed tree's
+# shape too (docs/library.md).
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR CXX_COMPILER CMAKE_GENERATOR
 set -uo pipefail
 bin=$1 src=$2 cxx=$3 gen=$4
@@ -27,6 +29,7 @@ run "$work/install.log" cmake --install "$bin" --prefix "$prefix"
 pc=$(find "$prefix" -name vigil.pc)
 libdir=$(dirname "$(dirname "$pc")")
 for f in bin/vigil include/vigil/time.hpp include/vigil/version.hpp include/vigil/vigil.hpp include/vigil/tun.hpp \
+  include/vigil/posix.hpp include/vigil/posix/sockets.hpp \
   include/vigil/stack/stack.hpp include/vigil/stack/end_log.hpp include/vigil/link/tun_device.hpp \
   include/vigil/link/netns.hpp; do
   [ -e "$prefix/$f" ] || fail "installed: $f missing"
@@ -39,7 +42,7 @@ for d in sim analyze cli; do
   [ ! -e "$prefix/include/vigil/$d" ] || fail "installed: include/vigil/$d should not be"
 done
 # Installed headers include each other as "vigil/LAYER/x.hpp": -I PREFIX/include suffices.
-if grep -rnE '#include "(util|wire|tcp|stack|link)/' "$prefix/include"; then
+if grep -rnE '#include "(util|wire|tcp|stack|link|api|posix)/' "$prefix/include"; then
   fail "installed headers include layer-relative paths"
 fi
 version=$("$prefix/bin/vigil" --version)
@@ -62,6 +65,23 @@ check_output() {  # NAME FILE
   [ "$(grep -c ' ended at ' "$out")" = 1 ] || fail "$1: exactly one end line"
 }
 
+# posix_two_stacks.cpp's output. The linux profile with exact timers
+# (timer.hz=0), RTT 0: the write at virtual time 0 gets a tail loss probe
+# at 0.2 s and its first RTO retransmission at 0.4 s (RTO = the 200 ms
+# floor). Linux counts TCP_USER_TIMEOUT from that first RTO retransmission
+# (retrans_stamp) and cuts the last RTO to it (docs/linux-measurements.md
+# row 5a and finding 6: ETIMEDOUT at first RTO retransmission + timeout),
+# so read() fails at 0.4 + 10 = 10.4 s.
+check_posix_output() {  # NAME FILE
+  local out=$2
+  grep -qx "vigil ${version#vigil }: two stacks in memory, BSD sockets" "$out" || fail "$1: banner"
+  grep -qx "server accepted 10.0.0.1" "$out" || fail "$1: accept's peer address"
+  grep -qx "server read 12 bytes: hello, vigil" "$out" || fail "$1: server read"
+  grep -qx "client read 12 bytes back" "$out" || fail "$1: echo"
+  grep -qx "client read: -1, errno ETIMEDOUT (Connection timed out) at 10.400000 s" "$out" ||
+    fail "$1: read's errno and time"
+}
+
 # 1. find_package(vigil), as a CMake user.
 run "$work/cm-configure.log" cmake -S "$src/examples" -B "$work/cm" -G "$gen" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Debug
@@ -77,6 +97,8 @@ grep -q "libvigil.so.0.1 => $libdir/" <<<"$deps" || fail "two_stacks does not us
 check_output "find_package, vigil::vigil_static (libvigil.a)" "$work/static.out"
 deps=$(ldd "$work/cm/two_stacks_static")
 ! grep -q libvigil <<<"$deps" || fail "two_stacks_static links libvigil.so"
+LC_ALL=C "$work/cm/posix_two_stacks" >"$work/posix.out" 2>&1 || fail "posix_two_stacks exited $?"
+check_posix_output "find_package, the BSD layer" "$work/posix.out"
 
 # 2. pkg-config, as a Makefile user.
 flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs vigil) || fail "pkg-config vigil"
@@ -84,9 +106,14 @@ flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs vigil) ||
 run "$work/pc-build.log" "$cxx" -std=c++20 "$src/examples/two_stacks.cpp" $flags -o "$work/two_stacks_pc"
 LD_LIBRARY_PATH="$libdir" "$work/two_stacks_pc" >"$work/pc.out" 2>&1 || fail "two_stacks (pkg-config) exited $?"
 check_output "pkg-config" "$work/pc.out"
+# shellcheck disable=SC2086
+run "$work/pc-posix-build.log" "$cxx" -std=c++20 "$src/examples/posix_two_stacks.cpp" $flags -o "$work/posix_pc"
+LC_ALL=C LD_LIBRARY_PATH="$libdir" "$work/posix_pc" >"$work/posix-pc.out" 2>&1 ||
+  fail "posix_two_stacks (pkg-config) exited $?"
+check_posix_output "pkg-config, the BSD layer" "$work/posix-pc.out"
 
 if [ "$failed" = 0 ]; then
   echo "PASS: installed into a temporary prefix; examples built with find_package (shared, static) and pkg-config, and ran"
-  cat "$work/shared.out"
+  cat "$work/shared.out" "$work/posix.out"
 fi
 exit "$failed"

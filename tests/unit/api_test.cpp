@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ struct Pair {
       pump();
     }
     now = until;
+  }
+  // run_until(t), then both stacks' time is t: socket calls made next
+  // happen at t (sans-IO, a Stack's time is its last receive or advance).
+  void idle_until(TimePoint t) {
+    run_until(t);
+    client.advance(now);
+    server.advance(now);
+    pump();
   }
   TimePoint now{};
   Stack client, server;
@@ -255,6 +264,111 @@ TEST(Api, ListenerOptionsReachAcceptedConnections) {
   EXPECT_EQ(end->at, TimePoint(seconds(7)));
   EXPECT_EQ(end->error, std::errc::timed_out);
   EXPECT_EQ(end->mechanism, "keepalive");
+}
+
+// Options changed on an open Socket (setsockopt on a live connection).
+// SO_KEEPALIVE turned on at 100 s, after 100 s of silence: Linux's
+// sock_set_keepalive -> tcp_set_keepalive arms the timer a full idle period
+// from the call (not from the last segment heard, which would be due at
+// once), so with idle 10 s, interval 5 s, count 3 the probes go at 110, 115
+// and 120 s, and the third unanswered interval ends the connection at
+// 125 s = 100 + idle + count * interval (RFC 1122 §4.2.3.6, Linux
+// tcp_keepalive_timer).
+TEST(Api, KeepaliveTurnedOnLiveProbesAtTheExactTimes) {
+  Pair p;
+  std::error_code ec;
+  Listener l = p.server.listen(7, 16, ec);
+  Socket c = p.client.connect({kServer, 7}, ec);
+  p.pump();
+  std::vector<TimePoint> probes;
+  p.client.on_event([&](const Event& e) {
+    if (e.type == "keepalive_probe") probes.push_back(e.time);
+  });
+  std::optional<Outcome> end;
+  c.on_closed([&](Socket&, const Outcome& e) { end = e; });
+  p.idle_until(TimePoint(seconds(100)));
+  EXPECT_TRUE(probes.empty());  // off by default (the rfc profile)
+  p.up = false;
+  ASSERT_FALSE(c.set("keepalive.idle", "10s")) << c.why();
+  ASSERT_FALSE(c.set("keepalive.interval", "5s")) << c.why();
+  ASSERT_FALSE(c.set("keepalive.count", "3")) << c.why();
+  ASSERT_FALSE(c.set("keepalive.enabled", "true")) << c.why();
+  EXPECT_EQ(c.why(), "");
+  p.run_until(TimePoint(seconds(1000)));
+  EXPECT_EQ(probes, (std::vector<TimePoint>{TimePoint(seconds(110)), TimePoint(seconds(115)),
+                                            TimePoint(seconds(120))}));
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->at, TimePoint(seconds(125)));
+  EXPECT_EQ(end->error, std::errc::timed_out);
+  EXPECT_EQ(end->mechanism, "keepalive");
+}
+
+// TCP_USER_TIMEOUT set on the open connection at 5 s (through
+// set_options, from the options it was opened with), then data sent into
+// a dead link at 5 s: RFC 5482 §3, Linux tcp_retransmit_timer. The RTO is
+// the rfc profile's 1 s floor (RFC 6298 §2.4), so retransmissions go at 6,
+// 8 and 12 s; the next (20 s) is cut to the user timeout's end (Linux
+// tcp_clamp_rto_to_user_timeout): ETIMEDOUT at 5 + 10 = 15 s. Without it
+// the connection would retransmit retries.data (15) times, for minutes.
+TEST(Api, UserTimeoutSetLiveEndsTheConnectionAtTheExactTime) {
+  Pair p;
+  std::error_code ec;
+  Listener l = p.server.listen(7, 16, ec);
+  Socket c = p.client.connect({kServer, 7}, ec);
+  p.pump();
+  std::vector<TimePoint> retransmits;
+  p.client.on_event([&](const Event& e) {
+    if (e.type == "retransmit") retransmits.push_back(e.time);
+  });
+  std::optional<Outcome> end;
+  c.on_closed([&](Socket&, const Outcome& e) { end = e; });
+  p.idle_until(TimePoint(seconds(5)));
+  SocketOptions o;  // the rfc profile the connection opened with
+  ASSERT_FALSE(o.user_timeout(seconds(10)));
+  ASSERT_FALSE(c.set_options(o)) << c.why();
+  p.up = false;
+  c.send("anyone there?", ec);
+  p.pump();
+  p.run_until(TimePoint(seconds(1000)));
+  EXPECT_EQ(retransmits, (std::vector<TimePoint>{TimePoint(seconds(6)), TimePoint(seconds(8)),
+                                                 TimePoint(seconds(12))}));
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->at, TimePoint(seconds(15)));
+  EXPECT_EQ(end->error, std::errc::timed_out);
+  EXPECT_EQ(end->mechanism, "user_timeout");
+}
+
+// What the SYN negotiated or the open sized cannot change afterwards:
+// EISCONN with the reason, nothing changed; the same value is a no-op.
+TEST(Api, FixedOptionsOnAnOpenSocketAreRefusedWithTheReason) {
+  Pair p;
+  std::error_code ec;
+  Listener l = p.server.listen(7, 16, ec);
+  Socket c = p.client.connect({kServer, 7}, ec);
+  p.pump();
+  EXPECT_EQ(c.set("mss", "536"), std::errc::already_connected);
+  EXPECT_NE(c.why().find("mss is negotiated in the SYN"), std::string::npos) << c.why();
+  EXPECT_NE(c.why().find("only nodelay, keepalive.enabled"), std::string::npos) << c.why();
+  EXPECT_EQ(c.set("window_scaling", "false"), std::errc::already_connected);
+  EXPECT_EQ(c.set("send_buffer", "100000"), std::errc::already_connected);
+  EXPECT_NE(c.why().find("send_buffer sizes the buffers"), std::string::npos) << c.why();
+  EXPECT_EQ(c.set("rto.min", "300ms"), std::errc::already_connected);
+  // Bad values and unknown names, as SocketOptions::set reports them.
+  EXPECT_EQ(c.set("keepalive.idle", "0s"), std::errc::invalid_argument);
+  EXPECT_NE(c.why().find("keepalive.idle"), std::string::npos) << c.why();
+  EXPECT_EQ(c.set("no.such_knob", "1"), std::errc::no_protocol_option);
+  // The options it opened with: nothing to change.
+  SocketOptions same;
+  EXPECT_FALSE(c.set_options(same));
+  EXPECT_EQ(c.why(), "");
+  SocketOptions other;
+  ASSERT_FALSE(other.mss(536));
+  ASSERT_FALSE(other.nodelay(true));
+  EXPECT_EQ(c.set_options(other), std::errc::already_connected);
+  EXPECT_NE(c.why().find("fixed once it exists"), std::string::npos) << c.why();
+  Socket empty;
+  EXPECT_EQ(empty.set("nodelay", "true"), std::errc::bad_file_descriptor);
+  EXPECT_EQ(empty.set_options(same), std::errc::bad_file_descriptor);
 }
 
 TEST(Api, EventSinkSeesEveryDecision) {

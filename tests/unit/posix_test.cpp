@@ -1,6 +1,8 @@
 // The BSD-socket layer (src/posix): two layers in memory, a client at
 // 10.0.0.1 and a server at 10.0.0.2, on a virtual clock the test moves. Each
 // call's errno cases are Linux's (the function named in sockets.cpp).
+#include "vigil/posix.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +15,8 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include "posix/sockets.hpp"
@@ -552,6 +556,63 @@ TEST_F(PosixTest, KeepaliveOnALiveConnectionProbesAfterIdle) {
   EXPECT_ERRNO(client.read(c, buf, sizeof buf), EAGAIN);
   advance(Duration::seconds(1));
   EXPECT_ERRNO(client.read(c, buf, sizeof buf), ETIMEDOUT);
+}
+
+// The installed face (include/vigil/posix.hpp): the same calls through
+// vigil::PosixStack with std::chrono times, and a bad option refused with
+// EINVAL naming it.
+TEST(PosixStack, PublicFaceDrivesTheLayer) {
+  TimePoint now{};
+  vigil::PosixStack a({.address = {10, 0, 0, 1}, .seed = 1}, now);
+  vigil::PosixStack b({.address = {10, 0, 0, 2}, .seed = 2}, now);
+  std::vector<uint8_t> buf(65535);
+  auto pump = [&] {
+    for (bool moved = true; moved;) {
+      moved = false;
+      TimePoint when;
+      while (size_t n = a.take_datagram(buf, &when)) {
+        moved = true;
+        EXPECT_EQ(when, now);
+        b.input(now, std::span<const uint8_t>(buf.data(), n));
+      }
+      while (size_t n = b.take_datagram(buf)) {
+        moved = true;
+        a.input(now, std::span<const uint8_t>(buf.data(), n));
+      }
+    }
+  };
+  const sockaddr_in to = addr(kServer, 7);
+  const int l = b.socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(l, 3);  // the lowest free descriptor from 3, as the kernel's
+  ASSERT_EQ(b.bind(l, sa(to), sizeof to), 0);
+  ASSERT_EQ(b.listen(l, 4), 0);
+  const int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_ERRNO(a.connect(c, sa(to), sizeof to), EINPROGRESS);
+  pump();
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  const int s = b.accept4(l, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK);
+  ASSERT_GE(s, 0);
+  EXPECT_EQ(ntohl(peer.sin_addr.s_addr), kClient);
+  EXPECT_EQ(a.write(c, "hi", 2), 2);
+  pump();
+  char got[4];
+  EXPECT_EQ(b.read(s, got, sizeof got), 2);
+  EXPECT_ERRNO(b.read(s, got, sizeof got), EAGAIN);
+  // "hi" is acknowledged at once (Linux's quick ACKs at the start): with
+  // nothing in flight and keepalive off, the client arms no timer.
+  EXPECT_FALSE(a.next_deadline().has_value());
+  EXPECT_EQ(a.close(c), 0);
+  EXPECT_ERRNO(a.close(c), EBADF);
+
+  EXPECT_THROW(vigil::PosixStack({.profile = "bsd"}, now), std::system_error);
+  try {
+    vigil::PosixStack({.knobs = {{"rto.min", "soon"}}}, now);
+    ADD_FAILURE() << "a bad knob was accepted";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("rto.min"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // The opt-in partial TCP checksum for a TUN device with IFF_VNET_HDR
-// (wire::PartialChecksumScope, link::prepare_tx_partial): the checksum
+// (wire::TcpChecksum::kPartial, link::prepare_tx_partial): the checksum
 // field holds the RFC 9293 §3.1 pseudo-header sum, and finishing it as the
 // device does (Virtio 1.2 §5.1.6.2, link::complete_checksum) gives the same
 // bytes as the full software checksum.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include "link/vnet_hdr.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 // 10.0.0.1:1000 -> 10.0.0.2:2000, `payload` bytes of i*7 mod 251, with the
 // timestamp option (12 bytes) so the TCP header is 32 bytes.
-std::vector<uint8_t> build(size_t payload) {
+std::vector<uint8_t> build(size_t payload, wire::TcpChecksum checksum = wire::TcpChecksum::kFull) {
   std::vector<uint8_t> data(payload);
   for (size_t i = 0; i < payload; ++i) data[i] = static_cast<uint8_t>((i * 7) % 251);
   std::vector<uint8_t> buf(65535);
@@ -39,7 +40,7 @@ std::vector<uint8_t> build(size_t payload) {
   // Two parts, as from a ring buffer that wraps.
   const size_t half = payload / 2;
   const size_t n = wire::build_ipv4_tcp(buf, ip, t, o, std::span<const uint8_t>(data).first(half),
-                                        std::span<const uint8_t>(data).subspan(half));
+                                        std::span<const uint8_t>(data).subspan(half), checksum);
   EXPECT_EQ(n, 20 + 32 + payload);
   buf.resize(n);
   return buf;
@@ -55,7 +56,6 @@ uint16_t pseudo(size_t tcp_len) {
 }
 
 TEST(PartialChecksum, OffByDefaultTheFieldHoldsTheFullChecksum) {
-  EXPECT_FALSE(wire::partial_checksum_active());
   const auto pkt = build(1000);
   wire::PacketView v;
   EXPECT_EQ(wire::parse_packet(pkt, &v), wire::Drop::kNone);
@@ -64,13 +64,7 @@ TEST(PartialChecksum, OffByDefaultTheFieldHoldsTheFullChecksum) {
 TEST(PartialChecksum, FieldHoldsThePseudoHeaderSumAndTheRestIsUnchanged) {
   for (size_t payload : {0u, 1u, 999u, 1448u, 3000u, 65000u}) {
     const auto full = build(payload);
-    std::vector<uint8_t> part;
-    {
-      const wire::PartialChecksumScope scope(true);
-      EXPECT_TRUE(wire::partial_checksum_active());
-      part = build(payload);
-    }
-    EXPECT_FALSE(wire::partial_checksum_active());
+    const std::vector<uint8_t> part = build(payload, wire::TcpChecksum::kPartial);
     ASSERT_EQ(part.size(), full.size());
     EXPECT_EQ(wire::load_be16(part.data() + 20 + 16), pseudo(32 + payload)) << payload;
     // Every other byte, IP header checksum included, is what the full
@@ -88,11 +82,7 @@ TEST(PartialChecksum, CompletingItGivesTheFullChecksumBytes) {
   // Odd lengths exercise RFC 1071 §4 padding; 65000 the carry folding.
   for (size_t payload : {0u, 1u, 999u, 1448u, 3000u, 65000u}) {
     const auto full = build(payload);
-    std::vector<uint8_t> part;
-    {
-      const wire::PartialChecksumScope scope(true);
-      part = build(payload);
-    }
+    std::vector<uint8_t> part = build(payload, wire::TcpChecksum::kPartial);
     const VnetHdr h = prepare_tx_partial(part, 1448);
     EXPECT_EQ(h.flags, VnetHdr::kNeedsCsum);
     EXPECT_EQ(h.csum_start, 20);
@@ -110,21 +100,6 @@ TEST(PartialChecksum, CompletingItGivesTheFullChecksumBytes) {
     complete_checksum(h, part);
     EXPECT_EQ(part, full) << payload;
   }
-}
-
-TEST(PartialChecksum, ScopesNestAndRestore) {
-  {
-    const wire::PartialChecksumScope on(true);
-    {
-      const wire::PartialChecksumScope off(false);
-      EXPECT_FALSE(wire::partial_checksum_active());
-      const auto pkt = build(10);
-      wire::PacketView v;
-      EXPECT_EQ(wire::parse_packet(pkt, &v), wire::Drop::kNone);
-    }
-    EXPECT_TRUE(wire::partial_checksum_active());
-  }
-  EXPECT_FALSE(wire::partial_checksum_active());
 }
 
 TEST(PartialChecksum, NotIpv4TcpGetsAZeroHeader) {
@@ -166,8 +141,51 @@ TEST(PartialChecksum, StackReportsPartialDatagramsOnlyWhenOptedIn) {
       complete_checksum(prepare_tx_partial(buf, mss), buf);
     }
     EXPECT_EQ(wire::parse_packet(buf, &v), wire::Drop::kNone);
-    EXPECT_FALSE(wire::partial_checksum_active());
   }
+}
+
+// The setting is each connection's, given by the stack to connections
+// already open as well as to new ones: turned on after connect(), the SYN
+// (not yet sent) goes out partial; turned off again, the next datagram (the
+// SYN's retransmission at the RTO) is full. Two stacks in one thread, one on and one off,
+// interleave without either leaking into the other (no thread-local state).
+TEST(PartialChecksum, StackSettingReachesOpenConnectionsAndStaysPerStack) {
+  auto make = [] {
+    stack::StackConfig cfg;
+    cfg.address = wire::Ipv4Addr::of(10, 0, 0, 1);
+    return std::make_unique<stack::Stack>(cfg, util::Rng(1), nullptr, Instant::from_ns(0));
+  };
+  auto on = make();
+  auto off = make();
+  const tcp::Endpoint peer{wire::Ipv4Addr::of(10, 0, 0, 2), 80};
+  const auto id_on = on->connect(Instant::from_ns(0), peer);
+  const auto id_off = off->connect(Instant::from_ns(0), peer);
+  ASSERT_TRUE(id_on && id_off);
+  on->set_partial_checksum(true);
+  std::vector<uint8_t> a(65535), b(65535);
+  uint32_t mss = 0;
+  bool partial_a = false, partial_b = true;
+  const size_t na = on->poll_transmit(Instant::from_ns(0), a, &mss, &partial_a);
+  const size_t nb = off->poll_transmit(Instant::from_ns(0), b, &mss, &partial_b);
+  ASSERT_GT(na, 40u);
+  ASSERT_EQ(na, nb);
+  EXPECT_TRUE(partial_a);
+  EXPECT_FALSE(partial_b);
+  EXPECT_EQ(wire::load_be16(a.data() + 36), pseudo(na - 20));
+  b.resize(nb);
+  wire::PacketView v;
+  EXPECT_EQ(wire::parse_packet(b, &v), wire::Drop::kNone);
+
+  on->set_partial_checksum(false);
+  const Instant rto = on->next_deadline();
+  on->on_timers(rto);
+  std::vector<uint8_t> again(65535);
+  partial_a = true;
+  const size_t nr = on->poll_transmit(rto, again, &mss, &partial_a);
+  ASSERT_EQ(nr, na);  // the same SYN, retransmitted
+  EXPECT_FALSE(partial_a);
+  again.resize(nr);
+  EXPECT_EQ(wire::parse_packet(again, &v), wire::Drop::kNone);
 }
 
 }  // namespace
