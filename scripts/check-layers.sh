@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails on an #include that points up a layer (docs/architecture.md):
 #   util <- wire <- tcp <- stack <- link <- api <- sim <- conform <- cli;
+#   stack <- app <- sim;
 #   wire <- analyze <- conform;  wire <- analyze <- cli;
 #   stack <- posix <- packetdrill
 # The installed headers in include/vigil/ belong to layers too: time.hpp
@@ -23,10 +24,11 @@ declare -A below=(
   [posix]="util wire tcp stack posix"
   [packetdrill]="util wire tcp stack posix packetdrill"
   [api]="util wire tcp stack link api"
-  [sim]="util wire tcp stack link api sim"
+  [app]="util wire tcp stack app"
+  [sim]="util wire tcp stack link api app sim"
   [analyze]="util wire analyze"
-  [conform]="util wire tcp stack link api sim analyze conform"
-  [cli]="util wire tcp stack link api sim analyze conform cli"
+  [conform]="util wire tcp stack link api app sim analyze conform"
+  [cli]="util wire tcp stack link api app sim analyze conform cli"
   [base]=""
 )
 # The layer of each installed header (include/vigil/NAME).

@@ -3,17 +3,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "app/server.hpp"
+#include "app/stream_peer.hpp"
 #include "cli/cli11.hpp"
 #include "cli/commands.hpp"
 #include "cli/counters.hpp"
@@ -75,35 +74,6 @@ void tun_usage(FILE* f) {
       "                             connection, its state, error, MSS and counters (JSON)\n");
 }
 
-// The byte at offset i of every stream vigil tun writes: i*7 mod 251.
-// Period 251, so one precomputed block serves any offset.
-class Pattern {
- public:
-  Pattern() : block_(251 * 64) {
-    for (size_t i = 0; i < block_.size(); ++i) block_[i] = static_cast<uint8_t>((i * 7) % 251);
-  }
-  // Sends bytes [pos, end) as far as the send buffer takes them; returns
-  // how many were queued. Feeds `hash` if given.
-  uint64_t send(stack::Stack& s, Instant now, stack::ConnId id, uint64_t pos, uint64_t end,
-                util::Sha256* hash) const {
-    uint64_t sent = 0;
-    while (pos + sent < end) {
-      const size_t off = static_cast<size_t>((pos + sent) % 251);
-      const size_t want =
-          static_cast<size_t>(std::min<uint64_t>(end - pos - sent, block_.size() - off));
-      const std::span<const uint8_t> chunk(&block_[off], want);
-      const size_t n = s.send(now, id, chunk);
-      if (hash) hash->update(chunk.first(n));
-      sent += n;
-      if (n < want) break;
-    }
-    return sent;
-  }
-
- private:
-  std::vector<uint8_t> block_;
-};
-
 bool done_state(tcp::State st) { return st == tcp::State::kClosed || st == tcp::State::kTimeWait; }
 
 // A progress line on stderr, only when stderr is a terminal.
@@ -131,81 +101,45 @@ class Progress {
   Instant next_;
 };
 
-enum class ServeKind { kEcho, kDiscard, kHttp };
-
-// serve discard|echo --read-pause-after N --read-pause D: each connection
-// stops reading after N bytes for D, so the receive window closes (RFC 9293
-// §3.8.6.1) and the peer has to probe it; then reading resumes.
-struct ReadPause {
-  std::optional<uint64_t> after;
-  Duration length = Duration::seconds(10);
-};
-
+// `serve`: app::Server on the event loop, with what the driver adds: the
+// progress line, one line per finished discard or echo connection, --stats.
 class ServerApp : public link::LoopApp {
  public:
-  ServerApp(ServeKind kind, uint16_t port, const tcp::TcpConfig& cfg, ReadPause pause = {})
-      : kind_(kind), port_(port), cfg_(cfg), pause_(pause), buf_(64 * 1024) {}
+  ServerApp(app::ServeKind kind, uint16_t port, const tcp::TcpConfig& cfg, app::ReadPausePlan pause)
+      : server_(kind, port, cfg, pause) {
+    server_.on_end(
+        [this](const tcp::Connection& c, uint64_t in, util::Sha256* hash) { report(c, in, hash); });
+  }
 
   void poll(stack::Stack& s, Instant now) override {
-    if (!listening_ && error_.empty()) {
-      stack::OpenError err;
-      if (!s.listen(port_, 128, &err, &cfg_)) {
-        error_ = "cannot listen on port " + std::to_string(port_) + ": " + err.message;
-        return;
-      }
-      listening_ = true;
-    }
-    while (auto id = s.accept(port_)) {
-      conns_[*id] = Conn{};
-      ++accepted_;
-      if (stopping_) close_conn(s, now, *id, conns_[*id]);
-    }
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      const tcp::Connection* c = s.connection(it->first);
-      if (c && !done_state(c->state())) service(s, now, it->first, it->second, *c);
-      if (!c || done_state(c->state())) {
-        if (c) {
-          report(it->second, *c);
-          s.release(it->first);
-        }
-        it = conns_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    last_now_ = now;
+    server_.poll(s, now);
+    if (!server_.error().empty()) return;
     if (progress_.due(now)) {
-      progress_.print(std::to_string(conns_.size()) + " open, " + std::to_string(accepted_) +
-                      " accepted, " + std::to_string(bytes_in_) + " bytes in, " +
-                      std::to_string(bytes_out_) + " bytes out");
+      progress_.print(std::to_string(server_.open()) + " open, " +
+                      std::to_string(server_.accepted()) + " accepted, " +
+                      std::to_string(server_.bytes_in()) + " bytes in, " +
+                      std::to_string(server_.bytes_out()) + " bytes out");
     }
   }
   Instant next_wake() const override {
-    Instant t = progress_.next();
-    for (const auto& [id, conn] : conns_) {
-      if (conn.pause_until) t = std::min(t, *conn.pause_until);
-    }
-    return t;
+    return std::min(progress_.next(), server_.next_wake(last_now_));
   }
-  bool done(const stack::Stack&) const override { return !error_.empty(); }
-  void set_hash_in(bool on) { hash_in_ = on; }
-  void stop(stack::Stack& s, Instant now) override {
-    stopping_ = true;
-    for (auto& [id, conn] : conns_) close_conn(s, now, id, conn);
-  }
-  bool quiesced(const stack::Stack&) const override { return conns_.empty(); }
-  const std::string& error() const { return error_; }
+  bool done(const stack::Stack&) const override { return !server_.error().empty(); }
+  void set_hash_in(bool on) { server_.set_hash_in(on); }
+  void stop(stack::Stack& s, Instant now) override { server_.stop(s, now); }
+  bool quiesced(const stack::Stack&) const override { return server_.quiesced(); }
+  const std::string& error() const { return server_.error(); }
   // --stats FILE: the stack's counters and one record per connection
   // (finished ones, then those still open), so an attack test can read
   // what each connection went through. Returns "" or the write error.
   std::string write_stats(const stack::Stack& s, const std::string& path) {
-    for (const auto& [id, conn] : conns_) {
-      if (const tcp::Connection* c = s.connection(id)) record(*c, conn.in);
-    }
+    server_.for_each_open(s, [this](const tcp::Connection& c, uint64_t in) { record(c, in); });
     util::JsonWriter j;
     j.begin_object().key("stack").begin_object();
     for (const auto& [name, n] : stack_counters(s.stats())) j.key(name).value(n);
     j.end_object();
-    j.key("connections_accepted").value(accepted_);
+    j.key("connections_accepted").value(server_.accepted());
     j.key("connections_not_listed").value(not_listed_);
     j.key("connections").begin_array();
     for (const Record& r : records_) {
@@ -230,9 +164,9 @@ class ServerApp : public link::LoopApp {
   void finish() {
     progress_.end();
     std::printf("served %llu connections, %llu bytes in, %llu bytes out\n",
-                static_cast<unsigned long long>(accepted_),
-                static_cast<unsigned long long>(bytes_in_),
-                static_cast<unsigned long long>(bytes_out_));
+                static_cast<unsigned long long>(server_.accepted()),
+                static_cast<unsigned long long>(server_.bytes_in()),
+                static_cast<unsigned long long>(server_.bytes_out()));
   }
 
  private:
@@ -256,222 +190,29 @@ class ServerApp : public link::LoopApp {
                               connection_counters(c.stats())});
   }
 
-  struct Conn {
-    std::vector<uint8_t> out;  // bytes owed before anything else (echo data, HTTP header)
-    size_t out_pos = 0;
-    std::string request;  // HTTP bytes not yet parsed
-    uint64_t body_pos = 0, body_end = 0;
-    bool close_after = false;  // HTTP: close once the response is queued
-    bool closed = false;
-    uint64_t in = 0;                     // bytes read on this connection
-    util::Sha256 in_hash;                // discard and echo: of the bytes read
-    std::optional<Instant> pause_until;  // --read-pause in progress
-    bool paused_once = false;
-  };
-
   // discard and echo: one line per finished connection, so a test can check
   // the stream that arrived (stdout is flushed: it is usually a file).
-  void report(Conn& conn, const tcp::Connection& c) {
-    record(c, conn.in);
-    if (kind_ == ServeKind::kHttp) return;
+  void report(const tcp::Connection& c, uint64_t in, util::Sha256* hash) {
+    record(c, in);
+    if (server_.kind() == app::ServeKind::kHttp) return;
     const tcp::ConnectionError& err = c.error();
     std::printf("connection from %s: %llu bytes in, sha256 %s%s%s\n",
-                c.tuple().remote.to_string().c_str(), static_cast<unsigned long long>(conn.in),
-                hash_in_ ? util::Sha256::hex(conn.in_hash.finish()).c_str() : "not computed",
+                c.tuple().remote.to_string().c_str(), static_cast<unsigned long long>(in),
+                hash ? util::Sha256::hex(hash->finish()).c_str() : "not computed",
                 err.err ? ", failed: " : "", err.err ? tcp::errno_name(err.err).c_str() : "");
     std::fflush(stdout);
   }
 
-  void close_conn(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
-    if (conn.closed) return;
-    conn.closed = true;
-    s.close(now, id);
-  }
-
-  bool flush(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
-    if (conn.out_pos < conn.out.size()) {
-      const size_t n = s.send(now, id, std::span<const uint8_t>(conn.out).subspan(conn.out_pos));
-      conn.out_pos += n;
-      bytes_out_ += n;
-      if (conn.out_pos < conn.out.size()) return false;
-    }
-    conn.out.clear();
-    conn.out_pos = 0;
-    if (conn.body_pos < conn.body_end) {
-      const uint64_t n = pattern_.send(s, now, id, conn.body_pos, conn.body_end, nullptr);
-      conn.body_pos += n;
-      bytes_out_ += n;
-      if (conn.body_pos < conn.body_end) return false;
-    }
-    return true;
-  }
-
-  size_t read(stack::Stack& s, Instant now, stack::ConnId id) {
-    const size_t n = s.recv(now, id, buf_);
-    bytes_in_ += n;
-    return n;
-  }
-
-  // discard and echo: reads and hashes, honouring --read-pause; returns 0
-  // while paused.
-  size_t read_counted(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
-    if (conn.pause_until) {
-      if (now < *conn.pause_until) return 0;
-      conn.pause_until.reset();
-    }
-    std::span<uint8_t> room(buf_);
-    if (pause_.after && !conn.paused_once) {
-      if (conn.in >= *pause_.after) {
-        conn.paused_once = true;
-        conn.pause_until = now + pause_.length;
-        return 0;
-      }
-      room =
-          room.first(static_cast<size_t>(std::min<uint64_t>(room.size(), *pause_.after - conn.in)));
-    }
-    const size_t n = s.recv(now, id, room);
-    bytes_in_ += n;
-    conn.in += n;
-    if (hash_in_) conn.in_hash.update(std::span<const uint8_t>(buf_.data(), n));
-    return n;
-  }
-
-  void service(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn,
-               const tcp::Connection& c) {
-    if (conn.closed) {
-      // Closing: keep draining what the peer still sends.
-      while (read(s, now, id) > 0) {
-      }
-      return;
-    }
-    switch (kind_) {
-      case ServeKind::kDiscard:
-        while (read_counted(s, now, id, conn) > 0) {
-        }
-        break;
-      case ServeKind::kEcho:
-        // Read only what can be sent back, so the peer sees back-pressure.
-        while (flush(s, now, id, conn)) {
-          const size_t n = read_counted(s, now, id, conn);
-          if (n == 0) break;
-          conn.out.assign(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(n));
-        }
-        break;
-      case ServeKind::kHttp:
-        serve_http(s, now, id, conn);
-        break;
-    }
-    if (conn.closed || conn.pause_until) return;
-    const bool idle = conn.out.empty() && conn.body_pos >= conn.body_end;
-    if (c.peer_closed() && c.recv_available() == 0 && idle) close_conn(s, now, id, conn);
-  }
-
-  void serve_http(stack::Stack& s, Instant now, stack::ConnId id, Conn& conn) {
-    for (;;) {
-      if (!flush(s, now, id, conn)) return;
-      if (conn.close_after) {
-        close_conn(s, now, id, conn);
-        return;
-      }
-      const size_t end = conn.request.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (conn.request.size() > 16 * 1024) {
-          respond(conn, "431 Request Header Fields Too Large", "request header too large\n");
-          conn.close_after = true;
-          continue;
-        }
-        const size_t n = read(s, now, id);
-        if (n == 0) return;
-        conn.request.append(reinterpret_cast<const char*>(buf_.data()), n);
-        continue;
-      }
-      const std::string head = conn.request.substr(0, end);
-      conn.request.erase(0, end + 4);
-      handle_request(conn, head);
-    }
-  }
-
-  static std::string lower(std::string v) {
-    for (char& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return v;
-  }
-
-  void respond(Conn& conn, const std::string& status, const std::string& body) {
-    std::string text = "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\n" +
-                       (conn.close_after ? "Connection: close\r\n" : "") + "\r\n" + body;
-    conn.out.assign(text.begin(), text.end());
-    conn.out_pos = 0;
-  }
-
-  void handle_request(Conn& conn, const std::string& head) {
-    const size_t eol = head.find("\r\n");
-    const std::string line = head.substr(0, eol);
-    const std::string headers = lower(eol == std::string::npos ? "" : head.substr(eol));
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp1 == std::string::npos || sp2 == std::string::npos) {
-      conn.close_after = true;
-      respond(conn, "400 Bad Request", "malformed request line\n");
-      return;
-    }
-    const std::string method = line.substr(0, sp1);
-    const std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string version = line.substr(sp2 + 1);
-    if (version == "HTTP/1.0") {
-      conn.close_after = headers.find("\nconnection: keep-alive") == std::string::npos;
-    } else {
-      conn.close_after = headers.find("\nconnection: close") != std::string::npos;
-    }
-    if (headers.find("\ncontent-length:") != std::string::npos ||
-        headers.find("\ntransfer-encoding:") != std::string::npos) {
-      conn.close_after = true;  // request bodies are not supported
-      respond(conn, "501 Not Implemented", "request bodies are not supported\n");
-      return;
-    }
-    if (method != "GET" && method != "HEAD") {
-      respond(conn, "405 Method Not Allowed", "only GET and HEAD\n");
-      return;
-    }
-    const std::string prefix = "/bytes/";
-    uint64_t n = 0;
-    bool ok = target.rfind(prefix, 0) == 0 && target.size() > prefix.size() &&
-              target.size() - prefix.size() <= 15;
-    for (size_t i = prefix.size(); ok && i < target.size(); ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(target[i]))) ok = false;
-      n = n * 10 + static_cast<uint64_t>(target[i] - '0');
-    }
-    if (!ok) {
-      respond(conn, "404 Not Found", "try GET /bytes/N\n");
-      return;
-    }
-    std::string text =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-        "Content-Length: " +
-        std::to_string(n) + "\r\n" + (conn.close_after ? "Connection: close\r\n" : "") + "\r\n";
-    conn.out.assign(text.begin(), text.end());
-    conn.out_pos = 0;
-    conn.body_pos = 0;
-    conn.body_end = method == "HEAD" ? 0 : n;
-  }
-
-  ServeKind kind_;
-  uint16_t port_;
-  tcp::TcpConfig cfg_;
-  ReadPause pause_;
-  bool hash_in_ = true;  // --no-hash turns it off (throughput benchmark)
-  bool listening_ = false;
-  bool stopping_ = false;
-  std::string error_;
-  std::map<stack::ConnId, Conn> conns_;
-  std::vector<uint8_t> buf_;
-  Pattern pattern_;
+  app::Server server_;
   Progress progress_;
-  uint64_t accepted_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+  Instant last_now_;
   std::vector<Record> records_;
   uint64_t not_listed_ = 0;
 };
 
+// `connect`: one app::StreamPeer that sends N bytes of the mod-251 pattern
+// and closes, or reads until EOF and closes; the driver adds the progress
+// line and the outcome.
 class ClientApp : public link::LoopApp {
  public:
   ClientApp(tcp::Endpoint remote, std::optional<uint64_t> send_bytes, const tcp::TcpConfig& cfg,
@@ -479,60 +220,43 @@ class ClientApp : public link::LoopApp {
       : remote_(remote),
         send_bytes_(send_bytes),
         cfg_(cfg),
-        local_port_(local_port),
-        buf_(64 * 1024) {}
+        peer_(behaviour(send_bytes, local_port)) {}
 
   void poll(stack::Stack& s, Instant now) override {
-    if (!id_ && open_error_.empty()) {
+    if (!peer_.id() && open_error_.empty()) {
       stack::OpenError err;
-      id_ = s.connect(now, remote_, &err, &cfg_, local_port_);
-      if (!id_) {
+      const auto id = s.connect(now, remote_, &err, &cfg_, peer_.behaviour().local_port);
+      if (!id) {
         open_error_ = err.message;
         return;
       }
+      peer_.attach(*id);
     }
-    if (!id_) return;
-    const tcp::Connection* c = s.connection(*id_);
+    if (!peer_.id()) return;
+    const tcp::Connection* c = s.connection(*peer_.id());
     if (!c) return;
     if (c->state() == tcp::State::kClosed) {
       if (!final_) final_ = c->error();
       return;
     }
-    if (send_bytes_ && sent_ < *send_bytes_) {
-      sent_ += pattern_.send(s, now, *id_, sent_, *send_bytes_, &hash_);
-    }
-    for (;;) {
-      const size_t n = s.recv(now, *id_, buf_);
-      if (n == 0) break;
-      received_ += n;
-      if (!send_bytes_) hash_.update(std::span<const uint8_t>(buf_.data(), n));
-    }
-    if (!closed_ && c->established_once()) {
-      const bool eof = c->peer_closed() && c->recv_available() == 0;
-      if ((send_bytes_ && sent_ >= *send_bytes_) || (!send_bytes_ && eof)) {
-        closed_ = true;
-        s.close(now, *id_);
-      }
-    }
+    peer_.poll(s, now);
     if (c->state() == tcp::State::kClosed && !final_) final_ = c->error();
     if (progress_.due(now)) {
-      progress_.print(send_bytes_ ? std::to_string(sent_) + " bytes sent"
-                                  : std::to_string(received_) + " bytes received");
+      progress_.print(send_bytes_
+                          ? std::to_string(peer_.tally().bytes_sent) + " bytes sent"
+                          : std::to_string(peer_.tally().bytes_received) + " bytes received");
     }
   }
   Instant next_wake() const override { return progress_.next(); }
   bool done(const stack::Stack& s) const override {
     if (!open_error_.empty()) return true;
-    if (!id_) return false;
-    const tcp::Connection* c = s.connection(*id_);
+    if (!peer_.id()) return false;
+    const tcp::Connection* c = s.connection(*peer_.id());
     return !c || done_state(c->state());
   }
   void stop(stack::Stack& s, Instant now) override {
     interrupted_ = true;
-    if (id_ && !closed_) {
-      closed_ = true;
-      s.close(now, *id_);
-    }
+    peer_.close(s, now);
   }
   bool quiesced(const stack::Stack& s) const override { return done(s); }
 
@@ -544,11 +268,12 @@ class ClientApp : public link::LoopApp {
                    open_error_.c_str());
       return 1;
     }
+    const uint64_t sent = peer_.tally().bytes_sent, received = peer_.tally().bytes_received;
     tcp::ConnectionError err;
     if (final_) {
       err = *final_;
-    } else if (id_) {
-      if (const tcp::Connection* c = s.connection(*id_)) err = c->error();
+    } else if (peer_.id()) {
+      if (const tcp::Connection* c = s.connection(*peer_.id())) err = c->error();
     }
     if (err.err != 0) {
       const std::string reason(tcp::reason_name(err.reason));
@@ -556,17 +281,18 @@ class ClientApp : public link::LoopApp {
                    remote_.to_string().c_str(), tcp::errno_name(err.err).c_str(), reason.c_str(),
                    err.detail.c_str());
       std::fprintf(stderr, "vigil tun: %llu bytes sent, %llu bytes received before the failure\n",
-                   static_cast<unsigned long long>(sent_),
-                   static_cast<unsigned long long>(received_));
+                   static_cast<unsigned long long>(sent),
+                   static_cast<unsigned long long>(received));
       return 1;
     }
-    const std::string digest = util::Sha256::hex(hash_.finish());
+    app::StreamTally& t = peer_.tally();
+    t.finish();
     if (send_bytes_) {
-      std::printf("sent %llu bytes sha256 %s\n", static_cast<unsigned long long>(sent_),
-                  digest.c_str());
+      std::printf("sent %llu bytes sha256 %s\n", static_cast<unsigned long long>(sent),
+                  t.sha256_sent.c_str());
     } else {
-      std::printf("received %llu bytes sha256 %s\n", static_cast<unsigned long long>(received_),
-                  digest.c_str());
+      std::printf("received %llu bytes sha256 %s\n", static_cast<unsigned long long>(received),
+                  t.sha256_received.c_str());
     }
     if (interrupted_) {
       std::fprintf(stderr, "vigil tun: interrupted before the transfer finished\n");
@@ -576,19 +302,23 @@ class ClientApp : public link::LoopApp {
   }
 
  private:
+  static app::PeerBehaviour behaviour(std::optional<uint64_t> send_bytes, uint16_t local_port) {
+    app::PeerBehaviour b;
+    b.pattern = app::Pattern::Kind::kMod251;
+    b.bytes_to_send = send_bytes.value_or(0);
+    b.close_after_send = send_bytes.has_value();  // --send N: close once written
+    b.close_on_eof = true;                        // --recv: close at the peer's FIN
+    b.local_port = local_port;                    // 0: ephemeral
+    return b;
+  }
+
   tcp::Endpoint remote_;
   std::optional<uint64_t> send_bytes_;
   tcp::TcpConfig cfg_;
-  uint16_t local_port_;  // 0: ephemeral
-  std::optional<stack::ConnId> id_;
+  app::StreamPeer peer_;
   std::string open_error_;
   std::optional<tcp::ConnectionError> final_;
-  bool closed_ = false;
   bool interrupted_ = false;
-  uint64_t sent_ = 0, received_ = 0;
-  util::Sha256 hash_;
-  std::vector<uint8_t> buf_;
-  Pattern pattern_;
   Progress progress_;
 };
 
@@ -609,7 +339,7 @@ int run_tun(const std::vector<std::string>& args) {
   std::vector<std::string> words;
   std::optional<uint64_t> port, send_bytes, local_port;
   bool recv_mode = false;
-  ReadPause read_pause;
+  app::ReadPausePlan read_pause;
   std::optional<std::string> read_pause_text;
   bool offload = false;
   bool no_hash = false;
@@ -699,7 +429,7 @@ int run_tun(const std::vector<std::string>& args) {
   }
 
   // The mode.
-  std::optional<ServeKind> serve;
+  std::optional<app::ServeKind> serve;
   std::optional<tcp::Endpoint> remote;
   if (words[0] == "serve") {
     if (words.size() != 2) {
@@ -707,11 +437,11 @@ int run_tun(const std::vector<std::string>& args) {
       return 2;
     }
     if (words[1] == "echo") {
-      serve = ServeKind::kEcho;
+      serve = app::ServeKind::kEcho;
     } else if (words[1] == "discard") {
-      serve = ServeKind::kDiscard;
+      serve = app::ServeKind::kDiscard;
     } else if (words[1] == "http") {
-      serve = ServeKind::kHttp;
+      serve = app::ServeKind::kHttp;
     } else {
       std::fprintf(stderr, "vigil tun: unknown service '%s'; valid: echo, discard, http\n",
                    words[1].c_str());
@@ -725,7 +455,7 @@ int run_tun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "vigil tun: --send, --recv and --local-port belong to connect mode\n");
       return 2;
     }
-    if ((read_pause.after || read_pause_text) && serve == ServeKind::kHttp) {
+    if ((read_pause.after || read_pause_text) && serve == app::ServeKind::kHttp) {
       std::fprintf(stderr, "vigil tun: --read-pause-after belongs to serve discard and echo\n");
       return 2;
     }
@@ -873,33 +603,33 @@ int run_tun(const std::vector<std::string>& args) {
                static_cast<unsigned long long>(mtu));
 
   if (serve) {
-    ServerApp app(*serve, static_cast<uint16_t>(*port), cfg, read_pause);
-    app.set_hash_in(!no_hash);
-    const link::LoopExit how = loop.run(app);
-    if (!app.error().empty()) {
-      std::fprintf(stderr, "vigil tun: %s\n", app.error().c_str());
+    ServerApp server_app(*serve, static_cast<uint16_t>(*port), cfg, read_pause);
+    server_app.set_hash_in(!no_hash);
+    const link::LoopExit how = loop.run(server_app);
+    if (!server_app.error().empty()) {
+      std::fprintf(stderr, "vigil tun: %s\n", server_app.error().c_str());
       return 1;
     }
     if (how == link::LoopExit::kError) {
       std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
       return 1;
     }
-    app.finish();
+    server_app.finish();
     if (!stats_path.empty()) {
-      if (const std::string err = app.write_stats(st, stats_path); !err.empty()) {
+      if (const std::string err = server_app.write_stats(st, stats_path); !err.empty()) {
         std::fprintf(stderr, "vigil tun: %s\n", err.c_str());
         return close_pcap(1);
       }
     }
     return close_pcap(0);
   }
-  ClientApp app(*remote, send_bytes, cfg, static_cast<uint16_t>(local_port.value_or(0)));
-  const link::LoopExit how = loop.run(app);
+  ClientApp client_app(*remote, send_bytes, cfg, static_cast<uint16_t>(local_port.value_or(0)));
+  const link::LoopExit how = loop.run(client_app);
   if (how == link::LoopExit::kError) {
     std::fprintf(stderr, "vigil tun: %s\n", loop.error().c_str());
     return 1;
   }
-  return close_pcap(app.finish(st));
+  return close_pcap(client_app.finish(st));
 }
 
 }  // namespace vigil::cli

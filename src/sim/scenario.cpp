@@ -1150,7 +1150,7 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
     cb.abort_mode = spec.client_abort_mode;
     // unread: the application is blocked in its write and reads nothing,
     // so whatever the server sent is still unread when it closes.
-    if (cb.abort_mode == PeerBehaviour::AbortMode::kUnread) cb.read_pause_from = Instant::zero();
+    if (cb.abort_mode == PeerBehaviour::AbortMode::kUnread) cb.read_pause.from = Instant::zero();
   }
   // A side that expects nothing from its peer closes as an application
   // does with close(): it lets the connection go (an orphan, as on Linux).
@@ -1162,12 +1162,12 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
   sb.send_from = Instant::zero() + spec.server_write_at;
   sb.orphan_on_close = spec.client_bytes == 0;
   if (spec.server_trickle_at != Duration::max()) {
-    sb.trickle_at = Instant::zero() + spec.server_trickle_at;
-    sb.trickle_bytes = spec.server_trickle_bytes;
+    sb.read_pause.trickle_at = Instant::zero() + spec.server_trickle_at;
+    sb.read_pause.trickle_bytes = spec.server_trickle_bytes;
   }
   if (spec.server_read_pause_from != Duration::max()) {
-    sb.read_pause_from = Instant::zero() + spec.server_read_pause_from;
-    sb.read_pause_until = spec.server_read_pause_until == Duration::max()
+    sb.read_pause.from = Instant::zero() + spec.server_read_pause_from;
+    sb.read_pause.until = spec.server_read_pause_until == Duration::max()
                               ? Instant::never()
                               : Instant::zero() + spec.server_read_pause_until;
   }

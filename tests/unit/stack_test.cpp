@@ -2,8 +2,10 @@
 // demultiplexing, the listener backlog, ephemeral ports, listen() errors,
 // closed-port resets, address filtering, malformed-datagram counters, ICMP
 // (RFC 1122 §4.2.3.9, RFC 5927), the timer wheel and connection reaping,
-// seeded determinism (RFC 6528), and a randomized robustness run with a
-// per-datagram accounting oracle.
+// seeded determinism (RFC 6528), a randomized robustness run with a
+// per-datagram accounting oracle, and the application layer over two
+// stacks (src/app: the pattern, the read pause, the echo/discard/http
+// server that `vigil tun serve` and the simulator share).
 //
 // Everything is driven with explicit Instants; the fake remote host is
 // 10.0.0.2 and its segments are built with wire::build_ipv4_tcp.
@@ -21,9 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "app/pattern.hpp"
+#include "app/read_pause.hpp"
+#include "app/server.hpp"
 #include "stack_harness.hpp"
 #include "tcp_harness.hpp"
 #include "util/rng.hpp"
+#include "util/sha256.hpp"
 #include "wire/bytes.hpp"
 #include "wire/checksum.hpp"
 #include "wire/icmp.hpp"
@@ -1450,6 +1456,192 @@ TEST(StackFuzz, RandomDatagramsAreAcceptedOrCounted) {
   EXPECT_GT(s.stats().connections_opened, 100u);
   EXPECT_GT(s.stats().connections_reaped, 50u);
   EXPECT_GT(sink.n, 0u);
+}
+
+// ---- The application layer (src/app) over two stacks -----------------------
+
+// Two stacks connected a -> b:80, b's side accepted.
+struct AppPair : Pair {
+  ConnId ca = 0, cb = 0;
+  void open() {
+    ASSERT_TRUE(b.listen(80, 4));
+    const auto c = a.connect(now, {kB, 80});
+    ASSERT_TRUE(c);
+    ca = *c;
+    pump();
+    const auto s = b.accept(80);
+    ASSERT_TRUE(s);
+    cb = *s;
+  }
+  // Runs every timer due up to `t`, then stands at `t`.
+  void jump(Instant t) {
+    while (std::min(a.next_deadline(), b.next_deadline()) <= t && advance()) {
+    }
+    now = t;
+  }
+};
+
+// Both kinds of the one generator, written in pieces that stop wherever
+// the send buffer fills: the reader sees each kind's defined stream.
+TEST(AppPattern, BothKindsArriveAsDefinedAcrossPartialWrites) {
+  for (const auto kind : {app::Pattern::Kind::kMod251, app::Pattern::Kind::kRandom}) {
+    AppPair p;
+    p.open();
+    constexpr uint64_t kTotal = 300'000;  // several send buffers, several 16 KiB blocks
+    app::Pattern pattern(kind, 7);
+    util::Sha256 sent_hash;
+    uint64_t pos = 0;
+    Bytes got;
+    for (int guard = 0; got.size() < kTotal && guard < 10'000; ++guard) {
+      const uint64_t n = pattern.send(p.a, p.now, p.ca, pos, kTotal, &sent_hash);
+      pos += n;
+      p.pump();
+      const Bytes more = read_all(p.b, p.now, p.cb);
+      got.insert(got.end(), more.begin(), more.end());
+      p.pump();
+      if (n == 0 && more.empty() && !p.advance()) break;  // a delayed ACK's timer
+    }
+    ASSERT_EQ(pos, kTotal);
+    ASSERT_EQ(got.size(), kTotal);
+    Bytes want(kTotal);
+    util::Rng rng(7);
+    for (size_t i = 0; i < kTotal; i += 8) {
+      const uint64_t r = rng.next_u64();  // kRandom: the draws, little-endian
+      for (size_t k = 0; k < 8 && i + k < kTotal; ++k) {
+        want[i + k] = kind == app::Pattern::Kind::kMod251 ? static_cast<uint8_t>((i + k) * 7 % 251)
+                                                          : static_cast<uint8_t>(r >> (8 * k));
+      }
+    }
+    EXPECT_EQ(got, want);
+    util::Sha256 got_hash;
+    got_hash.update(got);
+    EXPECT_EQ(util::Sha256::hex(sent_hash.finish()), util::Sha256::hex(got_hash.finish()));
+  }
+}
+
+// `vigil tun --read-pause-after 1000 --read-pause 10s`: reading stops at
+// exactly 1000 bytes, for exactly 10 s from that moment, once.
+TEST(AppReadPause, AfterBytesPausesOnceForTheLength) {
+  app::ReadPausePlan plan;
+  plan.after = 1000;
+  plan.length = Duration::seconds(10);
+  app::ReadPause pause(plan);
+  EXPECT_EQ(pause.room(kT0, 0), 1000u);
+  EXPECT_EQ(pause.room(kT0, 600), 400u);
+  EXPECT_EQ(pause.next_wake(kT0), Instant::never());
+  EXPECT_EQ(pause.room(kT0, 1000), 0u);  // the pause starts here
+  EXPECT_TRUE(pause.paused(kT0));
+  EXPECT_EQ(pause.next_wake(kT0), kT0 + Duration::seconds(10));
+  const Instant just_before = kT0 + Duration::seconds(10) - Duration::nanos(1);
+  EXPECT_EQ(pause.room(just_before, 1000), 0u);
+  EXPECT_FALSE(pause.paused(kT0 + Duration::seconds(10)));
+  EXPECT_EQ(pause.room(kT0 + Duration::seconds(10), 1000), app::ReadPause::kUnlimited);
+  EXPECT_EQ(pause.room(kT0 + Duration::seconds(11), 5000), app::ReadPause::kUnlimited);  // once
+  EXPECT_EQ(pause.take_trickle(kT0), 0u);
+}
+
+// The simulator's window, with its one small read (RFC 2525 §2.12): 100
+// bytes at trickle_at, only while paused, only once.
+TEST(AppReadPause, WindowWithOneTrickle) {
+  app::ReadPausePlan plan;
+  plan.from = kT0 + Duration::seconds(1);
+  plan.until = kT0 + Duration::seconds(5);
+  plan.trickle_at = kT0 + Duration::seconds(2);
+  plan.trickle_bytes = 100;
+  app::ReadPause pause(plan);
+  EXPECT_EQ(pause.room(kT0, 0), app::ReadPause::kUnlimited);
+  EXPECT_EQ(pause.next_wake(kT0), plan.from);
+  EXPECT_EQ(pause.room(plan.from, 0), 0u);
+  EXPECT_EQ(pause.take_trickle(plan.from), 0u);  // paused, but not yet trickle_at
+  EXPECT_EQ(pause.next_wake(plan.from), plan.trickle_at);
+  EXPECT_EQ(pause.take_trickle(plan.trickle_at), 100u);
+  EXPECT_EQ(pause.take_trickle(plan.trickle_at + Duration::seconds(1)), 0u);  // once
+  EXPECT_EQ(pause.next_wake(plan.trickle_at), plan.until);
+  EXPECT_EQ(pause.room(plan.until, 0), app::ReadPause::kUnlimited);
+  EXPECT_EQ(pause.next_wake(plan.until), Instant::never());
+}
+
+// app::Server, discard with a read pause after 3000 bytes for 5 s: 7000
+// bytes wait in the receive buffer (of 8000); the server reads 3000, nothing more
+// until 5 s later, then the rest; the end callback has all 7000 bytes and
+// their sha256.
+TEST(AppServer, DiscardPausesAfterNBytesThenReadsTheRest) {
+  AppPair p;
+  app::ReadPausePlan plan;
+  plan.after = 3000;
+  plan.length = Duration::seconds(5);
+  app::Server server(app::ServeKind::kDiscard, 80, p.b.config().tcp, plan);
+  uint64_t ended_in = 0;
+  std::string ended_sha;
+  server.on_end([&](const tcp::Connection&, uint64_t in, util::Sha256* hash) {
+    ended_in = in;
+    ASSERT_NE(hash, nullptr);
+    ended_sha = util::Sha256::hex(hash->finish());
+  });
+  server.poll(p.b, p.now);  // listens
+  const auto ca = p.a.connect(p.now, {kB, 80});
+  ASSERT_TRUE(ca);
+  p.pump();
+  const Bytes data = pattern(7000, 3);
+  ASSERT_EQ(p.a.send(p.now, *ca, data), data.size());
+  ASSERT_EQ(p.b.connection_ids().size(), 1u);
+  const tcp::Connection* server_side = p.b.connection(p.b.connection_ids()[0]);
+  ASSERT_TRUE(p.run_until([&] { return server_side->recv_available() == 7000u; }));
+
+  server.poll(p.b, p.now);
+  EXPECT_EQ(server.accepted(), 1u);
+  EXPECT_EQ(server.bytes_in(), 3000u);
+  const Instant resume = p.now + Duration::seconds(5);
+  EXPECT_EQ(server.next_wake(p.now), resume);
+  p.jump(resume - Duration::nanos(1));
+  server.poll(p.b, p.now);
+  EXPECT_EQ(server.bytes_in(), 3000u);
+  p.jump(resume);
+  server.poll(p.b, p.now);
+  EXPECT_EQ(server.bytes_in(), 7000u);
+  EXPECT_EQ(server.next_wake(p.now), Instant::never());
+
+  // The client closes; the server closes on EOF, the connection ends.
+  p.a.close(p.now, *ca);
+  ASSERT_TRUE(p.run_until([&] {
+    server.poll(p.b, p.now);
+    p.pump();
+    return server.quiesced();
+  }));
+  EXPECT_EQ(ended_in, 7000u);
+  util::Sha256 want;
+  want.update(data);
+  EXPECT_EQ(ended_sha, util::Sha256::hex(want.finish()));
+}
+
+// app::Server, http: GET /bytes/1000 with Connection: close gets exactly
+// this header and 1000 bytes of i*7 mod 251, then the server's FIN.
+TEST(AppServer, HttpGetBytesServesThePatternAndCloses) {
+  AppPair p;
+  app::Server server(app::ServeKind::kHttp, 80, p.b.config().tcp);
+  server.poll(p.b, p.now);
+  const auto ca = p.a.connect(p.now, {kB, 80});
+  ASSERT_TRUE(ca);
+  p.pump();
+  const std::string req = "GET /bytes/1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(p.a.send(p.now, *ca, Bytes(req.begin(), req.end())), req.size());
+  Bytes got;
+  ASSERT_TRUE(p.run_until([&] {
+    server.poll(p.b, p.now);
+    p.pump();
+    const Bytes more = read_all(p.a, p.now, *ca);
+    got.insert(got.end(), more.begin(), more.end());
+    return p.a.connection(*ca)->peer_closed();
+  }));
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n"
+      "Connection: close\r\n\r\n";
+  ASSERT_EQ(got.size(), head.size() + 1000);
+  EXPECT_EQ(std::string(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(head.size())), head);
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(got[head.size() + i], static_cast<uint8_t>(i * 7 % 251)) << "byte " << i;
+  }
+  EXPECT_EQ(server.bytes_out(), got.size());
 }
 
 }  // namespace
