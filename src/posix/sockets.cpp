@@ -108,8 +108,16 @@ void Sockets::set_socket_defaults(const tcp::TcpConfig& tcp, const Limits& limit
 
 // --- Driver side -------------------------------------------------------------
 
+void Sockets::set_link_admits(std::function<bool()> admits) {
+  Lock lk(mu_);
+  link_admits_ = std::move(admits);
+}
+
 void Sockets::drain() {
+  const bool congested = link_admits_ && !link_admits_();
+  stack_.set_link_congested(congested);
   while (const size_t n = stack_.poll_transmit(now_, buf_)) {
+    if (congested) continue;  // refused by the device, like Linux's local drop
     out_.push_back({now_, std::vector<uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
   wake();

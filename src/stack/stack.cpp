@@ -611,6 +611,7 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_
     size_t n = 0;
     {
       const wire::PartialChecksumScope scope(partial_csum_);
+      slot.conn->set_link_congested(link_congested_);
       n = slot.conn->poll_transmit(now, buf);
     }
     if (n) {

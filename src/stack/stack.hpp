@@ -125,6 +125,10 @@ class Stack {
   // (wire::PartialChecksumScope). Off by default; the stack's own RSTs for
   // unknown segments always carry a full one.
   void set_partial_checksum(bool on) { partial_csum_ = on; }
+  // The driver's device queue refuses packets now (tcp::Connection::
+  // set_link_congested): connections send no data and retry on their
+  // probe timer, as Linux does on a local drop.
+  void set_link_congested(bool congested) { link_congested_ = congested; }
   Instant next_deadline() const { return wheel_.next_deadline(); }
 
   // --- Socket calls ---
@@ -247,6 +251,7 @@ class Stack {
   wire::DropCounters drops_;
   StackStats stats_;
   bool partial_csum_ = false;
+  bool link_congested_ = false;
 };
 
 }  // namespace vigil::stack

@@ -213,6 +213,17 @@ class Connection {
   // send MSS) for a driver whose device segments it at send_mss(), e.g. a
   // TUN device with IFF_VNET_HDR. Retransmissions stay one MSS. 0: off.
   void set_tso_limit(uint32_t bytes) { tso_limit_ = bytes; }
+  // The device's queue refuses packets now (a driver that can tell, e.g.
+  // a qdisc dropping: Linux's tcp_transmit_skb returning NET_XMIT_DROP).
+  // While set, no data segment leaves and nothing advances, as in Linux
+  // where a refused segment was never sent; with nothing in flight the
+  // probe timer retries (on_persist_timeout, local_). Set by the stack
+  // before each poll_transmit.
+  void set_link_congested(bool congested) { link_congested_ = congested; }
+  // Linux's icsk_probes_out (tcp_info's tcpi_probes): probes sent without
+  // an answer, zero-window or keepalive, and retries of data the device
+  // refused.
+  uint32_t probes_out() const { return local_.probes + persist_.unanswered + ka_.probes_out; }
 
   // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
   // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
@@ -442,6 +453,8 @@ class Connection {
   bool orphan_probe_limit_reached() const;
   void maybe_arm_persist(Instant now);
   void on_persist_timeout(Instant now);
+  void refuse_locally(Instant now);
+  bool on_local_probe_timeout(Instant now);
   // Keepalive.
   enum class KeepaliveArm : uint8_t { kFromLastHeard, kBusy, kAfterProbe };
   void arm_keepalive(Instant now, KeepaliveArm how);
@@ -545,6 +558,16 @@ class Connection {
   uint32_t rst_seq_ = 0, rst_ack_ = 0;
   bool rst_with_ack_ = false;
   bool probe_pending_ = false;
+  // Local congestion (set_link_congested): Linux's probe timer after
+  // tcp_write_xmit could not send (tcp_check_probe_timer, tcp_probe_timer,
+  // tcp_send_probe0 with a positive error).
+  bool link_congested_ = false;
+  struct LocalProbe {
+    bool active = false;                     // the persist slot is the probe0 timer for this
+    bool due = false;                        // the timer fired: the next send attempt is a probe
+    uint32_t probes = 0;                     // attempts the device refused (icsk_probes_out)
+    Instant first_probe = Instant::never();  // icsk_probes_tstamp: the user timeout counts from it
+  } local_;
 
   // --- Sender: RTT and congestion control ---
   RttEstimator rtt_;

@@ -331,6 +331,10 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
                         state_ == State::kFinWait1 || state_ == State::kClosing ||
                         state_ == State::kLastAck;
   if (!can_send) return 0;
+  if (link_congested_) {
+    refuse_locally(now);
+    return 0;
+  }
 
   const uint32_t data_end = send_buffer_end();
   // Fast retransmit, and the partial-ACK retransmission: the segment at
@@ -540,6 +544,7 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   if (!retransmission) note_cwnd_usage();
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
+  local_ = {};  // sent: tcp_send_probe0 sees packets out and clears its probes
   if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
   if (loss_probe) {
     ++stats_.tlp_probes;
