@@ -89,6 +89,7 @@ enum class UserTimeoutCause : uint8_t {
   kData,               // sent data unacknowledged
   kZeroWindow,         // zero-window probes unanswered (rfc)
   kZeroWindowEpisode,  // linux: the window has stayed zero since the first probe
+  kLocalCongestion,    // the device has refused the data since the first probe
 };
 
 struct ConnectionStats {
@@ -562,11 +563,12 @@ class Connection {
   // tcp_write_xmit could not send (tcp_check_probe_timer, tcp_probe_timer,
   // tcp_send_probe0 with a positive error).
   bool link_congested_ = false;
+  // The user timeout counts from the first expiry (icsk_probes_tstamp):
+  // ut_clock_ with UserTimeoutCause::kLocalCongestion.
   struct LocalProbe {
-    bool active = false;                     // the persist slot is the probe0 timer for this
-    bool due = false;                        // the timer fired: the next send attempt is a probe
-    uint32_t probes = 0;                     // attempts the device refused (icsk_probes_out)
-    Instant first_probe = Instant::never();  // icsk_probes_tstamp: the user timeout counts from it
+    bool active = false;  // the persist slot is the probe0 timer for this
+    bool due = false;     // the timer fired: the next send attempt is a probe
+    uint8_t probes = 0;   // attempts the device refused (icsk_probes_out, a u8)
   } local_;
 
   // --- Sender: RTT and congestion control ---

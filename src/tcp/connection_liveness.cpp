@@ -55,6 +55,8 @@ std::string_view cause_words(UserTimeoutCause c) {
       return "zero-window probes unanswered";
     case UserTimeoutCause::kZeroWindowEpisode:
       return "the peer's window closed (zero-window probing since the first probe)";
+    case UserTimeoutCause::kLocalCongestion:
+      return "the local device's queue refusing the data since the first probe";
   }
   return "?";
 }
@@ -483,12 +485,12 @@ void Connection::refuse_locally(Instant now) {
   if (!owed || snd_wnd_ == 0) return;  // nothing tried, or zero-window persist's business
   if (local_.due) {
     local_.due = false;
-    ++local_.probes;
+    if (local_.probes < 255) ++local_.probes;
     Instant when = now + Duration::millis(500);  // TCP_RESOURCE_PROBE_INTERVAL
-    if (user_timeout_ > Duration::zero()) {
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) {
       // tcp_clamp_probe0_to_user_timeout: no later than the user timeout's
       // end, and at least TCP_TIMEOUT_MIN (2 jiffies at HZ 1000) away.
-      const Instant end = local_.first_probe + user_timeout_;
+      const Instant end = ut_clock_->start + user_timeout_;
       when = std::min(when, std::max(end, now + Duration::millis(2)));
     }
     arm(TimerKind::kPersist, now, when);
@@ -506,14 +508,16 @@ bool Connection::on_local_probe_timeout(Instant now) {
   const bool owed = seq_diff(send_buffer_end(), snd_nxt_) > 0 || (fin_queued_ && !fin_sent_);
   if (flight_size() > 0 || !owed) {  // tcp_probe_timer: packets out, or no send head
     local_ = {};
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) stop_user_timeout();
     return true;
   }
-  if (local_.first_probe.is_never()) {
-    local_.first_probe = now;
-  } else if (user_timeout_ > Duration::zero() && now - local_.first_probe >= user_timeout_) {
-    fail(now, timeout_errno(), CloseReason::kUserTimeout,
-         "user timeout " + secs(user_timeout_) + " elapsed with " + std::to_string(local_.probes) +
-             " sends refused by the local device queue" + soft_error_note());
+  // tcp_probe_timer: the first expiry starts the user timeout
+  // (icsk_probes_tstamp), a later one at or past its end ends the
+  // connection (as its own timer does at that instant).
+  start_user_timeout(now, UserTimeoutCause::kLocalCongestion);
+  if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion &&
+      now - ut_clock_->start >= user_timeout_) {
+    on_user_timeout(now);
     return true;
   }
   if (local_.probes >= cfg_->retries_data) {

@@ -544,7 +544,12 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   if (!retransmission) note_cwnd_usage();
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
-  local_ = {};  // sent: tcp_send_probe0 sees packets out and clears its probes
+  if (local_.active) {
+    // Sent: tcp_send_probe0 sees packets out and clears its probes and
+    // their start (icsk_probes_tstamp).
+    local_ = {};
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) stop_user_timeout();
+  }
   if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
   if (loss_probe) {
     ++stats_.tlp_probes;
