@@ -808,6 +808,7 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
         const uint32_t u = std::min<uint32_t>(static_cast<uint32_t>(v), limits_.wmem_max);
         s->sndbuf = std::max<int>(static_cast<int>(u) * 2, kMinSndbuf);
         s->cfg.send_buffer = static_cast<uint32_t>(s->sndbuf);
+        apply_options(*s);  // a connected socket's buffer changes at once
         return 0;
       }
       case SO_RCVBUF: {

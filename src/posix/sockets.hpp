@@ -13,8 +13,8 @@
 // What differs from Linux is in docs/library.md ("BSD layer"): IPv4 TCP
 // only; no signals (SIGPIPE is never raised, EPIPE is returned); MSG_PEEK
 // and MSG_OOB are EOPNOTSUPP; epoll is level-triggered (EPOLLET is accepted
-// and reported level-triggered); SO_RCVBUF/SO_SNDBUF size the buffers of
-// connections opened afterwards only.
+// and reported level-triggered); SO_RCVBUF sizes the buffers of
+// connections opened afterwards only (SO_SNDBUF also a connected one's).
 #pragma once
 
 #include <sys/epoll.h>

@@ -227,7 +227,8 @@ class Connection {
   uint32_t probes_out() const { return local_.probes + persist_.unanswered + ka_.probes_out; }
 
   // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
-  // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
+  // keepalive (on/off, idle, interval, count), user timeout and send
+  // buffer (SO_SNDBUF: what may be queued from now on), and re-arms
   // the keepalive timer as Linux's tcp_sock_set_keepidle / sock_set_keepalive
   // do. Other fields are fixed once the connection exists.
   // `push`: send what Nagle or cork holds back once, as Linux does when

@@ -623,6 +623,13 @@ void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) 
   next.keepalive_interval = c.keepalive_interval;
   next.keepalive_count = c.keepalive_count;
   next.user_timeout = c.user_timeout;
+  if (c.send_buffer != cfg_->send_buffer) {
+    // SO_SNDBUF (Linux sk_setsockopt sets sk_sndbuf of the live socket):
+    // the bound on queued data changes now.
+    next.send_buffer = c.send_buffer;
+    snd_buf_.set_capacity(c.send_buffer);
+    sent_segs_.set_send_buffer(c.send_buffer);
+  }
   if (!(next == *cfg_)) cfg_ = std::make_shared<const TcpConfig>(std::move(next));
   // Linux: SO_KEEPALIVE turning on arms the timer a full idle period from
   // now (sock_set_keepalive); a new TCP_KEEPIDLE counts from the last

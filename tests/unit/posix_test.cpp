@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "posix/sockets.hpp"
 
@@ -553,6 +554,28 @@ TEST_F(PosixTest, KeepaliveOnALiveConnectionProbesAfterIdle) {
   EXPECT_ERRNO(client.read(c, buf, sizeof buf), EAGAIN);
   advance(Duration::seconds(1));
   EXPECT_ERRNO(client.read(c, buf, sizeof buf), ETIMEDOUT);
+}
+
+// SO_SNDBUF on a connected socket (packetdrill blocking-write sets it after
+// accept()): Linux's sk_setsockopt sets sk_sndbuf of the live socket, so
+// what write() may queue follows at once: 21000, doubled, 42000 bytes;
+// shrinking later takes nothing more until enough is acknowledged.
+TEST_F(PosixTest, SndbufOnAConnectedSocketBoundsItsQueueAtOnce) {
+  auto [c, s] = connected();
+  link_up = false;  // nothing is acknowledged: the queue only fills
+  const int v = 21000;
+  ASSERT_EQ(client.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof v), 0);
+  int got = 0;
+  socklen_t len = sizeof got;
+  ASSERT_EQ(client.getsockopt(c, SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+  EXPECT_EQ(got, 42000);
+  std::vector<char> data(61000);
+  EXPECT_EQ(client.write(c, data.data(), data.size()), 42000);  // the linux profile's 16384 before
+  EXPECT_ERRNO(client.write(c, data.data(), 1), EAGAIN);
+  const int small = 10000;  // 20000: below the 42000 queued
+  ASSERT_EQ(client.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  EXPECT_ERRNO(client.write(c, data.data(), 1), EAGAIN);
+  (void)s;
 }
 
 // tcp_info's tcpi_probes (offset 3), tcpi_backoff (4) and tcpi_rto (8, µs).
