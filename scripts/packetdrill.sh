@@ -50,7 +50,7 @@ for c in $categories; do
         --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
         --remote_ip=192.0.2.1 -D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable \
         -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR \
-        --so_filename="$1" --so_flags="local=192.168.0.1 remote=192.0.2.1 $2" "$3"' \
+        --so_filename="$1" --so_flags="local=192.168.0.1 remote=192.0.2.1 link=tun0 $2" "$3"' \
       "$pd" "$so" "${VIGIL_PD_FLAGS:-}" "$(basename "$f")" 2>&1)
     rc=$?
     if [ $rc = 0 ]; then

@@ -16,14 +16,21 @@
 // real close() on those a script leaves open.
 //
 // --so_flags: space-separated KEY=VALUE: local=A.B.C.D (the stack's address,
-// default 192.168.0.1), profile=linux|rfc (default linux), seed=N, and
+// default 192.168.0.1), remote=A.B.C.D (the peer, default 192.0.2.1),
+// link=IFNAME (an existing tun device whose queue may refuse packets: Link
+// below), profile=linux|rfc (default linux), seed=N, and
 // set:KNOB=VALUE for any tcp::TcpConfig knob (docs/knobs.md). The linux
 // profile then follows the namespace's sysctls (tcp_rmem, tcp_wmem,
 // tcp_sack, tcp_timestamps, tcp_window_scaling, tcp_syn_retries,
 // tcp_retries2, tcp_keepalive_*, tcp_fin_timeout, tcp_congestion_control,
 // net.core.{r,w}mem_max, somaxconn), which packetdrill's init script sets.
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -88,7 +95,79 @@ struct Interface {
   int (*splice)(void*, int, loff_t*, int, loff_t*, size_t, unsigned int);
 };
 
+// link=IFNAME: the namespace's tun device (scripts/packetdrill.sh makes
+// tun0), whose egress queue stands for the device vigil's packets leave by.
+// Scripts change that queue with tc (user-timeout-probe installs `pfifo
+// limit 0`, and Linux's packets then fail to leave: a local drop). Before
+// each batch of output the adapter offers the queue a 20-byte datagram
+// through a packet socket (AF_PACKET passes the qdisc, as dev_queue_xmit
+// does for TCP's packets); ENOBUFS (NET_XMIT_DROP) means it refuses
+// packets now. The adapter holds the device open (TUNSETIFF attaches to
+// the existing one, which brings its carrier up so the qdisc runs) and
+// discards what reaches it. Never creates a device.
+struct Link {
+  int tun = -1;
+  int pkt = -1;
+  sockaddr_ll to{};
+  uint8_t probe[20] = {};
+  ~Link() {
+    if (tun >= 0) ::close(tun);
+    if (pkt >= 0) ::close(pkt);
+  }
+  bool admits() {
+    const bool ok = ::sendto(pkt, probe, sizeof probe, 0, reinterpret_cast<const sockaddr*>(&to),
+                             sizeof to) >= 0 ||
+                    errno != ENOBUFS;
+    uint8_t buf[2048];
+    while (::read(tun, buf, sizeof buf) > 0) {
+    }
+    return ok;
+  }
+};
+
+// Opens `name` as a Link, or says why not.
+std::unique_ptr<Link> open_link(const std::string& name, uint32_t local, uint32_t remote) {
+  auto l = std::make_unique<Link>();
+  // It must exist in this namespace (if_nametoindex asks the namespace;
+  // sysfs may show another's): TUNSETIFF on an unknown name would create
+  // one, and on a device that is not a tun it fails (EINVAL).
+  const unsigned idx = name.empty() || name.size() >= IFNAMSIZ ? 0 : ::if_nametoindex(name.c_str());
+  if (idx == 0) {
+    std::fprintf(stderr, "vigil_packetdrill: link=%s: no such device\n", name.c_str());
+    return nullptr;
+  }
+  l->tun = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+  l->pkt = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+  if (l->tun < 0 || ::ioctl(l->tun, TUNSETIFF, &ifr) != 0 || l->pkt < 0) {
+    std::fprintf(stderr, "vigil_packetdrill: link=%s: %s\n", name.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  l->to.sll_family = AF_PACKET;
+  l->to.sll_protocol = htons(ETH_P_IP);
+  l->to.sll_ifindex = static_cast<int>(idx);
+  // IPv4 header only: protocol 253 (RFC 3692, experimentation), TTL 1.
+  uint8_t* h = l->probe;
+  h[0] = 0x45;
+  h[3] = 20;
+  h[8] = 1;
+  h[9] = 253;
+  for (int i = 0; i < 4; ++i) {
+    h[12 + i] = static_cast<uint8_t>(local >> (24 - 8 * i));
+    h[16 + i] = static_cast<uint8_t>(remote >> (24 - 8 * i));
+  }
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(h[i] << 8 | h[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  h[10] = static_cast<uint8_t>(~sum >> 8);
+  h[11] = static_cast<uint8_t>(~sum);
+  return l;
+}
+
 struct Adapter {
+  std::unique_ptr<Link> link;  // declared first: destroyed after sk, whose hook uses it
   std::unique_ptr<Sockets> sk;
   vigil::stack::StackConfig config;  // profile and --so_flags knobs
   std::vector<std::pair<std::string, std::string>> knobs;
@@ -372,7 +451,14 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
   sc.address = vigil::wire::Ipv4Addr::of(192, 168, 0, 1);
   std::string profile = "linux";
   uint64_t seed = 1;
-  std::vector<std::pair<std::string, std::string>> knobs;
+  std::string link;
+  uint32_t remote = 0xc0000201;  // 192.0.2.1
+  // Exact timers unless --so_flags says otherwise (set:timer.hz=250): the
+  // scripts' times fit a kernel whose timers fire on time (HZ 1000 and
+  // TCP_TIMEOUT_MIN: sack-shift-sacked's reordering timer at +27 ms, where
+  // 250 Hz jiffies give +31.7 ms), and the result must not follow the
+  // profile's own timer.hz default.
+  std::vector<std::pair<std::string, std::string>> knobs{{"timer.hz", "0"}};
   std::istringstream in(flags != nullptr ? flags : "");
   std::string word;
   while (in >> word) {
@@ -394,7 +480,15 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
       seed = std::strtoull(val.c_str(), nullptr, 10);
     } else if (key.rfind("set:", 0) == 0) {
       knobs.emplace_back(key.substr(4), val);
-    } else if (key != "remote") {
+    } else if (key == "link") {
+      link = val;
+    } else if (key == "remote") {
+      unsigned a = 0, b = 0, c = 0, d = 0;
+      if (std::sscanf(val.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) == 4 && a < 256 && b < 256 &&
+          c < 256 && d < 256) {
+        remote = a << 24 | b << 16 | c << 8 | d;
+      }
+    } else {
       std::fprintf(stderr, "vigil_packetdrill: unknown flag %s\n", word.c_str());
     }
   }
@@ -422,6 +516,10 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
   a->sk = std::make_unique<Sockets>(sc, seed, Instant::zero(), nullptr, lim);
   a->sk->set_descriptor_source([] { return ::eventfd(0, EFD_CLOEXEC); },
                                [](int fd) { ::close(fd); });
+  if (!link.empty()) {
+    a->link = open_link(link, sc.address.value, remote);
+    if (Link* l = a->link.get()) a->sk->set_link_admits([l] { return l->admits(); });
+  }
   timeval tv{};
   ::gettimeofday(&tv, nullptr);
   a->base_us = static_cast<int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec;

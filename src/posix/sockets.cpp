@@ -108,8 +108,16 @@ void Sockets::set_socket_defaults(const tcp::TcpConfig& tcp, const Limits& limit
 
 // --- Driver side -------------------------------------------------------------
 
+void Sockets::set_link_admits(std::function<bool()> admits) {
+  Lock lk(mu_);
+  link_admits_ = std::move(admits);
+}
+
 void Sockets::drain() {
+  const bool congested = link_admits_ && !link_admits_();
+  stack_.set_link_congested(congested);
   while (const size_t n = stack_.poll_transmit(now_, buf_)) {
+    if (congested) continue;  // refused by the device, like Linux's local drop
     out_.push_back({now_, std::vector<uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
   wake();
@@ -800,6 +808,7 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
         const uint32_t u = std::min<uint32_t>(static_cast<uint32_t>(v), limits_.wmem_max);
         s->sndbuf = std::max<int>(static_cast<int>(u) * 2, kMinSndbuf);
         s->cfg.send_buffer = static_cast<uint32_t>(s->sndbuf);
+        apply_options(*s);  // a connected socket's buffer changes at once
         return 0;
       }
       case SO_RCVBUF: {

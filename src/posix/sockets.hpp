@@ -13,8 +13,8 @@
 // What differs from Linux is in docs/library.md ("BSD layer"): IPv4 TCP
 // only; no signals (SIGPIPE is never raised, EPIPE is returned); MSG_PEEK
 // and MSG_OOB are EOPNOTSUPP; epoll is level-triggered (EPOLLET is accepted
-// and reported level-triggered); SO_RCVBUF/SO_SNDBUF size the buffers of
-// connections opened afterwards only.
+// and reported level-triggered); SO_RCVBUF sizes the buffers of
+// connections opened afterwards only (SO_SNDBUF also a connected one's).
 #pragma once
 
 #include <sys/epoll.h>
@@ -70,6 +70,11 @@ class Sockets {
   // follows sysctls changed after it started calls this (packetdrill's init
   // script runs after the adapter is loaded).
   void set_socket_defaults(const tcp::TcpConfig& tcp, const Limits& limits);
+  // The device's queue, asked before each batch of output: false means it
+  // refuses packets now (a qdisc dropping them). The stack then sends no
+  // data (stack::Stack::set_link_congested) and what it still emits, ACKs
+  // and resets, is dropped here as the device would. Unset: always admits.
+  void set_link_admits(std::function<bool()> admits);
 
   // --- Driver side ---
   // A datagram arrives at `now` (not before the current time).
@@ -189,6 +194,7 @@ class Sockets {
   std::map<int, std::shared_ptr<Entry>> table_;
   std::function<int()> open_fd_;
   std::function<void(int)> close_fd_;
+  std::function<bool()> link_admits_;
   struct Outbound {
     Instant when;
     std::vector<uint8_t> bytes;

@@ -76,6 +76,7 @@ size_t fill_tcp_info(const tcp::Connection* c, Instant now, void* out, size_t le
     ti.tcpi_ca_state = c->in_recovery() ? TCP_CA_Recovery : TCP_CA_Open;
     ti.tcpi_backoff = static_cast<uint8_t>(std::min<uint32_t>(c->rtt().backoffs(), 255));
     ti.tcpi_retransmits = ti.tcpi_backoff;
+    ti.tcpi_probes = static_cast<uint8_t>(std::min<uint32_t>(c->probes_out(), 255));
     if (c->timestamps_enabled()) ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
     if (c->sack_enabled()) ti.tcpi_options |= TCPI_OPT_SACK;
     if (c->snd_wscale() != 0 || c->rcv_wscale() != 0) {

@@ -614,6 +614,7 @@ size_t Stack::poll_transmit(Instant now, std::span<uint8_t> buf, uint32_t* send_
       continue;
     }
     Slot& slot = it->second;
+    slot.conn->set_link_congested(link_congested_);
     const size_t n = slot.conn->poll_transmit(now, buf);
     if (n) {
       if (send_mss) *send_mss = slot.conn->send_mss();

@@ -126,6 +126,10 @@ class Stack {
   // a per-connection setting as the TSO limit is). Off by default; the
   // stack's own RSTs for unknown segments always carry a full one.
   void set_partial_checksum(bool on);
+  // The driver's device queue refuses packets now (tcp::Connection::
+  // set_link_congested): connections send no data and retry on their
+  // probe timer, as Linux does on a local drop.
+  void set_link_congested(bool congested) { link_congested_ = congested; }
   Instant next_deadline() const { return wheel_.next_deadline(); }
 
   // --- Socket calls ---
@@ -248,6 +252,7 @@ class Stack {
   wire::DropCounters drops_;
   StackStats stats_;
   bool partial_csum_ = false;
+  bool link_congested_ = false;
 };
 
 }  // namespace vigil::stack

@@ -35,6 +35,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.orphan_retries = 0;                         // tcp_orphan_retries
   c.prr = true;                                 // tcp_cwnd_reduction: PRR since Linux 3.2
   c.prr_linux_bound = true;                     // tcp_cwnd_reduction's SSRB/CRB choice
+  c.rack_linux_rtt = true;                      // tcp_rack_advance's rack.rtt_us
   c.tlp = true;                                 // tcp_early_retrans 3: TLP
   c.loss_detection = LossDetection::kRack;      // tcp_recovery 1: RACK
   c.undo = true;                                // tcp_try_undo_dsack, tcp_packet_delayed
@@ -237,6 +238,17 @@ const std::vector<Knob>& knobs() {
            c.prr_linux_bound = true;
          } else {
            return "expects ssrb or linux";
+         }
+         return {};
+       }},
+      {"rack.rtt",
+       [](TcpConfig& c, std::string_view v) -> std::string {
+         if (v == "rfc") {
+           c.rack_linux_rtt = false;
+         } else if (v == "linux") {
+           c.rack_linux_rtt = true;
+         } else {
+           return "expects rfc or linux";
          }
          return {};
        }},

@@ -44,6 +44,10 @@ struct TcpConfig {
   // one segment before recovery's first send (Linux tcp_cwnd_reduction).
   // Off (ssrb): RFC 6937 §3's PRR-SSRB on every ACK.
   bool prr_linux_bound = false;
+  // rack.rtt=linux: RACK.rtt from the segment Linux's tcp_rack_advance
+  // sees last on an ACK (the highest cumulatively acknowledged, else the
+  // highest newly SACKed), not RFC 8985's latest sent (rack.hpp).
+  bool rack_linux_rtt = false;
   // Congestion control: RFC 5681 NewReno, or RFC 9438 CUBIC (Linux's
   // default). The RFC 2525 §2.6 emulation is NewReno's.
   enum class Congestion : uint8_t { kNewReno, kCubic };

@@ -97,9 +97,9 @@ void Connection::select_loss_recovery() {
   const size_t rack_segments = cfg_->loss_detection == TcpConfig::LossDetection::kRack
                                    ? cfg_->send_buffer / std::max<uint32_t>(snd_mss_, 1) + 2
                                    : 0;
-  recovery_ = sack_recovery()
-                  ? make_sack_recovery(iss_, cfg_->prr, rack_segments, cfg_->prr_linux_bound)
-                  : make_newreno_recovery(iss_, cfg_->bug_no_window_deflation);
+  recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_->prr, rack_segments,
+                                                   cfg_->prr_linux_bound, cfg_->rack_linux_rtt)
+                              : make_newreno_recovery(iss_, cfg_->bug_no_window_deflation);
 }
 
 const SackScoreboard& Connection::sack_scoreboard() const {

@@ -89,6 +89,7 @@ enum class UserTimeoutCause : uint8_t {
   kData,               // sent data unacknowledged
   kZeroWindow,         // zero-window probes unanswered (rfc)
   kZeroWindowEpisode,  // linux: the window has stayed zero since the first probe
+  kLocalCongestion,    // the device has refused the data since the first probe
 };
 
 struct ConnectionStats {
@@ -219,9 +220,21 @@ class Connection {
   // for a device that completes it, e.g. a TUN device with IFF_VNET_HDR.
   void set_partial_checksum(bool on) { partial_csum_ = on; }
   bool partial_checksum() const { return partial_csum_; }
+  // The device's queue refuses packets now (a driver that can tell, e.g.
+  // a qdisc dropping: Linux's tcp_transmit_skb returning NET_XMIT_DROP).
+  // While set, no data segment leaves and nothing advances, as in Linux
+  // where a refused segment was never sent; with nothing in flight the
+  // probe timer retries (on_persist_timeout, local_). Set by the stack
+  // before each poll_transmit.
+  void set_link_congested(bool congested) { link_congested_ = congested; }
+  // Linux's icsk_probes_out (tcp_info's tcpi_probes): probes sent without
+  // an answer, zero-window or keepalive, and retries of data the device
+  // refused.
+  uint32_t probes_out() const { return local_.probes + persist_.unanswered + ka_.probes_out; }
 
   // setsockopt on a live connection (src/posix): takes `c`'s nodelay,
-  // keepalive (on/off, idle, interval, count) and user timeout, and re-arms
+  // keepalive (on/off, idle, interval, count), user timeout and send
+  // buffer (SO_SNDBUF: what may be queued from now on), and re-arms
   // the keepalive timer as Linux's tcp_sock_set_keepidle / sock_set_keepalive
   // do. Other fields are fixed once the connection exists.
   // `push`: send what Nagle or cork holds back once, as Linux does when
@@ -452,6 +465,8 @@ class Connection {
   bool orphan_probe_limit_reached() const;
   void maybe_arm_persist(Instant now);
   void on_persist_timeout(Instant now);
+  void refuse_locally(Instant now);
+  bool on_local_probe_timeout(Instant now);
   // Keepalive.
   enum class KeepaliveArm : uint8_t { kFromLastHeard, kBusy, kAfterProbe };
   void arm_keepalive(Instant now, KeepaliveArm how);
@@ -556,6 +571,17 @@ class Connection {
   uint32_t rst_seq_ = 0, rst_ack_ = 0;
   bool rst_with_ack_ = false;
   bool probe_pending_ = false;
+  // Local congestion (set_link_congested): Linux's probe timer after
+  // tcp_write_xmit could not send (tcp_check_probe_timer, tcp_probe_timer,
+  // tcp_send_probe0 with a positive error).
+  bool link_congested_ = false;
+  // The user timeout counts from the first expiry (icsk_probes_tstamp):
+  // ut_clock_ with UserTimeoutCause::kLocalCongestion.
+  struct LocalProbe {
+    bool active = false;  // the persist slot is the probe0 timer for this
+    bool due = false;     // the timer fired: the next send attempt is a probe
+    uint8_t probes = 0;   // attempts the device refused (icsk_probes_out, a u8)
+  } local_;
 
   // --- Sender: RTT and congestion control ---
   RttEstimator rtt_;

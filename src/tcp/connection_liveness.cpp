@@ -55,6 +55,8 @@ std::string_view cause_words(UserTimeoutCause c) {
       return "zero-window probes unanswered";
     case UserTimeoutCause::kZeroWindowEpisode:
       return "the peer's window closed (zero-window probing since the first probe)";
+    case UserTimeoutCause::kLocalCongestion:
+      return "the local device's queue refusing the data since the first probe";
   }
   return "?";
 }
@@ -468,7 +470,70 @@ void Connection::note_window_opened() {
   if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kZeroWindowEpisode) stop_user_timeout();
 }
 
+// ---------------------------------------------------------------------------
+// Local congestion (set_link_congested): the device refused what TCP tried
+// to send. Linux: tcp_write_xmit stops at the refused segment, which stays
+// unsent; with nothing in flight tcp_check_probe_timer arms the probe timer
+// at tcp_probe0_base, max(RTO, TCP_RTO_MIN); each expiry (tcp_probe_timer)
+// tries again through tcp_send_probe0, and a refused try counts a probe
+// (icsk_probes_out) and retries after TCP_RESOURCE_PROBE_INTERVAL, 500 ms,
+// without back-off. The user timeout runs from the first expiry
+// (icsk_probes_tstamp); tcp_retries2 probes also end it.
+
+void Connection::refuse_locally(Instant now) {
+  const bool owed = seq_diff(send_buffer_end(), snd_nxt_) > 0 || (fin_queued_ && !fin_sent_);
+  if (!owed || snd_wnd_ == 0) return;  // nothing tried, or zero-window persist's business
+  if (local_.due) {
+    local_.due = false;
+    if (local_.probes < 255) ++local_.probes;
+    Instant when = now + Duration::millis(500);  // TCP_RESOURCE_PROBE_INTERVAL
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) {
+      // tcp_clamp_probe0_to_user_timeout: no later than the user timeout's
+      // end, and at least TCP_TIMEOUT_MIN (2 jiffies at HZ 1000) away.
+      const Instant end = ut_clock_->start + user_timeout_;
+      when = std::min(when, std::max(end, now + Duration::millis(2)));
+    }
+    arm(TimerKind::kPersist, now, when);
+    return;
+  }
+  if (flight_size() == 0 && !armed(TimerKind::kPersist) && !xmit_armed()) {
+    local_.active = true;
+    arm(TimerKind::kPersist, now, now + std::max(rtt_.rto(), Duration::millis(200)));
+  }
+}
+
+// true if this expiry was the local-congestion probe timer's.
+bool Connection::on_local_probe_timeout(Instant now) {
+  if (!local_.active) return false;
+  const bool owed = seq_diff(send_buffer_end(), snd_nxt_) > 0 || (fin_queued_ && !fin_sent_);
+  if (flight_size() > 0 || !owed) {  // tcp_probe_timer: packets out, or no send head
+    local_ = {};
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) stop_user_timeout();
+    return true;
+  }
+  // tcp_probe_timer: the first expiry starts the user timeout
+  // (icsk_probes_tstamp), a later one at or past its end ends the
+  // connection (as its own timer does at that instant).
+  start_user_timeout(now, UserTimeoutCause::kLocalCongestion);
+  if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion &&
+      now - ut_clock_->start >= user_timeout_) {
+    on_user_timeout(now);
+    return true;
+  }
+  if (local_.probes >= cfg_->retries_data) {
+    fail(now, timeout_errno(), CloseReason::kPersist,
+         std::to_string(local_.probes) + " sends refused by the local device queue" +
+             soft_error_note());
+    return true;
+  }
+  // The next send attempt is the probe: it leaves if the device takes it
+  // now (transmit_data clears local_), else refuse_locally counts it.
+  local_.due = true;
+  return true;
+}
+
 void Connection::on_persist_timeout(Instant now) {
+  if (on_local_probe_timeout(now)) return;
   if (seq_diff(send_buffer_end(), snd_nxt_) <= 0) return;
   if (snd_wnd_ != 0) {
     // The SWS override (RFC 1122 §4.2.3.4): a window too small to fill by
@@ -558,6 +623,13 @@ void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) 
   next.keepalive_interval = c.keepalive_interval;
   next.keepalive_count = c.keepalive_count;
   next.user_timeout = c.user_timeout;
+  if (c.send_buffer != cfg_->send_buffer) {
+    // SO_SNDBUF (Linux sk_setsockopt sets sk_sndbuf of the live socket):
+    // the bound on queued data changes now.
+    next.send_buffer = c.send_buffer;
+    snd_buf_.set_capacity(c.send_buffer);
+    sent_segs_.set_send_buffer(c.send_buffer);
+  }
   if (!(next == *cfg_)) cfg_ = std::make_shared<const TcpConfig>(std::move(next));
   // Linux: SO_KEEPALIVE turning on arms the timer a full idle period from
   // now (sock_set_keepalive); a new TCP_KEEPIDLE counts from the last

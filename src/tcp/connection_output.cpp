@@ -337,6 +337,10 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
                         state_ == State::kFinWait1 || state_ == State::kClosing ||
                         state_ == State::kLastAck;
   if (!can_send) return 0;
+  if (link_congested_) {
+    refuse_locally(now);
+    return 0;
+  }
 
   const uint32_t data_end = send_buffer_end();
   // Fast retransmit, and the partial-ACK retransmission: the segment at
@@ -546,6 +550,12 @@ size_t Connection::transmit_data(Instant now, std::span<uint8_t> buf) {
   if (!retransmission) note_cwnd_usage();
   if (!seq_lt(snd_nxt_, snd_max_)) rtx_.kind = RetransmitTimer::kNone;
   disarm(TimerKind::kPersist);
+  if (local_.active) {
+    // Sent: tcp_send_probe0 sees packets out and clears its probes and
+    // their start (icsk_probes_tstamp).
+    local_ = {};
+    if (ut_clock_ && ut_clock_->cause == UserTimeoutCause::kLocalCongestion) stop_user_timeout();
+  }
   if (!xmit_armed()) restart_retransmit_timer(now);  // RFC 6298 §5.1
   if (loss_probe) {
     ++stats_.tlp_probes;

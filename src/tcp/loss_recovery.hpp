@@ -152,9 +152,11 @@ std::unique_ptr<LossRecovery> make_newreno_recovery(uint32_t recover, bool no_wi
 // `prr`, RFC 6937 PRR-SSRB sets cwnd on every ACK during recovery (prr.hpp).
 // With `rack_segments` > 0, RFC 8985 RACK (rack.hpp, at most that many
 // segment records) decides what is lost instead of RFC 6675's IsLost.
-// `prr_linux_bound`: the prr.bound=linux knob (prr.hpp).
+// `prr_linux_bound`: the prr.bound=linux knob (prr.hpp); `rack_linux_rtt`:
+// rack.rtt=linux (RackDetector::set_linux_rtt).
 std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr = false,
                                                  size_t rack_segments = 0,
-                                                 bool prr_linux_bound = false);
+                                                 bool prr_linux_bound = false,
+                                                 bool rack_linux_rtt = false);
 
 }  // namespace vigil::tcp

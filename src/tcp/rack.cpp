@@ -51,11 +51,11 @@ void RackDetector::on_sent(uint32_t seq, uint32_t end, Instant now, bool fin) {
   segs_.push_back(Segment{seq, end, now, false, false, false});
 }
 
-void RackDetector::deliver(Segment& s, Instant now) {
+bool RackDetector::deliver(Segment& s, Instant now) {
   const Duration rtt = now - s.xmit_ts;
   // Step 2: a retransmitted segment ACKed sooner than min_RTT after its
   // resend was most likely delivered by its original: no sample.
-  if (s.retransmitted && have_min_rtt_ && rtt < min_rtt_) return;
+  if (s.retransmitted && have_min_rtt_ && rtt < min_rtt_) return false;
   if (!s.retransmitted && (!have_min_rtt_ || rtt < min_rtt_)) {
     min_rtt_ = rtt;  // step 1
     have_min_rtt_ = true;
@@ -76,6 +76,7 @@ void RackDetector::deliver(Segment& s, Instant now) {
     if (!have_reord_low_ || seq_lt(s.seq, reord_low_)) reord_low_ = s.seq;
     have_reord_low_ = true;
   }
+  return true;
 }
 
 void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wire::TcpOptions& o,
@@ -91,10 +92,22 @@ void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wir
   // SACKed ones above them, so data ACKed with the blocks that report a
   // hole above it is not taken for reordering (Linux compares with
   // prior_fack, the highest SACKed before this ACK).
+  // rack.rtt=linux: Linux's tcp_rack_advance sets rack.rtt_us from every
+  // valid sample, whether or not it advances RACK.xmit_ts, and sees the
+  // newly SACKed segments first (tcp_sacktag_write_queue, by sequence)
+  // and then the cumulatively acknowledged ones (tcp_clean_rtx_queue, by
+  // sequence): the last of these sets RACK.rtt. RFC 8985 §6.2 step 2 takes
+  // them in transmit order, so the latest sent sets it.
+  bool cum_sample = false, sack_sample = false;
+  Duration cum_rtt, sack_rtt;
+  uint32_t sack_seq = 0;
   if (seq_gt(ack, snd_una)) {
     while (head_ < segs_.size() && seq_le(segs_[head_].end, ack)) {
       Segment& s = segs_[head_];
-      if (!s.sacked) deliver(s, now);
+      if (!s.sacked && deliver(s, now)) {
+        cum_sample = true;
+        cum_rtt = now - s.xmit_ts;
+      }
       ++head_;
     }
     if (head_ < segs_.size() && seq_lt(segs_[head_].seq, ack)) segs_[head_].seq = ack;
@@ -114,10 +127,15 @@ void RackDetector::on_ack(Instant now, uint32_t snd_una, uint32_t ack, const wir
         s.sacked = true;
         s.lost = false;
         s.marked = false;
-        deliver(s, now);
+        if (deliver(s, now) && (!sack_sample || seq_gt(s.seq, sack_seq))) {
+          sack_sample = true;
+          sack_rtt = now - s.xmit_ts;
+          sack_seq = s.seq;
+        }
       }
     }
   }
+  if (linux_rtt_ && (cum_sample || sack_sample)) rtt_ = cum_sample ? cum_rtt : sack_rtt;
   // Linux's reordering degree (tcp_check_sack_reordering): the distance
   // from the lowest segment delivered late to the highest delivered.
   if (have_reord_low_ && mss_ > 0) {

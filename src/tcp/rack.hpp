@@ -75,6 +75,9 @@ class RackDetector {
   // the distance from it to the highest, in segments of `mss`, if larger.
   uint32_t reordering() const { return reordering_; }
   void set_mss(uint32_t mss) { mss_ = mss; }
+  // rack.rtt=linux: RACK.rtt is the sample of the segment Linux's
+  // tcp_rack_advance sees last on an ACK, not of the latest sent (below).
+  void set_linux_rtt(bool on) { linux_rtt_ = on; }
 
  private:
   struct Segment {
@@ -87,7 +90,8 @@ class RackDetector {
   };
   // RACK_sent_after(t1, seq1, t2, seq2) (§6.2 step 2): by time, then sequence.
   static bool sent_after(Instant t1, uint32_t seq1, Instant t2, uint32_t seq2);
-  void deliver(Segment& s, Instant now);
+  // false: no RTT sample (a resend ACKed sooner than min_RTT).
+  bool deliver(Segment& s, Instant now);
 
   size_t max_segments_;
   std::vector<Segment> segs_;  // by sequence; [head_, size) still outstanding
@@ -108,6 +112,7 @@ class RackDetector {
   uint32_t dsack_round_ = 0;
   bool fin_at_end_ = false;  // the last record's last sequence number is the FIN
   uint32_t mss_ = 0;
+  bool linux_rtt_ = false;
   uint32_t reordering_ = kDupThresh;
   bool have_reord_low_ = false;  // this ACK delivered a segment below RACK.fack
   uint32_t reord_low_ = 0;

@@ -17,9 +17,13 @@ namespace {
 
 class SackRecovery final : public LossRecovery {
  public:
-  SackRecovery(uint32_t recover, bool prr, size_t rack_segments, bool prr_linux_bound)
+  SackRecovery(uint32_t recover, bool prr, size_t rack_segments, bool prr_linux_bound,
+               bool rack_linux_rtt)
       : LossRecovery(recover), use_prr_(prr), prr_linux_bound_(prr_linux_bound) {
-    if (rack_segments > 0) rack_ = std::make_unique<RackDetector>(rack_segments);
+    if (rack_segments > 0) {
+      rack_ = std::make_unique<RackDetector>(rack_segments);
+      rack_->set_linux_rtt(rack_linux_rtt);
+    }
   }
 
   std::string_view name() const override { return rack_ ? "rack" : "sack"; }
@@ -271,8 +275,9 @@ class SackRecovery final : public LossRecovery {
 }  // namespace
 
 std::unique_ptr<LossRecovery> make_sack_recovery(uint32_t recover, bool prr, size_t rack_segments,
-                                                 bool prr_linux_bound) {
-  return std::make_unique<SackRecovery>(recover, prr, rack_segments, prr_linux_bound);
+                                                 bool prr_linux_bound, bool rack_linux_rtt) {
+  return std::make_unique<SackRecovery>(recover, prr, rack_segments, prr_linux_bound,
+                                        rack_linux_rtt);
 }
 
 }  // namespace vigil::tcp

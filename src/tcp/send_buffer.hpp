@@ -24,7 +24,11 @@ class SendBuffer {
 
   size_t capacity() const { return capacity_; }
   size_t size() const { return size_; }
-  size_t space() const { return capacity_ - size_; }
+  size_t space() const { return size_ < capacity_ ? capacity_ - size_ : 0; }
+  // SO_SNDBUF on a live connection: a new bound on what may be queued.
+  // Below what is queued now, it takes nothing until enough is acked
+  // (Linux's sk_sndbuf likewise leaves queued data alone).
+  void set_capacity(size_t capacity) { capacity_ = capacity; }
   // Heap bytes held now: 0 until the first write and after release().
   size_t allocated_bytes() const { return alloc_; }
 

@@ -14,6 +14,11 @@ SentSegments::SentSegments(size_t send_buffer, uint32_t min_wire_bytes)
     : capacity_(send_buffer / (std::max(min_wire_bytes, kMaxHeaders + 1) - kMaxHeaders) + 1),
       min_wire_bytes_(min_wire_bytes) {}
 
+void SentSegments::set_send_buffer(size_t send_buffer) {
+  capacity_ = std::max(
+      capacity_, send_buffer / (std::max(min_wire_bytes_, kMaxHeaders + 1) - kMaxHeaders) + 1);
+}
+
 void SentSegments::record(uint32_t seq, uint32_t len, uint32_t cut, uint32_t header_bytes,
                           uint32_t snd_una) {
   if (len == 0 || cut == 0) return;

@@ -27,6 +27,8 @@ class SentSegments {
   // options), so a segment still in flight has not been overwritten by
   // later first transmissions.
   SentSegments(size_t send_buffer, uint32_t min_wire_bytes);
+  // A larger send buffer needs more entries; a smaller one keeps them.
+  void set_send_buffer(size_t send_buffer);
 
   // A datagram carrying [seq, seq+len) with `header_bytes` of IP and TCP
   // headers. A datagram longer than `cut` payload bytes (opt-in TSO) reaches

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -132,6 +133,7 @@ struct Seg {
 
 class AdapterTest : public ::testing::Test {
  protected:
+  std::string flags_ = "local=192.168.0.1 remote=192.0.2.1 profile=rfc";
   void SetUp() override {
     handle_ = dlopen(VIGIL_PACKETDRILL_SO, RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(handle_, nullptr) << dlerror();
@@ -140,7 +142,7 @@ class AdapterTest : public ::testing::Test {
     std::memset(&ifc_, 0, sizeof ifc_);
     // rfc profile: no sysctls read, so the schedule below is this
     // machine's-settings-free (delayed ACK 200 ms).
-    init("local=192.168.0.1 remote=192.0.2.1 profile=rfc", &ifc_);
+    init(flags_.c_str(), &ifc_);
     // Every member filled: packetdrill checks none for NULL.
     const auto* p = reinterpret_cast<void* const*>(&ifc_.free);
     for (size_t i = 0; i < sizeof ifc_ / sizeof(void*) - 1; ++i) ASSERT_NE(p[i], nullptr) << i;
@@ -290,6 +292,34 @@ TEST_F(AdapterTest, HandshakeDataBlockingReadAndClose) {
 // first lets it return and take its end time (Sockets::settle), as the
 // syscall thread does with gettimeofday after the call. Seen without it:
 // the read ended at the end of the sleep (0.600 s where Linux 0.500 s).
+// link=IFNAME names a tun device the adapter asks before each batch of
+// output whether its queue takes packets (packetdrill's user-timeout-probe
+// drops them with a qdisc). A name the namespace does not know: one clear
+// line on stderr, no device created (TUNSETIFF would make one), and the
+// adapter runs as without the word.
+class AdapterLinkTest : public AdapterTest {
+ protected:
+  void SetUp() override {
+    flags_ += " link=vigilnosuch0";
+    ::testing::internal::CaptureStderr();
+    AdapterTest::SetUp();
+    err_ = ::testing::internal::GetCapturedStderr();
+  }
+  std::string err_;
+};
+
+TEST_F(AdapterLinkTest, AnUnknownLinkIsReportedAndLeftAlone) {
+  EXPECT_EQ(err_, "vigil_packetdrill: link=vigilnosuch0: no such device\n");
+  EXPECT_EQ(::if_nametoindex("vigilnosuch0"), 0u);
+  uint32_t iss = 0;
+  auto [l, c] = handshake(&iss);
+  (void)l;
+  EXPECT_EQ(ifc_.write(ifc_.userdata, c, "world", 5), 5);
+  const Seg data = out();
+  EXPECT_EQ(data.seq, iss + 1);
+  EXPECT_EQ(data.data, "world");
+}
+
 TEST_F(AdapterTest, BlockingReadEndsWhenItsDataArrives) {
   void* u = ifc_.userdata;
   uint32_t iss = 0;

@@ -18,6 +18,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "posix/sockets.hpp"
 
@@ -40,6 +41,7 @@ stack::StackConfig config(uint32_t a) {
   stack::StackConfig c;
   c.address = wire::Ipv4Addr{a};
   c.tcp = tcp::TcpConfig::linux_profile();
+  c.tcp.timer_hz = 0;  // exact timers: the tests' times do not follow the profile's default
   return c;
 }
 
@@ -613,6 +615,101 @@ TEST(PosixStack, PublicFaceDrivesTheLayer) {
     EXPECT_EQ(e.code(), std::errc::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("rto.min"), std::string::npos) << e.what();
   }
+}
+
+// SO_SNDBUF on a connected socket (packetdrill blocking-write sets it after
+// accept()): Linux's sk_setsockopt sets sk_sndbuf of the live socket, so
+// what write() may queue follows at once: 21000, doubled, 42000 bytes;
+// shrinking later takes nothing more until enough is acknowledged.
+TEST_F(PosixTest, SndbufOnAConnectedSocketBoundsItsQueueAtOnce) {
+  auto [c, s] = connected();
+  link_up = false;  // nothing is acknowledged: the queue only fills
+  const int v = 21000;
+  ASSERT_EQ(client.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof v), 0);
+  int got = 0;
+  socklen_t len = sizeof got;
+  ASSERT_EQ(client.getsockopt(c, SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+  EXPECT_EQ(got, 42000);
+  std::vector<char> data(61000);
+  EXPECT_EQ(client.write(c, data.data(), data.size()), 42000);  // the linux profile's 16384 before
+  EXPECT_ERRNO(client.write(c, data.data(), 1), EAGAIN);
+  const int small = 10000;  // 20000: below the 42000 queued
+  ASSERT_EQ(client.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  EXPECT_ERRNO(client.write(c, data.data(), 1), EAGAIN);
+  (void)s;
+}
+
+// tcp_info's tcpi_probes (offset 3), tcpi_backoff (4) and tcpi_rto (8, µs).
+struct ProbeInfo {
+  uint8_t probes = 0, backoff = 0;
+  uint32_t rto_us = 0;
+};
+ProbeInfo probe_info(Sockets& layer, int fd) {
+  unsigned char info[512] = {};
+  socklen_t len = sizeof info;
+  EXPECT_EQ(layer.getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len), 0);
+  ProbeInfo p;
+  p.probes = info[3];
+  p.backoff = info[4];
+  std::memcpy(&p.rto_us, info + 8, 4);
+  return p;
+}
+
+// packetdrill's user-timeout-probe: the device's queue drops every packet
+// (`tc qdisc ... pfifo limit 0`). Linux does not count the refused segment
+// as sent: tcp_check_probe_timer arms the probe timer at max(RTO,
+// TCP_RTO_MIN), and each refused retry (tcp_send_probe0 with a positive
+// error) counts a probe and comes back TCP_RESOURCE_PROBE_INTERVAL (500 ms)
+// later, without back-off; TCP_USER_TIMEOUT counts from the first expiry
+// (icsk_probes_tstamp, tcp_probe_timer).
+TEST_F(PosixTest, DataTheDeviceRefusesIsProbedEvery500msUntilTheUserTimeout) {
+  auto [c, s] = connected();
+  bool queue_full = false;
+  client.set_link_admits([&] { return !queue_full; });
+  const int ut = 3000;
+  ASSERT_EQ(client.setsockopt(c, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof ut), 0);
+  // The in-memory RTT is 0: RTO = TCP_RTO_MIN, 200 ms.
+  ASSERT_EQ(probe_info(client, c).rto_us, 200000u);
+  queue_full = true;
+  const Instant t0 = now;
+  char data[24] = {};
+  ASSERT_EQ(client.write(c, data, sizeof data), 24);
+  // First expiry at t0 + 200 ms, then every 500 ms: 0.2, 0.7, 1.2, 1.7, 2.2,
+  // 2.7 s, six refused probes; the expiry at 3.2 s is first + 3 s: dead.
+  advance(Duration::millis(199));
+  EXPECT_EQ(probe_info(client, c).probes, 0);
+  advance(Duration::millis(1));
+  EXPECT_EQ(probe_info(client, c).probes, 1);
+  advance(Duration::millis(2950));  // t0 + 3.15 s
+  EXPECT_EQ(now - t0, Duration::millis(3150));
+  ASSERT_EQ(client.write(c, data, sizeof data), 24);  // still alive
+  EXPECT_EQ(probe_info(client, c).probes, 6);
+  advance(Duration::millis(49));
+  ASSERT_EQ(client.write(c, data, sizeof data), 24);
+  advance(Duration::millis(1));  // t0 + 3.2 s
+  EXPECT_ERRNO(client.write(c, data, sizeof data), ETIMEDOUT);
+  const ProbeInfo end = probe_info(client, c);
+  EXPECT_EQ(end.probes, 6);
+  EXPECT_EQ(end.backoff, 0);
+  char buf[64];
+  EXPECT_ERRNO(server.recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);  // nothing left the device
+}
+
+TEST_F(PosixTest, DataTheDeviceRefusedLeavesOnTheProbeOnceItAdmits) {
+  auto [c, s] = connected();
+  bool queue_full = true;
+  client.set_link_admits([&] { return !queue_full; });
+  char data[24] = {};
+  ASSERT_EQ(client.write(c, data, sizeof data), 24);
+  advance(Duration::millis(200));  // the first probe, refused
+  EXPECT_EQ(probe_info(client, c).probes, 1);
+  queue_full = false;
+  char buf[64];
+  advance(Duration::millis(499));  // nothing wakes TCP before its timer
+  EXPECT_ERRNO(server.recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+  advance(Duration::millis(1));  // the second probe at 0.7 s carries the data
+  EXPECT_EQ(server.recv(s, buf, sizeof buf, MSG_DONTWAIT), 24);
+  EXPECT_EQ(probe_info(client, c).probes, 0);  // sent: tcp_send_probe0 clears them
 }
 
 }  // namespace

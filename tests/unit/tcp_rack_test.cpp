@@ -87,6 +87,38 @@ TEST(Rack, LostOutAndReorderingAsLinuxCountsThem) {
   EXPECT_EQ(r.reordering(), 6u);
 }
 
+// packetdrill prr-ss-ack-below-snd_una-cubic (Linux 6.18 passes it): ten
+// segments at 10 ms; at 20 ms SACKs of s2, s3 and s9 (three SACKed, no
+// reordering: reo_wnd 0) mark s1 and s4-s8 lost (10 + 10 - 20 = 0), and
+// s1 is resent. At 32 ms the ACK of 4000 (SACK s9) delivers the resent s1
+// (RTT 12 ms >= min_RTT 10: a sample; sent at 20 ms, it becomes
+// RACK.xmit_ts) and s4, never resent, below RACK.fack: reordering, so
+// reo_wnd = min(min_RTT / 4, SRTT) = 2.5 ms. s10 (sent at 10 ms, before
+// RACK.xmit_ts) then waits or not on RACK.rtt:
+//   rfc (RFC 8985 §6.2: the latest sent, s1): 10 + 12 + 2.5 - 32 < 0, lost;
+//   linux (tcp_rack_advance: every sample, the cumulatively ACKed s4
+//   last): 10 + 22 + 2.5 - 32 = 2.5 ms left, the reordering timer's.
+TEST(Rack, LinuxRttIsTheLastSampleTheAckGives) {
+  for (const bool linux_rtt : {false, true}) {
+    RackDetector r(16);
+    r.set_mss(1000);
+    r.set_linux_rtt(linux_rtt);
+    for (uint32_t i = 0; i < 10; ++i) r.on_sent(i * 1000, (i + 1) * 1000, ms(10));
+    r.on_ack(ms(20), 0, 0, sack({{1000, 2000}}), 10000);
+    r.on_ack(ms(20), 0, 0, sack({{1000, 3000}}), 10000);
+    r.on_ack(ms(20), 0, 0, sack({{1000, 3000}, {8000, 9000}}), 10000);
+    EXPECT_EQ(r.detect_loss(ms(20), Duration::millis(10), false), Duration::zero());
+    EXPECT_EQ(r.lost_segments(), 6u);
+    r.on_sent(0, 1000, ms(20));
+    r.on_ack(ms(32), 0, 4000, sack({{8000, 9000}}), 10000);
+    EXPECT_TRUE(r.reordering_seen());
+    EXPECT_EQ(r.rtt(), Duration::millis(linux_rtt ? 22 : 12));
+    EXPECT_EQ(r.detect_loss(ms(32), Duration::millis(10), true),
+              linux_rtt ? Duration::micros(2500) : Duration::zero());
+    EXPECT_EQ(r.lost_out(), linux_rtt ? 4u : 5u) << linux_rtt;  // s5-s8 (and s10)
+  }
+}
+
 TEST(Rack, ReorderingWithinTheWindowIsNotLoss) {
   RackDetector r = four_segments();
   r.on_ack(ms(100), 0, 0, sack({{1000, 2000}}), 4000);
