@@ -808,7 +808,8 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
         const uint32_t u = std::min<uint32_t>(static_cast<uint32_t>(v), limits_.wmem_max);
         s->sndbuf = std::max<int>(static_cast<int>(u) * 2, kMinSndbuf);
         s->cfg.send_buffer = static_cast<uint32_t>(s->sndbuf);
-        apply_options(*s);  // a connected socket's buffer changes at once
+        s->cfg.send_buffer_max = 0;  // SOCK_SNDBUF_LOCK: no autotuning from now on
+        apply_options(*s);           // a connected socket's buffer changes at once
         return 0;
       }
       case SO_RCVBUF: {
@@ -902,8 +903,9 @@ int Sockets::getsockopt(int fd, int level, int name, void* val, socklen_t* len) 
         return put_int(s->cfg.keepalive ? 1 : 0);
       case SO_REUSEADDR:
         return put_int(s->reuseaddr ? 1 : 0);
-      case SO_SNDBUF:
-        return put_int(s->sndbuf);
+      case SO_SNDBUF:  // sk_sndbuf: grown by autotuning once connected
+        return put_int(c ? static_cast<int>(std::min<size_t>(c->send_buffer_size(), INT_MAX))
+                         : s->sndbuf);
       case SO_RCVBUF:
         return put_int(s->rcvbuf);
       case SO_ERROR:
@@ -920,12 +922,10 @@ int Sockets::getsockopt(int fd, int level, int name, void* val, socklen_t* len) 
         // sk_get_meminfo: SK_MEMINFO_VARS (9) u32s; vigil fills the ones
         // it knows: bytes readable, SO_RCVBUF, SO_SNDBUF, bytes queued.
         uint32_t mi[9] = {};
-        mi[0] = c ? static_cast<uint32_t>(c->recv_available()) : 0;  // RMEM_ALLOC
-        mi[1] = static_cast<uint32_t>(s->rcvbuf);                    // RCVBUF
-        mi[3] = static_cast<uint32_t>(s->sndbuf);                    // SNDBUF
-        mi[5] = c ? static_cast<uint32_t>(s->cfg.send_buffer - std::min<size_t>(c->send_space(),
-                                                                                s->cfg.send_buffer))
-                  : 0;  // WMEM_QUEUED
+        mi[0] = c ? static_cast<uint32_t>(c->recv_available()) : 0;            // RMEM_ALLOC
+        mi[1] = static_cast<uint32_t>(s->rcvbuf);                              // RCVBUF
+        mi[3] = static_cast<uint32_t>(c ? c->send_buffer_size() : s->sndbuf);  // SNDBUF
+        mi[5] = c ? static_cast<uint32_t>(c->send_queued()) : 0;               // WMEM_QUEUED
         const size_t n = std::min<size_t>(*len, sizeof mi);
         std::memcpy(val, mi, n);
         *len = static_cast<socklen_t>(n);
@@ -1056,8 +1056,7 @@ int Sockets::ioctl(int fd, unsigned long req, int* arg) {
   } else {
     // Bytes written and not yet acknowledged: the send buffer's fill.
     *arg = c && c->state() != State::kClosed
-               ? static_cast<int>(s->cfg.send_buffer -
-                                  std::min<size_t>(c->send_space(), s->cfg.send_buffer))
+               ? static_cast<int>(std::min<size_t>(c->send_queued(), INT_MAX))
                : 0;
   }
   return 0;

@@ -243,6 +243,10 @@ tcp::TcpConfig draw_tcp(util::Rng& r, const std::string& profile) {
   static constexpr uint32_t kBufs[] = {4096, 16384, 65536, 262144};
   c.send_buffer = pick(r, kBufs);
   c.recv_buffer = pick(r, kBufs);
+  // Autotuning (the linux profile's) up to 4 times the start, so that it
+  // runs and the memory bound stays tight; no draw of its own, so every
+  // seed keeps the rest of its scenario.
+  if (c.send_buffer_max != 0) c.send_buffer_max = 4 * c.send_buffer;
   c.timestamps = r.chance(0.85);
   c.sack = r.chance(0.85);
   c.window_scaling = r.chance(0.85);
@@ -1013,10 +1017,10 @@ std::string Runner::describe() const {
         s += fmt(", stops reading +%s..+%s", secs(x.pause_from).c_str(),
                  secs(x.pause_until).c_str());
       s +=
-          fmt("\n    mss %u, sndbuf %u, rcvbuf %u, ts %d, sack %d, wscale %d, nodelay %d, "
+          fmt("\n    mss %u, sndbuf %u (max %u), rcvbuf %u, ts %d, sack %d, wscale %d, nodelay %d, "
               "user_timeout %s, liveness_deadline %d",
-              t.mss, t.send_buffer, t.recv_buffer, t.timestamps, t.sack, t.window_scaling,
-              t.nodelay, secs(t.user_timeout).c_str(), t.liveness_deadline);
+              t.mss, t.send_buffer, t.send_buffer_max, t.recv_buffer, t.timestamps, t.sack,
+              t.window_scaling, t.nodelay, secs(t.user_timeout).c_str(), t.liveness_deadline);
       if (t.keepalive)
         s += fmt(", keepalive %s/%s/%u", secs(t.keepalive_idle).c_str(),
                  secs(t.keepalive_interval).c_str(), t.keepalive_count);
@@ -1191,7 +1195,9 @@ FuzzSeedResult Runner::run() {
   }
   uint32_t max_buf = 0;
   for (const auto& c : d_.conns)
-    for (const auto& s : c.side) max_buf = std::max(max_buf, s.tcp.send_buffer + s.tcp.recv_buffer);
+    for (const auto& s : c.side)
+      max_buf =
+          std::max(max_buf, std::max(s.tcp.send_buffer, s.tcp.send_buffer_max) + s.tcp.recv_buffer);
   // A connection holds itself and at most its two buffers (in whole pages).
   per_conn_bytes_ = sizeof(tcp::Connection) + max_buf + 8192;
 

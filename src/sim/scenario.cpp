@@ -222,10 +222,11 @@ const std::vector<ScenarioDef>& definitions() {
          s.limit = Duration::seconds(3600);
        }},
       {{"rto-blackhole",
-        "the server vanishes 1 s into a 1 MB upload: RTO back-off until R2, ETIMEDOUT"},
+        "the server vanishes 1 s into a 4 MB upload: RTO back-off until R2, ETIMEDOUT"},
        [](Spec& s) {
          s = liveness_base(s);
-         s.client_bytes = 1'000'000;
+         // Still sending at 1 s: 10 Mbit/s moves 1.25 MB a second.
+         s.client_bytes = 4'000'000;
          s.link.rate_bps = 10'000'000;
          s.server_vanish_at = Duration::seconds(1);
          s.limit = Duration::seconds(3600);
@@ -233,7 +234,7 @@ const std::vector<ScenarioDef>& definitions() {
       {{"rto-blackhole-user-timeout", "rto-blackhole with a 30 s user timeout"},
        [](Spec& s) {
          s = liveness_base(s);
-         s.client_bytes = 1'000'000;
+         s.client_bytes = 4'000'000;
          s.link.rate_bps = 10'000'000;
          s.server_vanish_at = Duration::seconds(1);
          s.tcp.user_timeout = Duration::seconds(30);
@@ -364,14 +365,15 @@ const std::vector<ScenarioDef>& definitions() {
          s.limit = Duration::seconds(3600);
        }},
       {{"icmp-forged",
-        "2 MB from client to server (10 Mbit/s, 20 ms); from 0.5 s an attacker who sees the "
+        "3 MB from client to server (10 Mbit/s, 20 ms); from 0.5 s an attacker who sees the "
         "segments forges 16 ICMP errors quoting them, every 100 ms: port, protocol, host "
         "unreachable, frag-needed MTU 68. None aborts (RFC 5927 §4.2); the MSS stops at the "
         "552-byte path MTU floor"},
        [](Spec& s) {
          s.link.delay = Duration::millis(20);
          s.link.rate_bps = 10'000'000;
-         s.client_bytes = 2'000'000;
+         // Still sending when the last forgery is due (2 s) in both profiles.
+         s.client_bytes = 3'000'000;
          s.icmp_forge_from = Duration::millis(500);
          s.icmp_forge_count = 16;
        }},

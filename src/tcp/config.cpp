@@ -21,6 +21,7 @@ TcpConfig TcpConfig::linux_profile() {
   c.delayed_ack = Duration::millis(40);  // TCP_DELACK_MIN: Linux's quick ACK timer
   c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
+  c.send_buffer_max = 4 * 1024 * 1024;   // tcp_wmem[2] 4194304: tcp_sndbuf_expand's cap
   c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
   c.linux_retry_model = true;
   c.linux_rto_formula = true;  // tcp_retries2 as time (tcp_model_timeout)
@@ -191,6 +192,7 @@ const std::vector<Knob>& knobs() {
   static const std::vector<Knob> k = {
       uint_knob("mss", &TcpConfig::mss, 88, 65495),
       uint_knob("send_buffer", &TcpConfig::send_buffer, 1, 1u << 30),
+      uint_knob("send_buffer.max", &TcpConfig::send_buffer_max, 0, 1u << 30),
       uint_knob("recv_buffer", &TcpConfig::recv_buffer, 1, 1u << 30),
       bool_knob("window_scaling", &TcpConfig::window_scaling),
       bool_knob("timestamps", &TcpConfig::timestamps),

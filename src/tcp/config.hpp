@@ -19,7 +19,12 @@ struct TcpConfig {
   uint16_t mss = 1460;                // MSS we advertise: MTU 1500 - 40 (RFC 9293 §3.7.1)
   uint32_t send_buffer = 256 * 1024;  // bytes the application may queue (SO_SNDBUF)
   uint32_t recv_buffer = 256 * 1024;  // receive window ceiling (SO_RCVBUF)
-  bool window_scaling = true;         // RFC 7323 §2
+  // Send-buffer autotuning (Linux tcp_sndbuf_expand): the send buffer
+  // starts at send_buffer and grows to room for two congestion windows,
+  // up to this cap (tcp_wmem[2]). 0, or a cap not above send_buffer: fixed,
+  // as Linux's SO_SNDBUF locks it (SOCK_SNDBUF_LOCK). linux: 4 MiB.
+  uint32_t send_buffer_max = 0;
+  bool window_scaling = true;  // RFC 7323 §2
   // The buffer the window scale is chosen to cover (RFC 7323 §2.3); 0:
   // recv_buffer. Linux sizes it for the largest buffer autotuning may grow
   // to, max(tcp_rmem[2], rmem_max) (tcp_select_initial_window), so its

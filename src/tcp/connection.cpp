@@ -93,10 +93,12 @@ void Connection::select_loss_recovery() {
   const bool rack = cfg_->loss_detection == TcpConfig::LossDetection::kRack;
   const std::string_view want = sack_recovery() ? (rack ? "rack" : "sack") : "newreno";
   if (recovery_->name() == want) return;
-  // RACK's records: one per segment the send buffer can hold, plus the FIN.
-  const size_t rack_segments = cfg_->loss_detection == TcpConfig::LossDetection::kRack
-                                   ? cfg_->send_buffer / std::max<uint32_t>(snd_mss_, 1) + 2
-                                   : 0;
+  // RACK's records: one per segment the send buffer can hold, as large as
+  // autotuning may grow it, plus the FIN (they grow with the flight).
+  const size_t rack_segments =
+      cfg_->loss_detection == TcpConfig::LossDetection::kRack
+          ? std::max(cfg_->send_buffer, cfg_->send_buffer_max) / std::max<uint32_t>(snd_mss_, 1) + 2
+          : 0;
   recovery_ = sack_recovery() ? make_sack_recovery(iss_, cfg_->prr, rack_segments,
                                                    cfg_->prr_linux_bound, cfg_->rack_linux_rtt)
                               : make_newreno_recovery(iss_, cfg_->bug_no_window_deflation);
@@ -131,6 +133,7 @@ void Connection::set_state(Instant now, State s) {
     // RFC 6298 §5.7: data starts at 3 s if the SYN timed out and no RTT
     // sample was taken during the handshake.
     if (rtx_.syn_timed_out) rtt_.reset_to(cfg_->rto_syn_fallback);
+    expand_send_buffer();                               // Linux tcp_init_buffer_space
     if (fin_queued_) set_state(now, State::kFinWait1);  // close() during SYN-RECEIVED
   }
   // Issue 12 "Memory": a closed connection keeps no buffer it cannot use.
@@ -159,6 +162,27 @@ void Connection::open_passive(Instant now) {
   state_since_ = now;
 }
 
+// Linux tcp_sndbuf_expand: room for two congestion windows (Fast Recovery
+// sends up to cwnd beyond what is in flight), at least TCP_INIT_CWND
+// segments, each counted as the memory Linux charges one full-sized
+// segment. Linux 6.18 here gives SO_SNDBUF 69120 once connected with MSS
+// 1448 and with 948 alike (2 x 10 x 3456), 138240 with initcwnd 20
+// (measured in namespaces with python's getsockopt); the older formula
+// (roundup_pow_of_two(MSS + 640) + 256) would give 87040. vigil's buffer
+// counts payload where Linux counts memory, as send_buffer itself does.
+// Up to send_buffer_max (tcp_wmem[2]); never shrinks.
+void Connection::expand_send_buffer() {
+  const uint64_t cap = cfg_->send_buffer_max;
+  if (cap <= snd_buf_.capacity()) return;
+  constexpr uint64_t kInitCwnd = 10;  // TCP_INIT_CWND
+  constexpr uint64_t kPerMss = 3456;  // measured, above (jumbo MSS not modelled)
+  const uint64_t segs = std::max<uint64_t>(kInitCwnd, cwnd() / std::max<uint32_t>(snd_mss_, 1));
+  const uint64_t want = std::min(cap, 2 * segs * kPerMss);
+  if (want <= snd_buf_.capacity()) return;
+  snd_buf_.set_capacity(want);
+  sent_segs_.set_send_buffer(want);
+}
+
 size_t Connection::send_space() const {
   switch (state_) {
     case State::kSynSent:
@@ -172,6 +196,7 @@ size_t Connection::send_space() const {
 }
 
 size_t Connection::send(Instant now, std::span<const uint8_t> data, bool more) {
+  if (send_space() < data.size()) send_blocked_ = true;
   if (send_space() == 0) return 0;
   if (more && !more_tail_) push_seq_ = send_buffer_end();
   more_tail_ = more;

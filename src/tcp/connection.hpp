@@ -258,7 +258,11 @@ class Connection {
   const ConnectionError& error() const { return error_; }
   const ConnectionStats& stats() const { return stats_; }
   const TcpConfig& config() const { return *cfg_; }
-  size_t send_space() const;  // bytes send() would accept now
+  size_t send_space() const;                              // bytes send() would accept now
+  size_t send_queued() const { return snd_buf_.size(); }  // written, not yet acknowledged
+  // The send buffer's bound now: send_buffer, or more once autotuning grew
+  // it (TcpConfig::send_buffer_max), as Linux's sk_sndbuf.
+  size_t send_buffer_size() const { return snd_buf_.capacity(); }
   size_t recv_available() const { return rcv_buf_.readable(); }
   size_t out_of_order_ranges() const { return rcv_buf_.out_of_order().size(); }
   bool peer_closed() const { return fin_received_; }  // FIN received: EOF after readable bytes
@@ -420,6 +424,8 @@ class Connection {
     return ts_offset_ + static_cast<uint32_t>(now.ns() / 1'000'000);  // 1 ms TS clock
   }
   void update_mss();
+  // Send-buffer autotuning (TcpConfig::send_buffer_max; Linux tcp_sndbuf_expand).
+  void expand_send_buffer();
   // NewReno or RFC 6675 recovery, once SACK negotiation is known.
   void select_loss_recovery();
   SendSpace seq_space() const {
@@ -554,6 +560,9 @@ class Connection {
   // push_seq_, the end of the last write without `more`.
   bool more_hold_ = false;
   bool more_tail_ = false;
+  // A write found the send buffer full (Linux's SOCK_NOSPACE): the next ACK
+  // that frees room may grow it (expand_send_buffer).
+  bool send_blocked_ = false;
   uint32_t push_seq_ = 0;
   uint32_t tso_limit_ = 0;     // set_tso_limit(): largest new-data segment, 0 = snd_mss_
   bool partial_csum_ = false;  // set_partial_checksum()

@@ -524,6 +524,14 @@ void Connection::process_new_ack(Instant now, const TcpView& seg, uint32_t acked
     cc_->on_rtt_sample(rtt_.srtt());
     if (cwnd_may_grow()) cc_->on_ack(delivered, now);
   }
+  // Linux tcp_check_space -> tcp_new_space: a writer that found the buffer
+  // full is woken by an ACK that frees room, and the buffer grows when it,
+  // not cwnd, limited the flight (tcp_should_expand_sndbuf; Linux asks
+  // after sending what the buffer holds, so here: it holds less than cwnd).
+  if (send_blocked_ && data_acked > 0) {
+    send_blocked_ = false;
+    if (snd_buf_.size() < cwnd()) expand_send_buffer();
+  }
 
   // RFC 6298 §5.2-5.3.
   if (flight_size() == 0) {

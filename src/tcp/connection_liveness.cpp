@@ -623,6 +623,7 @@ void Connection::set_socket_options(Instant now, const TcpConfig& c, bool push) 
   next.keepalive_interval = c.keepalive_interval;
   next.keepalive_count = c.keepalive_count;
   next.user_timeout = c.user_timeout;
+  next.send_buffer_max = c.send_buffer_max;  // SO_SNDBUF locks it (0)
   if (c.send_buffer != cfg_->send_buffer) {
     // SO_SNDBUF (Linux sk_setsockopt sets sk_sndbuf of the live socket):
     // the bound on queued data changes now.

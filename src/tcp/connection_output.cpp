@@ -273,8 +273,11 @@ size_t Connection::retransmit_range(Instant now, std::span<uint8_t> buf, uint32_
   // A fast retransmission of SND.UNA sends one segment: up to an MSS of
   // data, and the FIN with it if that reaches the FIN, as the segment
   // first sent carried it (a FIN takes no payload room).
+  // Never more than one MSS of data: a range of several lost segments
+  // (RACK marks runs) goes one segment at a time; `len` may be one more
+  // than the MSS only to carry a FIN.
   const int32_t avail = seq_diff(send_buffer_end(), seq);
-  const uint32_t dlen = std::min(len, avail > 0 ? static_cast<uint32_t>(avail) : 0u);
+  const uint32_t dlen = std::min({len, avail > 0 ? static_cast<uint32_t>(avail) : 0u, snd_mss_});
   const bool fin_fits = kind == RetransmitTimer::kFast && seq == snd_una_
                             ? static_cast<int32_t>(dlen) == avail
                             : len > dlen;

@@ -3,6 +3,9 @@
 // loss (spurious cuts undone or kept).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "sim/scenario.hpp"
 
 namespace vigil::sim {
@@ -67,6 +70,19 @@ TEST(RecoveryMultiLossScenario, RackRepairsOneToTenLossesWithoutAnRto) {
     EXPECT_EQ(c.stats.timeouts, 0u);
     EXPECT_EQ(c.stats.retransmitted_segments, static_cast<uint64_t>(n));
     EXPECT_EQ(c.stats.rack_retransmits, static_cast<uint64_t>(n));
+    // Each lost segment resent whole and alone: segment k (from 0) starts
+    // at ISN + 1 + 1448 k (MSS 1460 less 12 of timestamps), the first lost
+    // is the 30th; never more than one MSS (a run of lost segments once
+    // went out as 1449-byte pieces).
+    std::vector<uint32_t> offsets;
+    for (const auto& e : r.events) {
+      if (e.host != 0 || e.event.type != tcp::EventType::kRetransmit) continue;
+      EXPECT_EQ(e.event.len, 1448u);
+      offsets.push_back(e.event.seq);
+    }
+    ASSERT_EQ(offsets.size(), static_cast<size_t>(n));
+    std::sort(offsets.begin(), offsets.end());
+    for (int k = 1; k < n; ++k) EXPECT_EQ(offsets[k] - offsets[k - 1], 1448u) << k;
   }
 }
 

@@ -33,6 +33,7 @@ const std::vector<Range>& ranges() {
   static const std::vector<Range> r = {
       {"mss", {"88", "65495"}, {"87", "65496"}, "from 88 to 65495"},
       {"send_buffer", {"1", "1073741824"}, {"0", "1073741825"}, "from 1 to 1073741824"},
+      {"send_buffer.max", {"0", "1073741824"}, {"-1", "1073741825"}, "from 0 to 1073741824"},
       {"recv_buffer", {"1", "1073741824"}, {"0", "1073741825"}, "from 1 to 1073741824"},
       {"initial_window", {"1", "100"}, {"0", "101"}, "from 1 to 100"},
       {"rto.initial", {"1ms", "120s"}, {"999us", "120001ms", "0s"}, "from 1ms to 120s"},

@@ -639,6 +639,94 @@ TEST_F(PosixTest, SndbufOnAConnectedSocketBoundsItsQueueAtOnce) {
   (void)s;
 }
 
+// Send-buffer autotuning (Linux tcp_sndbuf_expand), against Linux 6.18
+// here (python's getsockopt in two namespaces over veth, MSS 1448):
+// SO_SNDBUF 16384 before connect, 69120 once connected (2 x TCP_INIT_CWND
+// x 3456), 138240 with initcwnd 20 (so it follows cwnd), 4194304
+// (tcp_wmem[2]) after a 40 MB upload. A socket whose SO_SNDBUF was set
+// keeps it (SOCK_SNDBUF_LOCK).
+int sndbuf_of(Sockets& layer, int fd) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(layer.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+  return v;
+}
+
+TEST_F(PosixTest, SendBufferStartsAtLinuxsSizeAndGrowsWithCwnd) {
+  const int pre = client.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_EQ(sndbuf_of(client, pre), 16384);  // tcp_wmem[1]
+  auto [c, s] = connected();
+  EXPECT_EQ(sndbuf_of(client, c), 69120);
+  std::vector<char> data(1 << 20), sink(1 << 20);
+  int last = 69120;
+  for (int round = 0; round < 50; ++round) {
+    (void)client.write(c, data.data(), data.size());
+    advance(Duration::millis(1));
+    while (server.recv(s, sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+    }
+    advance(Duration::millis(1));
+    const int b = sndbuf_of(client, c);
+    EXPECT_GE(b, last) << round;  // never shrinks
+    EXPECT_EQ(b % 6912, 0) << b;  // 2 x segments x 3456
+    last = b;
+  }
+  EXPECT_GT(last, 69120);
+}
+
+TEST(PosixAutotune, TheCapHoldsAndSoSndbufLocksTheSize) {
+  for (const bool lock : {false, true}) {
+    SCOPED_TRACE(lock ? "SO_SNDBUF 30000" : "send_buffer.max 100000");
+    stack::StackConfig cc = config(kClient);
+    cc.tcp.send_buffer_max = 100000;
+    Sockets client{cc, 1, Instant::zero()};
+    Sockets server{config(kServer), 2, Instant::zero()};
+    Instant now = Instant::zero();
+    std::vector<uint8_t> buf(65536);
+    Instant when;
+    auto pump = [&] {
+      for (bool moved = true; moved;) {
+        moved = false;
+        while (size_t n = client.take_datagram(buf, &when)) {
+          moved = true;
+          server.input(now, std::span<const uint8_t>(buf.data(), n));
+        }
+        while (size_t n = server.take_datagram(buf, &when)) {
+          moved = true;
+          client.input(now, std::span<const uint8_t>(buf.data(), n));
+        }
+      }
+    };
+    const int l = server.socket(AF_INET, SOCK_STREAM, 0);
+    const auto any = addr(INADDR_ANY, 80);
+    ASSERT_EQ(server.bind(l, sa(any), sizeof any), 0);
+    ASSERT_EQ(server.listen(l, 8), 0);
+    const int c = client.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (lock) {
+      const int v = 30000;
+      ASSERT_EQ(client.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof v), 0);
+    }
+    const auto to = addr(kServer, 80);
+    EXPECT_ERRNO(client.connect(c, sa(to), sizeof to), EINPROGRESS);
+    pump();
+    const int s = server.accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    ASSERT_GE(s, 0);
+    EXPECT_EQ(sndbuf_of(client, c), lock ? 60000 : 69120);
+    std::vector<char> data(1 << 20), sink(1 << 20);
+    for (int round = 0; round < 50; ++round) {
+      (void)client.write(c, data.data(), data.size());
+      for (int step = 0; step < 2; ++step) {
+        now = now + Duration::millis(1);
+        client.advance(now);
+        server.advance(now);
+        pump();
+        while (server.read(s, sink.data(), sink.size()) > 0) {
+        }
+      }
+    }
+    EXPECT_EQ(sndbuf_of(client, c), lock ? 60000 : 100000);
+  }
+}
+
 // tcp_info's tcpi_probes (offset 3), tcpi_backoff (4) and tcpi_rto (8, µs).
 struct ProbeInfo {
   uint8_t probes = 0, backoff = 0;
