@@ -295,6 +295,8 @@ std::string render_json(const ScenarioResult& r) {
     for (const auto& [name, n] : connection_counters(e.stats)) j.key(name).value(n);
     j.key("final_rto_s").raw_number(format_seconds(Instant::zero() + e.final_rto));
     j.key("goodput_bps").value(e.goodput_bps);
+    j.key("send_buffer_bytes").value(e.send_buffer_bytes);
+    j.key("recv_buffer_bytes").value(e.recv_buffer_bytes);
     j.end_object();
     j.end_object();
   }

@@ -293,8 +293,17 @@ class SimTestbed : public Testbed {
     if (o.keep_interval) c.keepalive_interval = VDuration::seconds(o.keep_interval->count());
     if (o.keep_count) c.keepalive_count = static_cast<uint32_t>(*o.keep_count);
     if (o.user_timeout) c.user_timeout = VDuration::millis(o.user_timeout->count());
-    if (o.receive_buffer) c.recv_buffer = static_cast<uint32_t>(*o.receive_buffer);
-    if (o.send_buffer) c.send_buffer = static_cast<uint32_t>(*o.send_buffer);
+    // Set by the application: fixed, as SO_RCVBUF / SO_SNDBUF lock Linux's
+    // autotuning, and the window scale covers the buffer it has.
+    if (o.receive_buffer) {
+      c.recv_buffer = static_cast<uint32_t>(*o.receive_buffer);
+      c.recv_buffer_max = 0;
+      c.window_scale_buffer = 0;
+    }
+    if (o.send_buffer) {
+      c.send_buffer = static_cast<uint32_t>(*o.send_buffer);
+      c.send_buffer_max = 0;
+    }
     c.nodelay = o.no_delay || c.nodelay;
     return c;
   }

@@ -204,10 +204,13 @@ void follow_sysctls(vigil::stack::StackConfig* sc, vigil::posix::Limits* lim) {
   const std::string p = "/proc/sys/net/ipv4/";
   if (read_ints(p + "tcp_rmem", &v) && v.size() == 3 && v[1] > 0) {
     t.recv_buffer = static_cast<uint32_t>(std::min<long long>(v[1], 1 << 30));
+    t.recv_buffer_max =
+        static_cast<uint32_t>(std::min<long long>(v[2], 1 << 30));  // autotuning cap
   }
   long long scale_space = v.size() == 3 ? v[2] : 0;
   if (read_ints(p + "tcp_wmem", &v) && v.size() == 3 && v[1] > 0) {
     t.send_buffer = static_cast<uint32_t>(std::min<long long>(v[1], 1 << 30));
+    t.send_buffer_max = static_cast<uint32_t>(std::min<long long>(v[2], 1 << 30));
   }
   if (read_ints(p + "tcp_sack", &v)) t.sack = v[0] != 0;
   if (read_ints(p + "tcp_timestamps", &v)) t.timestamps = v[0] != 0;

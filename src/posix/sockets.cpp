@@ -816,6 +816,10 @@ int Sockets::setsockopt(int fd, int level, int name, const void* val, socklen_t 
         const uint32_t u = std::min<uint32_t>(static_cast<uint32_t>(v), limits_.rmem_max);
         s->rcvbuf = std::max<int>(static_cast<int>(u) * 2, kMinRcvbuf);
         s->cfg.recv_buffer = static_cast<uint32_t>(s->rcvbuf);
+        // SOCK_RCVBUF_LOCK: no autotuning, and tcp_connect_init clamps the
+        // window (so the scale) to this buffer.
+        s->cfg.recv_buffer_max = 0;
+        s->cfg.window_scale_buffer = 0;
         return 0;
       }
       case SO_ERROR:

@@ -147,6 +147,8 @@ Result run_bulk(const BulkParams& p, const Progress& progress) {
     c->tcp.mss = static_cast<uint16_t>(p.mtu - 40);
     c->tcp.send_buffer = p.buffer;
     c->tcp.recv_buffer = p.buffer;
+    c->tcp.send_buffer_max = 0;  // the size asked for, as SO_SNDBUF / SO_RCVBUF fix it
+    c->tcp.recv_buffer_max = 0;
   }
   Pair w(ca, cb);
   w.verify = p.checksums;

@@ -247,6 +247,7 @@ tcp::TcpConfig draw_tcp(util::Rng& r, const std::string& profile) {
   // runs and the memory bound stays tight; no draw of its own, so every
   // seed keeps the rest of its scenario.
   if (c.send_buffer_max != 0) c.send_buffer_max = 4 * c.send_buffer;
+  if (c.recv_buffer_max != 0) c.recv_buffer_max = 4 * c.recv_buffer;
   c.timestamps = r.chance(0.85);
   c.sack = r.chance(0.85);
   c.window_scaling = r.chance(0.85);
@@ -654,9 +655,12 @@ void Runner::on_delivery(Instant now, size_t to, std::span<const uint8_t> pkt, b
     if (!tcp::seq_le(c->snd_una(), c->snd_nxt()) || !tcp::seq_le(c->iss(), c->snd_una()))
       fail(kInvInternal, fmt("at %.6f s host %zu: SND.UNA %u, SND.NXT %u, ISS %u out of order",
                              now.secs(), to, c->snd_una(), c->snd_nxt(), c->iss()));
-    if (c->recv_available() > c->config().recv_buffer)
-      fail(kInvInternal, fmt("at %.6f s host %zu: %zu bytes readable, above the %u-byte buffer",
-                             now.secs(), to, c->recv_available(), c->config().recv_buffer));
+    // The buffer now (autotuning may have grown it), within its cap.
+    const size_t rcv_cap = c->recv_buffer_size();
+    if (c->recv_available() > rcv_cap ||
+        rcv_cap > std::max(c->config().recv_buffer, c->config().recv_buffer_max))
+      fail(kInvInternal, fmt("at %.6f s host %zu: %zu bytes readable, above the %zu-byte buffer",
+                             now.secs(), to, c->recv_available(), rcv_cap));
   }
 }
 
@@ -1196,8 +1200,8 @@ FuzzSeedResult Runner::run() {
   uint32_t max_buf = 0;
   for (const auto& c : d_.conns)
     for (const auto& s : c.side)
-      max_buf =
-          std::max(max_buf, std::max(s.tcp.send_buffer, s.tcp.send_buffer_max) + s.tcp.recv_buffer);
+      max_buf = std::max(max_buf, std::max(s.tcp.send_buffer, s.tcp.send_buffer_max) +
+                                      std::max(s.tcp.recv_buffer, s.tcp.recv_buffer_max));
   // A connection holds itself and at most its two buffers (in whole pages).
   per_conn_bytes_ = sizeof(tcp::Connection) + max_buf + 8192;
 

@@ -133,6 +133,16 @@ Spec liveness_base(const Spec& in) {
   return s;
 }
 
+// A scenario that sizes its buffers keeps them, as an application's
+// SO_SNDBUF / SO_RCVBUF stop Linux's autotuning (SOCK_*BUF_LOCK), and its
+// window scale covers the buffer it has, as Linux's tcp_connect_init
+// clamps the window to a locked buffer.
+void lock_buffers(Spec& s) {
+  s.tcp.send_buffer_max = 0;
+  s.tcp.recv_buffer_max = 0;
+  s.tcp.window_scale_buffer = 0;
+}
+
 // RFC 2525 §2.12's setting: 1 MB each way; the server reads nothing until
 // `read_again`, except 100 bytes at `trickle` (too few for a window update),
 // and writes its own 1 MB at `write`.
@@ -147,6 +157,10 @@ Spec probe_deadlock_base(const Spec& in, Duration trickle, Duration write, Durat
   s.server_read_pause_until = read_again;
   s.server_trickle_at = trickle;
   s.server_trickle_bytes = 100;
+  // §2.12's receiver has a fixed window counted in bytes: with the linux
+  // profile's scale 7 the 100-byte read would open a 128-byte unit and no
+  // deadlock could form.
+  lock_buffers(s);
   return s;
 }
 
@@ -487,6 +501,7 @@ const std::vector<ScenarioDef>& definitions() {
          s.link.queue_limit_bytes = 30'000;
          s.tcp.send_buffer = 1 << 20;
          s.tcp.recv_buffer = 1 << 20;
+         lock_buffers(s);
          s.client_bytes = 1'000'000'000;  // more than 60 s can carry
          s.limit = Duration::seconds(60);
          s.attack = setup_second_flow;
@@ -502,6 +517,7 @@ const std::vector<ScenarioDef>& definitions() {
          s.tcp.mss = 4312;
          s.tcp.send_buffer = 1 << 20;
          s.tcp.recv_buffer = 1 << 20;
+         lock_buffers(s);
          s.client_bytes = 40'000'000;
        }},
       {{"rfc2525-window-deflation",
@@ -514,6 +530,7 @@ const std::vector<ScenarioDef>& definitions() {
          s.tcp.sack = false;
          s.tcp.initial_window_segments = 7;
          s.tcp.recv_buffer = 7 * 1448;  // 7 segments of 1460 - 12 (timestamps)
+         lock_buffers(s);
          // §2.8's receiver delays its ACKs (one per two segments): the linux
          // profile's quick-ACK mode would ACK each of the first segments.
          s.tcp.quickack_segments = 0;
@@ -547,6 +564,7 @@ const std::vector<ScenarioDef>& definitions() {
          // buffer, limits the flight, so a window cut costs goodput.
          s.tcp.send_buffer = 128 * 1024;
          s.tcp.recv_buffer = 128 * 1024;
+         lock_buffers(s);
          s.client_bytes = 2'000'000;
          s.limit = Duration::seconds(60);
        }},
@@ -560,6 +578,7 @@ const std::vector<ScenarioDef>& definitions() {
          s.link.rate_bps = 10'000'000;
          s.tcp.send_buffer = 128 * 1024;  // as in reordering
          s.tcp.recv_buffer = 128 * 1024;
+         lock_buffers(s);
          s.client_bytes = 1'000'000;
          s.stall_at = Duration::millis(300);
          s.stall_for = Duration::millis(1500);
@@ -1247,6 +1266,8 @@ std::string run_scenario(const std::string& name, const ScenarioParams& params,
         e.stats = c->stats();
         e.final_rto = c->rtt().rto();
         e.goodput_bps = c->goodput_bps();
+        e.send_buffer_bytes = c->send_buffer_size();
+        e.recv_buffer_bytes = c->recv_buffer_size();
       }
     }
     r.connections.push_back(std::move(e));

@@ -47,7 +47,10 @@ struct EndpointResult {
   tcp::ConnectionStats stats;
   Duration final_rto;
   uint64_t goodput_bps = 0;  // tcp::Connection::goodput_bps()
-  std::string open_error;    // connect() refused locally
+  // The buffers' bounds at the end: where autotuning left them
+  // (send_buffer.max, recv_buffer.max), else the configured sizes.
+  uint64_t send_buffer_bytes = 0, recv_buffer_bytes = 0;
+  std::string open_error;  // connect() refused locally
 };
 
 struct HostResult {

@@ -22,7 +22,10 @@ TcpConfig TcpConfig::linux_profile() {
   c.recv_buffer = 128 * 1024;            // tcp_rmem default 131072
   c.send_buffer = 16 * 1024;             // tcp_wmem default 16384
   c.send_buffer_max = 4 * 1024 * 1024;   // tcp_wmem[2] 4194304: tcp_sndbuf_expand's cap
-  c.msl = Duration::seconds(30);         // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
+  c.recv_buffer_max = 6 * 1024 * 1024;   // tcp_rmem[2] 6291456: tcp_rcv_space_adjust's cap
+  // tcp_select_initial_window scales for max(tcp_rmem[2], rmem_max): 7.
+  c.window_scale_buffer = 6 * 1024 * 1024;
+  c.msl = Duration::seconds(30);  // TCP_TIMEWAIT_LEN is 60 s = 2 * 30 s
   c.linux_retry_model = true;
   c.linux_rto_formula = true;  // tcp_retries2 as time (tcp_model_timeout)
   c.retries_syn = 6;           // tcp_syn_retries
@@ -194,6 +197,9 @@ const std::vector<Knob>& knobs() {
       uint_knob("send_buffer", &TcpConfig::send_buffer, 1, 1u << 30),
       uint_knob("send_buffer.max", &TcpConfig::send_buffer_max, 0, 1u << 30),
       uint_knob("recv_buffer", &TcpConfig::recv_buffer, 1, 1u << 30),
+      uint_knob("recv_buffer.max", &TcpConfig::recv_buffer_max, 0, 1u << 30),
+      // 0: the scale covers recv_buffer alone.
+      uint_knob("window_scale_buffer", &TcpConfig::window_scale_buffer, 0, 1u << 30),
       bool_knob("window_scaling", &TcpConfig::window_scaling),
       bool_knob("timestamps", &TcpConfig::timestamps),
       bool_knob("sack", &TcpConfig::sack),

@@ -24,6 +24,13 @@ struct TcpConfig {
   // up to this cap (tcp_wmem[2]). 0, or a cap not above send_buffer: fixed,
   // as Linux's SO_SNDBUF locks it (SOCK_SNDBUF_LOCK). linux: 4 MiB.
   uint32_t send_buffer_max = 0;
+  // Receive-buffer autotuning (Linux tcp_rcv_space_adjust, "dynamic
+  // right-sizing"): once per round trip, when the application read more
+  // than in the last one, the window's ceiling grows to 2 x that + 16 MSS
+  // (more if it is speeding up), up to this cap (tcp_rmem[2]). 0, or a cap
+  // not above recv_buffer: fixed, as Linux's SO_RCVBUF locks it. The
+  // window scale must cover the cap (window_scale_buffer). linux: 6 MiB.
+  uint32_t recv_buffer_max = 0;
   bool window_scaling = true;  // RFC 7323 §2
   // The buffer the window scale is chosen to cover (RFC 7323 §2.3); 0:
   // recv_buffer. Linux sizes it for the largest buffer autotuning may grow

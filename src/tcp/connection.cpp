@@ -133,7 +133,12 @@ void Connection::set_state(Instant now, State s) {
     // RFC 6298 §5.7: data starts at 3 s if the SYN timed out and no RTT
     // sample was taken during the handshake.
     if (rtx_.syn_timed_out) rtt_.reset_to(cfg_->rto_syn_fallback);
-    expand_send_buffer();                               // Linux tcp_init_buffer_space
+    expand_send_buffer();  // Linux tcp_init_buffer_space
+    // tcp_init_buffer_space: the first measure expects an initial window.
+    rcv_space_from_ = static_cast<uint32_t>(rcv_buf_.read_pos());
+    rcv_space_bytes_ =
+        static_cast<uint32_t>(std::min<uint64_t>(rcv_buf_.capacity(), 10ull * rcv_mss_));
+    rcv_space_since_ms_ = ts_now(now);
     if (fin_queued_) set_state(now, State::kFinWait1);  // close() during SYN-RECEIVED
   }
   // Issue 12 "Memory": a closed connection keeps no buffer it cannot use.
@@ -183,6 +188,31 @@ void Connection::expand_send_buffer() {
   sent_segs_.set_send_buffer(want);
 }
 
+// Linux tcp_rcv_space_adjust: at most once per round trip (vigil's SRTT;
+// Linux estimates it at the receiver, tcp_rcv_rtt_measure_ts), compare what
+// the application read in it with the last measure; if more, the sender may
+// be window-limited: offer twice that plus 16 segments, and twice the
+// growth again if it is speeding up, up to recv_buffer_max. Linux converts
+// the window to memory (tcp_space_from_win) and back; vigil's buffer counts
+// payload.
+void Connection::adjust_recv_space(Instant now) {
+  const uint64_t cap = cfg_->recv_buffer_max;
+  if (cap <= rcv_buf_.capacity() || !established_once_) return;
+  const int64_t rtt_ms = rtt_.srtt().ns() / 1'000'000;
+  if (rtt_ms <= 0 || ts_now(now) - rcv_space_since_ms_ < static_cast<uint32_t>(rtt_ms)) return;
+  // 32-bit offsets: a round trip reads far less than 4 GiB.
+  const uint64_t copied = static_cast<uint32_t>(rcv_buf_.read_pos()) - rcv_space_from_;
+  const uint64_t last = rcv_space_bytes_;
+  if (copied > last && last > 0) {
+    uint64_t win = 2 * copied + 16ull * rcv_mss_;
+    win += 2 * (win * (copied - last) / last);
+    rcv_buf_.raise_capacity(static_cast<size_t>(std::min(cap, win)));
+    rcv_space_bytes_ = static_cast<uint32_t>(copied);
+  }
+  rcv_space_from_ = static_cast<uint32_t>(rcv_buf_.read_pos());
+  rcv_space_since_ms_ = ts_now(now);
+}
+
 size_t Connection::send_space() const {
   switch (state_) {
     case State::kSynSent:
@@ -213,6 +243,7 @@ size_t Connection::recv(Instant now, std::span<uint8_t> out) {
   const uint32_t adv_before = seq_diff(rcv_adv_, rcv_nxt_) > 0 ? rcv_adv_ - rcv_nxt_ : 0;
   const size_t n = rcv_buf_.read(out);
   if (n == 0) return 0;
+  adjust_recv_space(now);
   if (state_ == State::kClosed || state_ == State::kTimeWait)
     rcv_buf_.release();  // last bytes read
   // Tell the peer when reading opened the window enough to matter: always

@@ -263,6 +263,9 @@ class Connection {
   // The send buffer's bound now: send_buffer, or more once autotuning grew
   // it (TcpConfig::send_buffer_max), as Linux's sk_sndbuf.
   size_t send_buffer_size() const { return snd_buf_.capacity(); }
+  // The receive window's ceiling now: recv_buffer, or more once autotuning
+  // grew it (TcpConfig::recv_buffer_max), as Linux's sk_rcvbuf.
+  size_t recv_buffer_size() const { return rcv_buf_.capacity(); }
   size_t recv_available() const { return rcv_buf_.readable(); }
   size_t out_of_order_ranges() const { return rcv_buf_.out_of_order().size(); }
   bool peer_closed() const { return fin_received_; }  // FIN received: EOF after readable bytes
@@ -426,6 +429,9 @@ class Connection {
   void update_mss();
   // Send-buffer autotuning (TcpConfig::send_buffer_max; Linux tcp_sndbuf_expand).
   void expand_send_buffer();
+  // Receive-buffer autotuning (TcpConfig::recv_buffer_max; Linux
+  // tcp_rcv_space_adjust), after the application read.
+  void adjust_recv_space(Instant now);
   // NewReno or RFC 6675 recovery, once SACK negotiation is known.
   void select_loss_recovery();
   SendSpace seq_space() const {
@@ -527,6 +533,9 @@ class Connection {
   uint32_t snd_wnd_ = 0;  // bytes, already scaled
   uint32_t max_snd_wnd_ = 0;
   uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
+  // Linux's rcvq_space (adjust_recv_space): what the application read in
+  // the last measured round trip; 32 bits each, in padding (IdleFootprint).
+  uint32_t rcv_space_bytes_ = 0;
   SendBuffer snd_buf_;
   // Where the large segments sent begin, for checking frag-needed
   // (connection_icmp.cpp).
@@ -544,6 +553,7 @@ class Connection {
   // bug.probe_window_negative (RFC 2525 §2.12) tripped: every segment is refused.
   bool wnd_negative_ = false;
   uint32_t last_ack_sent_ = 0;
+  uint32_t rcv_space_from_ = 0;  // low 32 bits of the read offset it counts from
   RecvBuffer rcv_buf_;
   bool fin_received_ = false;
   bool have_ooo_fin_ = false;
@@ -632,6 +642,8 @@ class Connection {
   int soft_error_ = 0;  // remembered ICMP soft error (RFC 1122 §4.2.3.9)
 
   // --- Timers: retransmission (RFC 6298) and its retry limit (RFC 1122 §4.2.3.5) ---
+  // When that round trip began, in ms of the timestamp clock (ts_now).
+  uint32_t rcv_space_since_ms_ = 0;
   struct Retransmission {
     uint32_t count = 0;     // consecutive timeouts of the current head
     Instant first_timeout;  // when the first of them fired

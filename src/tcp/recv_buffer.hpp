@@ -54,6 +54,9 @@ class RecvBuffer {
   // the out-of-order bytes, which can never become readable, and frees the
   // storage once no unread byte is left.
   void release();
+  // Autotuning (Connection::adjust_recv_space): a larger ceiling; storage
+  // still grows only with the data. Never shrinks (a window offered stays).
+  void raise_capacity(size_t capacity) { capacity_ = capacity > capacity_ ? capacity : capacity_; }
 
   struct Range {
     uint64_t begin = 0, end = 0;

@@ -250,3 +250,44 @@ TEST(BulkLossyMathis, NewRenoGoodputWithin25PercentOfTheModel) {
 
 }  // namespace
 }  // namespace vigil::sim
+
+namespace vigil::sim {
+namespace {
+
+// ---------- Buffer autotuning ----------
+
+// bulk (10 MB) on a 100 Mbit/s, 20 ms link: the round trip is ~40 ms, so a
+// fixed 128 kB receive window (the linux profile's tcp_rmem[1]) caps the
+// sender at 131072 x 8 / 0.040 = 26.2 Mbit/s. With autotuning (linux's
+// default) the receiver's window follows what its application reads
+// (tcp_rcv_space_adjust) and the sender's buffer follows cwnd
+// (tcp_sndbuf_expand, to tcp_wmem[2] = 4 MiB once cwnd passes 607
+// segments: 2 x 607 x 3456 > 4194304); the link, not a buffer, limits.
+TEST(BufferAutotuning, BuffersGrowWithTheTransferAndTheLinkLimits) {
+  const ScenarioResult tuned = run("bulk", "linux", {{"link.rate", "100000000"}});
+  const ScenarioResult fixed = run("bulk", "linux",
+                                   {{"link.rate", "100000000"},
+                                    {"recv_buffer.max", "0"},
+                                    {"window_scale_buffer", "0"},
+                                    {"send_buffer.max", "0"}});
+  for (const auto* r : {&tuned, &fixed}) {
+    ASSERT_EQ(endpoint(*r, "server").bytes_received, 10'000'000u);
+  }
+  const auto& tc = endpoint(tuned, "client");
+  const auto& ts = endpoint(tuned, "server");
+  EXPECT_EQ(tc.send_buffer_bytes, 4194304u);
+  EXPECT_GT(ts.recv_buffer_bytes, 131072u);
+  EXPECT_LE(ts.recv_buffer_bytes, 6u * 1024 * 1024);
+  EXPECT_GT(tc.goodput_bps, 70'000'000u);
+  const auto& fc = endpoint(fixed, "client");
+  EXPECT_EQ(fc.send_buffer_bytes, 16384u);
+  EXPECT_EQ(endpoint(fixed, "server").recv_buffer_bytes, 131072u);
+  EXPECT_LT(fc.goodput_bps, 26'200'000u);
+  // The rfc profile keeps its fixed 256 kB buffers.
+  const ScenarioResult rfc = run("bulk", "rfc", {{"link.rate", "100000000"}});
+  EXPECT_EQ(endpoint(rfc, "client").send_buffer_bytes, 262144u);
+  EXPECT_EQ(endpoint(rfc, "server").recv_buffer_bytes, 262144u);
+}
+
+}  // namespace
+}  // namespace vigil::sim
