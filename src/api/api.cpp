@@ -19,6 +19,24 @@ using api_detail::to_time_point;
 namespace {
 
 std::error_code errc(std::errc e) { return std::make_error_code(e); }
+
+// A refused socket call: the errno, and the reason Socket::why() gives.
+std::error_code refuse(api_detail::SocketRecord& rec, std::errc e, std::string why) {
+  rec.why = std::move(why);
+  return errc(e);
+}
+
+// Socket::set and set_options once `next` is accepted: nothing to do for
+// an unchanged value (Linux re-arms nothing either); else the stack takes
+// it, and TCP_NODELAY turned on sends what Nagle holds back (Linux
+// TCP_NAGLE_PUSH).
+std::error_code apply_live(api_detail::Core& core, stack::ConnId id, api_detail::SocketRecord& rec,
+                           const tcp::TcpConfig& cur, const tcp::TcpConfig& next) {
+  rec.why.clear();
+  if (next == cur) return {};
+  core.st.set_socket_options(core.now, id, next, next.nodelay && !cur.nodelay);
+  return {};
+}
 std::error_code from_errno(int e) { return {e, std::generic_category()}; }
 
 wire::Ipv4Addr to_wire(Ipv4 a) {
@@ -587,33 +605,23 @@ std::error_code Socket::set(std::string_view knob, std::string_view value) {
   if (!core || id_ == 0) return errc(std::errc::bad_file_descriptor);
   api_detail::SocketRecord& rec = core->sockets[id_];
   const tcp::Connection* c = core->st.connection(id_);
-  if (!c) {
-    rec.why = "the connection is gone";
-    return errc(std::errc::not_connected);
-  }
+  if (!c) return refuse(rec, std::errc::not_connected, "the connection is gone");
   if (!is_live(knob)) {
     const auto& names = tcp::TcpConfig::knob_names();
     if (std::find(names.begin(), names.end(), knob) == names.end()) {
-      rec.why = "unknown option '" + std::string(knob) + "' (docs/knobs.md lists them)";
-      return errc(std::errc::no_protocol_option);
+      return refuse(rec, std::errc::no_protocol_option,
+                    "unknown option '" + std::string(knob) + "' (docs/knobs.md lists them)");
     }
   }
   const tcp::TcpConfig& cur = c->config();
   tcp::TcpConfig next = cur;
   if (std::string err = next.set(knob, value); !err.empty()) {
-    rec.why = std::string(knob) + ": " + err;
-    return errc(std::errc::invalid_argument);
+    return refuse(rec, std::errc::invalid_argument, std::string(knob) + ": " + err);
   }
   if (!is_live(knob) && !(next == cur)) {
-    rec.why = why_fixed(knob);
-    return errc(std::errc::already_connected);
+    return refuse(rec, std::errc::already_connected, why_fixed(knob));
   }
-  rec.why.clear();
-  if (next == cur) return {};  // Linux re-arms nothing for an unchanged value either
-  // TCP_NODELAY turned on sends what Nagle holds back (Linux TCP_NAGLE_PUSH).
-  const bool push = next.nodelay && !cur.nodelay;
-  core->st.set_socket_options(core->now, id_, next, push);
-  return {};
+  return apply_live(*core, id_, rec, cur, next);
 }
 
 std::error_code Socket::set_options(const SocketOptions& options) {
@@ -621,22 +629,16 @@ std::error_code Socket::set_options(const SocketOptions& options) {
   if (!core || id_ == 0) return errc(std::errc::bad_file_descriptor);
   api_detail::SocketRecord& rec = core->sockets[id_];
   const tcp::Connection* c = core->st.connection(id_);
-  if (!c) {
-    rec.why = "the connection is gone";
-    return errc(std::errc::not_connected);
-  }
+  if (!c) return refuse(rec, std::errc::not_connected, "the connection is gone");
   const tcp::TcpConfig& want = options.impl_->cfg;
   const tcp::TcpConfig& cur = c->config();
   const tcp::TcpConfig next = with_live(cur, want);
   if (!(next == want)) {
-    rec.why = "the options differ from the connection's in a knob fixed once it exists (" +
-              live_list() + ")";
-    return errc(std::errc::already_connected);
+    return refuse(rec, std::errc::already_connected,
+                  "the options differ from the connection's in a knob fixed once it exists (" +
+                      live_list() + ")");
   }
-  rec.why.clear();
-  if (next == cur) return {};
-  core->st.set_socket_options(core->now, id_, next, next.nodelay && !cur.nodelay);
-  return {};
+  return apply_live(*core, id_, rec, cur, next);
 }
 
 std::string Socket::why() const {
